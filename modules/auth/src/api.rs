@@ -1,0 +1,455 @@
+//! HTTP API of the auth module: operator login, tenants, the mailbox, and tenant users'
+//! login, password change, logout and `me`. Handlers only parse, call [`Auth`], and map.
+
+use crate::{Auth, AuthError, Me};
+use keiyaku_kernel::clock::rfc3339;
+use keiyaku_kernel::context::{Actor, Caller};
+use keiyaku_kernel::directory::{Tenant, User};
+use keiyaku_kernel::http::{ApiResult, Ctx, Failure};
+use keiyaku_kernel::mail;
+use poem::Request;
+use poem_openapi::auth::Bearer;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::{Attachment, Json};
+use poem_openapi::{ApiResponse, Object, OpenApi, SecurityScheme, Tags};
+
+#[derive(Tags)]
+enum Tag {
+    /// Appliance operator: tenants and the mailbox
+    Operator,
+    /// Login, password and session
+    Auth,
+}
+
+/// Bearer token from `login` or `operatorLogin`.
+#[derive(SecurityScheme)]
+#[oai(ty = "bearer")]
+pub struct BearerToken(pub Bearer);
+
+/// Resolves a tenant user's bearer token into a caller whose password is not due for a
+/// change — the check every tenant-scoped operation of every module starts with.
+pub async fn caller(auth: &Auth, ctx: &Ctx, tenant: &str, token: &BearerToken) -> ApiResult<Caller> {
+    auth.authenticate(tenant, &token.0.token, ctx.client.clone(), false)
+        .await
+        .map(|a| a.caller)
+        .map_err(|e| ctx.fail(&e))
+}
+
+#[derive(Object)]
+struct LoginRequest {
+    /// User ID or e-mail address.
+    login: String,
+    password: String,
+}
+
+#[derive(Object)]
+pub struct UserSummary {
+    pub user_id: String,
+    pub name: String,
+    pub email: String,
+    pub roles: Vec<String>,
+}
+
+impl From<&User> for UserSummary {
+    fn from(u: &User) -> Self {
+        Self {
+            user_id: u.user_id.clone(),
+            name: u.name.clone(),
+            email: u.email.clone(),
+            roles: u.roles.iter().map(|r| r.as_str().to_string()).collect(),
+        }
+    }
+}
+
+#[derive(Object)]
+struct LoginResponse {
+    token: String,
+    password_change_required: bool,
+    user: UserSummary,
+}
+
+#[derive(Object)]
+struct ChangePasswordRequest {
+    current_password: String,
+    new_password: String,
+}
+
+#[derive(Object)]
+struct Named {
+    id: String,
+    name: String,
+}
+
+#[derive(Object)]
+struct CompanyRef {
+    id: String,
+    name: String,
+    vendor_code: Option<String>,
+    owner: bool,
+}
+
+#[derive(Object)]
+struct MenuView {
+    path: String,
+    label: String,
+    description: String,
+    admin: bool,
+}
+
+#[derive(Object)]
+struct MeResponse {
+    user: UserSummary,
+    tenant: TenantView,
+    company: CompanyRef,
+    group: Named,
+    roles: Vec<String>,
+    /// The previous successful login (前回ログイン日時), RFC 3339.
+    last_login_at: Option<String>,
+    /// Operation-menu entries this user may open.
+    menus: Vec<MenuView>,
+}
+
+impl MeResponse {
+    fn from(me: Me, lang: keiyaku_kernel::Lang) -> Self {
+        Self {
+            roles: me.user.roles.iter().map(|r| r.as_str().to_string()).collect(),
+            user: UserSummary::from(&me.user),
+            tenant: TenantView::from(&me.tenant),
+            company: CompanyRef {
+                id: me.company.id,
+                name: me.company.name,
+                vendor_code: me.company.vendor_code,
+                owner: me.company.owner,
+            },
+            group: Named { id: me.group.id, name: me.group.name },
+            last_login_at: me.last_login_at.map(rfc3339),
+            menus: me
+                .menus
+                .into_iter()
+                .map(|m| MenuView {
+                    path: m.path.to_string(),
+                    label: lang.pick(m.label_ja, m.label_en).to_string(),
+                    description: lang.pick(m.description_ja, m.description_en).to_string(),
+                    admin: m.admin,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Object)]
+struct OperatorLoginRequest {
+    /// Always `operator`; may be left out.
+    login: Option<String>,
+    password: String,
+}
+
+#[derive(Object)]
+struct TokenResponse {
+    token: String,
+}
+
+#[derive(Object)]
+struct OwnerCompany {
+    name: String,
+    #[oai(default)]
+    name_kana: String,
+}
+
+#[derive(Object)]
+struct AdminUser {
+    user_id: String,
+    name: String,
+    email: String,
+}
+
+#[derive(Object)]
+struct CreateTenantRequest {
+    /// Enterprise code (企業コード), 2–10 upper-case letters and digits.
+    code: String,
+    /// Service name shown in mails; defaults to the owner company's name.
+    name: Option<String>,
+    /// Trial environment (seals show the date).
+    #[oai(default)]
+    trial: bool,
+    owner_company: OwnerCompany,
+    admin: AdminUser,
+}
+
+#[derive(Object)]
+pub struct TenantView {
+    code: String,
+    name: String,
+    trial: bool,
+    owner_company_id: String,
+    created_at: String,
+}
+
+impl From<&Tenant> for TenantView {
+    fn from(t: &Tenant) -> Self {
+        Self {
+            code: t.code.clone(),
+            name: t.name.clone(),
+            trial: t.trial,
+            owner_company_id: t.owner_company_id.clone(),
+            created_at: t.created_at.clone(),
+        }
+    }
+}
+
+#[derive(Object)]
+struct CreatedTenant {
+    tenant: TenantView,
+    admin: UserSummary,
+}
+
+#[derive(ApiResponse)]
+enum CreateTenantResponse {
+    /// The tenant, its owner company and first administrator exist; the administrator's
+    /// registration mail is in the outbox.
+    #[oai(status = 201)]
+    Created(Json<CreatedTenant>),
+}
+
+#[derive(ApiResponse)]
+enum NoContent {
+    #[oai(status = 204)]
+    Done,
+}
+
+#[derive(Object)]
+struct TenantList {
+    items: Vec<TenantView>,
+    total: u64,
+}
+
+#[derive(Object)]
+struct MailAttachmentView {
+    name: String,
+    content_type: String,
+    url: String,
+}
+
+#[derive(Object)]
+struct MailView {
+    id: String,
+    to: String,
+    subject: String,
+    body: String,
+    attachments: Vec<MailAttachmentView>,
+    sent_at: String,
+    /// `stored` (outbox only), `pending`, `sent` or `failed`.
+    delivery: String,
+}
+
+#[derive(Object)]
+struct MailList {
+    items: Vec<MailView>,
+    total: u64,
+}
+
+fn mail_view(m: mail::Mail) -> MailView {
+    let attachments = m
+        .attachments
+        .iter()
+        .enumerate()
+        .map(|(i, a)| MailAttachmentView {
+            name: a.name.clone(),
+            content_type: a.content_type.clone(),
+            url: format!("/api/v1/mailbox/{}/attachments/{i}", m.id),
+        })
+        .collect();
+    MailView {
+        delivery: serde_json::to_value(m.delivery)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        id: m.id,
+        to: m.to,
+        subject: m.subject,
+        body: m.body,
+        attachments,
+        sent_at: m.created_at,
+    }
+}
+
+fn bearer_of(req: &Request) -> Option<String> {
+    req.header("authorization")
+        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+        .map(|t| t.trim().to_string())
+}
+
+pub struct AuthApi {
+    pub auth: Auth,
+}
+
+impl AuthApi {
+    async fn operator(&self, ctx: &Ctx, token: &BearerToken) -> ApiResult<Actor> {
+        self.auth.operator(&token.0.token, ctx.client.clone()).await.map_err(|e| ctx.fail(&e))
+    }
+
+    /// The mailbox is open to the operator, and to anyone when `mail.mailbox_public`.
+    async fn mailbox_allowed(&self, ctx: &Ctx, req: &Request) -> ApiResult<()> {
+        if self.auth.kernel().config.mail.mailbox_public {
+            return Ok(());
+        }
+        let token = bearer_of(req).ok_or_else(|| ctx.fail(&AuthError::Unauthenticated))?;
+        self.auth.operator(&token, ctx.client.clone()).await.map(|_| ()).map_err(|e| ctx.fail(&e))
+    }
+}
+
+#[OpenApi]
+impl AuthApi {
+    /// Operator login with the credentials printed on first start.
+    #[oai(path = "/api/v1/operator/login", method = "post", operation_id = "operatorLogin", tag = "Tag::Operator")]
+    async fn operator_login(&self, ctx: Ctx, body: Json<OperatorLoginRequest>) -> ApiResult<Json<TokenResponse>> {
+        let login = body.0.login.unwrap_or_else(|| crate::OPERATOR_ID.to_string());
+        let token =
+            self.auth.operator_login(&login, &body.0.password, ctx.client.clone()).await.map_err(|e| ctx.fail(&e))?;
+        Ok(Json(TokenResponse { token }))
+    }
+
+    /// Creates a tenant (enterprise code) with its owner company, root group and first
+    /// group administrator, who is sent 「ユーザー登録通知」.
+    #[oai(path = "/api/v1/operator/tenants", method = "post", operation_id = "createTenant", tag = "Tag::Operator")]
+    async fn create_tenant(
+        &self,
+        ctx: Ctx,
+        token: BearerToken,
+        body: Json<CreateTenantRequest>,
+    ) -> ApiResult<CreateTenantResponse> {
+        let actor = self.operator(&ctx, &token).await?;
+        let b = body.0;
+        let req = crate::NewTenantRequest {
+            name: b.name.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| b.owner_company.name.clone()),
+            code: b.code,
+            trial: b.trial,
+            owner_name: b.owner_company.name,
+            owner_name_kana: b.owner_company.name_kana,
+            admin_user_id: b.admin.user_id,
+            admin_name: b.admin.name,
+            admin_email: b.admin.email,
+        };
+        let (tenant, admin) = self.auth.create_tenant(actor, req).await.map_err(|e| ctx.fail(&e))?;
+        Ok(CreateTenantResponse::Created(Json(CreatedTenant {
+            tenant: TenantView::from(&tenant),
+            admin: UserSummary::from(&admin),
+        })))
+    }
+
+    /// Every tenant of this appliance.
+    #[oai(path = "/api/v1/operator/tenants", method = "get", operation_id = "listTenants", tag = "Tag::Operator")]
+    async fn list_tenants(&self, ctx: Ctx, token: BearerToken) -> ApiResult<Json<TenantList>> {
+        self.operator(&ctx, &token).await?;
+        let items: Vec<TenantView> =
+            self.auth.list_tenants().await.map_err(|e| ctx.fail(&e))?.iter().map(TenantView::from).collect();
+        Ok(Json(TenantList { total: items.len() as u64, items }))
+    }
+
+    /// The outbox, newest first, optionally for one address.
+    #[oai(path = "/api/v1/mailbox", method = "get", operation_id = "listMail", tag = "Tag::Operator")]
+    async fn list_mail(&self, ctx: Ctx, req: &Request, to: Query<Option<String>>) -> ApiResult<Json<MailList>> {
+        self.mailbox_allowed(&ctx, req).await?;
+        let to = to.0.filter(|t| !t.trim().is_empty());
+        let items = self
+            .auth
+            .kernel()
+            .store
+            .read(move |tx| mail::list(tx, to.as_deref(), 500))
+            .await
+            .map_err(|e| ctx.fail(&AuthError::Store(e)))?;
+        let items: Vec<MailView> = items.into_iter().map(mail_view).collect();
+        Ok(Json(MailList { total: items.len() as u64, items }))
+    }
+
+    /// One attachment of a mail in the outbox.
+    #[oai(
+        path = "/api/v1/mailbox/:id/attachments/:index",
+        method = "get",
+        operation_id = "getMailAttachment",
+        tag = "Tag::Operator"
+    )]
+    async fn mail_attachment(
+        &self,
+        ctx: Ctx,
+        req: &Request,
+        id: Path<String>,
+        index: Path<usize>,
+    ) -> ApiResult<Attachment<Vec<u8>>> {
+        self.mailbox_allowed(&ctx, req).await?;
+        let id = id.0;
+        let found = self
+            .auth
+            .kernel()
+            .store
+            .read(move |tx| mail::get(tx, &id))
+            .await
+            .map_err(|e| ctx.fail(&AuthError::Store(e)))?;
+        let a =
+            found.and_then(|m| m.attachments.get(index.0).cloned()).ok_or_else(|| Failure::status(404, ctx.lang))?;
+        Ok(Attachment::new(a.bytes())
+            .filename(a.name.clone())
+            .attachment_type(poem_openapi::payload::AttachmentType::Attachment))
+    }
+
+    /// Log in with user ID or e-mail address and password.
+    #[oai(path = "/api/v1/t/:tenant/auth/login", method = "post", operation_id = "login", tag = "Tag::Auth")]
+    async fn login(&self, ctx: Ctx, tenant: Path<String>, body: Json<LoginRequest>) -> ApiResult<Json<LoginResponse>> {
+        let ok = self
+            .auth
+            .login(&tenant.0, &body.0.login, &body.0.password, ctx.client.clone(), crate::SessionKind::Api)
+            .await
+            .map_err(|e| ctx.fail(&e))?;
+        Ok(Json(LoginResponse {
+            token: ok.token,
+            password_change_required: ok.password_change_required,
+            user: UserSummary::from(&ok.user),
+        }))
+    }
+
+    /// Change the own password (required after the first login).
+    #[oai(
+        path = "/api/v1/t/:tenant/auth/password",
+        method = "post",
+        operation_id = "changePassword",
+        tag = "Tag::Auth"
+    )]
+    async fn change_password(
+        &self,
+        ctx: Ctx,
+        tenant: Path<String>,
+        token: BearerToken,
+        body: Json<ChangePasswordRequest>,
+    ) -> ApiResult<NoContent> {
+        let a = self
+            .auth
+            .authenticate(&tenant.0, &token.0.token, ctx.client.clone(), true)
+            .await
+            .map_err(|e| ctx.fail(&e))?;
+        self.auth
+            .change_password(&a.caller, &body.0.current_password, &body.0.new_password)
+            .await
+            .map_err(|e| ctx.fail(&e))?;
+        Ok(NoContent::Done)
+    }
+
+    /// End the session: the token stops working.
+    #[oai(path = "/api/v1/t/:tenant/auth/logout", method = "post", operation_id = "logout", tag = "Tag::Auth")]
+    async fn logout(&self, ctx: Ctx, tenant: Path<String>, token: BearerToken) -> ApiResult<NoContent> {
+        let a = self
+            .auth
+            .authenticate(&tenant.0, &token.0.token, ctx.client.clone(), true)
+            .await
+            .map_err(|e| ctx.fail(&e))?;
+        self.auth.logout(&token.0.token, a.caller.actor()).await.map_err(|e| ctx.fail(&e))?;
+        Ok(NoContent::Done)
+    }
+
+    /// The logged-in user, company, group, roles, previous login and allowed menus.
+    #[oai(path = "/api/v1/t/:tenant/me", method = "get", operation_id = "me", tag = "Tag::Auth")]
+    async fn me(&self, ctx: Ctx, tenant: Path<String>, token: BearerToken) -> ApiResult<Json<MeResponse>> {
+        let caller = caller(&self.auth, &ctx, &tenant.0, &token).await?;
+        let me = self.auth.me(&caller).await.map_err(|e| ctx.fail(&e))?;
+        Ok(Json(MeResponse::from(me, ctx.lang)))
+    }
+}

@@ -1,0 +1,737 @@
+//! Authentication: password login by user ID or e-mail, the password policy and forced
+//! change, login throttling, sessions (API bearer tokens and web cookies), the operator
+//! account, and tenant creation by the operator.
+
+pub mod api;
+pub mod demo;
+pub mod mails;
+pub mod password;
+pub mod throttle;
+
+use jiff::{SignedDuration, Timestamp};
+use keiyaku_kernel::context::{Actor, Caller};
+use keiyaku_kernel::directory::{self, DirectoryError, NewTenant, NewUser, Role, Tenant, User, UserStatus};
+use keiyaku_kernel::error::{ApiError, Lang, Problem};
+use keiyaku_kernel::ids::{digest, secret_token};
+use keiyaku_kernel::module::{MenuItem, Module};
+use keiyaku_kernel::store::{Read, StoreError, Table, Tx};
+use keiyaku_kernel::validate::Invalid;
+use keiyaku_kernel::{Kernel, mail};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use throttle::{Limits, Throttle};
+
+/// `tenant/user id` → credential.
+pub const CREDENTIALS: Table<Credential> = Table::new("auth_credentials");
+/// SHA-256 of the token → session.
+pub const SESSIONS: Table<Session> = Table::new("auth_sessions");
+/// `operator` → the operator's credential.
+pub const OPERATOR: Table<Credential> = Table::new("auth_operator");
+
+pub const OPERATOR_ID: &str = "operator";
+
+/// How stale `last_seen_at` may get before a request refreshes it (saves a write per request).
+const TOUCH_EVERY: SignedDuration = SignedDuration::from_secs(60);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credential {
+    pub hash: String,
+    /// The next login must change the password first.
+    pub must_change: bool,
+    #[serde(default)]
+    pub last_login_at: Option<Timestamp>,
+    /// The login before the last one: what the dashboard shows as 前回ログイン日時.
+    #[serde(default)]
+    pub previous_login_at: Option<Timestamp>,
+    pub changed_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionKind {
+    Api,
+    Web,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// None for the operator.
+    pub tenant: Option<String>,
+    pub user_id: String,
+    pub kind: SessionKind,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    /// Anti-forgery token of web forms.
+    pub csrf: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("locked for {retry_after} s")]
+    Locked { retry_after: u64 },
+    #[error("password change required")]
+    PasswordChangeRequired,
+    #[error("not authenticated")]
+    Unauthenticated,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("tenant not found")]
+    UnknownTenant,
+    #[error("password policy")]
+    Policy(Invalid),
+    #[error("current password is wrong")]
+    WrongCurrentPassword,
+    #[error("hashing failed: {0}")]
+    Hash(String),
+}
+
+impl From<Vec<Invalid>> for AuthError {
+    fn from(v: Vec<Invalid>) -> Self {
+        AuthError::Directory(DirectoryError::Invalid(v))
+    }
+}
+
+impl ApiError for AuthError {
+    fn problem(&self, lang: Lang) -> Problem {
+        match self {
+            AuthError::Store(e) => {
+                tracing::error!(error = %e, "storage failure");
+                Problem::for_status(500, lang)
+            }
+            AuthError::Hash(e) => {
+                tracing::error!(error = %e, "password hashing failure");
+                Problem::for_status(500, lang)
+            }
+            AuthError::Directory(e) => e.problem(lang),
+            AuthError::InvalidCredentials => Problem::new(
+                401,
+                "invalid_credentials",
+                lang.pick(
+                    "ユーザーID(メールアドレス)またはパスワードが正しくありません。",
+                    "The user ID (e-mail) or password is incorrect.",
+                ),
+            ),
+            AuthError::Locked { retry_after } => {
+                let mins = retry_after.div_ceil(60);
+                let mut p = Problem::new(
+                    429,
+                    "rate_limited",
+                    lang.pick(
+                        "ログインの失敗が続いたため、一時的にログインできません。しばらくしてから再度お試しください。",
+                        "Too many failed logins. Please try again later.",
+                    ),
+                )
+                .with_detail(match lang {
+                    Lang::Ja => format!("約{mins}分後に再度お試しください。"),
+                    Lang::En => format!("Try again in about {mins} minutes."),
+                });
+                p.retry_after = Some(*retry_after);
+                p
+            }
+            AuthError::PasswordChangeRequired => Problem::new(
+                403,
+                "password_change_required",
+                lang.pick(
+                    "初回ログインのため、パスワードの変更が必要です。",
+                    "You must change your password before continuing.",
+                ),
+            ),
+            AuthError::Unauthenticated => Problem::new(
+                401,
+                "unauthorized",
+                lang.pick("ログインが必要です。ログインし直してください。", "Please log in (again)."),
+            ),
+            AuthError::Forbidden => Problem::for_status(403, lang),
+            AuthError::UnknownTenant => Problem::for_status(404, lang),
+            AuthError::Policy(invalid) => directory::invalid_problem(std::slice::from_ref(invalid), lang),
+            AuthError::WrongCurrentPassword => {
+                let inv = Invalid::new(
+                    "current_password",
+                    keiyaku_kernel::validate::Rule::Custom {
+                        code: "wrong_password",
+                        ja: "現在のパスワードが正しくありません。".into(),
+                        en: "The current password is incorrect.".into(),
+                    },
+                );
+                directory::invalid_problem(&[inv], lang)
+            }
+        }
+    }
+}
+
+/// The auth module's tables and menu.
+pub struct AuthModule;
+
+impl Module for AuthModule {
+    fn name(&self) -> &'static str {
+        "auth"
+    }
+
+    fn tables(&self) -> Vec<&'static str> {
+        vec![CREDENTIALS.name(), SESSIONS.name(), OPERATOR.name()]
+    }
+
+    fn seed_demo(&self, kernel: &Kernel, tx: &mut Tx) -> Result<(), StoreError> {
+        demo::seed(kernel, tx)
+    }
+}
+
+/// Result of a successful login.
+#[derive(Debug, Clone)]
+pub struct LoginOk {
+    pub token: String,
+    pub csrf: String,
+    pub password_change_required: bool,
+    pub user: User,
+}
+
+/// An authenticated session with the caller it stands for.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub caller: Caller,
+    pub session: Session,
+    pub must_change: bool,
+}
+
+/// What `me` and the dashboard header show.
+#[derive(Debug, Clone)]
+pub struct Me {
+    pub user: User,
+    pub company: directory::Company,
+    pub group: directory::Group,
+    pub tenant: Tenant,
+    pub last_login_at: Option<Timestamp>,
+    pub menus: Vec<MenuItem>,
+}
+
+/// A tenant creation request (operator).
+#[derive(Debug, Clone)]
+pub struct NewTenantRequest {
+    pub code: String,
+    pub name: String,
+    pub trial: bool,
+    pub owner_name: String,
+    pub owner_name_kana: String,
+    pub admin_user_id: String,
+    pub admin_name: String,
+    pub admin_email: String,
+}
+
+/// The authentication service; cheap to clone.
+#[derive(Clone)]
+pub struct Auth {
+    kernel: Kernel,
+    throttle: Arc<Throttle>,
+    /// Verified against when the login name is unknown, so both cases take the same time.
+    dummy_hash: Arc<String>,
+    menus: Arc<Vec<MenuItem>>,
+}
+
+impl Auth {
+    pub fn new(kernel: Kernel, menus: Vec<MenuItem>) -> Self {
+        let dummy_hash = password::hash(&secret_token(16)).unwrap_or_default();
+        Self {
+            kernel,
+            throttle: Arc::new(Throttle::default()),
+            dummy_hash: Arc::new(dummy_hash),
+            menus: Arc::new(menus),
+        }
+    }
+
+    pub fn kernel(&self) -> &Kernel {
+        &self.kernel
+    }
+
+    fn limits(&self) -> Limits {
+        let cfg = &self.kernel.config.auth;
+        Limits {
+            threshold: cfg.lockout_threshold,
+            client_threshold: cfg.client_lockout_threshold,
+            lock: SignedDuration::from_mins(i64::from(cfg.lockout_minutes)),
+        }
+    }
+
+    /// Logs a tenant user in by user ID or e-mail.
+    pub async fn login(
+        &self,
+        tenant: &str,
+        login: &str,
+        password: &str,
+        client: Option<String>,
+        kind: SessionKind,
+    ) -> Result<LoginOk, AuthError> {
+        if login.len() > 254 || password.len() > 1024 {
+            // Nothing this long is a real login; refuse before hashing megabytes.
+            return Err(AuthError::InvalidCredentials);
+        }
+        let tenant = tenant.to_string();
+        let login_norm = login.trim().to_lowercase();
+        let client_key = client.clone().unwrap_or_default();
+        let found = {
+            let (tenant, login) = (tenant.clone(), login.to_string());
+            self.kernel
+                .store
+                .read(move |tx| {
+                    if directory::get_tenant(tx, &tenant)?.is_none() {
+                        return Err(AuthError::UnknownTenant);
+                    }
+                    let user = directory::find_by_login(tx, &tenant, &login)?;
+                    let cred = match &user {
+                        Some(u) => tx.get(&CREDENTIALS, &format!("{tenant}/{}", u.user_id))?,
+                        None => None,
+                    };
+                    Ok((user, cred))
+                })
+                .await?
+        };
+        // Throttle on the account when the name resolves, on the name otherwise.
+        let subject = match &found.0 {
+            Some(u) => format!("{tenant}/{}", u.user_id),
+            None => format!("{tenant}/?{}", login_norm.chars().take(254).collect::<String>()),
+        };
+        let now = self.kernel.now();
+        if let Some(retry_after) = self.throttle.locked(&subject, &client_key, now) {
+            return Err(AuthError::Locked { retry_after });
+        }
+        let hash = found.1.as_ref().map(|c| c.hash.clone()).unwrap_or_else(|| (*self.dummy_hash).clone());
+        let pw = password.to_string();
+        let ok = tokio::task::spawn_blocking(move || password::verify(&pw, &hash)).await.unwrap_or(false);
+        let active = found.0.as_ref().is_some_and(|u| u.status == UserStatus::Active);
+        let (Some(user), Some(cred), true, true) = (found.0, found.1, ok, active) else {
+            let locked = self.throttle.fail(&subject, &client_key, now, &self.limits());
+            let actor = Actor::public(Some(tenant.clone()), client.clone());
+            let target = subject.clone();
+            self.kernel
+                .store
+                .write(move |tx| tx.audit(&actor, "auth.login_failed", &target, serde_json::json!({})))
+                .await?;
+            return Err(match locked {
+                Some(retry_after) => AuthError::Locked { retry_after },
+                None => AuthError::InvalidCredentials,
+            });
+        };
+        self.throttle.succeed(&subject, &client_key);
+        let token = secret_token(32);
+        let csrf = secret_token(24);
+        let session = Session {
+            tenant: Some(tenant.clone()),
+            user_id: user.user_id.clone(),
+            kind,
+            created_at: now,
+            last_seen_at: now,
+            csrf: csrf.clone(),
+        };
+        let token_key = digest(&token);
+        let must_change = cred.must_change;
+        let actor = Actor {
+            kind: keiyaku_kernel::context::ActorKind::User,
+            tenant: Some(tenant.clone()),
+            id: user.user_id.clone(),
+            client,
+        };
+        let cred_key = format!("{tenant}/{}", user.user_id);
+        self.kernel
+            .store
+            .write(move |tx| {
+                let mut cred = cred;
+                cred.previous_login_at = cred.last_login_at.take();
+                cred.last_login_at = Some(tx.now());
+                tx.put(&CREDENTIALS, &cred_key, &cred)?;
+                tx.put(&SESSIONS, &token_key, &session)?;
+                tx.audit(&actor, "auth.login", &cred_key, serde_json::json!({"kind": session.kind}))?;
+                Ok::<_, AuthError>(())
+            })
+            .await?;
+        Ok(LoginOk { token, csrf, password_change_required: must_change, user })
+    }
+
+    fn session_expired(&self, s: &Session, now: Timestamp) -> bool {
+        let cfg = &self.kernel.config.auth;
+        let idle = SignedDuration::from_mins(i64::from(cfg.session_idle_minutes));
+        let absolute = SignedDuration::from_hours(i64::from(cfg.session_absolute_hours));
+        now.duration_since(s.last_seen_at) > idle || now.duration_since(s.created_at) > absolute
+    }
+
+    /// Resolves a tenant user's token. With `allow_must_change` false, a session whose
+    /// password must still be changed is refused with `PasswordChangeRequired`.
+    pub async fn authenticate(
+        &self,
+        tenant: &str,
+        token: &str,
+        client: Option<String>,
+        allow_must_change: bool,
+    ) -> Result<Authenticated, AuthError> {
+        if token.is_empty() || token.len() > 200 {
+            return Err(AuthError::Unauthenticated);
+        }
+        let key = digest(token);
+        let tenant = tenant.to_string();
+        let this = self.clone();
+        let (auth, touch) = self
+            .kernel
+            .store
+            .read(move |tx| {
+                let now = tx.now();
+                let Some(session) = tx.get(&SESSIONS, &key)? else {
+                    return Err(AuthError::Unauthenticated);
+                };
+                if session.tenant.as_deref() != Some(tenant.as_str()) || this.session_expired(&session, now) {
+                    return Err(AuthError::Unauthenticated);
+                }
+                let caller = load_caller(tx, &tenant, &session.user_id, client)?;
+                let cred = tx
+                    .get(&CREDENTIALS, &format!("{tenant}/{}", session.user_id))?
+                    .ok_or(AuthError::Unauthenticated)?;
+                let touch = now.duration_since(session.last_seen_at) > TOUCH_EVERY;
+                Ok::<_, AuthError>((
+                    Authenticated { caller, session, must_change: cred.must_change },
+                    touch.then_some(key),
+                ))
+            })
+            .await?;
+        if let Some(key) = touch {
+            self.kernel
+                .store
+                .write(move |tx| {
+                    if let Some(mut s) = tx.get(&SESSIONS, &key)? {
+                        s.last_seen_at = tx.now();
+                        tx.put(&SESSIONS, &key, &s)?;
+                    }
+                    Ok::<_, StoreError>(())
+                })
+                .await?;
+        }
+        if auth.must_change && !allow_must_change {
+            return Err(AuthError::PasswordChangeRequired);
+        }
+        Ok(auth)
+    }
+
+    /// Changes the caller's password after checking the current one and the policy.
+    pub async fn change_password(&self, caller: &Caller, current: &str, new: &str) -> Result<(), AuthError> {
+        let cfg = self.kernel.config.auth.clone();
+        let key = format!("{}/{}", caller.tenant, caller.user_id);
+        let cred = {
+            let key = key.clone();
+            self.kernel.store.read(move |tx| tx.get(&CREDENTIALS, &key)).await?.ok_or(AuthError::Unauthenticated)?
+        };
+        let (cur, old_hash) = (current.to_string(), cred.hash.clone());
+        let current_ok = tokio::task::spawn_blocking(move || password::verify(&cur, &old_hash)).await.unwrap_or(false);
+        if !current_ok {
+            return Err(AuthError::WrongCurrentPassword);
+        }
+        password::check_policy(&cfg, &caller.user_id, Some(current), new).map_err(AuthError::Policy)?;
+        let new_pw = new.to_string();
+        let hash = tokio::task::spawn_blocking(move || password::hash(&new_pw))
+            .await
+            .map_err(|e| AuthError::Hash(e.to_string()))?
+            .map_err(AuthError::Hash)?;
+        let actor = caller.actor();
+        self.kernel
+            .store
+            .write(move |tx| {
+                let mut cred = tx.get(&CREDENTIALS, &key)?.ok_or(AuthError::Unauthenticated)?;
+                cred.hash = hash;
+                cred.must_change = false;
+                cred.changed_at = tx.now();
+                tx.put(&CREDENTIALS, &key, &cred)?;
+                tx.audit(&actor, "auth.password_change", &key, serde_json::json!({}))?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// Ends a session (tenant user or operator).
+    pub async fn logout(&self, token: &str, actor: Actor) -> Result<(), AuthError> {
+        let key = digest(token);
+        self.kernel
+            .store
+            .write(move |tx| {
+                if tx.remove(&SESSIONS, &key)? {
+                    let target = match &actor.tenant {
+                        Some(t) => format!("{t}/{}", actor.id),
+                        None => actor.id.clone(),
+                    };
+                    tx.audit(&actor, "auth.logout", &target, serde_json::json!({}))?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    /// The caller's profile and the previous login time.
+    pub async fn me(&self, caller: &Caller) -> Result<Me, AuthError> {
+        let (tenant, user_id) = (caller.tenant.clone(), caller.user_id.clone());
+        let is_admin = caller.has(Role::GroupAdmin);
+        let menus: Vec<MenuItem> = self.menus.iter().filter(|m| !m.admin || is_admin).cloned().collect();
+        self.kernel
+            .store
+            .read(move |tx| {
+                let user = directory::get_user(tx, &tenant, &user_id)?.ok_or(AuthError::Unauthenticated)?;
+                let company =
+                    directory::get_company(tx, &tenant, &user.company_id)?.ok_or(AuthError::Unauthenticated)?;
+                let group = directory::get_group(tx, &tenant, &user.group_id)?.ok_or(AuthError::Unauthenticated)?;
+                let t = directory::get_tenant(tx, &tenant)?.ok_or(AuthError::UnknownTenant)?;
+                let cred = tx.get(&CREDENTIALS, &format!("{tenant}/{user_id}"))?;
+                Ok(Me { user, company, group, tenant: t, last_login_at: cred.and_then(|c| c.previous_login_at), menus })
+            })
+            .await
+    }
+
+    /// Makes sure the operator account exists. Returns the password to print when it was
+    /// just created with a generated password.
+    pub fn ensure_operator(&self, password: Option<String>) -> Result<Option<String>, AuthError> {
+        let exists = self.kernel.store.read_blocking(|tx| tx.get(&OPERATOR, OPERATOR_ID))?.is_some();
+        if exists {
+            return Ok(None);
+        }
+        let (pw, generated) = match password.filter(|p| !p.is_empty()) {
+            Some(p) => (p, false),
+            None => (password::generate(), true),
+        };
+        let hash = password::hash(&pw).map_err(AuthError::Hash)?;
+        self.kernel.store.write_blocking(|tx| {
+            let cred = Credential {
+                hash,
+                must_change: false,
+                last_login_at: None,
+                previous_login_at: None,
+                changed_at: tx.now(),
+            };
+            tx.put(&OPERATOR, OPERATOR_ID, &cred)?;
+            tx.audit(&Actor::system(), "operator.create", OPERATOR_ID, serde_json::json!({"generated": generated}))?;
+            Ok::<_, AuthError>(())
+        })?;
+        Ok(generated.then_some(pw))
+    }
+
+    /// Logs the operator in; returns a bearer token.
+    pub async fn operator_login(
+        &self,
+        login: &str,
+        password: &str,
+        client: Option<String>,
+    ) -> Result<String, AuthError> {
+        let client_key = client.clone().unwrap_or_default();
+        let now = self.kernel.now();
+        let subject = "operator";
+        if let Some(retry_after) = self.throttle.locked(subject, &client_key, now) {
+            return Err(AuthError::Locked { retry_after });
+        }
+        let cred = self.kernel.store.read(|tx| tx.get(&OPERATOR, OPERATOR_ID)).await?;
+        let hash = cred.as_ref().map(|c| c.hash.clone()).unwrap_or_else(|| (*self.dummy_hash).clone());
+        let pw = password.to_string();
+        let ok = tokio::task::spawn_blocking(move || password::verify(&pw, &hash)).await.unwrap_or(false);
+        let actor = Actor::operator(client);
+        if !ok || login != OPERATOR_ID {
+            let locked = self.throttle.fail(subject, &client_key, now, &self.limits());
+            self.kernel
+                .store
+                .write(move |tx| tx.audit(&actor, "operator.login_failed", OPERATOR_ID, serde_json::json!({})))
+                .await?;
+            return Err(match locked {
+                Some(retry_after) => AuthError::Locked { retry_after },
+                None => AuthError::InvalidCredentials,
+            });
+        }
+        self.throttle.succeed(subject, &client_key);
+        let token = secret_token(32);
+        let session = Session {
+            tenant: None,
+            user_id: OPERATOR_ID.into(),
+            kind: SessionKind::Api,
+            created_at: now,
+            last_seen_at: now,
+            csrf: secret_token(24),
+        };
+        let key = digest(&token);
+        self.kernel
+            .store
+            .write(move |tx| {
+                tx.put(&SESSIONS, &key, &session)?;
+                tx.audit(&actor, "operator.login", OPERATOR_ID, serde_json::json!({}))?;
+                Ok::<_, AuthError>(())
+            })
+            .await?;
+        Ok(token)
+    }
+
+    /// Resolves an operator token.
+    pub async fn operator(&self, token: &str, client: Option<String>) -> Result<Actor, AuthError> {
+        if token.is_empty() || token.len() > 200 {
+            return Err(AuthError::Unauthenticated);
+        }
+        let key = digest(token);
+        let session =
+            self.kernel.store.read(move |tx| tx.get(&SESSIONS, &key)).await?.ok_or(AuthError::Unauthenticated)?;
+        if session.tenant.is_some()
+            || session.user_id != OPERATOR_ID
+            || self.session_expired(&session, self.kernel.now())
+        {
+            return Err(AuthError::Unauthenticated);
+        }
+        Ok(Actor::operator(client))
+    }
+
+    /// Creates a tenant with its owner company, root group and first group administrator,
+    /// who receives the registration mail — all in one transaction.
+    pub async fn create_tenant(&self, actor: Actor, req: NewTenantRequest) -> Result<(Tenant, User), AuthError> {
+        let initial = password::generate();
+        let hash = {
+            let pw = initial.clone();
+            tokio::task::spawn_blocking(move || password::hash(&pw))
+                .await
+                .map_err(|e| AuthError::Hash(e.to_string()))?
+                .map_err(AuthError::Hash)?
+        };
+        let base_url = self.kernel.public_url();
+        let smtp = self.kernel.config.mail.smtp_enabled();
+        self.kernel
+            .store
+            .write(move |tx| {
+                // Check the admin's fields before anything is written, so that one request
+                // reports every invalid field at once.
+                let mut v = keiyaku_kernel::validate::Validator::new();
+                directory::check_user_id(&mut v, "admin.user_id", &req.admin_user_id);
+                v.text("admin.name", &req.admin_name, directory::NAME_MAX);
+                v.email("admin.email", &req.admin_email);
+                let admin_invalid = v.finish().err().unwrap_or_default();
+                let (tenant, _company, root) = match directory::create_tenant(
+                    tx,
+                    &actor,
+                    NewTenant {
+                        code: req.code.clone(),
+                        name: req.name.clone(),
+                        trial: req.trial,
+                        owner_name: req.owner_name.clone(),
+                        owner_name_kana: req.owner_name_kana.clone(),
+                    },
+                ) {
+                    Ok(t) => t,
+                    Err(DirectoryError::Invalid(mut list)) => {
+                        list.extend(admin_invalid);
+                        return Err(DirectoryError::Invalid(list).into());
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                if !admin_invalid.is_empty() {
+                    return Err(DirectoryError::Invalid(admin_invalid).into());
+                }
+                let user = directory::create_user(
+                    tx,
+                    &actor,
+                    &tenant.code,
+                    NewUser {
+                        user_id: req.admin_user_id.clone(),
+                        name: req.admin_name.clone(),
+                        email: req.admin_email.clone(),
+                        roles: vec![Role::GroupAdmin, Role::Administration],
+                        group_id: root.id.clone(),
+                        ..Default::default()
+                    },
+                )
+                .map_err(|e| prefix_fields(e, "admin."))?;
+                register_credential(tx, &actor, &tenant, &user, hash, true)?;
+                tx.send_mail(mails::registration(&tenant, &user, &initial, &base_url), smtp)?;
+                Ok((tenant, user))
+            })
+            .await
+    }
+
+    pub async fn list_tenants(&self) -> Result<Vec<Tenant>, AuthError> {
+        Ok(self.kernel.store.read(directory::list_tenants).await?)
+    }
+}
+
+/// Field names of a nested object, e.g. `admin.email`.
+fn prefix_fields(e: DirectoryError, prefix: &str) -> DirectoryError {
+    match e {
+        DirectoryError::Invalid(list) => DirectoryError::Invalid(
+            list.into_iter()
+                .map(|mut i| {
+                    i.field = format!("{prefix}{}", i.field);
+                    i
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// Loads a user as a [`Caller`]; suspended or missing users are not authenticated.
+pub fn load_caller(tx: &impl Read, tenant: &str, user_id: &str, client: Option<String>) -> Result<Caller, AuthError> {
+    let user = directory::get_user(tx, tenant, user_id)?.ok_or(AuthError::Unauthenticated)?;
+    if user.status != UserStatus::Active {
+        return Err(AuthError::Unauthenticated);
+    }
+    let company = directory::get_company(tx, tenant, &user.company_id)?.ok_or(AuthError::Unauthenticated)?;
+    Ok(Caller {
+        tenant: tenant.to_string(),
+        user_id: user.user_id,
+        name: user.name,
+        company_id: user.company_id,
+        group_id: user.group_id,
+        owner_side: company.owner,
+        roles: user.roles,
+        client,
+    })
+}
+
+/// Stores a user's password hash (in the caller's transaction). `must_change` forces a
+/// change at the next login.
+pub fn register_credential(
+    tx: &mut Tx,
+    actor: &Actor,
+    tenant: &Tenant,
+    user: &User,
+    hash: String,
+    must_change: bool,
+) -> Result<(), StoreError> {
+    let key = format!("{}/{}", tenant.code, user.user_id);
+    let previous = tx.get(&CREDENTIALS, &key)?;
+    let cred = Credential {
+        hash,
+        must_change,
+        last_login_at: previous.as_ref().and_then(|c| c.last_login_at),
+        previous_login_at: previous.as_ref().and_then(|c| c.previous_login_at),
+        changed_at: tx.now(),
+    };
+    tx.put(&CREDENTIALS, &key, &cred)?;
+    tx.audit(actor, "auth.password_set", &key, serde_json::json!({"must_change": must_change}))
+}
+
+/// Ends every session of a user (after a password reset or suspension).
+pub fn revoke_sessions(tx: &mut Tx, tenant: &str, user_id: &str) -> Result<usize, StoreError> {
+    let doomed: Vec<String> = tx
+        .scan(&SESSIONS, "")?
+        .into_iter()
+        .filter(|(_, s)| s.tenant.as_deref() == Some(tenant) && s.user_id == user_id)
+        .map(|(k, _)| k)
+        .collect();
+    for k in &doomed {
+        tx.remove(&SESSIONS, k)?;
+    }
+    Ok(doomed.len())
+}
+
+/// Puts the registration mail in the outbox (for modules that create users).
+pub fn send_registration_mail(
+    tx: &mut Tx,
+    kernel: &Kernel,
+    tenant: &Tenant,
+    user: &User,
+    initial_password: &str,
+) -> Result<String, StoreError> {
+    tx.send_mail(
+        mails::registration(tenant, user, initial_password, &kernel.public_url()),
+        kernel.config.mail.smtp_enabled(),
+    )
+}
+
+pub use mail::NewMail;

@@ -1,0 +1,166 @@
+//! Every setting of the appliance, with its default. Loaded by the binary with figment:
+//! built-in defaults < `config.toml` < `KEIYAKU_*` environment variables (nested keys with
+//! `__`, e.g. `KEIYAKU_SERVER__LISTEN`). Unknown keys are refused.
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub storage: StorageConfig,
+    pub mail: MailConfig,
+    pub auth: AuthConfig,
+    pub calendar: CalendarConfig,
+    pub demo: DemoConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address and port of the HTTPS listener.
+    pub listen: String,
+    /// Base URL people use to reach keiyaku, used in mails. Empty: `https://localhost:PORT`.
+    pub public_url: String,
+    /// Extra host names (and IP addresses) for the self-signed certificate, besides
+    /// `localhost` and `127.0.0.1`.
+    pub host_names: Vec<String>,
+    /// PEM certificate chain to serve instead of the self-signed one (with `tls_key`).
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) for `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// When set, a plain-HTTP listener on this address that only redirects to HTTPS.
+    pub http_redirect_listen: Option<String>,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8443".into(),
+            public_url: String::new(),
+            host_names: Vec::new(),
+            tls_cert: None,
+            tls_key: None,
+            http_redirect_listen: None,
+            max_body_bytes: 2 * 1024 * 1024,
+        }
+    }
+}
+
+impl ServerConfig {
+    pub fn public_base_url(&self) -> String {
+        if !self.public_url.is_empty() {
+            return self.public_url.trim_end_matches('/').to_string();
+        }
+        let port = self.listen.rsplit(':').next().unwrap_or("8443");
+        format!("https://localhost:{port}")
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Directory holding the database, TLS certificate and keys.
+    pub data_dir: PathBuf,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self { data_dir: PathBuf::from("./keiyaku-data") }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailConfig {
+    /// Sender address of every mail.
+    pub from: String,
+    /// Show the outbox to anyone at `/mailbox` (trial and demo installations).
+    pub mailbox_public: bool,
+    /// SMTP server, e.g. `smtps://user:password@mail.example.jp:465` or
+    /// `smtp://mail.example.jp:587?tls=required`. Empty: mail stays in the outbox.
+    pub smtp_url: Option<String>,
+    /// Delivery attempts before a mail is marked failed.
+    pub smtp_max_attempts: u32,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            from: "電子契約サービス <noreply@keiyaku.localhost>".into(),
+            mailbox_public: false,
+            smtp_url: None,
+            smtp_max_attempts: 8,
+        }
+    }
+}
+
+impl MailConfig {
+    pub fn smtp_enabled(&self) -> bool {
+        self.smtp_url.as_deref().is_some_and(|u| !u.is_empty())
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Failed logins (per account and client address) before the login is locked.
+    pub lockout_threshold: u32,
+    /// How long a lock lasts, in minutes.
+    pub lockout_minutes: u32,
+    /// Failed logins from one client address, over all accounts, before it is locked.
+    pub client_lockout_threshold: u32,
+    /// Minimum password length.
+    pub password_min_length: usize,
+    /// A password must contain a letter and a digit.
+    pub password_require_letters_and_digits: bool,
+    /// A session ends after this many minutes without a request.
+    pub session_idle_minutes: u32,
+    /// A session ends this many hours after login, whatever its use.
+    pub session_absolute_hours: u32,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            lockout_threshold: 5,
+            lockout_minutes: 15,
+            client_lockout_threshold: 50,
+            password_min_length: 8,
+            password_require_letters_and_digits: true,
+            session_idle_minutes: 60,
+            session_absolute_hours: 12,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CalendarConfig {
+    /// Treat 12/29–1/3 as non-business days (年末年始休業).
+    pub year_end_closed: bool,
+}
+
+impl Default for CalendarConfig {
+    fn default() -> Self {
+        Self { year_end_closed: true }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DemoConfig {
+    /// Load the demo scenario on start (same as `serve --demo`; also makes the mailbox public).
+    pub enabled: bool,
+    /// Password of every demo user (also `KEIYAKU_DEMO_PASSWORD`).
+    pub password: String,
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        Self { enabled: false, password: "keiyaku-demo".into() }
+    }
+}

@@ -1,0 +1,263 @@
+//! The HTTP side of the error model: problem+json responses, the per-request context
+//! (language, client address) and the middleware that turns every error of the API into a
+//! problem. Business code never imports this; handlers and the binary do.
+
+use crate::error::{ApiError, FieldError, Lang, Problem};
+use poem::http::{HeaderValue, StatusCode, header};
+use poem::{Endpoint, FromRequest, IntoResponse, Middleware, Request, RequestBody, Response};
+use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
+use poem_openapi::types::Type;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The problem+json document (RFC 9457), for the OpenAPI description.
+#[derive(Debug, poem_openapi::Object)]
+#[oai(rename = "Problem")]
+pub struct ProblemSchema {
+    #[oai(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: Option<String>,
+    /// Stable machine code, e.g. `invalid_credentials`, `validation_failed`.
+    pub code: String,
+    pub errors: Option<Vec<FieldErrorSchema>>,
+    pub retry_after: Option<u64>,
+}
+
+#[derive(Debug, poem_openapi::Object)]
+#[oai(rename = "FieldError")]
+pub struct FieldErrorSchema {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+/// Renders a problem as an HTTP response.
+pub fn problem_response(p: &Problem) -> Response {
+    let body = serde_json::to_vec(p).unwrap_or_default();
+    let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut resp = Response::builder().status(status).header(header::CONTENT_TYPE, PROBLEM_JSON).body(body);
+    if let Some(secs) = p.retry_after
+        && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+    {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
+}
+
+/// The error half of every API operation: a rendered problem.
+#[derive(Debug)]
+pub struct Failure(pub Problem);
+
+impl Failure {
+    pub fn from_error(e: &impl ApiError, lang: Lang) -> Self {
+        Failure(e.problem(lang))
+    }
+
+    pub fn status(status: u16, lang: Lang) -> Self {
+        Failure(Problem::for_status(status, lang))
+    }
+
+    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
+        self.0.errors = errors;
+        self
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.0.code, self.0.status)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+impl poem::error::ResponseError for Failure {
+    fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::BAD_REQUEST)
+    }
+
+    fn as_response(&self) -> Response {
+        problem_response(&self.0)
+    }
+}
+
+impl poem_openapi::ApiResponse for Failure {
+    fn meta() -> MetaResponses {
+        let content = || vec![MetaMediaType { content_type: PROBLEM_JSON, schema: ProblemSchema::schema_ref() }];
+        MetaResponses {
+            responses: vec![
+                MetaResponse {
+                    description: "Client error (problem+json with a stable `code`)",
+                    status: None,
+                    status_range: Some("4XX".into()),
+                    content: content(),
+                    headers: vec![],
+                },
+                MetaResponse {
+                    description: "Server error",
+                    status: None,
+                    status_range: Some("5XX".into()),
+                    content: content(),
+                    headers: vec![],
+                },
+            ],
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        ProblemSchema::register(registry);
+    }
+}
+
+/// Result type of API operations.
+pub type ApiResult<T> = Result<T, Failure>;
+
+/// Per-request context: the language to answer in and the client's address.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub lang: Lang,
+    pub client: Option<String>,
+}
+
+impl Ctx {
+    pub fn of(req: &Request) -> Self {
+        let lang = req
+            .uri()
+            .query()
+            .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang=")))
+            .and_then(Lang::parse)
+            .or_else(|| cookie_value(req, "lang").as_deref().and_then(Lang::parse))
+            .unwrap_or_else(|| Lang::from_accept_language(req.header(header::ACCEPT_LANGUAGE)));
+        let client = req.remote_addr().as_socket_addr().map(|a| a.ip().to_string());
+        Ctx { lang, client }
+    }
+
+    pub fn fail(&self, e: &impl ApiError) -> Failure {
+        Failure::from_error(e, self.lang)
+    }
+}
+
+/// A cookie's value, read from the `Cookie` header.
+pub fn cookie_value(req: &Request, name: &str) -> Option<String> {
+    req.headers().get_all(header::COOKIE).iter().find_map(|v| {
+        v.to_str().ok()?.split(';').find_map(|kv| {
+            let (k, v) = kv.trim().split_once('=')?;
+            (k == name).then(|| v.to_string())
+        })
+    })
+}
+
+impl<'a> FromRequest<'a> for Ctx {
+    async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
+        Ok(Ctx::of(req))
+    }
+}
+
+/// Turns every error of the wrapped endpoint (parse errors, unknown routes, wrong methods,
+/// oversized bodies, panics caught below) into a localized problem+json response.
+pub struct ProblemJson;
+
+impl<E: Endpoint> Middleware<E> for ProblemJson {
+    type Output = ProblemJsonEndpoint<E>;
+
+    fn transform(&self, ep: E) -> Self::Output {
+        ProblemJsonEndpoint(ep)
+    }
+}
+
+pub struct ProblemJsonEndpoint<E>(E);
+
+impl<E: Endpoint> Endpoint for ProblemJsonEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        let lang = Ctx::of(&req).lang;
+        match self.0.call(req).await {
+            Ok(out) => {
+                let resp = out.into_response();
+                let status = resp.status();
+                let is_problem = resp
+                    .headers()
+                    .get(header::CONTENT_TYPE)
+                    .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+                if (status.is_client_error() || status.is_server_error()) && !is_problem {
+                    Ok(problem_response(&Problem::for_status(status.as_u16(), lang)))
+                } else {
+                    Ok(resp)
+                }
+            }
+            Err(err) => {
+                if let Some(f) = err.downcast_ref::<Failure>() {
+                    return Ok(problem_response(&f.0));
+                }
+                let status = err.status().as_u16();
+                if status >= 500 {
+                    tracing::error!(error = %err, "request failed");
+                }
+                let mut p = Problem::for_status(status, lang);
+                if status == 400 || status == 422 {
+                    // poem-openapi's parse errors carry a safe description of what is wrong
+                    // with the request (no internals): keep it as the detail.
+                    p = p.with_detail(err.to_string().chars().take(300).collect::<String>());
+                }
+                Ok(problem_response(&p))
+            }
+        }
+    }
+}
+
+/// Refuses request bodies larger than the limit with 413 (by `Content-Length`, or while
+/// reading a chunked body), before any handler runs.
+pub struct BodyLimit(pub usize);
+
+impl<E: Endpoint> Middleware<E> for BodyLimit {
+    type Output = BodyLimitEndpoint<E>;
+
+    fn transform(&self, ep: E) -> Self::Output {
+        BodyLimitEndpoint { ep, max: self.0 }
+    }
+}
+
+pub struct BodyLimitEndpoint<E> {
+    ep: E,
+    max: usize,
+}
+
+impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> poem::Result<Response> {
+        let lang = Ctx::of(&req).lang;
+        let too_large = || problem_response(&Problem::for_status(413, lang));
+        match req.header(header::CONTENT_LENGTH).map(|v| v.trim().parse::<u64>()) {
+            Some(Ok(len)) if len > self.max as u64 => return Ok(too_large()),
+            Some(Ok(_)) => {}
+            Some(Err(_)) => return Ok(problem_response(&Problem::for_status(400, lang))),
+            None if req.headers().contains_key(header::TRANSFER_ENCODING) => {
+                match req.take_body().into_bytes_limit(self.max).await {
+                    Ok(bytes) => req.set_body(bytes),
+                    Err(_) => return Ok(too_large()),
+                }
+            }
+            None => {}
+        }
+        self.ep.call(req).await.map(IntoResponse::into_response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problem_responses_carry_type_and_retry_after() {
+        let mut p = Problem::for_status(429, Lang::En);
+        p.retry_after = Some(900);
+        let resp = problem_response(&p);
+        assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()), Some(PROBLEM_JSON));
+        assert_eq!(resp.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("900"));
+    }
+}

@@ -1,0 +1,68 @@
+//! The server-rendered Japanese web UI of keiyaku (電子契約サービス), English as second
+//! language.
+//!
+//! Layout of the crate:
+//! - [`layout`]: the page frame every page shares (document head, header bar, tabs, message
+//!   boxes, the language toggle) and the HTML response helper.
+//! - [`session`]: cookies, the web session of a logged-in user and both CSRF schemes
+//!   (double-submit token for the pre-login forms, session-bound token afterwards).
+//! - [`pages`]: one file per module (`pages/auth.rs`, `pages/dashboard.rs`, …); each has a
+//!   `mount(route, web)` that adds its pages to the [`poem::Route`].
+//! - [`security`]: the security-headers middleware the binary wraps the whole app with.
+//! - [`assets`]: the stylesheet and icon, compiled into the binary.
+//!
+//! Handlers stay thin: they extract, call one service (`keiyaku_auth::Auth`, the kernel's
+//! directory and outbox), and render. Without the `auth` feature only the landing page and
+//! the static assets exist.
+
+pub mod assets;
+pub mod layout;
+pub mod linkify;
+pub mod pages;
+pub mod security;
+pub mod session;
+
+pub use security::SecurityHeaders;
+
+use keiyaku_kernel::Kernel;
+
+/// What every page handler needs: the kernel and the services of the compiled-in modules.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct Web {
+    pub(crate) kernel: Kernel,
+    #[cfg(feature = "auth")]
+    pub(crate) auth: keiyaku_auth::Auth,
+}
+
+impl Web {
+    #[cfg(feature = "auth")]
+    pub fn new(kernel: Kernel, auth: keiyaku_auth::Auth) -> Self {
+        Self { kernel, auth }
+    }
+
+    #[cfg(not(feature = "auth"))]
+    pub fn new(kernel: Kernel) -> Self {
+        Self { kernel }
+    }
+
+    pub fn kernel(&self) -> &Kernel {
+        &self.kernel
+    }
+
+    #[cfg(feature = "auth")]
+    pub fn auth(&self) -> &keiyaku_auth::Auth {
+        &self.auth
+    }
+}
+
+/// All web pages, with full paths (`/`, `/t/:tenant/...`, `/mailbox`, `/static/...`), as a
+/// poem Route.
+pub fn routes(web: Web) -> poem::Route {
+    let route = poem::Route::new();
+    let route = assets::mount(route);
+    pages::mount(route, &web)
+}
+
+#[cfg(all(test, feature = "auth"))]
+mod flow_tests;

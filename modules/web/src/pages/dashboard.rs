@@ -1,0 +1,351 @@
+//! The dashboard (`/t/:tenant/`, seed §1 (4)) and the 準備中 (coming soon) page every other
+//! tenant path falls back to until a module provides it (`/t/:tenant/*rest`).
+
+use crate::Web;
+use crate::layout::{self, Msg, PageCtx, Tab, app_page};
+use crate::session::{Need, Signed, signed_in, tenant_path};
+use keiyaku_kernel::Lang;
+use keiyaku_kernel::module::MenuItem;
+use maud::{Markup, html};
+use poem::http::{Method, StatusCode};
+use poem::web::{Data, Path};
+use poem::{EndpointExt, Request, Response, Route, get, handler};
+
+pub(crate) fn mount(route: Route, web: &Web) -> Route {
+    route
+        .at("/t/:tenant", get(to_dashboard))
+        .at("/t/:tenant/", get(dashboard).data(web.clone()))
+        .at("/t/:tenant/*rest", coming_soon.data(web.clone()))
+}
+
+/// The operation-menu entries of the seed. Shown even before the module that implements
+/// one exists (its link then leads to the 準備中 page); a module's own entry with the same
+/// path or label replaces it.
+pub const SEED_MENU: [MenuItem; 5] = [
+    MenuItem {
+        path: "contracts",
+        label_ja: "契約検索",
+        label_en: "Contract search",
+        description_ja: "登録されている契約(フォルダ)を検索します。",
+        description_en: "Search the registered contracts (folders).",
+        admin: false,
+        order: 10,
+    },
+    MenuItem {
+        path: "documents",
+        label_ja: "文書検索",
+        label_en: "Document search",
+        description_ja: "登録されている文書(契約書)を検索します。",
+        description_en: "Search the registered documents (contracts).",
+        admin: false,
+        order: 20,
+    },
+    MenuItem {
+        path: "contracts/new",
+        label_ja: "契約登録",
+        label_en: "New contract",
+        description_ja: "新しい契約(フォルダ)を登録します。",
+        description_en: "Register a new contract (folder).",
+        admin: false,
+        order: 30,
+    },
+    MenuItem {
+        path: "admin/users",
+        label_ja: "ユーザー管理",
+        label_en: "User management",
+        description_ja: "電子契約を利用するユーザーを管理します。",
+        description_en: "Manage the users of the e-contract service.",
+        admin: true,
+        order: 40,
+    },
+    MenuItem {
+        path: "usage",
+        label_ja: "利用状況照会",
+        label_en: "Usage",
+        description_ja: "毎月の電子契約サービスの利用状況を確認します。",
+        description_en: "See the monthly use of the e-contract service.",
+        admin: false,
+        order: 50,
+    },
+];
+
+/// One entry of the operation menu as shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MenuEntry {
+    pub item: MenuItem,
+    /// Not provided by any module yet (links to the 準備中 page).
+    pub coming_soon: bool,
+}
+
+/// The entries of one tab: the modules' entries the user may open plus the seed's missing
+/// ones, in menu order.
+pub fn menu_entries(modules: &[MenuItem], admin_tab: bool, is_admin: bool) -> Vec<MenuEntry> {
+    let mut out: Vec<MenuEntry> = modules
+        .iter()
+        .filter(|m| m.admin == admin_tab && (!m.admin || is_admin))
+        .map(|m| MenuEntry {
+            item: m.clone(),
+            coming_soon: false,
+        })
+        .collect();
+    for seed in SEED_MENU.iter().filter(|m| m.admin == admin_tab && (!m.admin || is_admin)) {
+        let provided = modules
+            .iter()
+            .any(|m| m.path == seed.path || m.label_ja == seed.label_ja);
+        if !provided {
+            out.push(MenuEntry {
+                item: seed.clone(),
+                coming_soon: true,
+            });
+        }
+    }
+    out.sort_by_key(|e| e.item.order);
+    out
+}
+
+/// A short form of a company name for the waiting-documents rows, like the seed's
+/// 「オリ白」 for オリエンタル白石株式会社: the legal form dropped, then short names kept, and
+/// a katakana + kanji name shortened to two katakana and one kanji.
+pub fn short_company_name(name: &str) -> String {
+    let mut n = name.to_string();
+    for form in ["株式会社", "有限会社", "合同会社", "(株)", "（株）", "㈱"] {
+        n = n.replace(form, "");
+    }
+    let n: Vec<char> = n.chars().filter(|c| !c.is_whitespace()).collect();
+    if n.is_empty() {
+        return name.chars().take(4).collect();
+    }
+    if n.len() <= 4 {
+        return n.into_iter().collect();
+    }
+    let katakana = |c: char| ('\u{30A0}'..='\u{30FF}').contains(&c);
+    let kanji = |c: char| ('\u{4E00}'..='\u{9FFF}').contains(&c);
+    let lead = n.iter().take_while(|c| katakana(**c)).count();
+    if lead >= 2
+        && let Some(k) = n[lead..].iter().find(|c| kanji(**c))
+    {
+        return [n[0], n[1], *k].into_iter().collect();
+    }
+    n.into_iter().take(4).collect()
+}
+
+/// The rows of 確認待ち文書 (documents waiting for each role) with their counts.
+pub fn waiting_rows(lang: Lang, owner_short: &str, counts: [u64; 4]) -> Vec<(String, u64)> {
+    let labels: [String; 4] = match lang {
+        Lang::Ja => [
+            format!("{owner_short}:承認者"),
+            "取引先:担当".to_string(),
+            format!("{owner_short}:管理部"),
+            format!("{owner_short}:署名者"),
+        ],
+        Lang::En => [
+            "Owner: approver".to_string(),
+            "Partner: person in charge".to_string(),
+            "Owner: administration".to_string(),
+            "Owner: signer".to_string(),
+        ],
+    };
+    labels.into_iter().zip(counts).collect()
+}
+
+/// Documents waiting per role. Contracts do not exist yet: zero until the contracts
+/// module provides the counts (then an `imp` module behind its feature, see STYLE.md).
+fn waiting_counts(_s: &Signed) -> [u64; 4] {
+    [0; 4]
+}
+
+fn count_text(lang: Lang, n: u64) -> String {
+    match lang {
+        Lang::Ja => format!("{n}件"),
+        Lang::En if n == 1 => "1 document".to_string(),
+        Lang::En => format!("{n} documents"),
+    }
+}
+
+fn menu_list(pc: &PageCtx, tenant: &str, entries: &[MenuEntry]) -> Markup {
+    html! {
+        @if entries.is_empty() {
+            p.empty { (pc.t("利用できるメニューはありません。", "No menu entries are available.")) }
+        } @else {
+            ul.menu-list {
+                @for e in entries {
+                    li {
+                        a.menu-label href=(tenant_path(tenant, e.item.path)) { (pc.t(e.item.label_ja, e.item.label_en)) }
+                        @if e.coming_soon { span.soon { (pc.t("準備中", "coming soon")) } }
+                        p.menu-desc { (pc.t(e.item.description_ja, e.item.description_en)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn box_(title: &str, head_link: Option<(&str, &str)>, body: Markup) -> Markup {
+    html! {
+        section.box {
+            div.box-head {
+                h2.box-title { (title) }
+                @if let Some((href, label)) = head_link { a.box-head-link href=(href) { (label) } }
+            }
+            div.box-body { (body) }
+        }
+    }
+}
+
+/// The dashboard page.
+pub fn dashboard_view(pc: &PageCtx, s: &Signed, tab: Tab, notice: Option<Msg>) -> Markup {
+    let t = &s.tenant_code;
+    let entries = menu_entries(&s.me.menus, tab == Tab::Admin, s.is_group_admin());
+    let self_href = match tab {
+        Tab::Normal => tenant_path(t, ""),
+        Tab::Admin => format!("{}?tab=admin", tenant_path(t, "")),
+    };
+    let rows = waiting_rows(pc.lang, &short_company_name(&s.owner_company_name), waiting_counts(s));
+    let body = html! {
+        (layout::messages(notice.as_ref()))
+        div.dash-grid {
+            div.dash-col {
+                (box_(pc.t("操作メニュー", "Operations"), None, menu_list(pc, t, &entries)))
+            }
+            div.dash-col {
+                (box_(pc.t("確認待ち文書", "Documents awaiting action"), None, html! {
+                    dl.waiting-grid {
+                        @for (label, n) in &rows {
+                            div.waiting-cell {
+                                dt { (label) }
+                                dd class=[(*n == 0).then_some("count-zero")] { (count_text(pc.lang, *n)) }
+                            }
+                        }
+                    }
+                }))
+                (box_(pc.t("お知らせ", "Notices"), Some((&self_href, pc.t("リフレッシュ", "Refresh"))), html! {
+                    p.empty { (pc.t("お知らせ情報は現在登録されておりません。", "There are no notices at the moment.")) }
+                }))
+            }
+        }
+        div.dash-wide {
+            (box_(pc.t("サポート情報", "Support information"), Some((&tenant_path(t, "support"), pc.t("サポートページへ", "Support page"))), html! {
+                p.empty { (pc.t("サポート情報は現在登録されておりません。", "There is no support information at the moment.")) }
+            }))
+        }
+    };
+    app_page(pc, s, tab, pc.t("ダッシュボード", "Dashboard"), body)
+}
+
+#[handler]
+fn to_dashboard(Path(tenant): Path<String>, req: &Request) -> Response {
+    if crate::session::is_tenant_code(&tenant) {
+        layout::see_other(&tenant_path(&tenant, ""), &[])
+    } else {
+        layout::not_found(&PageCtx::of(req))
+    }
+}
+
+#[handler]
+async fn dashboard(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> Response {
+    let pc = PageCtx::of(req);
+    let s = match signed_in(web, &pc, req, &tenant, Need::Ready).await {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    let admin_asked = req
+        .uri()
+        .query()
+        .is_some_and(|q| q.split('&').any(|kv| kv == "tab=admin"));
+    let tab = if admin_asked && s.is_group_admin() { Tab::Admin } else { Tab::Normal };
+    let notice = layout::notice_of(req, pc.lang);
+    pc.respond(StatusCode::OK, dashboard_view(&pc, &s, tab, notice))
+}
+
+/// The 準備中 page for a tenant path no module serves yet.
+pub fn coming_soon_view(pc: &PageCtx, s: &Signed, rest: &str) -> Markup {
+    let rest = rest.trim_end_matches('/');
+    let known = SEED_MENU
+        .iter()
+        .chain(s.me.menus.iter())
+        .find(|m| m.path == rest);
+    let title = match known {
+        Some(m) => pc.t(m.label_ja, m.label_en),
+        None => pc.t("準備中", "Coming soon"),
+    };
+    let tab = if rest.starts_with("admin/") && s.is_group_admin() { Tab::Admin } else { Tab::Normal };
+    let body = html! {
+        div.soon-panel {
+            p.soon-title { (pc.t("準備中", "Coming soon")) }
+            p { (pc.t("この機能は現在準備中です。公開まで今しばらくお待ちください。", "This feature is not available yet.")) }
+            p { a href=(tenant_path(&s.tenant_code, "")) { (pc.t("ダッシュボードへ戻る", "Back to the dashboard")) } }
+        }
+    };
+    app_page(pc, s, tab, title, body)
+}
+
+#[handler]
+async fn coming_soon(req: &Request, Path((tenant, rest)): Path<(String, String)>, Data(web): Data<&Web>) -> Response {
+    let pc = PageCtx::of(req);
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return layout::error_page(
+            &pc,
+            StatusCode::METHOD_NOT_ALLOWED,
+            pc.t("この操作はできません。", "This method is not allowed here."),
+            None,
+            None,
+        );
+    }
+    let s = match signed_in(web, &pc, req, &tenant, Need::Ready).await {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    pc.respond(StatusCode::OK, coming_soon_view(&pc, &s, &rest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(path: &'static str, label: &'static str, admin: bool, order: u16) -> MenuItem {
+        MenuItem {
+            path,
+            label_ja: label,
+            label_en: label,
+            description_ja: "",
+            description_en: "",
+            admin,
+            order,
+        }
+    }
+
+    #[test]
+    fn seed_menu_fills_the_gaps_in_order() {
+        let modules = vec![item("admin/users", "ユーザー管理", true, 40), item("contracts", "契約検索X", false, 10)];
+        let normal = menu_entries(&modules, false, true);
+        let labels: Vec<&str> = normal.iter().map(|e| e.item.label_ja).collect();
+        assert_eq!(labels, ["契約検索X", "文書検索", "契約登録", "利用状況照会"]);
+        assert!(!normal[0].coming_soon);
+        assert!(normal[1].coming_soon);
+        let admin = menu_entries(&modules, true, true);
+        assert_eq!(admin.len(), 1);
+        assert!(!admin[0].coming_soon);
+        assert!(menu_entries(&[], true, false).is_empty());
+        let admin_seed = menu_entries(&[], true, true);
+        assert_eq!(admin_seed[0].item.label_ja, "ユーザー管理");
+        assert!(admin_seed[0].coming_soon);
+    }
+
+    #[test]
+    fn company_names_shorten_like_the_seed() {
+        assert_eq!(short_company_name("オリエンタル白石株式会社"), "オリ白");
+        assert_eq!(short_company_name("オリエンタル白石"), "オリ白");
+        assert_eq!(short_company_name("株式会社 東建"), "東建");
+        assert_eq!(short_company_name("アイテックコンサルタント株式会社"), "アイテッ");
+        assert_eq!(short_company_name("株式会社"), "株式会社");
+    }
+
+    #[test]
+    fn waiting_rows_are_the_seeds_four() {
+        let rows = waiting_rows(Lang::Ja, "オリ白", [0, 0, 0, 0]);
+        let labels: Vec<&str> = rows.iter().map(|(l, _)| l.as_str()).collect();
+        assert_eq!(labels, ["オリ白:承認者", "取引先:担当", "オリ白:管理部", "オリ白:署名者"]);
+        assert_eq!(count_text(Lang::Ja, 0), "0件");
+        assert_eq!(count_text(Lang::En, 1), "1 document");
+    }
+}

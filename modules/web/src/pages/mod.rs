@@ -1,0 +1,30 @@
+//! The pages, one file per module. Each file has a `mount(route, web) -> Route` that adds its
+//! pages (with full paths) and reuses [`crate::layout`] and [`crate::session`].
+//!
+//! Adding a module's pages: create `pages/<module>.rs`, declare it below behind the
+//! module's feature (e.g. `#[cfg(feature = "users")] pub mod users;`) and call its `mount`
+//! in [`mount`]. Tenant pages without a page of their own fall through to the 準備中
+//! (coming soon) page of `dashboard.rs`, so menu links work before their module exists.
+
+pub mod home;
+
+#[cfg(feature = "auth")]
+pub mod auth;
+#[cfg(feature = "auth")]
+pub mod dashboard;
+#[cfg(feature = "auth")]
+pub mod mailbox;
+
+use crate::Web;
+use poem::Route;
+
+pub(crate) fn mount(route: Route, web: &Web) -> Route {
+    let route = home::mount(route, web);
+    #[cfg(feature = "auth")]
+    let route = {
+        let route = auth::mount(route, web);
+        let route = dashboard::mount(route, web);
+        mailbox::mount(route, web)
+    };
+    route
+}

@@ -1,0 +1,314 @@
+//! Assembles the enabled modules into one application: opens the store, makes sure the
+//! operator exists, loads the demo scenario when asked, and serves the API, the OpenAPI
+//! document and the web pages over HTTPS.
+
+use crate::tls;
+use keiyaku_kernel::http::{BodyLimit, ProblemJson};
+use keiyaku_kernel::module::{KernelModule, MenuItem, Module};
+use keiyaku_kernel::{Clock, Config, Kernel, Store};
+use poem::listener::{Acceptor, Listener, RustlsCertificate, RustlsConfig, TcpListener};
+use poem::{Endpoint, EndpointExt, IntoEndpoint, Server};
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi, OpenApiService};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+const DB_FILE: &str = "keiyaku.redb";
+
+/// The compiled-in modules, in dependency order.
+pub fn modules() -> Vec<Box<dyn Module>> {
+    #[allow(unused_mut)]
+    let mut list: Vec<Box<dyn Module>> = vec![Box::new(KernelModule)];
+    #[cfg(feature = "auth")]
+    list.push(Box::new(keiyaku_auth::AuthModule));
+    #[cfg(feature = "users")]
+    list.push(Box::new(keiyaku_users::UsersModule));
+    list
+}
+
+#[derive(Object)]
+struct Health {
+    status: String,
+    version: String,
+}
+
+struct HealthApi;
+
+#[OpenApi]
+impl HealthApi {
+    /// Liveness: `{status: "ok", version}`. No authentication.
+    #[oai(path = "/healthz", method = "get", operation_id = "health")]
+    async fn health(&self) -> Json<Health> {
+        Json(Health { status: "ok".into(), version: VERSION.into() })
+    }
+}
+
+/// Everything the API is made of, for the enabled features.
+pub struct Services {
+    pub kernel: Kernel,
+    #[cfg(feature = "auth")]
+    pub auth: keiyaku_auth::Auth,
+    #[cfg(feature = "users")]
+    pub users: keiyaku_users::Users,
+}
+
+fn menus(modules: &[Box<dyn Module>]) -> Vec<MenuItem> {
+    let mut items: Vec<MenuItem> = modules.iter().flat_map(|m| m.menu()).collect();
+    items.sort_by_key(|m| m.order);
+    items
+}
+
+/// The OpenAPI service of the enabled modules (also what `keiyaku openapi` prints).
+pub fn api_service(services: &Services) -> OpenApiService<impl OpenApi, ()> {
+    #[cfg(feature = "auth")]
+    let auth_api = keiyaku_auth::api::AuthApi { auth: services.auth.clone() };
+    #[cfg(not(feature = "auth"))]
+    let auth_api = ();
+    #[cfg(feature = "users")]
+    let users_api = keiyaku_users::api::UsersApi { auth: services.auth.clone(), users: services.users.clone() };
+    #[cfg(not(feature = "users"))]
+    let users_api = ();
+    let _ = &services.kernel;
+    OpenApiService::new((HealthApi, auth_api, users_api), "keiyaku", VERSION)
+        .description("keiyaku — self-hosted electronic-contract appliance (電子契約サービス). Errors are application/problem+json with a stable `code`; messages follow Accept-Language (ja default, en).")
+}
+
+/// The OpenAPI document as JSON, without opening any data directory.
+pub fn openapi_json() -> Result<String, String> {
+    let dir = std::env::temp_dir().join(format!("keiyaku-openapi-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let config = Config::default();
+    let services = open_services(&config, &dir.join(DB_FILE), Arc::new(keiyaku_kernel::SystemClock))?;
+    let json = api_service(&services).spec();
+    drop(services);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(json)
+}
+
+fn open_services(config: &Config, db: &std::path::Path, clock: Arc<dyn Clock>) -> Result<Services, String> {
+    let modules = modules();
+    let refs: Vec<&dyn Module> = modules.iter().map(|m| m.as_ref()).collect();
+    let store = Store::open(db, clock.clone(), &refs).map_err(|e| format!("{}: {e}", db.display()))?;
+    let kernel = Kernel::new(store, clock, Arc::new(config.clone()));
+    #[cfg(feature = "auth")]
+    let auth = keiyaku_auth::Auth::new(kernel.clone(), menus(&modules));
+    #[cfg(not(feature = "auth"))]
+    let _ = menus(&modules);
+    Ok(Services {
+        #[cfg(feature = "users")]
+        users: keiyaku_users::Users::new(kernel.clone()),
+        #[cfg(feature = "auth")]
+        auth,
+        kernel,
+    })
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct StartOptions {
+    /// Operator password for a new data directory (`KEIYAKU_OPERATOR_PASSWORD`).
+    pub operator_password: Option<String>,
+}
+
+/// What start-up has to tell the person who started it.
+#[derive(Debug, Clone, Default)]
+pub struct Notices {
+    /// The operator's generated password, shown once.
+    pub operator_password: Option<String>,
+    pub demo_loaded: bool,
+    pub tls_generated: bool,
+    pub tls_source: PathBuf,
+}
+
+/// An opened appliance, ready to serve.
+pub struct App {
+    pub services: Services,
+    pub config: Config,
+    pub notices: Notices,
+    tls: tls::TlsMaterial,
+    modules: Vec<Box<dyn Module>>,
+}
+
+impl App {
+    /// Opens the data directory (creating it, the database and the TLS certificate on first
+    /// start), makes sure the operator exists and loads the demo when configured.
+    pub fn open(config: Config, clock: Arc<dyn Clock>, opts: StartOptions) -> Result<App, String> {
+        let data_dir = config.storage.data_dir.clone();
+        std::fs::create_dir_all(&data_dir).map_err(|e| format!("data directory {}: {e}", data_dir.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&data_dir, std::fs::Permissions::from_mode(0o700));
+        }
+        let tls = tls::load_or_create(
+            &data_dir,
+            config.server.tls_cert.as_deref(),
+            config.server.tls_key.as_deref(),
+            &config.server.host_names,
+        )?;
+        let services = open_services(&config, &data_dir.join(DB_FILE), clock)?;
+        let mut notices =
+            Notices { tls_generated: tls.generated, tls_source: tls.source.clone(), ..Notices::default() };
+        #[cfg(feature = "auth")]
+        {
+            notices.operator_password =
+                services.auth.ensure_operator(opts.operator_password.clone()).map_err(|e| e.to_string())?;
+        }
+        #[cfg(not(feature = "auth"))]
+        let _ = &opts;
+        let modules = modules();
+        if config.demo.enabled {
+            notices.demo_loaded = seed_demo(&services.kernel, &modules)?;
+        }
+        Ok(App { services, config, notices, tls, modules })
+    }
+
+    /// The whole HTTP application.
+    pub fn endpoint(&self) -> impl Endpoint + 'static {
+        let api = api_service(&self.services).server("/");
+        let spec = api.spec_endpoint();
+        let docs = api.swagger_ui();
+        #[cfg(feature = "auth")]
+        let web = keiyaku_web::routes(keiyaku_web::Web::new(self.services.kernel.clone(), self.services.auth.clone()));
+        #[cfg(not(feature = "auth"))]
+        let web = poem::Route::new();
+        let _ = &self.modules;
+        web.at("/api/openapi.json", spec)
+            .nest("/api/docs", docs)
+            .nest("/", api.into_endpoint().with(ProblemJson))
+            .with(BodyLimit(self.config.server.max_body_bytes))
+            .with(keiyaku_web::SecurityHeaders)
+    }
+
+    /// Binds the HTTPS listener (and the redirect listener when configured) and serves
+    /// until `shutdown` resolves.
+    pub async fn serve(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<(), String> {
+        let running = self.start().await?;
+        shutdown.await;
+        running.stop().await;
+        Ok(())
+    }
+
+    /// Starts serving in the background and returns the bound address.
+    pub async fn start(self) -> Result<Running, String> {
+        let addr: SocketAddr = self
+            .config
+            .server
+            .listen
+            .parse()
+            .map_err(|_| format!("server.listen `{}` is not an address", self.config.server.listen))?;
+        let rustls = RustlsConfig::new()
+            .fallback(RustlsCertificate::new().cert(self.tls.cert_pem.clone()).key(self.tls.key_pem.clone()));
+        let acceptor = TcpListener::bind(addr)
+            .rustls(rustls)
+            .into_acceptor()
+            .await
+            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let local = acceptor
+            .local_addr()
+            .into_iter()
+            .find_map(|a| a.as_socket_addr().copied())
+            .ok_or_else(|| format!("cannot listen on {addr}"))?;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let mut tasks = Vec::new();
+
+        if let Some(redirect) = &self.config.server.http_redirect_listen {
+            let raddr: SocketAddr =
+                redirect.parse().map_err(|_| format!("server.http_redirect_listen `{redirect}` is not an address"))?;
+            let racceptor =
+                TcpListener::bind(raddr).into_acceptor().await.map_err(|e| format!("cannot listen on {raddr}: {e}"))?;
+            let https_port = local.port();
+            let redirect_app = poem::endpoint::make(move |req: poem::Request| async move {
+                let host = req
+                    .header("host")
+                    .map(|h| h.rsplit_once(':').map(|(h, _)| h).unwrap_or(h).to_string())
+                    .unwrap_or_else(|| "localhost".into());
+                let path = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
+                poem::web::Redirect::permanent(format!("https://{host}:{https_port}{path}"))
+            });
+            let mut rx = stop_rx.clone();
+            tasks.push(tokio::spawn(async move {
+                let _ = Server::new_with_acceptor(racceptor)
+                    .run_with_graceful_shutdown(
+                        redirect_app,
+                        async move {
+                            let _ = rx.changed().await;
+                        },
+                        Some(Duration::from_secs(5)),
+                    )
+                    .await;
+            }));
+        }
+
+        tasks.push(tokio::spawn(keiyaku_kernel::mail::run_sender(
+            self.services.kernel.store.clone(),
+            self.config.mail.clone(),
+            stop_rx.clone(),
+        )));
+
+        let endpoint = self.endpoint();
+        let mut rx = stop_rx;
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = Server::new_with_acceptor(acceptor)
+                .run_with_graceful_shutdown(
+                    endpoint,
+                    async move {
+                        let _ = rx.changed().await;
+                    },
+                    Some(Duration::from_secs(10)),
+                )
+                .await
+            {
+                tracing::error!(error = %e, "server stopped");
+            }
+        }));
+        Ok(Running { addr: local, stop: stop_tx, tasks, services: self.services })
+    }
+}
+
+/// A serving appliance.
+pub struct Running {
+    pub addr: SocketAddr,
+    stop: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    pub services: Services,
+}
+
+impl Running {
+    /// Stops accepting, lets requests in flight finish, and waits for the background tasks.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+/// Loads the demo scenario once (when its tenant does not exist yet), all modules in one
+/// transaction.
+fn seed_demo(kernel: &Kernel, modules: &[Box<dyn Module>]) -> Result<bool, String> {
+    #[cfg(feature = "auth")]
+    {
+        use keiyaku_kernel::store::StoreError;
+        let tenant = keiyaku_auth::demo::DEMO_TENANT;
+        kernel
+            .store
+            .write_blocking(|tx| {
+                if keiyaku_kernel::directory::get_tenant(tx, tenant)?.is_some() {
+                    return Ok::<_, StoreError>(false);
+                }
+                for m in modules {
+                    m.seed_demo(kernel, tx)?;
+                }
+                Ok(true)
+            })
+            .map_err(|e| format!("loading the demo: {e}"))
+    }
+    #[cfg(not(feature = "auth"))]
+    {
+        let _ = (kernel, modules);
+        Ok(false)
+    }
+}

@@ -1,0 +1,8 @@
+//! The keiyaku appliance: configuration loading, TLS bootstrap and the assembly of the
+//! compiled-in modules into one HTTPS application. `main.rs` is the command line around it.
+
+pub mod app;
+pub mod settings;
+pub mod tls;
+
+pub use app::{App, Running, StartOptions};

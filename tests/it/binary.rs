@@ -1,0 +1,228 @@
+//! The real `keiyaku` binary: start-up on an empty data directory, HTTPS, restart reusing
+//! the certificate and data, SIGTERM, configuration errors and the printed OpenAPI document.
+
+use crate::common::*;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_keiyaku"));
+    c.env_remove("KEIYAKU_OPERATOR_PASSWORD").env("KEIYAKU_LOG", "warn");
+    c
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port")
+}
+
+struct Server {
+    child: Child,
+    stdout: Vec<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `keiyaku serve` and reads stdout up to the API line (printed once serving).
+fn serve(data: &std::path::Path, port: u16, extra: &[&str]) -> Server {
+    let mut child = bin()
+        .args(["serve", "--data"])
+        .arg(data)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(extra)
+        .current_dir(data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let out = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(l) => {
+                let done = l.contains("API:");
+                lines.push(l);
+                if done {
+                    break;
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(_) => break,
+        }
+    }
+    Server { child, stdout: lines }
+}
+
+#[tokio::test]
+async fn serve_on_empty_data_dir_then_restart_reuses_everything() {
+    let data = tempdir("bin");
+    let port = free_port();
+    let started = Instant::now();
+    let server = serve(&data, port, &[]);
+    let text = server.stdout.join("\n");
+    assert!(text.contains("operator account created"), "{text}");
+    let cert = std::fs::read_to_string(data.join("tls/cert.pem")).expect("certificate kept in the data dir");
+    assert!(data.join("keiyaku.redb").is_file());
+    let client = client_for(&cert);
+    let mut healthy = false;
+    while started.elapsed() < Duration::from_secs(20) {
+        if let Ok(r) = client.get(format!("https://127.0.0.1:{port}/healthz")).send().await {
+            let v: serde_json::Value = r.json().await.unwrap_or_default();
+            assert_eq!(v["status"], "ok");
+            healthy = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(healthy, "no /healthz answer");
+    // The operator password printed once works.
+    let pw = text
+        .lines()
+        .find_map(|l| l.split("password: ").nth(1))
+        .map(|p| p.trim().to_string())
+        .expect("printed password");
+    let r = client
+        .post(format!("https://127.0.0.1:{port}/api/v1/operator/login"))
+        .json(&serde_json::json!({"password": pw}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(r.status(), 200);
+    // Plain HTTP on the TLS port is not served.
+    let plain = reqwest::Client::new().get(format!("http://127.0.0.1:{port}/healthz")).send().await;
+    assert!(plain.map(|r| !r.status().is_success()).unwrap_or(true));
+
+    // SIGTERM stops it cleanly.
+    let mut server = server;
+    let pid = server.child.id().to_string();
+    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut status = None;
+    while Instant::now() < deadline {
+        if let Ok(Some(s)) = server.child.try_wait() {
+            status = Some(s);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(status.is_some_and(|s| s.success()), "exit after SIGTERM: {status:?}");
+    drop(server);
+
+    // Restart: same certificate, same operator, no new password printed.
+    let server = serve(&data, port, &[]);
+    let text = server.stdout.join("\n");
+    assert!(!text.contains("operator account created"), "{text}");
+    assert!(text.contains("reused"), "{text}");
+    let cert2 = std::fs::read_to_string(data.join("tls/cert.pem")).expect("cert");
+    assert_eq!(cert, cert2);
+    let client = client_for(&cert2);
+    let mut ok = false;
+    for _ in 0..200 {
+        if let Ok(r) = client
+            .post(format!("https://127.0.0.1:{port}/api/v1/operator/login"))
+            .json(&serde_json::json!({"password": pw}))
+            .send()
+            .await
+        {
+            ok = r.status() == 200;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(ok, "the same operator password works after restart");
+}
+
+#[test]
+fn bad_configuration_stops_start_up_with_the_key_named() {
+    let data = tempdir("badcfg");
+    let cfg = data.join("config.toml");
+    std::fs::write(&cfg, "[server]\nlisten = \"127.0.0.1:1\"\nlisten_typo = true\n").expect("write");
+    let out = bin().args(["serve", "--config"]).arg(&cfg).arg("--data").arg(&data).output().expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("listen_typo"), "{err}");
+
+    std::fs::write(&cfg, "[auth]\nlockout_minutes = -3\n").expect("write");
+    let out = bin().args(["serve", "--config"]).arg(&cfg).arg("--data").arg(&data).output().expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("auth.lockout_minutes"));
+
+    std::fs::remove_file(&cfg).expect("remove");
+    let out = bin()
+        .args(["serve", "--data"])
+        .arg(&data)
+        .current_dir(&data)
+        .env("KEIYAKU_SERVER__LISTEN", "not-an-address")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("server.listen"));
+
+    let out = bin().args(["serve", "--config", "/nonexistent/keiyaku.toml"]).output().expect("run");
+    assert!(!out.status.success());
+}
+
+#[test]
+fn openapi_and_version_commands() {
+    let out = bin().arg("openapi").output().expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(doc["openapi"].as_str().unwrap_or_default().starts_with("3."));
+    assert!(doc["paths"]["/api/v1/operator/tenants"]["post"]["operationId"] == "createTenant");
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json")).expect("committed openapi.json");
+    let committed: serde_json::Value = serde_json::from_str(&committed).expect("json");
+    assert_eq!(committed, doc, "openapi.json is out of date: run `cargo run -- openapi > openapi.json`");
+
+    let out = bin().arg("--version").output().expect("run");
+    assert!(String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn tenant_create_command() {
+    let data = tempdir("cli");
+    let out = bin()
+        .args(["tenant", "create", "--data"])
+        .arg(&data)
+        .args([
+            "--code",
+            "DMOEX",
+            "--company",
+            "デモ建設株式会社",
+            "--admin-id",
+            "DM000001",
+            "--admin-name",
+            "山田 花子",
+            "--admin-email",
+            "yamada@example.jp",
+        ])
+        .current_dir(&data)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = bin().args(["tenant", "list", "--data"]).arg(&data).current_dir(&data).output().expect("run");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("DMOEX"));
+    let out = bin()
+        .args(["tenant", "create", "--data"])
+        .arg(&data)
+        .args(["--code", "bad code", "--company", "x", "--admin-id", "a", "--admin-name", "a", "--admin-email", "bad"])
+        .current_dir(&data)
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("code"));
+}

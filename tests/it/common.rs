@@ -1,0 +1,228 @@
+//! Test fixture: the application started in-process on an ephemeral port over HTTPS, with
+//! a manual clock, a fresh data directory and a client that trusts exactly its certificate.
+
+#![allow(dead_code)]
+
+use jiff::Timestamp;
+use keiyaku::{App, Running, StartOptions};
+use keiyaku_kernel::{Config, ManualClock};
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub const OPERATOR_PASSWORD: &str = "operator-Pass-1234";
+pub const DEMO_PASSWORD: &str = "keiyaku-demo";
+
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    pub clock: Arc<ManualClock>,
+    pub dir: PathBuf,
+    pub cert_pem: String,
+    running: Option<Running>,
+}
+
+pub fn tempdir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("keiyaku-it-{tag}-{}", keiyaku_kernel::ids::new_id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+pub fn client_for(cert_pem: &str) -> Client {
+    let cert = reqwest::Certificate::from_pem(cert_pem.as_bytes()).expect("cert");
+    Client::builder().tls_certs_only([cert]).redirect(reqwest::redirect::Policy::none()).build().expect("client")
+}
+
+impl TestApp {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn demo() -> Self {
+        Self::start_with(|c| {
+            c.demo.enabled = true;
+            c.mail.mailbox_public = true;
+        })
+        .await
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let dir = tempdir("app");
+        let mut config = Config::default();
+        config.storage.data_dir = dir.clone();
+        config.server.listen = "127.0.0.1:0".into();
+        adjust(&mut config);
+        Self::open(config, dir).await
+    }
+
+    pub async fn open(config: Config, dir: PathBuf) -> Self {
+        let clock = Arc::new(ManualClock::new("2026-11-25T01:00:00Z".parse::<Timestamp>().expect("ts")));
+        let opts = StartOptions { operator_password: Some(OPERATOR_PASSWORD.into()) };
+        let app = App::open(config, clock.clone(), opts).expect("open app");
+        let cert_pem = std::fs::read_to_string(dir.join("tls/cert.pem")).expect("cert");
+        let running = app.start().await.expect("start");
+        let base = format!("https://127.0.0.1:{}", running.addr.port());
+        TestApp { base, client: client_for(&cert_pem), clock, dir, cert_pem, running: Some(running) }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Sends a JSON request; returns status and the parsed body (Null when empty).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        self.call(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn operator_token(&self) -> String {
+        let (s, v) = self
+            .post("/api/v1/operator/login", None, json!({"login": "operator", "password": OPERATOR_PASSWORD}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        v["token"].as_str().expect("token").to_string()
+    }
+
+    /// Creates a tenant through the operator API; returns the admin's initial password.
+    pub async fn create_tenant(&self, code: &str, admin_id: &str, admin_email: &str) -> String {
+        let op = self.operator_token().await;
+        let (s, v) = self
+            .post(
+                "/api/v1/operator/tenants",
+                Some(&op),
+                json!({
+                    "code": code,
+                    "name": "オリエンタル白石",
+                    "owner_company": {"name": "オリエンタル白石株式会社", "name_kana": "オリエンタルシライシ"},
+                    "admin": {"user_id": admin_id, "name": "堀井 裕蔵", "email": admin_email},
+                }),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let mail = self.last_mail_to(admin_email).await.expect("registration mail");
+        initial_password(mail["body"].as_str().unwrap_or_default())
+    }
+
+    pub async fn mails_to(&self, address: &str) -> Vec<Value> {
+        let op = self.operator_token().await;
+        let (s, v) = self.get(&format!("/api/v1/mailbox?to={}", urlencode(address)), Some(&op)).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        v["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    pub async fn last_mail_to(&self, address: &str) -> Option<Value> {
+        self.mails_to(address).await.into_iter().next()
+    }
+
+    /// Logs in; returns (status, body).
+    pub async fn login(&self, tenant: &str, login: &str, password: &str) -> (StatusCode, Value) {
+        self.post(&format!("/api/v1/t/{tenant}/auth/login"), None, json!({"login": login, "password": password})).await
+    }
+
+    /// Logs in and completes the forced password change; returns a usable token.
+    pub async fn login_ready(&self, tenant: &str, login: &str, password: &str, new_password: &str) -> String {
+        let (s, v) = self.login(tenant, login, password).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let token = v["token"].as_str().expect("token").to_string();
+        if v["password_change_required"] == json!(true) {
+            let (s, v) = self
+                .post(
+                    &format!("/api/v1/t/{tenant}/auth/password"),
+                    Some(&token),
+                    json!({"current_password": password, "new_password": new_password}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+        }
+        token
+    }
+
+    /// Demo login (no forced change).
+    pub async fn demo_token(&self, user: &str) -> String {
+        let (s, v) = self.login("HXOS2", user, DEMO_PASSWORD).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["password_change_required"], json!(false));
+        v["token"].as_str().expect("token").to_string()
+    }
+
+    pub fn services(&self) -> &keiyaku::app::Services {
+        &self.running.as_ref().expect("running").services
+    }
+
+    /// A digest of every table's content, to prove that a request changed nothing.
+    pub async fn snapshot(&self) -> String {
+        let store = self.services().kernel.store.clone();
+        store
+            .read(|tx| {
+                use keiyaku_kernel::store::Read;
+                let mut out = String::new();
+                let audit = tx.count(&keiyaku_kernel::audit::AUDIT, "")?;
+                out.push_str(&format!("audit={audit};"));
+                let outbox = tx.count(&keiyaku_kernel::mail::OUTBOX, "")?;
+                out.push_str(&format!("outbox={outbox};"));
+                for t in keiyaku_kernel::directory::list_tenants(tx)? {
+                    out.push_str(&format!("{t:?};"));
+                    for u in keiyaku_kernel::directory::list_users(tx, &t.code)? {
+                        out.push_str(&format!("{u:?};"));
+                    }
+                    for g in keiyaku_kernel::directory::list_groups(tx, &t.code)? {
+                        out.push_str(&format!("{g:?};"));
+                    }
+                    for c in keiyaku_kernel::directory::list_companies(tx, &t.code)? {
+                        out.push_str(&format!("{c:?};"));
+                    }
+                }
+                Ok::<_, keiyaku_kernel::StoreError>(out)
+            })
+            .await
+            .expect("snapshot")
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await;
+        }
+    }
+}
+
+/// The initial password in a 「ユーザー登録通知」 mail.
+pub fn initial_password(body: &str) -> String {
+    body.lines()
+        .find_map(|l| l.strip_prefix("パスワード : "))
+        .map(|p| p.trim().to_string())
+        .expect("password line in the registration mail")
+}
+
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -1,0 +1,297 @@
+//! Issue: foundation — health, OpenAPI, tenants, login, forced change, lockout, sessions,
+//! and bad input over real HTTPS.
+
+use crate::common::*;
+use jiff::SignedDuration;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn health_and_openapi_document() {
+    let app = TestApp::start().await;
+    let (s, v) = app.get("/healthz", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["status"], "ok");
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+
+    let (s, doc) = app.get("/api/openapi.json", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap_or_default().starts_with("3."), "{}", doc["openapi"]);
+    let mut ids = Vec::new();
+    for (_, item) in doc["paths"].as_object().expect("paths") {
+        for (_, op) in item.as_object().expect("ops") {
+            if let Some(id) = op["operationId"].as_str() {
+                ids.push(id.to_string());
+            }
+        }
+    }
+    for want in [
+        "health",
+        "operatorLogin",
+        "createTenant",
+        "listTenants",
+        "login",
+        "changePassword",
+        "logout",
+        "me",
+        "listMail",
+    ] {
+        assert!(ids.iter().any(|i| i == want), "operationId {want} missing from {ids:?}");
+    }
+    assert!(doc["paths"]["/api/v1/t/{tenant}/auth/login"].is_object());
+    let docs = app.client.get(app.url("/api/docs")).send().await.expect("docs");
+    assert_eq!(docs.status(), StatusCode::OK);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn tenant_login_forced_change_me_lockout_logout() {
+    let app = TestApp::start().await;
+    let op = app.operator_token().await;
+
+    // The operator creates tenant HXOS2; the admin's registration mail has the password.
+    let password = app.create_tenant("HXOS2", "HX000001", "horii@example.jp").await;
+    let mail = app.last_mail_to("horii@example.jp").await.expect("mail");
+    assert_eq!(mail["subject"], "【電子契約サービス】 ユーザー登録通知");
+    let body = mail["body"].as_str().unwrap_or_default();
+    assert!(body.contains("堀井 裕蔵様"), "{body}");
+    assert!(body.contains("ユーザーID: HX000001"), "{body}");
+    assert!(
+        body.contains(&format!("{}/t/HXOS2/login", "https://localhost:")) || body.contains("/t/HXOS2/login"),
+        "{body}"
+    );
+    let (s, v) = app.get("/api/v1/operator/tenants", Some(&op)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["items"][0]["code"], "HXOS2");
+    // Creating it again conflicts.
+    let (s, v) = app
+        .post(
+            "/api/v1/operator/tenants",
+            Some(&op),
+            json!({"code": "HXOS2", "owner_company": {"name": "x"}, "admin": {"user_id": "X1", "name": "x", "email": "x@example.jp"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["code"], "conflict");
+
+    // Login by user ID: the password must be changed first.
+    let (s, v) = app.login("HXOS2", "HX000001", &password).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["password_change_required"], true);
+    let token = v["token"].as_str().expect("token").to_string();
+    let (s, v) = app.get("/api/v1/t/HXOS2/me", Some(&token)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(v["code"], "password_change_required");
+
+    // Policy violations are explained; the right change succeeds.
+    let (s, v) = app
+        .post(
+            "/api/v1/t/HXOS2/auth/password",
+            Some(&token),
+            json!({"current_password": password, "new_password": "short"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["errors"][0]["field"], "new_password");
+    let (s, v) = app
+        .post(
+            "/api/v1/t/HXOS2/auth/password",
+            Some(&token),
+            json!({"current_password": "wrong", "new_password": "NewPass123"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["errors"][0]["code"], "wrong_password");
+    let (s, _) = app
+        .post(
+            "/api/v1/t/HXOS2/auth/password",
+            Some(&token),
+            json!({"current_password": password, "new_password": "NewPass123"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, me) = app.get("/api/v1/t/HXOS2/me", Some(&token)).await;
+    assert_eq!(s, StatusCode::OK, "{me}");
+    assert_eq!(me["user"]["user_id"], "HX000001");
+    assert_eq!(me["company"]["name"], "オリエンタル白石株式会社");
+    assert_eq!(me["last_login_at"], Value::Null, "first login has no previous login");
+    let first_login = "2026-11-25T10:00:00+09:00";
+
+    // Second login, by e-mail (any case), an hour later: `me` shows the first login time.
+    app.clock.advance(SignedDuration::from_hours(1));
+    let (s, v) = app.login("HXOS2", "Horii@Example.JP", "NewPass123").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["password_change_required"], false);
+    let token2 = v["token"].as_str().expect("token").to_string();
+    let (_, me) = app.get("/api/v1/t/HXOS2/me", Some(&token2)).await;
+    assert_eq!(me["last_login_at"], first_login);
+    // The old password no longer works.
+    let (s, v) = app.login("HXOS2", "HX000001", &password).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(v["code"], "invalid_credentials");
+
+    // Unknown users and wrong passwords get the same answer.
+    let (s1, v1) = app.login("HXOS2", "nobody", "NewPass123").await;
+    let (s2, v2) = app.login("HXOS2", "HX000001", "wrong-password1").await;
+    assert_eq!((s1, s2), (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED));
+    assert_eq!(v1["title"], v2["title"]);
+
+    // Logout revokes the token.
+    let (s, _) = app.post("/api/v1/t/HXOS2/auth/logout", Some(&token2), json!({})).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = app.get("/api/v1/t/HXOS2/me", Some(&token2)).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(v["code"], "unauthorized");
+
+    // Five wrong passwords lock the account (for this client) even for the right one.
+    // Two failures so far; two more by e-mail (same account), then the fifth locks.
+    for _ in 0..2 {
+        let (s, _) = app.login("HXOS2", "horii@example.jp", "wrong-password1").await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+    let (s, v) = app.login("HXOS2", "HX000001", "wrong-password1").await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    assert_eq!(v["code"], "rate_limited");
+    let (s, _) = app.login("HXOS2", "HX000001", "NewPass123").await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "locked even with the right password");
+    // Unknown login names lock the same way (no account enumeration).
+    for _ in 0..4 {
+        app.login("HXOS2", "ghost@example.jp", "x1234567").await;
+    }
+    let (s, _) = app.login("HXOS2", "ghost@example.jp", "x1234567").await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    // After 15 minutes the lock is gone.
+    app.clock.advance(SignedDuration::from_mins(16));
+    let (s, _) = app.login("HXOS2", "HX000001", "NewPass123").await;
+    assert_eq!(s, StatusCode::OK);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sessions_expire_when_idle() {
+    let app = TestApp::demo().await;
+    let token = app.demo_token("A1533601").await;
+    let (s, me) = app.get("/api/v1/t/HXOS2/me", Some(&token)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(me["company"]["name"], "アイテックコンサルタント株式会社");
+    assert!(me["menus"].is_array());
+    app.clock.advance(SignedDuration::from_mins(59));
+    let (s, _) = app.get("/api/v1/t/HXOS2/me", Some(&token)).await;
+    assert_eq!(s, StatusCode::OK, "59 minutes of idleness is allowed");
+    app.clock.advance(SignedDuration::from_mins(61));
+    let (s, v) = app.get("/api/v1/t/HXOS2/me", Some(&token)).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
+    // A token of one tenant is useless on another.
+    let token = app.demo_token("A1533601").await;
+    let (s, _) = app.get("/api/v1/t/OTHER/me", Some(&token)).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn errors_follow_accept_language() {
+    let app = TestApp::demo().await;
+    let resp = app
+        .client
+        .post(app.url("/api/v1/t/HXOS2/auth/login"))
+        .header("accept-language", "en-US,en;q=0.9")
+        .json(&json!({"login": "HX000001", "password": "wrong"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(resp.headers()["content-type"], "application/problem+json");
+    let v: Value = resp.json().await.expect("json");
+    assert_eq!(v["title"], "The user ID (e-mail) or password is incorrect.");
+    let (_, v) = app.login("HXOS2", "HX000001", "wrong").await;
+    assert_eq!(v["title"], "ユーザーID(メールアドレス)またはパスワードが正しくありません。");
+    app.stop().await;
+}
+
+/// Bad input: 4xx problem+json, never 5xx, and nothing written.
+#[tokio::test]
+async fn bad_input_is_refused_without_changes() {
+    let app = TestApp::demo().await;
+    let op = app.operator_token().await;
+    let before = app.snapshot().await;
+    let huge = "あ".repeat(1_000_000 / 3);
+    let cases: Vec<(Method, String, Option<String>, Option<String>)> = vec![
+        (Method::POST, "/api/v1/operator/tenants".into(), Some(op.clone()), Some("{not json".into())),
+        (Method::POST, "/api/v1/operator/tenants".into(), Some(op.clone()), Some("{}".into())),
+        (Method::POST, "/api/v1/operator/tenants".into(), Some(op.clone()), Some(json!({"code": "ok1"}).to_string())),
+        (
+            Method::POST,
+            "/api/v1/operator/tenants".into(),
+            Some(op.clone()),
+            Some(json!({"code": "BIG", "owner_company": {"name": huge}, "admin": {"user_id": "B1", "name": "b", "email": "b@example.jp"}}).to_string()),
+        ),
+        (
+            Method::POST,
+            "/api/v1/operator/tenants".into(),
+            Some(op.clone()),
+            Some(json!({"code": "bad code!", "owner_company": {"name": ""}, "admin": {"user_id": "ä", "name": "", "email": "nope"}}).to_string()),
+        ),
+        (Method::POST, "/api/v1/operator/tenants".into(), Some("forged-token".into()), Some(json!({}).to_string())),
+        (Method::POST, "/api/v1/operator/tenants".into(), None, Some(json!({}).to_string())),
+        (Method::GET, "/api/v1/operator/tenants".into(), Some("x".repeat(5000)), None),
+        (Method::POST, "/api/v1/t/NOPE/auth/login".into(), None, Some(json!({"login": "a", "password": "b"}).to_string())),
+        (Method::POST, "/api/v1/t/HXOS2/auth/login".into(), None, Some("[]".into())),
+        (Method::POST, "/api/v1/t/HXOS2/auth/login".into(), None, Some(json!({"login": 5}).to_string())),
+        (Method::GET, "/api/v1/t/HXOS2/me".into(), Some("not-a-token".into()), None),
+        (Method::GET, "/api/v1/t/HXOS2/me".into(), None, None),
+        (Method::POST, "/api/v1/t/HXOS2/auth/password".into(), Some("bad".into()), Some(json!({}).to_string())),
+        (Method::GET, "/api/v1/t/HXOS2/no-such-thing".into(), None, None),
+        (Method::DELETE, "/healthz".into(), None, None),
+        (Method::POST, "/api/v1/operator/login".into(), None, Some(format!("{{\"password\": \"{}\"}}", "p".repeat(3_000_000)))),
+    ];
+    for (method, path, token, body) in cases {
+        let mut req = app.client.request(method.clone(), app.url(&path)).header("content-type", "application/json");
+        if let Some(t) = &token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.body(b);
+        }
+        let resp = req.send().await.expect("send");
+        let status = resp.status();
+        let ct = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        let v: Value = resp.json().await.unwrap_or(Value::Null);
+        assert!(status.is_client_error(), "{method} {path}: {status} {v}");
+        assert_eq!(ct, "application/problem+json", "{method} {path}");
+        assert_eq!(v["status"], status.as_u16(), "{method} {path}: {v}");
+        assert!(v["code"].is_string() && v["title"].is_string(), "{v}");
+    }
+    // Validation errors list every field.
+    let (s, v) = app
+        .post(
+            "/api/v1/operator/tenants",
+            Some(&op),
+            json!({"code": "bad code!", "owner_company": {"name": ""}, "admin": {"user_id": "ä", "name": "", "email": "nope"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<&str> =
+        v["errors"].as_array().expect("errors").iter().filter_map(|e| e["field"].as_str()).collect();
+    for f in ["code", "owner_company.name", "admin.user_id", "admin.name", "admin.email"] {
+        assert!(fields.contains(&f), "{f} missing in {fields:?}");
+    }
+    let after = app.snapshot().await;
+    // Failed logins are audited by design; everything else is unchanged.
+    let strip = |s: &str| s.split(';').filter(|p| !p.starts_with("audit=")).collect::<Vec<_>>().join(";");
+    assert_eq!(strip(&before), strip(&after));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn security_headers_on_every_response() {
+    let app = TestApp::start().await;
+    for path in ["/healthz", "/api/v1/t/X/me"] {
+        let resp = app.client.get(app.url(path)).send().await.expect("send");
+        let h = resp.headers();
+        assert!(h.get("strict-transport-security").is_some(), "{path}");
+        assert_eq!(h.get("x-content-type-options").and_then(|v| v.to_str().ok()), Some("nosniff"));
+        let csp = h.get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    }
+    app.stop().await;
+}

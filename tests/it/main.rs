@@ -1,0 +1,7 @@
+//! End-to-end tests: the real application over real HTTPS. One test binary on purpose
+//! (every file in tests/ is a separate link step); add modules here, not new files in tests/.
+
+mod common;
+
+mod binary;
+mod foundation;
