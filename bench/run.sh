@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --bin keiyaku --example bench_http
-KEIYAKU_BIN=target/release/keiyaku target/release/examples/bench_http
+BENCH_KEIYAKU_BIN=target/release/keiyaku target/release/examples/bench_http

@@ -112,7 +112,7 @@ fn main() {
 }
 
 async fn run() {
-    let bin = std::env::var("KEIYAKU_BIN").unwrap_or_else(|_| "target/release/keiyaku".into());
+    let bin = std::env::var("BENCH_KEIYAKU_BIN").unwrap_or_else(|_| "target/release/keiyaku".into());
     let data = std::env::temp_dir().join(format!("keiyaku-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
     let port = free_port();

@@ -173,11 +173,14 @@ impl App {
         #[cfg(feature = "auth")]
         let web = keiyaku_web::routes(keiyaku_web::Web::new(self.services.kernel.clone(), self.services.auth.clone()));
         #[cfg(not(feature = "auth"))]
-        let web = poem::Route::new();
+        let web = keiyaku_web::routes(keiyaku_web::Web::new(self.services.kernel.clone()));
         let _ = &self.modules;
+        // One API endpoint serves both prefixes its operations live under.
+        let api = Arc::new(api.into_endpoint().with(ProblemJson));
         web.at("/api/openapi.json", spec)
             .nest("/api/docs", docs)
-            .nest("/", api.into_endpoint().with(ProblemJson))
+            .at("/healthz", api.clone())
+            .nest_no_strip("/api", api)
             .with(BodyLimit(self.config.server.max_body_bytes))
             .with(keiyaku_web::SecurityHeaders)
     }

@@ -4,4 +4,7 @@
 mod common;
 
 mod binary;
+mod browser;
 mod foundation;
+#[cfg(feature = "users")]
+mod users;

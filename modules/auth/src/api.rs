@@ -75,13 +75,13 @@ struct ChangePasswordRequest {
 }
 
 #[derive(Object)]
-struct Named {
+struct MeGroup {
     id: String,
     name: String,
 }
 
 #[derive(Object)]
-struct CompanyRef {
+struct MeCompany {
     id: String,
     name: String,
     vendor_code: Option<String>,
@@ -100,8 +100,8 @@ struct MenuView {
 struct MeResponse {
     user: UserSummary,
     tenant: TenantView,
-    company: CompanyRef,
-    group: Named,
+    company: MeCompany,
+    group: MeGroup,
     roles: Vec<String>,
     /// The previous successful login (前回ログイン日時), RFC 3339.
     last_login_at: Option<String>,
@@ -115,13 +115,13 @@ impl MeResponse {
             roles: me.user.roles.iter().map(|r| r.as_str().to_string()).collect(),
             user: UserSummary::from(&me.user),
             tenant: TenantView::from(&me.tenant),
-            company: CompanyRef {
+            company: MeCompany {
                 id: me.company.id,
                 name: me.company.name,
                 vendor_code: me.company.vendor_code,
                 owner: me.company.owner,
             },
-            group: Named { id: me.group.id, name: me.group.name },
+            group: MeGroup { id: me.group.id, name: me.group.name },
             last_login_at: me.last_login_at.map(rfc3339),
             menus: me
                 .menus

@@ -1,11 +1,35 @@
 //! Directory management: companies, the group tree, users, roles and scoping, fixed seals
-//! and delegates.
+//! and delegates (seed §1 (3), §3).
+//!
+//! - [`scope`] decides every authorization question from the caller alone.
+//! - [`service`], [`delegates`] and [`seal`] hold the business rules as plain functions over a
+//!   transaction (callable from tests and other modules without HTTP).
+//! - [`Users`] runs them on the store (hashing passwords outside the write transaction) and
+//!   keeps the in-memory search index; [`api`] is the thin HTTP layer.
 
 pub mod api;
+pub mod delegates;
+pub mod demo;
+pub mod error;
+pub mod ids;
+pub mod scope;
+pub mod seal;
+pub mod search;
+pub mod service;
+#[cfg(test)]
+mod service_tests;
+
+pub use error::UsersError;
+pub use service::{NewUserInput, Paged, Paging, UserChanges, UserDetail, UserRow};
 
 use keiyaku_kernel::Kernel;
-use keiyaku_kernel::module::Module;
+use keiyaku_kernel::context::Caller;
+use keiyaku_kernel::directory::{Company, Group, NewCompany, User};
+use keiyaku_kernel::module::{MenuItem, Module};
+use keiyaku_kernel::store::{StoreError, Tx};
+use service::{CompanyNode, InitialSecret};
 
+/// The users module's tables, menu entry and demo data.
 pub struct UsersModule;
 
 impl Module for UsersModule {
@@ -14,17 +38,231 @@ impl Module for UsersModule {
     }
 
     fn tables(&self) -> Vec<&'static str> {
-        Vec::new()
+        vec![seal::SEALS.name(), delegates::DELEGATES.name(), delegates::DELEGATE_OF.name(), search::META.name()]
+    }
+
+    fn seed_demo(&self, _kernel: &Kernel, tx: &mut Tx) -> Result<(), StoreError> {
+        demo::seed(tx)
+    }
+
+    fn menu(&self) -> Vec<MenuItem> {
+        vec![MenuItem {
+            path: "admin/users",
+            label_ja: "ユーザー管理",
+            label_en: "User management",
+            description_ja: "電子契約を利用するユーザーを管理します。",
+            description_en: "Manage the users of the e-contract service.",
+            admin: true,
+            order: 40,
+        }]
     }
 }
 
+/// The directory service; cheap to clone.
 #[derive(Clone)]
 pub struct Users {
     pub kernel: Kernel,
+    index: search::IndexCache,
 }
 
 impl Users {
     pub fn new(kernel: Kernel) -> Self {
-        Self { kernel }
+        Self { kernel, index: search::IndexCache::default() }
+    }
+
+    async fn read<R, F>(&self, f: F) -> Result<R, UsersError>
+    where
+        F: FnOnce(&keiyaku_kernel::ReadTx) -> Result<R, UsersError> + Send + 'static,
+        R: Send + 'static,
+    {
+        self.kernel.store.read(f).await
+    }
+
+    async fn write<R, F>(&self, f: F) -> Result<R, UsersError>
+    where
+        F: FnOnce(&mut Tx) -> Result<R, UsersError> + Send + 'static,
+        R: Send + 'static,
+    {
+        self.kernel.store.write(f).await
+    }
+
+    async fn new_secret() -> Result<InitialSecret, UsersError> {
+        tokio::task::spawn_blocking(InitialSecret::generate).await.map_err(|e| UsersError::Hash(e.to_string()))?
+    }
+
+    /// `getOrgTree`.
+    pub async fn org_tree(&self, caller: &Caller) -> Result<Vec<CompanyNode>, UsersError> {
+        let c = caller.clone();
+        self.read(move |tx| service::org_tree(tx, &c)).await
+    }
+
+    /// `createCompany`.
+    pub async fn create_company(&self, caller: &Caller, new: NewCompany) -> Result<(Company, Group), UsersError> {
+        let c = caller.clone();
+        self.write(move |tx| service::create_company(tx, &c, new)).await
+    }
+
+    /// `createGroup`.
+    pub async fn create_group(
+        &self,
+        caller: &Caller,
+        company_id: String,
+        parent_group_id: Option<String>,
+        name: String,
+    ) -> Result<Group, UsersError> {
+        let c = caller.clone();
+        self.write(move |tx| service::create_group(tx, &c, &company_id, parent_group_id.as_deref(), &name)).await
+    }
+
+    /// `updateGroup`: rename and/or move.
+    pub async fn update_group(
+        &self,
+        caller: &Caller,
+        group_id: String,
+        name: Option<String>,
+        parent_group_id: Option<String>,
+    ) -> Result<Group, UsersError> {
+        let c = caller.clone();
+        self.write(move |tx| service::update_group(tx, &c, &group_id, name.as_deref(), parent_group_id.as_deref()))
+            .await
+    }
+
+    /// `listGroupUsers`.
+    pub async fn list_group_users(
+        &self,
+        caller: &Caller,
+        group_id: String,
+        paging: Paging,
+    ) -> Result<Paged<UserRow>, UsersError> {
+        let c = caller.clone();
+        self.read(move |tx| service::list_group_users(tx, &c, &group_id, paging)).await
+    }
+
+    /// `suggestUserId`.
+    pub async fn suggest_user_id(&self, caller: &Caller, group_id: String) -> Result<Option<String>, UsersError> {
+        let c = caller.clone();
+        let index = self.index.clone();
+        self.read(move |tx| {
+            let ix = index.get(tx, &c.tenant)?;
+            service::suggest_user_id(tx, &ix, &c, &group_id)
+        })
+        .await
+    }
+
+    /// `createUser`: checked first, then the initial password is hashed (outside any
+    /// transaction), then everything is checked again and written in one transaction.
+    pub async fn create_user(
+        &self,
+        caller: &Caller,
+        group_id: String,
+        input: NewUserInput,
+    ) -> Result<User, UsersError> {
+        {
+            let (c, g, i) = (caller.clone(), group_id.clone(), input.clone());
+            self.read(move |tx| service::plan_create_user(tx, &c, &g, &i)).await?;
+        }
+        let secret = Self::new_secret().await?;
+        let c = caller.clone();
+        let kernel = self.kernel.clone();
+        self.write(move |tx| service::create_user(tx, &kernel, &c, &group_id, &input, &secret)).await
+    }
+
+    /// `searchUsers`.
+    pub async fn search_users(
+        &self,
+        caller: &Caller,
+        query: search::Query,
+        paging: Paging,
+    ) -> Result<Paged<UserRow>, UsersError> {
+        let c = caller.clone();
+        let index = self.index.clone();
+        self.read(move |tx| {
+            // Refuse before touching the index.
+            scope::require(&c, scope::Op::SearchUsers, &scope::Target::Tenant, "tenant")?;
+            let ix = index.get(tx, &c.tenant)?;
+            service::search_users(tx, &ix, &c, &query, paging)
+        })
+        .await
+    }
+
+    /// [`Users::search_users`] on the calling thread (benchmarks, blocking contexts).
+    pub fn search_users_blocking(
+        &self,
+        caller: &Caller,
+        query: &search::Query,
+        paging: Paging,
+    ) -> Result<Paged<UserRow>, UsersError> {
+        self.kernel.store.read_blocking(|tx| {
+            scope::require(caller, scope::Op::SearchUsers, &scope::Target::Tenant, "tenant")?;
+            let ix = self.index.get(tx, &caller.tenant)?;
+            service::search_users(tx, &ix, caller, query, paging)
+        })
+    }
+
+    /// `getUser`.
+    pub async fn get_user(&self, caller: &Caller, user_id: String) -> Result<UserDetail, UsersError> {
+        let c = caller.clone();
+        self.read(move |tx| service::get_user(tx, &c, &user_id)).await
+    }
+
+    /// `updateUser`.
+    pub async fn update_user(
+        &self,
+        caller: &Caller,
+        user_id: String,
+        changes: UserChanges,
+    ) -> Result<User, UsersError> {
+        let c = caller.clone();
+        self.write(move |tx| service::update_user(tx, &c, &user_id, changes)).await
+    }
+
+    /// `resetPassword`.
+    pub async fn reset_password(&self, caller: &Caller, user_id: String) -> Result<User, UsersError> {
+        {
+            let (c, u) = (caller.clone(), user_id.clone());
+            self.read(move |tx| service::plan_reset_password(tx, &c, &u)).await?;
+        }
+        let secret = Self::new_secret().await?;
+        let c = caller.clone();
+        let kernel = self.kernel.clone();
+        self.write(move |tx| service::reset_password(tx, &kernel, &c, &user_id, &secret)).await
+    }
+
+    /// `getSeal`.
+    pub async fn seal(&self, caller: &Caller, user_id: String) -> Result<seal::Seal, UsersError> {
+        let c = caller.clone();
+        self.read(move |tx| service::get_seal(tx, &c, &user_id)).await
+    }
+
+    /// `listDelegates`.
+    pub async fn list_delegates(
+        &self,
+        caller: &Caller,
+        signer_id: String,
+    ) -> Result<Vec<delegates::Delegate>, UsersError> {
+        let c = caller.clone();
+        self.read(move |tx| delegates::list(tx, &c, &signer_id)).await
+    }
+
+    /// `addDelegates`.
+    pub async fn add_delegates(
+        &self,
+        caller: &Caller,
+        signer_id: String,
+        user_ids: Vec<String>,
+    ) -> Result<Vec<delegates::Delegate>, UsersError> {
+        let c = caller.clone();
+        self.write(move |tx| delegates::add(tx, &c, &signer_id, &user_ids)).await
+    }
+
+    /// `removeDelegate`.
+    pub async fn remove_delegate(
+        &self,
+        caller: &Caller,
+        signer_id: String,
+        delegate_id: String,
+    ) -> Result<(), UsersError> {
+        let c = caller.clone();
+        self.write(move |tx| delegates::remove(tx, &c, &signer_id, &delegate_id)).await
     }
 }

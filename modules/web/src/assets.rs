@@ -51,9 +51,7 @@ fn favicon() -> Response {
 }
 
 pub(crate) fn mount(route: Route) -> Route {
-    route
-        .at("/static/keiyaku.css", get(stylesheet))
-        .at("/static/favicon.svg", get(favicon))
+    route.at("/static/keiyaku.css", get(stylesheet)).at("/static/favicon.svg", get(favicon))
 }
 
 #[cfg(test)]

@@ -41,11 +41,7 @@ impl Page {
     }
 
     fn set_cookies(&self) -> Vec<String> {
-        self.headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok().map(str::to_string))
-            .collect()
+        self.headers.get_all(header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok().map(str::to_string)).collect()
     }
 
     /// The value of a hidden `csrf` field.
@@ -62,18 +58,10 @@ fn app_with(config: Config) -> App {
     let modules: [&dyn Module; 2] = [&KernelModule, &AuthModule];
     let store = Store::open(&path, clock.clone(), &modules).unwrap();
     let kernel = Kernel::new(store.clone(), clock, Arc::new(config));
-    store
-        .write_blocking(|tx| AuthModule.seed_demo(&kernel, tx))
-        .unwrap();
+    store.write_blocking(|tx| AuthModule.seed_demo(&kernel, tx)).unwrap();
     let auth = Auth::new(kernel.clone(), Vec::new());
     let route = routes(Web::new(kernel.clone(), auth.clone()));
-    App {
-        route,
-        kernel,
-        auth,
-        path,
-        jar: BTreeMap::new(),
-    }
+    App { route, kernel, auth, path, jar: BTreeMap::new() }
 }
 
 fn app() -> App {
@@ -117,14 +105,12 @@ impl App {
             b = b.header(*k, *v);
         }
         let req = match form {
-            Some(f) => b
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(form_body(f)),
+            Some(f) => b.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded").body(form_body(f)),
             None => b.finish(),
         };
         let resp = match self.route.call(req).await {
             Ok(r) => r,
-            Err(e) => poem::IntoResponse::into_response(e),
+            Err(e) => e.into_response(),
         };
         let status = resp.status();
         let headers = resp.headers().clone();
@@ -134,11 +120,7 @@ impl App {
             let mut parts = c.split(';');
             let (name, value) = parts.next().unwrap().split_once('=').unwrap();
             let attrs: Vec<&str> = parts.map(str::trim).collect();
-            let cpath = attrs
-                .iter()
-                .find_map(|a| a.strip_prefix("Path="))
-                .unwrap_or("/")
-                .to_string();
+            let cpath = attrs.iter().find_map(|a| a.strip_prefix("Path=")).unwrap_or("/").to_string();
             if attrs.contains(&"Max-Age=0") {
                 self.jar.remove(name);
             } else {
@@ -159,11 +141,7 @@ impl App {
     async fn login(&mut self, user: &str, password: &str) -> Page {
         let page = self.get("/t/HXOS2/login").await;
         let csrf = page.csrf();
-        self.post(
-            "/t/HXOS2/login",
-            &[("login", user), ("password", password), ("csrf", &csrf)],
-        )
-        .await
+        self.post("/t/HXOS2/login", &[("login", user), ("password", password), ("csrf", &csrf)]).await
     }
 }
 
@@ -215,9 +193,7 @@ async fn login_checks_csrf_and_credentials() {
     let mut app = app();
     app.get("/t/HXOS2/login").await;
     // Missing or wrong token: refused, no login attempt, no session.
-    let p = app
-        .post("/t/HXOS2/login", &[("login", "HX000001"), ("password", "keiyaku-demo"), ("csrf", "wrong")])
-        .await;
+    let p = app.post("/t/HXOS2/login", &[("login", "HX000001"), ("password", "keiyaku-demo"), ("csrf", "wrong")]).await;
     assert_eq!(p.status, StatusCode::FORBIDDEN);
     assert!(p.body.contains("画面の有効期限が切れたか、不正な送信です。"));
     assert!(!app.jar.contains_key("keiyaku_session"));
@@ -229,20 +205,14 @@ async fn login_checks_csrf_and_credentials() {
     assert!(!p.body.contains("nope-nope-1"));
 
     // Broken forms never panic.
-    let req = app
-        .send(Method::POST, "/t/HXOS2/login", None, &[("content-type", "text/plain")])
-        .await;
+    let req = app.send(Method::POST, "/t/HXOS2/login", None, &[("content-type", "text/plain")]).await;
     assert_eq!(req.status, StatusCode::BAD_REQUEST);
 
     // Log in with the e-mail address.
     let p = app.login("horii@hxos2.example.jp", "keiyaku-demo").await;
     assert_eq!(p.status, StatusCode::SEE_OTHER);
     assert_eq!(p.location(), "/t/HXOS2/");
-    let session = p
-        .set_cookies()
-        .into_iter()
-        .find(|c| c.starts_with("keiyaku_session="))
-        .unwrap();
+    let session = p.set_cookies().into_iter().find(|c| c.starts_with("keiyaku_session=")).unwrap();
     assert!(session.ends_with("; Path=/t/HXOS2; Secure; HttpOnly; SameSite=Strict"), "{session}");
 
     // Logged in: the login page leads to the dashboard.
@@ -304,7 +274,7 @@ async fn dashboard_for_a_group_admin() {
         "href=\"/t/HXOS2/support\"",
         "action=\"/t/HXOS2/logout\"",
     ] {
-        assert!(b.contains(s), "missing {s}");
+        assert!(b.contains(s), "missing {s}: {b}");
     }
     assert!(!b.contains("ユーザー管理"));
     let admin = app.get("/t/HXOS2/?tab=admin").await;
@@ -351,7 +321,8 @@ async fn voluntary_password_change() {
     app.login("HX000001", "keiyaku-demo").await;
     let page = app.get("/t/HXOS2/password").await;
     assert_eq!(page.status, StatusCode::OK);
-    for s in ["現在のパスワード", "新しいパスワード", "新しいパスワード(確認)", "8文字以上128文字以内"] {
+    for s in ["現在のパスワード", "新しいパスワード", "新しいパスワード(確認)", "8文字以上128文字以内"]
+    {
         assert!(page.body.contains(s), "missing {s}");
     }
     assert!(!page.body.contains("初回ログインのため"));
@@ -360,7 +331,12 @@ async fn voluntary_password_change() {
     let p = app
         .post(
             "/t/HXOS2/password",
-            &[("current_password", "keiyaku-demo"), ("new_password", "Neues-Pw1"), ("new_password_confirm", "Neues-Pw1"), ("csrf", "bad")],
+            &[
+                ("current_password", "keiyaku-demo"),
+                ("new_password", "Neues-Pw1"),
+                ("new_password_confirm", "Neues-Pw1"),
+                ("csrf", "bad"),
+            ],
         )
         .await;
     assert_eq!(p.status, StatusCode::FORBIDDEN);
@@ -368,7 +344,12 @@ async fn voluntary_password_change() {
     let p = app
         .post(
             "/t/HXOS2/password",
-            &[("current_password", "keiyaku-demo"), ("new_password", "Neues-Pw1"), ("new_password_confirm", "Neues-Pw2"), ("csrf", &csrf)],
+            &[
+                ("current_password", "keiyaku-demo"),
+                ("new_password", "Neues-Pw1"),
+                ("new_password_confirm", "Neues-Pw2"),
+                ("csrf", &csrf),
+            ],
         )
         .await;
     assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -378,7 +359,12 @@ async fn voluntary_password_change() {
     let p = app
         .post(
             "/t/HXOS2/password",
-            &[("current_password", "wrong-one-1"), ("new_password", "Neues-Pw1"), ("new_password_confirm", "Neues-Pw1"), ("csrf", &csrf)],
+            &[
+                ("current_password", "wrong-one-1"),
+                ("new_password", "Neues-Pw1"),
+                ("new_password_confirm", "Neues-Pw1"),
+                ("csrf", &csrf),
+            ],
         )
         .await;
     assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -388,7 +374,12 @@ async fn voluntary_password_change() {
     let p = app
         .post(
             "/t/HXOS2/password",
-            &[("current_password", "keiyaku-demo"), ("new_password", "short1"), ("new_password_confirm", "short1"), ("csrf", &csrf)],
+            &[
+                ("current_password", "keiyaku-demo"),
+                ("new_password", "short1"),
+                ("new_password_confirm", "short1"),
+                ("csrf", &csrf),
+            ],
         )
         .await;
     assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -397,7 +388,12 @@ async fn voluntary_password_change() {
     let p = app
         .post(
             "/t/HXOS2/password",
-            &[("current_password", "keiyaku-demo"), ("new_password", "Neues-Pw1"), ("new_password_confirm", "Neues-Pw1"), ("csrf", &csrf)],
+            &[
+                ("current_password", "keiyaku-demo"),
+                ("new_password", "Neues-Pw1"),
+                ("new_password_confirm", "Neues-Pw1"),
+                ("csrf", &csrf),
+            ],
         )
         .await;
     assert_eq!(p.status, StatusCode::SEE_OTHER);
@@ -431,12 +427,23 @@ async fn forced_password_change_at_first_login() {
     assert_eq!(soon.location(), "/t/HXOS2/password");
     let page = app.get("/t/HXOS2/password").await;
     assert!(page.body.contains("初回ログインのため、パスワードの変更が必要です。"));
+    // Browser tests press the first `form button[type='submit']`: the page's own form, not
+    // the header's logout button.
+    let first_submit = page.body.find("type=\"submit\"").unwrap();
+    let form = page.body.find("action=\"/t/HXOS2/password\"").unwrap();
+    assert!(form < first_submit);
+    assert!(page.body.contains("action=\"/t/HXOS2/logout\""));
     assert!(!page.body.contains("通常メニュー"));
     let csrf = page.csrf();
     let p = app
         .post(
             "/t/HXOS2/password",
-            &[("current_password", "Initial-Pw1"), ("new_password", "Second-Pw2"), ("new_password_confirm", "Second-Pw2"), ("csrf", &csrf)],
+            &[
+                ("current_password", "Initial-Pw1"),
+                ("new_password", "Second-Pw2"),
+                ("new_password_confirm", "Second-Pw2"),
+                ("csrf", &csrf),
+            ],
         )
         .await;
     assert_eq!(p.location(), "/t/HXOS2/?notice=password_changed");
@@ -502,7 +509,11 @@ async fn mailbox_for_the_operator() {
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     let ok = app.post("/mailbox/login", &[("login", "operator"), ("password", "Operator-Pw1"), ("csrf", &csrf)]).await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER);
-    assert!(ok.set_cookies().iter().any(|c| c.starts_with("keiyaku_operator=") && c.contains("Path=/; Secure; HttpOnly; SameSite=Strict")));
+    assert!(
+        ok.set_cookies()
+            .iter()
+            .any(|c| c.starts_with("keiyaku_operator=") && c.contains("Path=/; Secure; HttpOnly; SameSite=Strict"))
+    );
 
     let p = app.get("/mailbox?to=HORII@hxos2.example.jp").await;
     assert!(p.body.contains("ユーザー登録通知"));

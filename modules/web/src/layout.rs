@@ -8,9 +8,9 @@
 
 use crate::assets;
 use crate::session::{self, LANG_COOKIE};
+use keiyaku_kernel::Lang;
 use keiyaku_kernel::error::FieldError;
 use keiyaku_kernel::http::Ctx;
-use keiyaku_kernel::Lang;
 use maud::{DOCTYPE, Markup, html};
 use poem::http::{StatusCode, header};
 use poem::{Request, Response};
@@ -33,12 +33,9 @@ pub struct PageCtx {
 impl PageCtx {
     pub fn of(req: &Request) -> Self {
         let ctx = Ctx::of(req);
-        let uri = req.original_uri();
+        let uri = req.uri();
         let query = uri.query().unwrap_or_default().to_string();
-        let set_lang = query
-            .split('&')
-            .find_map(|kv| kv.strip_prefix("lang="))
-            .and_then(Lang::parse);
+        let set_lang = query.split('&').find_map(|kv| kv.strip_prefix("lang=")).and_then(Lang::parse);
         Self::new(ctx.lang, ctx.client, uri.path(), &query, set_lang)
     }
 
@@ -46,13 +43,7 @@ impl PageCtx {
     pub fn new(lang: Lang, client: Option<String>, path: &str, query: &str, set_lang: Option<Lang>) -> Self {
         // A path starting with `//` would make the toggle link leave the site.
         let path = if path.starts_with('/') && !path.starts_with("//") { path } else { "/" };
-        Self {
-            lang,
-            client,
-            path: path.to_string(),
-            query: query.to_string(),
-            set_lang,
-        }
+        Self { lang, client, path: path.to_string(), query: query.to_string(), set_lang }
     }
 
     /// Chooses the Japanese or the English text.
@@ -71,11 +62,8 @@ impl PageCtx {
     /// This page's URL in the other language (`?lang=` replaced, other parameters kept).
     pub fn toggle_href(&self) -> String {
         let (other, _) = self.other();
-        let mut params: Vec<&str> = self
-            .query
-            .split('&')
-            .filter(|kv| !kv.is_empty() && !kv.starts_with("lang="))
-            .collect();
+        let mut params: Vec<&str> =
+            self.query.split('&').filter(|kv| !kv.is_empty() && !kv.starts_with("lang=")).collect();
         let lang_param = format!("lang={}", other.code());
         params.push(&lang_param);
         format!("{}?{}", self.path, params.join("&"))
@@ -104,10 +92,7 @@ impl PageCtx {
 }
 
 fn lang_cookie(lang: Lang) -> String {
-    format!(
-        "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; Secure; HttpOnly; SameSite=Lax",
-        lang.code()
-    )
+    format!("{LANG_COOKIE}={}; Path=/; Max-Age=31536000; Secure; HttpOnly; SameSite=Lax", lang.code())
 }
 
 /// A 303 redirect (after a form, or to the login page), with `Set-Cookie` values.
@@ -227,27 +212,15 @@ pub struct Msg {
 
 impl Msg {
     pub fn error(title: impl Into<String>, detail: Option<String>) -> Self {
-        Self {
-            kind: MsgKind::Error,
-            title: title.into(),
-            detail,
-        }
+        Self { kind: MsgKind::Error, title: title.into(), detail }
     }
 
     pub fn notice(title: impl Into<String>) -> Self {
-        Self {
-            kind: MsgKind::Notice,
-            title: title.into(),
-            detail: None,
-        }
+        Self { kind: MsgKind::Notice, title: title.into(), detail: None }
     }
 
     pub fn info(title: impl Into<String>) -> Self {
-        Self {
-            kind: MsgKind::Info,
-            title: title.into(),
-            detail: None,
-        }
+        Self { kind: MsgKind::Info, title: title.into(), detail: None }
     }
 
     /// The message of a problem (title and detail, never internals).
@@ -303,11 +276,7 @@ pub fn notice_text(code: &str, lang: Lang) -> Option<&'static str> {
 
 /// The `notice` parameter of the query, as a message.
 pub fn notice_of(req: &Request, lang: Lang) -> Option<Msg> {
-    let code = req
-        .uri()
-        .query()?
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("notice="))?;
+    let code = req.uri().query()?.split('&').find_map(|kv| kv.strip_prefix("notice="))?;
     notice_text(code, lang).map(Msg::notice)
 }
 
@@ -349,10 +318,7 @@ pub fn not_found(pc: &PageCtx) -> Response {
         pc,
         StatusCode::NOT_FOUND,
         pc.t("お探しのページは見つかりませんでした。", "The page you are looking for does not exist."),
-        Some(pc.t(
-            "URL(企業コード)をご確認ください。",
-            "Please check the address (enterprise code).",
-        )),
+        Some(pc.t("URL(企業コード)をご確認ください。", "Please check the address (enterprise code).")),
         None,
     )
 }
@@ -364,10 +330,7 @@ pub fn server_error(pc: &PageCtx, cause: &dyn std::fmt::Display) -> Response {
         pc,
         StatusCode::INTERNAL_SERVER_ERROR,
         pc.t("システムエラーが発生しました。", "An internal error occurred."),
-        Some(pc.t(
-            "しばらくしてから再度お試しください。",
-            "Please try again later.",
-        )),
+        Some(pc.t("しばらくしてから再度お試しください。", "Please try again later.")),
         None,
     )
 }
@@ -413,7 +376,9 @@ mod shell {
                 li.bullet-open {
                     form.inline-form method="post" action=(session::tenant_path(t, "logout")) {
                         input type="hidden" name=(CSRF_FIELD) value=(s.csrf());
-                        button.link-button type="submit" { (pc.t("ログアウト", "Log out")) }
+                        // No explicit `type`: a button in a form submits it anyway, and the page's
+                        // own form stays the first `button[type=submit]` of the document.
+                        button.link-button { (pc.t("ログアウト", "Log out")) }
                     }
                 }
                 li { (lang_toggle(pc)) }
@@ -423,9 +388,7 @@ mod shell {
 
     /// 「ログインユーザー：{name}(前回ログイン日時：{YYYY/MM/DD HH:MM})」
     pub fn login_user_line(pc: &PageCtx, name: &str, previous: Option<jiff::Timestamp>) -> String {
-        let when = previous
-            .map(clock::display)
-            .unwrap_or_else(|| pc.t("初回ログイン", "first login").to_string());
+        let when = previous.map(clock::display).unwrap_or_else(|| pc.t("初回ログイン", "first login").to_string());
         match pc.lang {
             Lang::Ja => format!("ログインユーザー：{name}(前回ログイン日時：{when})"),
             Lang::En => format!("Logged in as: {name} (previous login: {when})"),
@@ -457,12 +420,14 @@ mod shell {
             }
             @if !s.auth.must_change {
                 nav.tabs aria-label=(pc.t("メニュー", "Menu")) {
-                    a.tab.active[tab == Tab::Normal] href=(session::tenant_path(t, "")) aria-current=[(tab == Tab::Normal).then_some("page")] {
-                        (pc.t("通常メニュー", "Standard menu"))
-                    }
-                    @if show_admin {
-                        a.tab.active[tab == Tab::Admin] href=(format!("{}?tab=admin", session::tenant_path(t, ""))) aria-current=[(tab == Tab::Admin).then_some("page")] {
-                            (pc.t("管理メニュー", "Administration menu"))
+                    div.tabs-inner {
+                        a.tab.active[tab == Tab::Normal] href=(session::tenant_path(t, "")) aria-current=[(tab == Tab::Normal).then_some("page")] {
+                            (pc.t("通常メニュー", "Standard menu"))
+                        }
+                        @if show_admin {
+                            a.tab.active[tab == Tab::Admin] href=(format!("{}?tab=admin", session::tenant_path(t, ""))) aria-current=[(tab == Tab::Admin).then_some("page")] {
+                                (pc.t("管理メニュー", "Administration menu"))
+                            }
                         }
                     }
                 }

@@ -64,5 +64,6 @@ pub fn routes(web: Web) -> poem::Route {
     pages::mount(route, &web)
 }
 
-#[cfg(all(test, feature = "auth"))]
+#[cfg(test)]
+#[cfg(feature = "auth")]
 mod flow_tests;

@@ -41,7 +41,7 @@ fn scheme_at(text: &str, i: usize) -> Option<usize> {
     let rest = &text[i..];
     ["https://", "http://"]
         .into_iter()
-        .find(|s| rest.len() >= s.len() && rest[..s.len()].eq_ignore_ascii_case(s))
+        .find(|s| rest.get(..s.len()).is_some_and(|head| head.eq_ignore_ascii_case(s)))
         .map(str::len)
 }
 
@@ -107,11 +107,7 @@ mod tests {
         );
         assert_eq!(
             split("URL：https://x.jp/a?b=1&c=2からログイン"),
-            vec![
-                Piece::Text("URL："),
-                Piece::Link("https://x.jp/a?b=1&c=2"),
-                Piece::Text("からログイン"),
-            ]
+            vec![Piece::Text("URL："), Piece::Link("https://x.jp/a?b=1&c=2"), Piece::Text("からログイン"),]
         );
     }
 
@@ -121,10 +117,7 @@ mod tests {
             split("see https://x.jp/a. Then"),
             vec![Piece::Text("see "), Piece::Link("https://x.jp/a"), Piece::Text(". Then")]
         );
-        assert_eq!(
-            split("(https://x.jp/a)"),
-            vec![Piece::Text("("), Piece::Link("https://x.jp/a"), Piece::Text(")")]
-        );
+        assert_eq!(split("(https://x.jp/a)"), vec![Piece::Text("("), Piece::Link("https://x.jp/a"), Piece::Text(")")]);
         assert_eq!(split("https://x.jp/wiki/A_(b)"), vec![Piece::Link("https://x.jp/wiki/A_(b)")]);
         assert_eq!(split("https:// nothing"), vec![Piece::Text("https:// nothing")]);
         assert_eq!(split("xhttps://x.jp"), vec![Piece::Text("xhttps://x.jp")]);

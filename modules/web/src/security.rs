@@ -31,7 +31,7 @@ impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, req: Request) -> poem::Result<Response> {
-        let docs = is_api_docs(req.original_uri().path());
+        let docs = is_api_docs(req.uri().path());
         let mut resp = match self.0.call(req).await {
             Ok(out) => out.into_response(),
             Err(err) => err.into_response(),

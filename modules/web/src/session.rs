@@ -85,19 +85,12 @@ impl FormToken {
     }
 
     pub fn fresh() -> Self {
-        Self {
-            value: secret_token(24),
-            fresh: true,
-        }
+        Self { value: secret_token(24), fresh: true }
     }
 
     /// The cookie to set with the page (only when the token is new).
     pub fn set_cookie(&self) -> Vec<String> {
-        if self.fresh {
-            vec![cookie(CSRF_COOKIE, &self.value, "/")]
-        } else {
-            Vec::new()
-        }
+        if self.fresh { vec![cookie(CSRF_COOKIE, &self.value, "/")] } else { Vec::new() }
     }
 
     /// Whether the submitted field matches the request's cookie.
@@ -169,7 +162,13 @@ mod signed {
     /// Loads the logged-in user of a tenant's page. `Err` is the response to send instead:
     /// a redirect to the login page (no or ended session) or to the password change, or an
     /// error page (unknown tenant code, storage failure).
-    pub async fn signed_in(web: &Web, pc: &PageCtx, req: &Request, tenant: &str, need: Need) -> Result<Signed, Response> {
+    pub async fn signed_in(
+        web: &Web,
+        pc: &PageCtx,
+        req: &Request,
+        tenant: &str,
+        need: Need,
+    ) -> Result<Signed, Response> {
         if !is_tenant_code(tenant) {
             return Err(layout::not_found(pc));
         }
@@ -207,13 +206,7 @@ mod signed {
                 Err(e) => return Err(layout::server_error(pc, &e as &StoreError)),
             }
         };
-        Ok(Signed {
-            tenant_code: tenant.to_string(),
-            token,
-            auth,
-            me,
-            owner_company_name,
-        })
+        Ok(Signed { tenant_code: tenant.to_string(), token, auth, me, owner_company_name })
     }
 }
 
@@ -253,9 +246,7 @@ mod tests {
     #[test]
     fn form_tokens_reuse_a_well_formed_cookie() {
         let tok = secret_token(24);
-        let req = Request::builder()
-            .header("cookie", format!("lang=ja; {CSRF_COOKIE}={tok}"))
-            .finish();
+        let req = Request::builder().header("cookie", format!("lang=ja; {CSRF_COOKIE}={tok}")).finish();
         let ft = FormToken::for_request(&req);
         assert_eq!(ft.value, tok);
         assert!(ft.set_cookie().is_empty());

@@ -39,11 +39,7 @@ pub(crate) async fn find_tenant(web: &Web, pc: &PageCtx, code: &str) -> Result<T
 }
 
 fn head(t: &Tenant) -> TenantHead<'_> {
-    TenantHead {
-        code: &t.code,
-        name: &t.name,
-        trial: t.trial,
-    }
+    TenantHead { code: &t.code, name: &t.name, trial: t.trial }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -114,12 +110,7 @@ async fn login_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&
         return layout::see_other(&tenant_path(&tenant.code, to), &[]);
     }
     let token = FormToken::for_request(req);
-    let view = LoginView {
-        tenant: &tenant,
-        login: "",
-        csrf: &token.value,
-        msg: layout::notice_of(req, pc.lang),
-    };
+    let view = LoginView { tenant: &tenant, login: "", csrf: &token.value, msg: layout::notice_of(req, pc.lang) };
     pc.respond_with(StatusCode::OK, login_view(&pc, &view), &token.set_cookie())
 }
 
@@ -137,12 +128,7 @@ async fn login_submit(
     };
     let token = FormToken::for_request(req);
     let again = |status: StatusCode, login: &str, msg: Msg| {
-        let view = LoginView {
-            tenant: &tenant,
-            login,
-            csrf: &token.value,
-            msg: Some(msg),
-        };
+        let view = LoginView { tenant: &tenant, login, csrf: &token.value, msg: Some(msg) };
         pc.respond_with(status, login_view(&pc, &view), &token.set_cookie())
     };
     let Ok(Form(form)) = form else {
@@ -155,11 +141,7 @@ async fn login_submit(
     if !FormToken::verify(req, &form.csrf) {
         return again(StatusCode::FORBIDDEN, &form.login, expired_form_msg(&pc));
     }
-    match web
-        .auth
-        .login(&tenant.code, &form.login, &form.password, pc.client.clone(), SessionKind::Web)
-        .await
-    {
+    match web.auth.login(&tenant.code, &form.login, &form.password, pc.client.clone(), SessionKind::Web).await {
         Ok(ok) => {
             let to = if ok.password_change_required { "password" } else { "" };
             layout::see_other(&tenant_path(&tenant.code, to), &[session_cookie(&tenant.code, &ok.token)])
@@ -185,10 +167,7 @@ async fn login_submit(
 fn expired_form_msg(pc: &PageCtx) -> Msg {
     Msg::error(
         pc.t("画面の有効期限が切れたか、不正な送信です。", "This form has expired or was not sent from this site."),
-        Some(
-            pc.t("お手数ですが、もう一度入力してください。", "Please enter your data again.")
-                .to_string(),
-        ),
+        Some(pc.t("お手数ですが、もう一度入力してください。", "Please enter your data again.").to_string()),
     )
 }
 
@@ -272,11 +251,7 @@ async fn password_page(req: &Request, Path(tenant): Path<String>, Data(web): Dat
         Ok(s) => s,
         Err(resp) => return resp,
     };
-    let view = PasswordView {
-        msg: None,
-        errors: &[],
-        policy: policy(web, &pc),
-    };
+    let view = PasswordView { msg: None, errors: &[], policy: policy(web, &pc) };
     pc.respond(StatusCode::OK, password_view(&pc, &s, &view))
 }
 
@@ -318,11 +293,7 @@ async fn password_submit(
         Err(resp) => return resp,
     };
     let again = |status: StatusCode, msg: Option<Msg>, errors: &[FieldError]| {
-        let view = PasswordView {
-            msg,
-            errors,
-            policy: policy(web, &pc),
-        };
+        let view = PasswordView { msg, errors, policy: policy(web, &pc) };
         pc.respond(status, password_view(&pc, &s, &view))
     };
     let Ok(Form(form)) = form else {
@@ -336,11 +307,7 @@ async fn password_submit(
         let msg = Msg::error(pc.t("入力内容に誤りがあります。", "Some fields are invalid."), None);
         return again(StatusCode::UNPROCESSABLE_ENTITY, Some(msg), &errors);
     }
-    match web
-        .auth
-        .change_password(s.caller(), &form.current_password, &form.new_password)
-        .await
-    {
+    match web.auth.change_password(s.caller(), &form.current_password, &form.new_password).await {
         Ok(()) => layout::see_other(&format!("{}?notice=password_changed", tenant_path(&s.tenant_code, "")), &[]),
         Err(AuthError::Unauthenticated) => layout::see_other(
             &format!("{}?notice=session_expired", tenant_path(&s.tenant_code, "login")),
@@ -399,7 +366,10 @@ async fn logout(
             &pc,
             StatusCode::FORBIDDEN,
             pc.t("画面の有効期限が切れたか、不正な送信です。", "This form has expired or was not sent from this site."),
-            Some(pc.t("画面を開き直してから、もう一度ログアウトしてください。", "Please reload the page and log out again.")),
+            Some(pc.t(
+                "画面を開き直してから、もう一度ログアウトしてください。",
+                "Please reload the page and log out again.",
+            )),
             Some((&tenant_path(&tenant, ""), pc.t("ダッシュボードへ戻る", "Back to the dashboard"))),
         );
     }

@@ -83,20 +83,12 @@ pub fn menu_entries(modules: &[MenuItem], admin_tab: bool, is_admin: bool) -> Ve
     let mut out: Vec<MenuEntry> = modules
         .iter()
         .filter(|m| m.admin == admin_tab && (!m.admin || is_admin))
-        .map(|m| MenuEntry {
-            item: m.clone(),
-            coming_soon: false,
-        })
+        .map(|m| MenuEntry { item: m.clone(), coming_soon: false })
         .collect();
     for seed in SEED_MENU.iter().filter(|m| m.admin == admin_tab && (!m.admin || is_admin)) {
-        let provided = modules
-            .iter()
-            .any(|m| m.path == seed.path || m.label_ja == seed.label_ja);
+        let provided = modules.iter().any(|m| m.path == seed.path || m.label_ja == seed.label_ja);
         if !provided {
-            out.push(MenuEntry {
-                item: seed.clone(),
-                coming_soon: true,
-            });
+            out.push(MenuEntry { item: seed.clone(), coming_soon: true });
         }
     }
     out.sort_by_key(|e| e.item.order);
@@ -243,15 +235,16 @@ fn to_dashboard(Path(tenant): Path<String>, req: &Request) -> Response {
 
 #[handler]
 async fn dashboard(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> Response {
+    show_dashboard(web, req, &tenant).await
+}
+
+async fn show_dashboard(web: &Web, req: &Request, tenant: &str) -> Response {
     let pc = PageCtx::of(req);
-    let s = match signed_in(web, &pc, req, &tenant, Need::Ready).await {
+    let s = match signed_in(web, &pc, req, tenant, Need::Ready).await {
         Ok(s) => s,
         Err(resp) => return resp,
     };
-    let admin_asked = req
-        .uri()
-        .query()
-        .is_some_and(|q| q.split('&').any(|kv| kv == "tab=admin"));
+    let admin_asked = req.uri().query().is_some_and(|q| q.split('&').any(|kv| kv == "tab=admin"));
     let tab = if admin_asked && s.is_group_admin() { Tab::Admin } else { Tab::Normal };
     let notice = layout::notice_of(req, pc.lang);
     pc.respond(StatusCode::OK, dashboard_view(&pc, &s, tab, notice))
@@ -260,10 +253,7 @@ async fn dashboard(req: &Request, Path(tenant): Path<String>, Data(web): Data<&W
 /// The 準備中 page for a tenant path no module serves yet.
 pub fn coming_soon_view(pc: &PageCtx, s: &Signed, rest: &str) -> Markup {
     let rest = rest.trim_end_matches('/');
-    let known = SEED_MENU
-        .iter()
-        .chain(s.me.menus.iter())
-        .find(|m| m.path == rest);
+    let known = SEED_MENU.iter().chain(s.me.menus.iter()).find(|m| m.path == rest);
     let title = match known {
         Some(m) => pc.t(m.label_ja, m.label_en),
         None => pc.t("準備中", "Coming soon"),
@@ -291,6 +281,10 @@ async fn coming_soon(req: &Request, Path((tenant, rest)): Path<(String, String)>
             None,
         );
     }
+    if rest.is_empty() {
+        // `/t/:tenant/` itself: the router prefers the catch-all with an empty tail.
+        return show_dashboard(web, req, &tenant).await;
+    }
     let s = match signed_in(web, &pc, req, &tenant, Need::Ready).await {
         Ok(s) => s,
         Err(resp) => return resp,
@@ -303,15 +297,7 @@ mod tests {
     use super::*;
 
     fn item(path: &'static str, label: &'static str, admin: bool, order: u16) -> MenuItem {
-        MenuItem {
-            path,
-            label_ja: label,
-            label_en: label,
-            description_ja: "",
-            description_en: "",
-            admin,
-            order,
-        }
+        MenuItem { path, label_ja: label, label_en: label, description_ja: "", description_en: "", admin, order }
     }
 
     #[test]

@@ -34,12 +34,12 @@ pub(crate) fn mount(route: Route, web: &Web) -> Route {
 }
 
 /// Who may see the outbox.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Access {
     /// `mail.mailbox_public`: anyone.
     Public,
     /// The operator, logged in on this page.
-    Operator { token: String },
+    Operator,
     Denied,
 }
 
@@ -51,7 +51,7 @@ async fn access(web: &Web, pc: &PageCtx, req: &Request) -> Result<Access, Respon
         return Ok(Access::Denied);
     };
     match web.auth.operator(&token, pc.client.clone()).await {
-        Ok(_) => Ok(Access::Operator { token }),
+        Ok(_) => Ok(Access::Operator),
         Err(AuthError::Unauthenticated) => Ok(Access::Denied),
         Err(e) => Err(layout::server_error(pc, &e)),
     }
@@ -72,16 +72,11 @@ fn encode_query_value(s: &str) -> String {
 
 /// The address filter of the query: trimmed, empty or absurdly long means none.
 fn address_filter(to: Option<&str>) -> Option<String> {
-    to.map(str::trim)
-        .filter(|t| !t.is_empty() && t.chars().count() <= ADDRESS_MAX)
-        .map(str::to_string)
+    to.map(str::trim).filter(|t| !t.is_empty() && t.chars().count() <= ADDRESS_MAX).map(str::to_string)
 }
 
 fn sent_at(m: &Mail) -> String {
-    m.created_at
-        .parse::<jiff::Timestamp>()
-        .map(clock::display)
-        .unwrap_or_else(|_| m.created_at.clone())
+    m.created_at.parse::<jiff::Timestamp>().map(clock::display).unwrap_or_else(|_| m.created_at.clone())
 }
 
 fn delivery_label(pc: &PageCtx, d: Delivery) -> &'static str {
@@ -250,10 +245,8 @@ async fn mailbox(req: &Request, Data(web): Data<&Web>, query: poem::Result<Query
         .store
         .read(move |tx| {
             let mails = mail::list(tx, f.as_deref(), LIMIT)?;
-            let mut recipients: Vec<String> = mail::list(tx, None, 500)?
-                .into_iter()
-                .map(|m| m.to.to_ascii_lowercase())
-                .collect();
+            let mut recipients: Vec<String> =
+                mail::list(tx, None, 500)?.into_iter().map(|m| m.to.to_ascii_lowercase()).collect();
             recipients.sort();
             recipients.dedup();
             Ok::<_, StoreError>((mails, recipients))
@@ -263,7 +256,7 @@ async fn mailbox(req: &Request, Data(web): Data<&Web>, query: poem::Result<Query
         Ok(x) => x,
         Err(e) => return layout::server_error(&pc, &e),
     };
-    let token = matches!(access, Access::Operator { .. }).then(|| FormToken::for_request(req));
+    let token = (access == Access::Operator).then(|| FormToken::for_request(req));
     let view = MailboxView {
         mails: &mails,
         recipients: &recipients,
@@ -292,11 +285,7 @@ async fn operator_login(req: &Request, Data(web): Data<&Web>, form: poem::Result
     let pc = PageCtx::of(req);
     let token = FormToken::for_request(req);
     let again = |status: StatusCode, login: &str, msg: Msg| {
-        pc.respond_with(
-            status,
-            operator_login_view(&pc, login, &token.value, Some(&msg)),
-            &token.set_cookie(),
-        )
+        pc.respond_with(status, operator_login_view(&pc, login, &token.value, Some(&msg)), &token.set_cookie())
     };
     let Ok(Form(form)) = form else {
         return layout::bad_form(&pc);
@@ -462,11 +451,7 @@ mod tests {
         assert!(html.contains("1件"));
         assert!(!html.contains("/mailbox/logout"));
 
-        let private = MailboxView {
-            public: false,
-            logout_csrf: Some("tok"),
-            ..view
-        };
+        let private = MailboxView { public: false, logout_csrf: Some("tok"), ..view };
         let html = mailbox_view(&pc, &private).into_string();
         assert!(html.contains("href=\"/mailbox/m1/attachments/0\""));
         assert!(html.contains("action=\"/mailbox/logout\""));
