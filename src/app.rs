@@ -26,6 +26,10 @@ pub fn modules() -> Vec<Box<dyn Module>> {
     list.push(Box::new(keiyaku_auth::AuthModule));
     #[cfg(feature = "users")]
     list.push(Box::new(keiyaku_users::UsersModule));
+    #[cfg(feature = "certs")]
+    list.push(Box::new(keiyaku_certs::CertsModule));
+    #[cfg(feature = "support")]
+    list.push(Box::new(keiyaku_support::SupportModule));
     list
 }
 
@@ -53,6 +57,10 @@ pub struct Services {
     pub auth: keiyaku_auth::Auth,
     #[cfg(feature = "users")]
     pub users: keiyaku_users::Users,
+    #[cfg(feature = "certs")]
+    pub certs: keiyaku_certs::Certs,
+    #[cfg(feature = "support")]
+    pub support: keiyaku_support::Support,
 }
 
 fn menus(modules: &[Box<dyn Module>]) -> Vec<MenuItem> {
@@ -71,8 +79,22 @@ pub fn api_service(services: &Services) -> OpenApiService<impl OpenApi, ()> {
     let users_api = keiyaku_users::api::UsersApi { auth: services.auth.clone(), users: services.users.clone() };
     #[cfg(not(feature = "users"))]
     let users_api = ();
+    #[cfg(feature = "certs")]
+    let certs_api = keiyaku_certs::api::CertsApi {
+        auth: services.auth.clone(),
+        certs: services.certs.clone(),
+    };
+    #[cfg(not(feature = "certs"))]
+    let certs_api = ();
+    #[cfg(feature = "support")]
+    let support_api = keiyaku_support::api::SupportApi {
+        auth: services.auth.clone(),
+        support: services.support.clone(),
+    };
+    #[cfg(not(feature = "support"))]
+    let support_api = ();
     let _ = &services.kernel;
-    OpenApiService::new((HealthApi, auth_api, users_api), "keiyaku", VERSION)
+    OpenApiService::new((HealthApi, auth_api, users_api, certs_api, support_api), "keiyaku", VERSION)
         .description("keiyaku — self-hosted electronic-contract appliance (電子契約サービス). Errors are application/problem+json with a stable `code`; messages follow Accept-Language (ja default, en).")
 }
 
@@ -100,6 +122,10 @@ fn open_services(config: &Config, db: &std::path::Path, clock: Arc<dyn Clock>) -
     Ok(Services {
         #[cfg(feature = "users")]
         users: keiyaku_users::Users::new(kernel.clone()),
+        #[cfg(feature = "certs")]
+        certs: keiyaku_certs::Certs::new(kernel.clone()),
+        #[cfg(feature = "support")]
+        support: keiyaku_support::Support::new(kernel.clone()),
         #[cfg(feature = "auth")]
         auth,
         kernel,
@@ -171,7 +197,15 @@ impl App {
         let spec = api.spec_endpoint();
         let docs = api.swagger_ui();
         #[cfg(feature = "auth")]
-        let web = keiyaku_web::routes(keiyaku_web::Web::new(self.services.kernel.clone(), self.services.auth.clone()));
+        let web = keiyaku_web::Web::new(self.services.kernel.clone(), self.services.auth.clone());
+        #[cfg(feature = "users")]
+        let web = web.with_users(self.services.users.clone());
+        #[cfg(feature = "certs")]
+        let web = web.with_certs(self.services.certs.clone());
+        #[cfg(feature = "support")]
+        let web = web.with_support(self.services.support.clone());
+        #[cfg(feature = "auth")]
+        let web = keiyaku_web::routes(web);
         #[cfg(not(feature = "auth"))]
         let web = keiyaku_web::routes(keiyaku_web::Web::new(self.services.kernel.clone()));
         let _ = &self.modules;

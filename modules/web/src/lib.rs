@@ -33,12 +33,46 @@ pub struct Web {
     pub(crate) kernel: Kernel,
     #[cfg(feature = "auth")]
     pub(crate) auth: keiyaku_auth::Auth,
+    #[cfg(feature = "users")]
+    pub(crate) users: Option<keiyaku_users::Users>,
+    #[cfg(feature = "certs")]
+    pub(crate) certs: Option<keiyaku_certs::Certs>,
+    #[cfg(feature = "support")]
+    pub(crate) support: Option<keiyaku_support::Support>,
 }
 
 impl Web {
     #[cfg(feature = "auth")]
     pub fn new(kernel: Kernel, auth: keiyaku_auth::Auth) -> Self {
-        Self { kernel, auth }
+        Self {
+            kernel,
+            auth,
+            #[cfg(feature = "users")]
+            users: None,
+            #[cfg(feature = "certs")]
+            certs: None,
+            #[cfg(feature = "support")]
+            support: None,
+        }
+    }
+
+    /// Adds the users module's service (its pages answer 準備中 without it).
+    #[cfg(feature = "users")]
+    pub fn with_users(mut self, users: keiyaku_users::Users) -> Self {
+        self.users = Some(users);
+        self
+    }
+
+    #[cfg(feature = "certs")]
+    pub fn with_certs(mut self, certs: keiyaku_certs::Certs) -> Self {
+        self.certs = Some(certs);
+        self
+    }
+
+    #[cfg(feature = "support")]
+    pub fn with_support(mut self, support: keiyaku_support::Support) -> Self {
+        self.support = Some(support);
+        self
     }
 
     #[cfg(not(feature = "auth"))]

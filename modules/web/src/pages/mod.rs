@@ -14,6 +14,12 @@ pub mod auth;
 pub mod dashboard;
 #[cfg(feature = "auth")]
 pub mod mailbox;
+#[cfg(feature = "users")]
+pub mod users;
+#[cfg(feature = "certs")]
+pub mod certs;
+#[cfg(feature = "support")]
+pub mod support;
 
 use crate::Web;
 use poem::Route;
@@ -23,6 +29,13 @@ pub(crate) fn mount(route: Route, web: &Web) -> Route {
     #[cfg(feature = "auth")]
     let route = {
         let route = auth::mount(route, web);
+        // Module pages before the dashboard: its 準備中 fallback catches the rest.
+        #[cfg(feature = "users")]
+        let route = users::mount(route, web);
+        #[cfg(feature = "certs")]
+        let route = certs::mount(route, web);
+        #[cfg(feature = "support")]
+        let route = support::mount(route, web);
         let route = dashboard::mount(route, web);
         mailbox::mount(route, web)
     };
