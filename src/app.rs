@@ -215,7 +215,10 @@ impl App {
             .nest("/api/docs", docs)
             .at("/healthz", api.clone())
             .nest_no_strip("/api", api)
-            .with(BodyLimit(self.config.server.max_body_bytes))
+            .with(BodyLimit {
+                body: self.config.server.max_body_bytes,
+                upload: self.config.server.max_upload_bytes,
+            })
             .with(keiyaku_web::SecurityHeaders)
     }
 

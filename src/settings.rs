@@ -111,7 +111,7 @@ mod tests {
                 section = name.to_string();
             } else if let Some(rest) = line.strip_prefix("# ")
                 && let Some((key, _)) = rest.split_once(" = ")
-                && key.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
             {
                 documented.insert(format!("{section}.{key}"));
             }

@@ -242,7 +242,7 @@ async fn bad_input_is_refused_without_changes() {
         (Method::POST, "/api/v1/t/HXOS2/auth/password".into(), Some("bad".into()), Some(json!({}).to_string())),
         (Method::GET, "/api/v1/t/HXOS2/no-such-thing".into(), None, None),
         (Method::DELETE, "/healthz".into(), None, None),
-        (Method::POST, "/api/v1/operator/login".into(), None, Some(format!("{{\"password\": \"{}\"}}", "p".repeat(3_000_000)))),
+        (Method::POST, "/api/v1/operator/login".into(), None, Some(format!("{{\"password\": \"{}\"}}", "p".repeat(9_000_000)))),
     ];
     for (method, path, token, body) in cases {
         let mut req = app.client.request(method.clone(), app.url(&path)).header("content-type", "application/json");

@@ -13,6 +13,8 @@ pub struct Config {
     pub mail: MailConfig,
     pub auth: AuthConfig,
     pub calendar: CalendarConfig,
+    pub certs: CertsConfig,
+    pub support: SupportConfig,
     pub demo: DemoConfig,
 }
 
@@ -32,8 +34,11 @@ pub struct ServerConfig {
     pub tls_key: Option<PathBuf>,
     /// When set, a plain-HTTP listener on this address that only redirects to HTTPS.
     pub http_redirect_listen: Option<String>,
-    /// Largest request body accepted, in bytes.
+    /// Largest request body accepted, in bytes (JSON and forms).
     pub max_body_bytes: usize,
+    /// Largest upload accepted (multipart or raw file bodies), in bytes. Modules apply their
+    /// own, smaller limits per kind of file.
+    pub max_upload_bytes: usize,
 }
 
 impl Default for ServerConfig {
@@ -45,7 +50,8 @@ impl Default for ServerConfig {
             tls_cert: None,
             tls_key: None,
             http_redirect_listen: None,
-            max_body_bytes: 2 * 1024 * 1024,
+            max_body_bytes: 8 * 1024 * 1024,
+            max_upload_bytes: 25 * 1024 * 1024,
         }
     }
 }
@@ -147,6 +153,64 @@ pub struct CalendarConfig {
 impl Default for CalendarConfig {
     fn default() -> Self {
         Self { year_end_closed: true }
+    }
+}
+
+/// When purchased certificate tickets are released to the buyer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ReleaseTickets {
+    /// With the order confirmation.
+    #[default]
+    Immediately,
+    /// When an owner administrator marks the order paid.
+    OnPayment,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CertsConfig {
+    /// When ticket numbers are sent: `immediately` or `on_payment`.
+    pub release_tickets: ReleaseTickets,
+    /// How long one-time links (order, application, approval) stay valid, in hours.
+    pub link_ttl_hours: u32,
+    /// Ask for the image captcha when an application starts (off for tests and offline demos).
+    pub captcha: bool,
+    /// A certificate becomes usable this many Japanese business days after issuance (翌々営業日 = 2).
+    pub activation_business_days: u32,
+    /// Default unit prices in yen (tax excluded) of 1-, 2- and 3-year certificates; a tenant may
+    /// override them.
+    pub price_1y: u32,
+    pub price_2y: u32,
+    pub price_3y: u32,
+}
+
+impl Default for CertsConfig {
+    fn default() -> Self {
+        Self {
+            release_tickets: ReleaseTickets::Immediately,
+            link_ttl_hours: 72,
+            captcha: true,
+            activation_business_days: 2,
+            price_1y: 3000,
+            price_2y: 4500,
+            price_3y: 6000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SupportConfig {
+    /// Largest support document accepted, in bytes.
+    pub max_document_bytes: usize,
+}
+
+impl Default for SupportConfig {
+    fn default() -> Self {
+        Self {
+            max_document_bytes: 20 * 1024 * 1024,
+        }
     }
 }
 

@@ -209,20 +209,25 @@ impl<E: Endpoint> Endpoint for ProblemJsonEndpoint<E> {
 }
 
 /// Refuses request bodies larger than the limit with 413 (by `Content-Length`, or while
-/// reading a chunked body), before any handler runs.
-pub struct BodyLimit(pub usize);
+/// reading a chunked body), before any handler runs. Uploads (multipart and raw file bodies)
+/// have their own, larger limit; JSON and forms the smaller one.
+pub struct BodyLimit {
+    pub body: usize,
+    pub upload: usize,
+}
 
 impl<E: Endpoint> Middleware<E> for BodyLimit {
     type Output = BodyLimitEndpoint<E>;
 
     fn transform(&self, ep: E) -> Self::Output {
-        BodyLimitEndpoint { ep, max: self.0 }
+        BodyLimitEndpoint { ep, body: self.body, upload: self.upload }
     }
 }
 
 pub struct BodyLimitEndpoint<E> {
     ep: E,
-    max: usize,
+    body: usize,
+    upload: usize,
 }
 
 impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
@@ -230,13 +235,16 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
 
     async fn call(&self, mut req: Request) -> poem::Result<Response> {
         let lang = Ctx::of(&req).lang;
+        let ct = req.header(header::CONTENT_TYPE).unwrap_or("").to_ascii_lowercase();
+        let is_upload = ct.starts_with("multipart/form-data") || ct.starts_with("application/octet-stream");
+        let max = if is_upload { self.upload.max(self.body) } else { self.body };
         let too_large = || problem_response(&Problem::for_status(413, lang));
         match req.header(header::CONTENT_LENGTH).map(|v| v.trim().parse::<u64>()) {
-            Some(Ok(len)) if len > self.max as u64 => return Ok(too_large()),
+            Some(Ok(len)) if len > max as u64 => return Ok(too_large()),
             Some(Ok(_)) => {}
             Some(Err(_)) => return Ok(problem_response(&Problem::for_status(400, lang))),
             None if req.headers().contains_key(header::TRANSFER_ENCODING) => {
-                match req.take_body().into_bytes_limit(self.max).await {
+                match req.take_body().into_bytes_limit(max).await {
                     Ok(bytes) => req.set_body(bytes),
                     Err(_) => return Ok(too_large()),
                 }

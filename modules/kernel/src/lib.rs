@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod mail;
+pub mod pdf;
 pub mod module;
 pub mod store;
 pub mod validate;

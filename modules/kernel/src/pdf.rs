@@ -1,0 +1,1 @@
+//! A small PDF writer for Japanese documents (invoices, manuals).
