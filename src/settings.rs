@@ -129,8 +129,9 @@ mod tests {
             .lines()
             .map(|l| match l.strip_prefix("# ") {
                 Some(rest)
-                    if rest.contains(" = ")
-                        && !rest.contains("tls_")
+                    if rest.split_once(" = ").is_some_and(|(k, _)| {
+                        k.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                    }) && !rest.contains("tls_")
                         && !rest.contains("http_redirect")
                         && !rest.contains("smtp_url") =>
                 {
