@@ -333,32 +333,39 @@ impl Tx {
     }
 }
 
-impl Read for Tx {
-    fn now(&self) -> Timestamp {
-        self.now
-    }
+/// Both transaction kinds read the same way; only the redb table type differs.
+macro_rules! impl_read {
+    ($tx:ty) => {
+        impl Read for $tx {
+            fn now(&self) -> Timestamp {
+                self.now
+            }
 
-    fn get<V: DeserializeOwned>(&self, table: &Table<V>, key: &str) -> Result<Option<V>, StoreError> {
-        let t = self.inner.open_table(table.def())?;
-        get_from(&t, table.name, key)
-    }
+            fn get<V: DeserializeOwned>(&self, table: &Table<V>, key: &str) -> Result<Option<V>, StoreError> {
+                let t = self.inner.open_table(table.def())?;
+                get_from(&t, table.name, key)
+            }
 
-    fn scan_page<V: DeserializeOwned>(
-        &self,
-        table: &Table<V>,
-        prefix: &str,
-        skip: usize,
-        limit: usize,
-    ) -> Result<Vec<(String, V)>, StoreError> {
-        let t = self.inner.open_table(table.def())?;
-        scan_from(&t, table.name, prefix, skip, limit)
-    }
+            fn scan_page<V: DeserializeOwned>(
+                &self,
+                table: &Table<V>,
+                prefix: &str,
+                skip: usize,
+                limit: usize,
+            ) -> Result<Vec<(String, V)>, StoreError> {
+                let t = self.inner.open_table(table.def())?;
+                scan_from(&t, table.name, prefix, skip, limit)
+            }
 
-    fn count<V>(&self, table: &Table<V>, prefix: &str) -> Result<usize, StoreError> {
-        let t = self.inner.open_table(table.def())?;
-        count_from(&t, prefix)
-    }
+            fn count<V>(&self, table: &Table<V>, prefix: &str) -> Result<usize, StoreError> {
+                let t = self.inner.open_table(table.def())?;
+                count_from(&t, prefix)
+            }
+        }
+    };
 }
+
+impl_read!(Tx);
 
 /// A read transaction: a consistent snapshot.
 pub struct ReadTx {
@@ -366,32 +373,7 @@ pub struct ReadTx {
     now: Timestamp,
 }
 
-impl Read for ReadTx {
-    fn now(&self) -> Timestamp {
-        self.now
-    }
-
-    fn get<V: DeserializeOwned>(&self, table: &Table<V>, key: &str) -> Result<Option<V>, StoreError> {
-        let t = self.inner.open_table(table.def())?;
-        get_from(&t, table.name, key)
-    }
-
-    fn scan_page<V: DeserializeOwned>(
-        &self,
-        table: &Table<V>,
-        prefix: &str,
-        skip: usize,
-        limit: usize,
-    ) -> Result<Vec<(String, V)>, StoreError> {
-        let t = self.inner.open_table(table.def())?;
-        scan_from(&t, table.name, prefix, skip, limit)
-    }
-
-    fn count<V>(&self, table: &Table<V>, prefix: &str) -> Result<usize, StoreError> {
-        let t = self.inner.open_table(table.def())?;
-        count_from(&t, prefix)
-    }
-}
+impl_read!(ReadTx);
 
 #[cfg(test)]
 mod tests {
