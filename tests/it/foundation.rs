@@ -295,3 +295,16 @@ async fn security_headers_on_every_response() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn plain_http_only_redirects_when_configured() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port");
+    let app = TestApp::start_with(|c| c.server.http_redirect_listen = Some(format!("127.0.0.1:{port}"))).await;
+    let plain = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let resp = plain.get(format!("http://127.0.0.1:{port}/t/HXOS2/login?x=1")).send().await.expect("send");
+    assert!(resp.status().is_redirection(), "{}", resp.status());
+    let location = resp.headers()["location"].to_str().unwrap_or_default().to_string();
+    let https_port = app.base.rsplit(':').next().unwrap_or_default();
+    assert_eq!(location, format!("https://127.0.0.1:{https_port}/t/HXOS2/login?x=1"));
+    app.stop().await;
+}

@@ -6,5 +6,6 @@ mod common;
 mod binary;
 mod browser;
 mod foundation;
+mod mail;
 #[cfg(feature = "users")]
 mod users;
