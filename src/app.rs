@@ -50,6 +50,47 @@ impl HealthApi {
     }
 }
 
+/// The operator's backup download while serving.
+#[cfg(feature = "auth")]
+struct BackupApi {
+    auth: keiyaku_auth::Auth,
+}
+
+#[cfg(feature = "auth")]
+#[OpenApi]
+impl BackupApi {
+    /// A consistent backup of the running appliance (tar: manifest with SHA-256 checksums and
+    /// the database), for `keiyaku restore`.
+    #[oai(path = "/api/v1/operator/backup", method = "post", operation_id = "createBackup")]
+    async fn create_backup(
+        &self,
+        ctx: keiyaku_kernel::http::Ctx,
+        token: keiyaku_auth::api::BearerToken,
+    ) -> keiyaku_kernel::http::ApiResult<poem_openapi::payload::Attachment<Vec<u8>>> {
+        let actor = self.auth.operator(&token.0.token, ctx.client.clone()).await.map_err(|e| ctx.fail(&e))?;
+        let store = self.auth.kernel().store.clone();
+        let bytes = tokio::task::spawn_blocking(move || {
+            let path = std::env::temp_dir().join(format!("keiyaku-api-backup-{}.tar", keiyaku_kernel::ids::new_id()));
+            let result = crate::backup::write_archive(&store, &path)
+                .and_then(|_| std::fs::read(&path).map_err(|e| e.to_string()));
+            let _ = std::fs::remove_file(&path);
+            let _ = store.write_blocking(|tx| tx.audit(&actor, "backup.download", "database", serde_json::json!({})));
+            result
+        })
+        .await
+        .map_err(|_| keiyaku_kernel::http::Failure::status(500, ctx.lang))?
+        .map_err(|e| {
+            tracing::error!(error = %e, "backup failed");
+            keiyaku_kernel::http::Failure::status(500, ctx.lang)
+        })?;
+        let name = format!(
+            "keiyaku-{}.tar",
+            self.auth.kernel().now().to_zoned_datetime(keiyaku_kernel::clock::tokyo()).strftime("%Y%m%d-%H%M%S")
+        );
+        Ok(poem_openapi::payload::Attachment::new(bytes).filename(name))
+    }
+}
+
 /// Everything the API is made of, for the enabled features.
 pub struct Services {
     pub kernel: Kernel,
@@ -72,7 +113,8 @@ fn menus(modules: &[Box<dyn Module>]) -> Vec<MenuItem> {
 /// The OpenAPI service of the enabled modules (also what `keiyaku openapi` prints).
 pub fn api_service(services: &Services) -> OpenApiService<impl OpenApi, ()> {
     #[cfg(feature = "auth")]
-    let auth_api = keiyaku_auth::api::AuthApi { auth: services.auth.clone() };
+    let auth_api =
+        (keiyaku_auth::api::AuthApi { auth: services.auth.clone() }, BackupApi { auth: services.auth.clone() });
     #[cfg(not(feature = "auth"))]
     let auth_api = ();
     #[cfg(feature = "users")]
@@ -80,17 +122,12 @@ pub fn api_service(services: &Services) -> OpenApiService<impl OpenApi, ()> {
     #[cfg(not(feature = "users"))]
     let users_api = ();
     #[cfg(feature = "certs")]
-    let certs_api = keiyaku_certs::api::CertsApi {
-        auth: services.auth.clone(),
-        certs: services.certs.clone(),
-    };
+    let certs_api = keiyaku_certs::api::CertsApi { auth: services.auth.clone(), certs: services.certs.clone() };
     #[cfg(not(feature = "certs"))]
     let certs_api = ();
     #[cfg(feature = "support")]
-    let support_api = keiyaku_support::api::SupportApi {
-        auth: services.auth.clone(),
-        support: services.support.clone(),
-    };
+    let support_api =
+        keiyaku_support::api::SupportApi { auth: services.auth.clone(), support: services.support.clone() };
     #[cfg(not(feature = "support"))]
     let support_api = ();
     let _ = &services.kernel;
@@ -215,10 +252,7 @@ impl App {
             .nest("/api/docs", docs)
             .at("/healthz", api.clone())
             .nest_no_strip("/api", api)
-            .with(BodyLimit {
-                body: self.config.server.max_body_bytes,
-                upload: self.config.server.max_upload_bytes,
-            })
+            .with(BodyLimit { body: self.config.server.max_body_bytes, upload: self.config.server.max_upload_bytes })
             .with(keiyaku_web::SecurityHeaders)
     }
 
@@ -282,6 +316,12 @@ impl App {
             }));
         }
 
+        tasks.push(tokio::spawn(crate::backup::run_schedule(
+            self.services.kernel.store.clone(),
+            self.config.backup.clone(),
+            self.config.storage.data_dir.clone(),
+            stop_rx.clone(),
+        )));
         tasks.push(tokio::spawn(keiyaku_kernel::mail::run_sender(
             self.services.kernel.store.clone(),
             self.config.mail.clone(),

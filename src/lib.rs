@@ -2,6 +2,7 @@
 //! compiled-in modules into one HTTPS application. `main.rs` is the command line around it.
 
 pub mod app;
+pub mod backup;
 pub mod settings;
 pub mod tls;
 

@@ -31,6 +31,37 @@ enum Command {
     },
     /// Print the OpenAPI document (JSON).
     Openapi,
+    /// Write a consistent backup of a stopped appliance's data directory (while serving, use
+    /// the operator's `POST /api/v1/operator/backup` or the scheduled backups).
+    Backup {
+        #[arg(long, env = "KEIYAKU_CONFIG")]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// The archive to write (tar with a manifest of checksums).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Restore a backup into a data directory (refuses corrupt or partial backups).
+    Restore {
+        #[arg(long)]
+        from: PathBuf,
+        #[arg(long)]
+        data: PathBuf,
+        /// Replace an existing database in the data directory.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check a data directory's database (integrity, every record) or a backup archive.
+    Verify {
+        #[arg(long, env = "KEIYAKU_CONFIG")]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Check this backup archive instead of a data directory.
+        #[arg(long)]
+        backup: Option<PathBuf>,
+    },
     /// Manage tenants directly on the data directory (while keiyaku is stopped).
     Tenant {
         #[command(subcommand)]
@@ -132,6 +163,52 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve(config).await
         }
         Command::Tenant { command } => tenant(command).await,
+        Command::Backup { config, data, to } => {
+            let config = load_config(config, data)?;
+            let db = config.storage.data_dir.join(keiyaku::backup::DB_FILE);
+            if !db.is_file() {
+                bail!("{} has no database", config.storage.data_dir.display());
+            }
+            let modules = keiyaku::app::modules();
+            let refs: Vec<&dyn keiyaku_kernel::Module> = modules.iter().map(|m| m.as_ref()).collect();
+            let store = keiyaku_kernel::Store::open(&db, Arc::new(keiyaku_kernel::SystemClock), &refs)?;
+            let manifest = keiyaku::backup::write_archive(&store, &to).map_err(anyhow::Error::msg)?;
+            let records: u64 = manifest.tables.iter().map(|(_, n)| n).sum();
+            println!("backup written to {} ({records} records)", to.display());
+            Ok(())
+        }
+        Command::Restore { from, data, force } => {
+            let manifest = keiyaku::backup::restore(&from, &data, force).map_err(anyhow::Error::msg)?;
+            println!(
+                "restored the backup of {} (keiyaku {}) into {}",
+                manifest.created_at,
+                manifest.keiyaku_version,
+                data.display()
+            );
+            Ok(())
+        }
+        Command::Verify { config, data, backup } => {
+            if let Some(archive) = backup {
+                let m = keiyaku::backup::check_archive(&archive).map_err(anyhow::Error::msg)?;
+                println!("backup OK: {} files, taken {}", m.files.len(), m.created_at);
+                return Ok(());
+            }
+            let config = load_config(config, data)?;
+            let db = config.storage.data_dir.join(keiyaku::backup::DB_FILE);
+            let report = keiyaku::backup::verify_db(&db).map_err(anyhow::Error::msg)?;
+            for (t, n) in &report.tables {
+                println!("{t:<24} {n:>8} records");
+            }
+            if report.problems.is_empty() {
+                println!("OK: {} is intact", db.display());
+                Ok(())
+            } else {
+                for p in &report.problems {
+                    eprintln!("unreadable: {p}");
+                }
+                bail!("{} problems found", report.problems.len())
+            }
+        }
     }
 }
 

@@ -133,7 +133,8 @@ mod tests {
                         k.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
                     }) && !rest.contains("tls_")
                         && !rest.contains("http_redirect")
-                        && !rest.contains("smtp_url") =>
+                        && !rest.contains("smtp_url")
+                        && !rest.starts_with("dir =") =>
                 {
                     rest
                 }

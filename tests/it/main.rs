@@ -7,5 +7,6 @@ mod binary;
 mod browser;
 mod foundation;
 mod mail;
+mod operations;
 #[cfg(feature = "users")]
 mod users;

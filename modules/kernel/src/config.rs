@@ -15,6 +15,7 @@ pub struct Config {
     pub calendar: CalendarConfig,
     pub certs: CertsConfig,
     pub support: SupportConfig,
+    pub backup: BackupConfig,
     pub demo: DemoConfig,
 }
 
@@ -156,6 +157,23 @@ impl Default for CalendarConfig {
     }
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackupConfig {
+    /// Take a backup every this many hours while serving (0: no scheduled backups).
+    pub interval_hours: u32,
+    /// How many scheduled backups to keep (older ones are deleted).
+    pub keep: u32,
+    /// Where scheduled backups go. Empty: `<data_dir>/backups`.
+    pub dir: Option<PathBuf>,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        Self { interval_hours: 24, keep: 7, dir: None }
+    }
+}
+
 /// When purchased certificate tickets are released to the buyer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -208,9 +226,7 @@ pub struct SupportConfig {
 
 impl Default for SupportConfig {
     fn default() -> Self {
-        Self {
-            max_document_bytes: 20 * 1024 * 1024,
-        }
+        Self { max_document_bytes: 20 * 1024 * 1024 }
     }
 }
 

@@ -35,7 +35,8 @@ impl<V> Table<V> {
 
 type RawDef = TableDefinition<'static, &'static str, &'static [u8]>;
 
-const META: RawDef = TableDefinition::new("meta");
+const META_NAME: &str = "meta";
+const META: RawDef = TableDefinition::new(META_NAME);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -68,14 +69,72 @@ pub struct Store {
     db: Arc<Database>,
     clock: Arc<dyn Clock>,
     outbox_changed: Arc<Notify>,
+    /// Every table of the enabled modules, and `meta`.
+    tables: Arc<Vec<&'static str>>,
+}
+
+/// What [`Store::verify`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Records per table.
+    pub tables: Vec<(&'static str, u64)>,
+    /// Records that cannot be read, as `table/key: reason`.
+    pub problems: Vec<String>,
+}
+
+/// Schema steps due: (module, found version, supported version).
+fn due_migrations(db: &Database, modules: &[&dyn Module]) -> Result<Vec<(&'static str, u32, u32)>, StoreError> {
+    let rtx = db.begin_read()?;
+    let meta = match rtx.open_table(META) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let mut due = Vec::new();
+    for module in modules {
+        let key = format!("schema_version/{}", module.name());
+        let found: Option<u32> = get_from(&meta, "meta", &key)?;
+        let supported = module.schema_version();
+        match found {
+            Some(v) if v > supported => {
+                return Err(StoreError::TooNew { module: module.name(), found: v, supported });
+            }
+            Some(v) if v < supported => due.push((module.name(), v, supported)),
+            _ => {}
+        }
+    }
+    Ok(due)
 }
 
 impl Store {
     /// Opens (or creates) the database file, creates every module's tables and brings each
     /// module's schema up to date in one transaction.
+    ///
+    /// When a migration is due, the file is first copied beside itself
+    /// (`<name>.pre-migration-<unix time>.redb`), so an upgrade can always be undone.
     pub fn open(path: &Path, clock: Arc<dyn Clock>, modules: &[&dyn Module]) -> Result<Self, StoreError> {
-        let db = Database::create(path)?;
-        let store = Self { db: Arc::new(db), clock, outbox_changed: Arc::new(Notify::new()) };
+        let mut db = Database::create(path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Database(format!(
+                "{} is in use by another keiyaku process (stop it first, or use the operator backup API)",
+                path.display()
+            )),
+            other => other.into(),
+        })?;
+        let due = due_migrations(&db, modules)?;
+        if !due.is_empty() {
+            drop(db);
+            let stamp = clock.now().as_second();
+            let backup = path.with_extension(format!("pre-migration-{stamp}.redb"));
+            std::fs::copy(path, &backup)
+                .map_err(|e| StoreError::Database(format!("backup before migration to {}: {e}", backup.display())))?;
+            tracing::info!(?due, backup = %backup.display(), "migrating the database");
+            db = Database::create(path)?;
+        }
+        let mut tables = vec![META_NAME];
+        for m in modules {
+            tables.extend(m.tables());
+        }
+        let store = Self { db: Arc::new(db), clock, outbox_changed: Arc::new(Notify::new()), tables: Arc::new(tables) };
         store.write_blocking(|tx| {
             tx.inner.open_table(META)?;
             for module in modules {
@@ -158,6 +217,59 @@ impl Store {
         let inner = self.db.begin_read().map_err(StoreError::from)?;
         let tx = ReadTx { inner, now: self.clock.now() };
         f(&tx)
+    }
+
+    /// Copies every table into a new database file at `dest` from one read transaction: a
+    /// consistent snapshot while the appliance keeps serving. Returns records per table.
+    pub fn snapshot_to(&self, dest: &Path) -> Result<Vec<(&'static str, u64)>, StoreError> {
+        let rtx = self.db.begin_read()?;
+        let out = Database::create(dest)?;
+        let wtx = out.begin_write()?;
+        let mut counts = Vec::new();
+        for name in self.tables.iter() {
+            let def = RawDef::new(name);
+            let src = match rtx.open_table(def) {
+                Ok(t) => t,
+                Err(redb::TableError::TableDoesNotExist(_)) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            let mut dst = wtx.open_table(def)?;
+            let mut n = 0u64;
+            for entry in src.iter()? {
+                let (k, v) = entry?;
+                dst.insert(k.value(), v.value())?;
+                n += 1;
+            }
+            counts.push((*name, n));
+        }
+        wtx.commit()?;
+        Ok(counts)
+    }
+
+    /// Reads every record of every table and reports those that cannot be decoded.
+    pub fn verify(&self) -> Result<VerifyReport, StoreError> {
+        let rtx = self.db.begin_read()?;
+        let mut report = VerifyReport::default();
+        for name in self.tables.iter() {
+            let t = match rtx.open_table(RawDef::new(name)) {
+                Ok(t) => t,
+                Err(redb::TableError::TableDoesNotExist(_)) => {
+                    report.problems.push(format!("{name}: table missing"));
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let mut n = 0u64;
+            for entry in t.iter()? {
+                let (k, v) = entry?;
+                if let Err(e) = serde_json::from_slice::<serde_json::Value>(v.value()) {
+                    report.problems.push(format!("{name}/{}: {e}", k.value()));
+                }
+                n += 1;
+            }
+            report.tables.push((*name, n));
+        }
+        Ok(report)
     }
 
     /// Woken after a transaction that put mail in the outbox commits.
@@ -452,6 +564,67 @@ mod tests {
         let modules: [&dyn Module; 2] = [&KernelModule, &TestModule];
         let reopened = Store::open(&dir.join("k.redb"), Arc::new(SystemClock), &modules);
         assert!(matches!(reopened, Err(StoreError::TooNew { found: 99, .. })));
+    }
+
+    struct TestModuleV2;
+    impl Module for TestModuleV2 {
+        fn name(&self) -> &'static str {
+            "test"
+        }
+        fn tables(&self) -> Vec<&'static str> {
+            vec![THINGS.name()]
+        }
+        fn schema_version(&self) -> u32 {
+            2
+        }
+        fn migrate(&self, tx: &mut Tx, from: u32) -> Result<(), StoreError> {
+            assert_eq!(from, 1);
+            let old: Vec<(String, String)> = tx.scan(&THINGS, "")?;
+            for (k, v) in old {
+                tx.put(&THINGS, &k, &v.to_uppercase())?;
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn older_schema_is_backed_up_then_migrated_and_snapshots_copy_everything() {
+        let dir = tempdir();
+        {
+            let store = open(&dir);
+            let r: Result<(), StoreError> = store.write_blocking(|tx| tx.put(&THINGS, "k", &"v".to_string()));
+            assert!(r.is_ok());
+        }
+        let modules: [&dyn Module; 2] = [&KernelModule, &TestModuleV2];
+        let store = Store::open(&dir.join("k.redb"), Arc::new(SystemClock), &modules).unwrap_or_else(|e| panic!("{e}"));
+        let v: Option<String> = store.read_blocking(|tx| tx.get(&THINGS, "k")).unwrap_or_default();
+        assert_eq!(v.as_deref(), Some("V"), "migrated");
+        let backups = std::fs::read_dir(&dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains("pre-migration")).count()
+            })
+            .unwrap_or(0);
+        assert_eq!(backups, 1, "one backup before the migration");
+        // Reopening at the same version takes no further backup.
+        drop(store);
+        let store = Store::open(&dir.join("k.redb"), Arc::new(SystemClock), &modules).unwrap_or_else(|e| panic!("{e}"));
+        let n = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
+        assert_eq!(n, 2);
+        // A snapshot holds every record and verifies clean.
+        let counts = store.snapshot_to(&dir.join("snap.redb")).unwrap_or_else(|e| panic!("{e}"));
+        assert!(counts.contains(&("test_things", 1)));
+        let report = store.verify().unwrap_or_else(|e| panic!("{e}"));
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+        // A record that cannot be decoded is reported.
+        let r: Result<(), StoreError> = store.write_blocking(|tx| {
+            let mut t = tx.inner.open_table(THINGS.def())?;
+            t.insert("broken", b"{not json".as_slice())?;
+            Ok(())
+        });
+        assert!(r.is_ok());
+        let report = store.verify().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(report.problems.len(), 1);
+        assert!(report.problems[0].starts_with("test_things/broken"));
     }
 
     #[test]
