@@ -39,14 +39,46 @@ struct Health {
     version: String,
 }
 
-struct HealthApi;
+#[derive(poem_openapi::ApiResponse)]
+enum HealthResponse {
+    /// Serving, and the database accepts writes.
+    #[oai(status = 200)]
+    Ok(Json<Health>),
+    /// The database cannot be written.
+    #[oai(status = 503)]
+    Unavailable(Json<Health>),
+}
+
+struct HealthApi {
+    store: Store,
+    /// The last write probe: when, and whether it succeeded (probed at most every 5 s).
+    last: Arc<std::sync::Mutex<Option<(std::time::Instant, bool)>>>,
+}
 
 #[OpenApi]
 impl HealthApi {
-    /// Liveness: `{status: "ok", version}`. No authentication.
+    /// Health: `{status: "ok", version}` when the appliance serves and its database accepts
+    /// writes; 503 with `status: "error"` otherwise. No authentication.
     #[oai(path = "/healthz", method = "get", operation_id = "health")]
-    async fn health(&self) -> Json<Health> {
-        Json(Health { status: "ok".into(), version: VERSION.into() })
+    async fn health(&self) -> HealthResponse {
+        let cached = self.last.lock().ok().and_then(|g| *g).filter(|(at, _)| at.elapsed() < Duration::from_secs(5));
+        let ok = match cached {
+            Some((_, ok)) => ok,
+            None => {
+                let store = self.store.clone();
+                let ok =
+                    tokio::task::spawn_blocking(move || store.probe_write()).await.map(|r| r.is_ok()).unwrap_or(false);
+                if !ok {
+                    tracing::error!("health: the database cannot be written");
+                }
+                if let Ok(mut g) = self.last.lock() {
+                    *g = Some((std::time::Instant::now(), ok));
+                }
+                ok
+            }
+        };
+        let body = Health { status: if ok { "ok" } else { "error" }.into(), version: VERSION.into() };
+        if ok { HealthResponse::Ok(Json(body)) } else { HealthResponse::Unavailable(Json(body)) }
     }
 }
 
@@ -131,7 +163,8 @@ pub fn api_service(services: &Services) -> OpenApiService<impl OpenApi, ()> {
     #[cfg(not(feature = "support"))]
     let support_api = ();
     let _ = &services.kernel;
-    OpenApiService::new((HealthApi, auth_api, users_api, certs_api, support_api), "keiyaku", VERSION)
+    let health = HealthApi { store: services.kernel.store.clone(), last: Arc::default() };
+    OpenApiService::new((health, auth_api, users_api, certs_api, support_api), "keiyaku", VERSION)
         .description("keiyaku — self-hosted electronic-contract appliance (電子契約サービス). Errors are application/problem+json with a stable `code`; messages follow Accept-Language (ja default, en).")
 }
 
@@ -192,6 +225,34 @@ pub struct App {
     pub notices: Notices,
     tls: tls::TlsMaterial,
     modules: Vec<Box<dyn Module>>,
+    metrics: Arc<crate::observe::Metrics>,
+}
+
+/// `/metrics` (Prometheus text) for scrapers on this machine (loopback clients) only.
+fn metrics_endpoint(kernel: Kernel, metrics: Arc<crate::observe::Metrics>) -> impl Endpoint {
+    poem::endpoint::make(move |req: poem::Request| {
+        let (kernel, metrics) = (kernel.clone(), metrics.clone());
+        async move {
+            let local = req.remote_addr().as_socket_addr().is_some_and(|a| a.ip().is_loopback());
+            if !local {
+                return poem::Response::builder().status(poem::http::StatusCode::FORBIDDEN).finish();
+            }
+            let store = kernel.store.clone();
+            let queued = store
+                .read(|tx| {
+                    use keiyaku_kernel::store::Read;
+                    tx.count(&keiyaku_kernel::mail::OUTBOX_QUEUE, "")
+                })
+                .await
+                .unwrap_or(0);
+            let db = kernel.config.storage.data_dir.join(DB_FILE);
+            let text = metrics.render(&[
+                ("keiyaku_mail_queued", "Mails waiting for SMTP delivery.", queued as f64),
+                ("keiyaku_db_size_bytes", "Size of the database file.", Store::file_size(&db) as f64),
+            ]);
+            poem::Response::builder().content_type("text/plain; version=0.0.4").body(text)
+        }
+    })
 }
 
 impl App {
@@ -225,7 +286,7 @@ impl App {
         if config.demo.enabled {
             notices.demo_loaded = seed_demo(&services.kernel, &modules)?;
         }
-        Ok(App { services, config, notices, tls, modules })
+        Ok(App { services, config, notices, tls, modules, metrics: Arc::default() })
     }
 
     /// The whole HTTP application.
@@ -251,9 +312,11 @@ impl App {
         web.at("/api/openapi.json", spec)
             .nest("/api/docs", docs)
             .at("/healthz", api.clone())
+            .at("/metrics", poem::get(metrics_endpoint(self.services.kernel.clone(), self.metrics.clone())))
             .nest_no_strip("/api", api)
             .with(BodyLimit { body: self.config.server.max_body_bytes, upload: self.config.server.max_upload_bytes })
             .with(keiyaku_web::SecurityHeaders)
+            .with(crate::observe::Observe(self.metrics.clone()))
     }
 
     /// Binds the HTTPS listener (and the redirect listener when configured) and serves

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod backup;
+pub mod observe;
 pub mod settings;
 pub mod tls;
 

@@ -117,13 +117,14 @@ fn load_config(config: Option<PathBuf>, data: Option<PathBuf>) -> anyhow::Result
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("KEIYAKU_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,poem=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KEIYAKU_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,poem=warn"));
+    // KEIYAKU_LOG_FORMAT=json: one JSON object per line, for log collectors.
+    if std::env::var("KEIYAKU_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        tracing_subscriber::fmt().json().with_env_filter(filter).with_writer(std::io::stderr).init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    }
     // One TLS crypto provider for every crate, installed before anything uses rustls.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

@@ -7,7 +7,7 @@ use keiyaku_kernel::Config;
 use std::path::Path;
 
 /// Environment variables with the `KEIYAKU_` prefix that are not configuration keys.
-const NOT_SETTINGS: [&str; 4] = ["operator_password", "demo_password", "config", "log"];
+const NOT_SETTINGS: [&str; 5] = ["operator_password", "demo_password", "config", "log", "log_format"];
 
 /// Reads the configuration. `file` is used when given (and must exist); otherwise
 /// `./config.toml` is read when present.

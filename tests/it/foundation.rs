@@ -308,3 +308,20 @@ async fn plain_http_only_redirects_when_configured() {
     assert_eq!(location, format!("https://127.0.0.1:{https_port}/t/HXOS2/login?x=1"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn request_ids_and_metrics() {
+    let app = TestApp::start().await;
+    let resp = app.client.get(app.url("/healthz")).header("x-request-id", "trace-42").send().await.expect("send");
+    assert_eq!(resp.headers()["x-request-id"], "trace-42");
+    let resp = app.client.get(app.url("/healthz")).header("x-request-id", "bad id!").send().await.expect("send");
+    let id = resp.headers()["x-request-id"].to_str().unwrap_or_default().to_string();
+    assert_eq!(id.len(), 32, "a fresh id replaces an unusable one");
+    let _ = app.get("/api/v1/t/NOPE/me", None).await;
+    let text = app.client.get(app.url("/metrics")).send().await.expect("send").text().await.expect("text");
+    assert!(text.contains("keiyaku_http_requests_total{class=\"2xx\"} 2"), "{text}");
+    assert!(text.contains("keiyaku_http_requests_total{class=\"4xx\"} 1"), "{text}");
+    assert!(text.contains("keiyaku_http_request_duration_seconds_count 3"), "{text}");
+    assert!(text.contains("keiyaku_db_size_bytes"), "{text}");
+    app.stop().await;
+}

@@ -272,6 +272,19 @@ impl Store {
         Ok(report)
     }
 
+    /// Proves the database can still be written (a durable commit of a probe record).
+    pub fn probe_write(&self) -> Result<(), StoreError> {
+        self.write_blocking(|tx| {
+            let now = tx.now;
+            tx.put_raw(META, "health/probe", &now)
+        })
+    }
+
+    /// Size of the database file in bytes (as redb reports its storage), for metrics.
+    pub fn file_size(path: &Path) -> u64 {
+        std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+    }
+
     /// Woken after a transaction that put mail in the outbox commits.
     pub fn outbox_changed(&self) -> Arc<Notify> {
         self.outbox_changed.clone()
