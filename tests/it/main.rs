@@ -5,6 +5,7 @@ mod common;
 
 mod binary;
 mod browser;
+mod crash;
 mod foundation;
 mod mail;
 mod operations;
