@@ -72,3 +72,34 @@ async fn backup_while_serving_restores_and_verifies() {
     assert_eq!(tenants["total"], 2);
     again.stop().await;
 }
+
+/// TLS: nothing below TLS 1.2, and no weak ciphers. (The server runs in this process: the
+/// blocking `openssl` calls need a second runtime thread.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_refuses_old_protocols_and_weak_ciphers() {
+    let app = TestApp::start().await;
+    let port = app.base.rsplit(':').next().unwrap_or_default().to_string();
+    let connect = format!("127.0.0.1:{port}");
+    let try_tls = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(["s_client", "-connect", &connect, "-servername", "localhost"])
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output();
+        match out {
+            Ok(o) => {
+                let text = String::from_utf8_lossy(&o.stdout).to_string();
+                o.status.success() && !text.contains("Cipher is (NONE)") && !text.contains("Cipher    : 0000")
+            }
+            Err(_) => panic!("openssl is needed for this test"),
+        }
+    };
+    assert!(try_tls(&["-tls1_3"]), "TLS 1.3 works");
+    assert!(try_tls(&["-tls1_2"]), "TLS 1.2 works");
+    assert!(!try_tls(&["-tls1_1"]), "TLS 1.1 is refused");
+    assert!(!try_tls(&["-tls1"]), "TLS 1.0 is refused");
+    for weak in ["RC4-SHA", "DES-CBC3-SHA", "AES128-SHA", "ECDHE-RSA-AES128-SHA", "NULL-SHA"] {
+        assert!(!try_tls(&["-tls1_2", "-cipher", weak]), "{weak} is refused");
+    }
+    app.stop().await;
+}
