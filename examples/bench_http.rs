@@ -108,7 +108,148 @@ fn main() {
             return;
         }
     };
-    rt.block_on(run());
+    if args.get(1).map(String::as_str) == Some("--load") {
+        let secs = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(60);
+        let clients = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(200);
+        rt.block_on(load_test(secs, clients));
+    } else {
+        rt.block_on(run());
+    }
+}
+
+/// Bounded load on loopback: `clients` concurrent clients for `secs` seconds mixing logins,
+/// reads, searches and writes against a demo appliance. Prints req/s, p50/p99, errors and
+/// RSS before and after.
+async fn load_test(secs: u64, clients: usize) {
+    let bin = std::env::var("BENCH_KEIYAKU_BIN").unwrap_or_else(|_| "target/release/keiyaku".into());
+    let data = std::env::temp_dir().join(format!("keiyaku-load-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let port = free_port();
+    let base = format!("https://127.0.0.1:{port}");
+    let client = reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap_or_default();
+    let Ok(child) = Command::new(&bin)
+        .args(["serve", "--demo", "--data"])
+        .arg(&data)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("KEIYAKU_LOG", "error")
+        .env("KEIYAKU_OPERATOR_PASSWORD", "bench-Operator-1")
+        .stdout(Stdio::null())
+        .spawn()
+    else {
+        eprintln!("cannot start {bin}");
+        return;
+    };
+    let server = Proc(child);
+    wait_healthy(&client, &format!("{base}/healthz"), Instant::now()).await;
+    let rss_before = rss_mb(server.0.id());
+    let op = client
+        .post(format!("{base}/api/v1/operator/login"))
+        .json(&serde_json::json!({"password": "bench-Operator-1"}))
+        .send()
+        .await
+        .ok();
+    let op_token = match op {
+        Some(r) => r.json::<serde_json::Value>().await.ok().and_then(|v| v["token"].as_str().map(str::to_string)),
+        None => None,
+    }
+    .unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let (client, base, op_token) = (client.clone(), base.clone(), op_token.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut errors = 0u64;
+            let mut token = String::new();
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                n += 1;
+                let started = Instant::now();
+                let kind = if token.is_empty() { 0 } else { n % 10 };
+                let result = match kind {
+                    0 => {
+                        let r = client
+                            .post(format!("{base}/api/v1/t/HXOS2/auth/login"))
+                            .json(&serde_json::json!({"login": "A1533601", "password": "keiyaku-demo"}))
+                            .send()
+                            .await;
+                        match r {
+                            Ok(r) if r.status().is_success() => {
+                                token = r
+                                    .json::<serde_json::Value>()
+                                    .await
+                                    .ok()
+                                    .and_then(|v| v["token"].as_str().map(str::to_string))
+                                    .unwrap_or_default();
+                                Ok(())
+                            }
+                            Ok(r) => Err(r.status().to_string()),
+                            Err(e) => Err(e.to_string()),
+                        }
+                    }
+                    1 if n % 50 == 1 => {
+                        // A write: a new tenant (directory, credential, mail, audit in one commit).
+                        let code = format!("L{c:03}{:05}", n % 100_000);
+                        let body = serde_json::json!({"code": code, "owner_company": {"name": "負荷試験株式会社"},
+                            "admin": {"user_id": format!("{code}A"), "name": "負荷 太郎", "email": format!("{}@example.jp", code.to_lowercase())}});
+                        match client.post(format!("{base}/api/v1/operator/tenants")).bearer_auth(&op_token).json(&body).send().await {
+                            Ok(r) if r.status().is_success() || r.status() == 409 => Ok(()),
+                            Ok(r) => Err(r.status().to_string()),
+                            Err(e) => Err(e.to_string()),
+                        }
+                    }
+                    2 | 3 => match client.get(format!("{base}/api/v1/t/HXOS2/users?q=A15")).bearer_auth(&token).send().await {
+                        Ok(r) if r.status().is_success() || r.status() == 404 => Ok(()),
+                        Ok(r) => Err(r.status().to_string()),
+                        Err(e) => Err(e.to_string()),
+                    },
+                    4 => match client.get(format!("{base}/healthz")).send().await {
+                        Ok(r) if r.status().is_success() => Ok(()),
+                        Ok(r) => Err(r.status().to_string()),
+                        Err(e) => Err(e.to_string()),
+                    },
+                    _ => match client.get(format!("{base}/api/v1/t/HXOS2/me")).bearer_auth(&token).send().await {
+                        Ok(r) if r.status().is_success() => Ok(()),
+                        Ok(r) => Err(r.status().to_string()),
+                        Err(e) => Err(e.to_string()),
+                    },
+                };
+                lat.push(started.elapsed().as_secs_f64() * 1e3);
+                if let Err(e) = result {
+                    errors += 1;
+                    if errors <= 3 {
+                        eprintln!("client {c}: {e}");
+                    }
+                }
+            }
+            (lat, errors)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        if let Ok((lat, e)) = t.await {
+            all.extend(lat);
+            errors += e;
+        }
+    }
+    all.sort_by(|a, b| a.total_cmp(b));
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(f64::NAN)
+    };
+    let rss_after = rss_mb(server.0.id());
+    println!("keiyaku load test: {clients} clients, {secs} s, loopback");
+    println!("| requests | req/s | p50 | p99 | errors | RSS before → after |");
+    println!("|---|---|---|---|---|---|");
+    println!(
+        "| {} | {:.0} | {:.1} ms | {:.1} ms | {errors} | {rss_before:.1} → {rss_after:.1} MB |",
+        all.len(),
+        all.len() as f64 / secs as f64,
+        pct(0.5),
+        pct(0.99)
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data);
 }
 
 async fn run() {
