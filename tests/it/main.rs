@@ -5,9 +5,17 @@ mod common;
 
 mod binary;
 mod browser;
+#[cfg(feature = "certs")]
+mod browser_certs;
+#[cfg(feature = "support")]
+mod browser_support;
+#[cfg(feature = "certs")]
+mod certs;
 mod crash;
 mod foundation;
 mod mail;
 mod operations;
+#[cfg(feature = "support")]
+mod support;
 #[cfg(feature = "users")]
 mod users;

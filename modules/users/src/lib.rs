@@ -157,14 +157,21 @@ impl Users {
         group_id: String,
         input: NewUserInput,
     ) -> Result<User, UsersError> {
-        {
+        // Creating does not change the generation: read it here, not in the write.
+        let generation = {
             let (c, g, i) = (caller.clone(), group_id.clone(), input.clone());
-            self.read(move |tx| service::plan_create_user(tx, &c, &g, &i)).await?;
-        }
+            self.read(move |tx| {
+                service::plan_create_user(tx, &c, &g, &i)?;
+                Ok(search::generation(tx, &c.tenant)?)
+            })
+            .await?
+        };
         let secret = Self::new_secret().await?;
         let c = caller.clone();
         let kernel = self.kernel.clone();
-        self.write(move |tx| service::create_user(tx, &kernel, &c, &group_id, &input, &secret)).await
+        let user = self.write(move |tx| service::create_user(tx, &kernel, &c, &group_id, &input, &secret)).await?;
+        self.index.committed(&caller.tenant, &user, generation);
+        Ok(user)
     }
 
     /// `searchUsers`.
@@ -213,7 +220,14 @@ impl Users {
         changes: UserChanges,
     ) -> Result<User, UsersError> {
         let c = caller.clone();
-        self.write(move |tx| service::update_user(tx, &c, &user_id, changes)).await
+        let (user, generation) = self
+            .write(move |tx| {
+                let user = service::update_user(tx, &c, &user_id, changes)?;
+                Ok((user, search::generation(tx, &c.tenant)?))
+            })
+            .await?;
+        self.index.committed(&caller.tenant, &user, generation);
+        Ok(user)
     }
 
     /// `resetPassword`.

@@ -58,7 +58,7 @@ impl Paging {
     }
 
     pub fn skip(&self) -> usize {
-        (self.page - 1).saturating_mul(self.per_page)
+        self.page.saturating_sub(1).saturating_mul(self.per_page)
     }
 }
 
@@ -490,9 +490,12 @@ pub fn plan_create_user(
             None => String::new(),
         },
     };
+    // Blank sub e-mail entries (empty form fields) are ignored.
+    let sub_emails: Vec<String> =
+        input.sub_emails.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
     let mut v = Validator::new();
     directory::check_user_id(&mut v, "user_id", &user_id);
-    check_fields(&mut v, &input.name, &input.email, &input.sub_emails, input.title.as_deref());
+    check_fields(&mut v, &input.name, &input.email, &sub_emails, input.title.as_deref());
     let roles = parse_role_names(&mut v, &input.roles);
     check_owner_only(&mut v, &company, &roles);
     v.finish()?;
@@ -515,7 +518,7 @@ pub fn plan_create_user(
             user_id,
             name: input.name.clone(),
             email: input.email.clone(),
-            sub_emails: input.sub_emails.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+            sub_emails,
             roles,
             group_id: group.id,
             title: input.title.clone(),
@@ -524,7 +527,9 @@ pub fn plan_create_user(
 }
 
 /// `createUser`: the user, the credential (change forced at first login), 「ユーザー登録通知」
-/// with the initial password, and the seal of a signer — one transaction.
+/// with the initial password, and the seal of a signer — one transaction. (It leaves the
+/// search generation alone: new users are caught by the index's count check, and
+/// [`crate::Users`] patches them into its index at once.)
 pub fn create_user(
     tx: &mut Tx,
     kernel: &Kernel,
@@ -541,7 +546,6 @@ pub fn create_user(
     if user.has(Role::Signer) {
         seal::ensure_seal(tx, &actor, &plan.tenant, &user)?;
     }
-    search::bump_generation(tx, &caller.tenant)?;
     Ok(user)
 }
 

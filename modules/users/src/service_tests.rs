@@ -356,7 +356,7 @@ fn delegates_rules() {
 #[test]
 fn search_index_follows_changes_made_here_and_elsewhere() {
     let (k, owner_root, _) = kernel(false);
-    let cache = IndexCache::default();
+    let cache = IndexCache::with_recheck(std::time::Duration::ZERO);
     let search = |q: &str| {
         k.store
             .read_blocking(|tx| {
@@ -438,4 +438,51 @@ fn paging_limits() {
     for (p, pp) in [(Some(0), None), (None, Some(0)), (None, Some(201)), (Some(-5), Some(10))] {
         assert!(matches!(Paging::new(p, pp), Err(UsersError::Invalid(_))));
     }
+}
+
+#[test]
+fn committed_changes_are_patched_into_the_cached_index() {
+    let (k, owner_root, _) = kernel(false);
+    let cache = IndexCache::with_recheck(std::time::Duration::from_secs(3600));
+    let find = |q: &str| {
+        k.store
+            .read_blocking(|tx| {
+                let ix = cache.get(tx, T)?;
+                let query = Query { q: Some(q.into()), ..Query::default() };
+                Ok::<_, UsersError>(ix.search(&crate::scope::SearchScope::Tenant, &query, 0, 10).0)
+            })
+            .expect("search")
+    };
+    assert_eq!(find("堀井"), ["HX000001"]);
+    let generation = k.store.read_blocking(|tx| crate::search::generation(tx, T)).expect("gen");
+    let user = write(&k, |tx| {
+        let admin = caller_of(tx, "HX000001");
+        service::create_user(
+            tx,
+            &k,
+            &admin,
+            &owner_root,
+            &input(Some("HX000007"), "七海 七子", "n@example.jp", &[]),
+            &secret(),
+        )
+    })
+    .expect("create");
+    assert!(find("七海").is_empty(), "not patched yet, and the count is not re-checked within the hour");
+    cache.committed(T, &user, generation);
+    assert_eq!(find("七海"), ["HX000007"]);
+    // An update bumps the generation: patched when one step ahead, rebuilt otherwise.
+    let (user, generation) = write(&k, |tx| {
+        let u = service::update_user(
+            tx,
+            &caller_of(tx, "HX000001"),
+            "HX000007",
+            UserChanges { name: Some("八重 七子".into()), ..UserChanges::default() },
+        )?;
+        Ok((u, crate::search::generation(tx, T)?))
+    })
+    .expect("update");
+    cache.committed(T, &user, generation);
+    assert_eq!(find("八重"), ["HX000007"]);
+    cache.committed(T, &user, generation + 5);
+    assert_eq!(find("八重"), ["HX000007"], "a dropped index is rebuilt");
 }
