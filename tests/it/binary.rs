@@ -183,10 +183,13 @@ fn openapi_and_version_commands() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert!(doc["openapi"].as_str().unwrap_or_default().starts_with("3."));
     assert!(doc["paths"]["/api/v1/operator/tenants"]["post"]["operationId"] == "createTenant");
-    let committed =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json")).expect("committed openapi.json");
-    let committed: serde_json::Value = serde_json::from_str(&committed).expect("json");
-    assert!(committed == doc, "openapi.json is out of date: run `cargo run -- openapi > openapi.json`");
+    // The committed document describes the default build (every module).
+    if cfg!(all(feature = "auth", feature = "users", feature = "certs", feature = "support")) {
+        let committed =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json")).expect("committed openapi.json");
+        let committed: serde_json::Value = serde_json::from_str(&committed).expect("json");
+        assert!(committed == doc, "openapi.json is out of date: run `cargo run -- openapi > openapi.json`");
+    }
 
     let out = bin().arg("--version").output().expect("run");
     assert!(String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION")));
