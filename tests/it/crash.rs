@@ -69,7 +69,7 @@ async fn sigkill_during_writes_loses_nothing_acknowledged() {
     let cycles: u32 = std::env::var("KEIYAKU_KILL_CYCLES").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
     let data = tempdir("crash");
     let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port");
-    let mut rng = Lcg(0x6b65_6979_616b_75);
+    let mut rng = Lcg(0x006b_6569_7961_6b75);
     let acknowledged = Arc::new(Mutex::new(BTreeSet::<String>::new()));
     let client = reqwest::Client::builder().danger_accept_invalid_certs(true).build().expect("client");
     let started = Instant::now();

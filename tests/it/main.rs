@@ -1,6 +1,9 @@
 //! End-to-end tests: the real application over real HTTPS. One test binary on purpose
 //! (every file in tests/ is a separate link step); add modules here, not new files in tests/.
 
+// Test code: a failed expectation is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 mod binary;
