@@ -18,10 +18,13 @@ pub struct ProblemSchema {
     pub type_: String,
     pub title: String,
     pub status: u16,
+    #[oai(skip_serializing_if_is_none)]
     pub detail: Option<String>,
     /// Stable machine code, e.g. `invalid_credentials`, `validation_failed`.
     pub code: String,
+    #[oai(skip_serializing_if_is_none)]
     pub errors: Option<Vec<FieldErrorSchema>>,
+    #[oai(skip_serializing_if_is_none)]
     pub retry_after: Option<u64>,
 }
 
