@@ -1,11 +1,46 @@
 //! Certificates: the tenant CA, ticket purchase, issuance application, holder approval,
-//! issuance, certificate test and revocation.
+//! issuance, certificate test and revocation (seed §2.1, §2.2; SPEC §2.3, §2.4).
+//!
+//! - [`ca`], [`pkcs12`], [`kek`]: the cryptography (rcgen, aws-lc-rs), as pure functions.
+//! - [`orders`], [`applications`], [`certificates`]: the business rules, as plain functions
+//!   over one transaction (`&mut Tx`), each writing its audit record and mails.
+//! - [`rules`]: the field validators; [`authz`]: who may do what; [`links`]: one-time links.
+//! - [`Certs`]: runs the rules on the store (hashing PINs and drawing captchas outside the
+//!   write transaction); [`api`]: the thin HTTP layer.
 
 pub mod api;
+pub mod applications;
+pub mod authz;
+pub mod ca;
+pub mod captcha;
+pub mod certificates;
+pub mod demo;
+pub mod documents;
+pub mod error;
+pub mod kek;
+pub mod links;
+pub mod mails;
+pub mod model;
+pub mod orders;
+pub mod pkcs12;
+pub mod rules;
 
+pub use error::CertsError;
+
+use applications::{Decided, DetailsInput, Pin, StartInput, Submitted};
+use certificates::TestOutcome;
 use keiyaku_kernel::Kernel;
+use keiyaku_kernel::config::Config;
+use keiyaku_kernel::context::{Actor, Caller};
+use keiyaku_kernel::directory::User;
 use keiyaku_kernel::module::Module;
+use keiyaku_kernel::store::{Read, StoreError, Tx};
+use keiyaku_kernel::validate::{Rule, Validator};
+use model::{Application, CertRecord, Order};
+use orders::{OrderForm, OrderInput};
+use std::sync::{Arc, Mutex};
 
+/// The certs module's tables and demo data.
 pub struct CertsModule;
 
 impl Module for CertsModule {
@@ -14,7 +49,27 @@ impl Module for CertsModule {
     }
 
     fn tables(&self) -> Vec<&'static str> {
-        Vec::new()
+        model::TABLES.to_vec()
+    }
+
+    fn seed_demo(&self, kernel: &Kernel, tx: &mut Tx) -> Result<(), StoreError> {
+        demo::seed(kernel, tx)
+    }
+}
+
+/// What the rules need besides the transaction: settings, the key-encryption key and the
+/// base URL of links in mails.
+pub struct Env<'a> {
+    pub config: &'a Config,
+    pub kek: &'a kek::Kek,
+    pub cas: &'a certificates::CaCache,
+    pub base_url: &'a str,
+}
+
+impl Env<'_> {
+    /// Whether mail goes to the SMTP queue too.
+    pub fn smtp(&self) -> bool {
+        self.config.mail.smtp_enabled()
     }
 }
 
@@ -22,10 +77,326 @@ impl Module for CertsModule {
 #[derive(Clone)]
 pub struct Certs {
     pub kernel: Kernel,
+    kek: Arc<Mutex<Option<Arc<kek::Kek>>>>,
+    cas: Arc<certificates::CaCache>,
+    captchas: Arc<captcha::CaptchaStore>,
+}
+
+fn captcha_failed() -> CertsError {
+    CertsError::invalid(
+        "captcha_answer",
+        Rule::Custom {
+            code: "captcha_mismatch",
+            ja: "画像の文字が正しく入力されていません。新しい画像でもう一度入力してください。".into(),
+            en: "The characters of the image do not match. Please try again with a new image.".into(),
+        },
+    )
 }
 
 impl Certs {
     pub fn new(kernel: Kernel) -> Self {
-        Self { kernel }
+        Self { kernel, kek: Arc::default(), cas: Arc::default(), captchas: Arc::default() }
+    }
+
+    /// The key-encryption key, loaded (or created) on first use.
+    pub fn kek(&self) -> Result<Arc<kek::Kek>, CertsError> {
+        let mut slot = self.kek.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(k) = slot.as_ref() {
+            return Ok(k.clone());
+        }
+        let k = Arc::new(kek::Kek::for_data_dir(&self.kernel.config.storage.data_dir)?);
+        *slot = Some(k.clone());
+        Ok(k)
+    }
+
+    async fn read<R, F>(&self, f: F) -> Result<R, CertsError>
+    where
+        F: FnOnce(&keiyaku_kernel::ReadTx) -> Result<R, CertsError> + Send + 'static,
+        R: Send + 'static,
+    {
+        self.kernel.store.read(f).await
+    }
+
+    /// Runs `f` in one write transaction with the environment of the rules.
+    async fn write<R, F>(&self, f: F) -> Result<R, CertsError>
+    where
+        F: FnOnce(&mut Tx, &Env<'_>) -> Result<R, CertsError> + Send + 'static,
+        R: Send + 'static,
+    {
+        let kek = self.kek()?;
+        let config = self.kernel.config.clone();
+        let base = self.kernel.public_url();
+        let cas = self.cas.clone();
+        self.kernel
+            .store
+            .write(move |tx| {
+                let env = Env { config: &config, kek: &kek, cas: &cas, base_url: &base };
+                f(tx, &env)
+            })
+            .await
+    }
+
+    /// Like [`Certs::write`], on the calling thread (benchmarks, blocking contexts).
+    pub fn write_blocking<R>(
+        &self,
+        f: impl FnOnce(&mut Tx, &Env<'_>) -> Result<R, CertsError>,
+    ) -> Result<R, CertsError> {
+        let kek = self.kek()?;
+        let base = self.kernel.public_url();
+        let config = self.kernel.config.clone();
+        self.kernel
+            .store
+            .write_blocking(|tx| f(tx, &Env { config: &config, kek: &kek, cas: &self.cas, base_url: &base }))
+    }
+
+    fn public(tenant: &str, client: Option<String>) -> Actor {
+        Actor::public(Some(tenant.to_string()), client)
+    }
+
+    /// `requestOrderLink`.
+    pub async fn request_order_link(
+        &self,
+        tenant: &str,
+        email: &str,
+        client: Option<String>,
+    ) -> Result<(), CertsError> {
+        let (t, e) = (tenant.to_string(), email.to_string());
+        let actor = Self::public(tenant, client);
+        self.write(move |tx, env| orders::request_link(tx, env, &actor, &t, &e)).await
+    }
+
+    /// `openOrderLink`.
+    pub async fn open_order_link(&self, tenant: &str, token: &str) -> Result<OrderForm, CertsError> {
+        let (t, k, config) = (tenant.to_string(), token.to_string(), self.kernel.config.clone());
+        self.read(move |tx| orders::open_link(tx, &config.certs, &t, &k)).await
+    }
+
+    /// `placeTicketOrder`.
+    pub async fn place_order(
+        &self,
+        tenant: &str,
+        input: OrderInput,
+        client: Option<String>,
+    ) -> Result<Order, CertsError> {
+        let t = tenant.to_string();
+        let actor = Self::public(tenant, client);
+        self.write(move |tx, env| orders::place(tx, env, &actor, &t, &input)).await
+    }
+
+    /// `markOrderPaid`.
+    pub async fn mark_order_paid(&self, caller: &Caller, order_id: &str) -> Result<Order, CertsError> {
+        let (c, id) = (caller.clone(), order_id.to_string());
+        self.write(move |tx, env| orders::mark_paid(tx, env, &c, &id)).await
+    }
+
+    /// Whether applications ask for the captcha (`certs.captcha`).
+    pub fn captcha_required(&self) -> bool {
+        self.kernel.config.certs.captcha
+    }
+
+    /// `getCaptcha`: a new captcha id and its PNG.
+    pub async fn captcha(&self) -> Result<(String, Vec<u8>), CertsError> {
+        let store = self.captchas.clone();
+        let now = self.kernel.now();
+        tokio::task::spawn_blocking(move || store.issue(now))
+            .await
+            .map_err(CertsError::crypto)?
+            .ok_or_else(|| CertsError::crypto("captcha image could not be drawn"))
+    }
+
+    /// Whether the answer solves the captcha, without using it up (the pages check the
+    /// applicant step before the confirmation).
+    pub fn captcha_matches(&self, id: &str, answer: &str) -> bool {
+        !self.captcha_required() || self.captchas.peek(id, answer, self.kernel.now())
+    }
+
+    /// The checks of `startApplication` that need no captcha, for the confirmation step of
+    /// the pages: the form rules and whether the ticket can be used.
+    pub async fn check_start(&self, tenant: &str, input: StartInput) -> Result<(), CertsError> {
+        let (_, ticket, _) = applications::check_start(tenant, &input)?;
+        let t = tenant.to_string();
+        self.read(move |tx| {
+            orders::tenant(tx, &t)?;
+            applications::usable_ticket(tx, &t, &ticket).map(|_| ())
+        })
+        .await
+    }
+
+    /// `startApplication`.
+    pub async fn start_application(
+        &self,
+        tenant: &str,
+        input: StartInput,
+        captcha_id: &str,
+        captcha_answer: &str,
+        client: Option<String>,
+    ) -> Result<Application, CertsError> {
+        applications::check_start(tenant, &input)?;
+        if self.captcha_required() && !self.captchas.take(captcha_id, captcha_answer, self.kernel.now()) {
+            return Err(captcha_failed());
+        }
+        let t = tenant.to_string();
+        let actor = Self::public(tenant, client);
+        self.write(move |tx, env| applications::start(tx, env, &actor, &t, &input)).await
+    }
+
+    /// `getApplication`.
+    pub async fn application(&self, tenant: &str, token: &str) -> Result<Application, CertsError> {
+        let (t, k) = (tenant.to_string(), token.to_string());
+        self.read(move |tx| applications::by_link(tx, &t, &k)).await
+    }
+
+    /// `saveApplicationDetails`.
+    pub async fn save_application_details(
+        &self,
+        tenant: &str,
+        token: &str,
+        input: DetailsInput,
+        client: Option<String>,
+    ) -> Result<Application, CertsError> {
+        let (t, k) = (tenant.to_string(), token.to_string());
+        let actor = Self::public(tenant, client);
+        self.write(move |tx, _| applications::save_details(tx, &actor, &t, &k, &input)).await
+    }
+
+    /// `downloadRegistration`.
+    pub async fn registration(&self, tenant: &str, token: &str) -> Result<String, CertsError> {
+        let (t, k) = (tenant.to_string(), token.to_string());
+        self.read(move |tx| applications::registration(tx, &t, &k)).await
+    }
+
+    /// Checks a PIN's format, then hashes it (argon2id) off the async threads.
+    async fn pin(pin: Option<String>) -> Result<Option<Pin>, CertsError> {
+        let Some(clear) = pin else { return Ok(None) };
+        let mut v = Validator::new();
+        rules::pin(&mut v, "pin", &clear);
+        v.finish()?;
+        let c = clear.clone();
+        let hash = tokio::task::spawn_blocking(move || keiyaku_auth::password::hash(&c))
+            .await
+            .map_err(CertsError::crypto)?
+            .map_err(CertsError::Crypto)?;
+        Ok(Some(Pin { clear, hash }))
+    }
+
+    /// `submitApplication`.
+    pub async fn submit_application(
+        &self,
+        tenant: &str,
+        token: &str,
+        pin: Option<String>,
+        client: Option<String>,
+    ) -> Result<Submitted, CertsError> {
+        // A quick look first, so a bad link or a proxy submission costs no hashing.
+        let app = self.application(tenant, token).await?;
+        let pin = match app.applicant {
+            model::ApplicantKind::Holder => {
+                Some(Self::pin(Some(pin.unwrap_or_default())).await?.ok_or(CertsError::NotFound("pin"))?)
+            }
+            model::ApplicantKind::Proxy => None,
+        };
+        let (t, k) = (tenant.to_string(), token.to_string());
+        let actor = Self::public(tenant, client);
+        self.write(move |tx, env| applications::submit(tx, env, &actor, &t, &k, pin.as_ref())).await
+    }
+
+    /// The application behind an approval link.
+    pub async fn approval(&self, tenant: &str, token: &str) -> Result<Application, CertsError> {
+        let (t, k) = (tenant.to_string(), token.to_string());
+        self.read(move |tx| applications::by_approval_link(tx, &t, &k)).await
+    }
+
+    /// The registration text of an approval link, with the PIN.
+    pub async fn approval_registration(&self, tenant: &str, token: &str, pin: &str) -> Result<String, CertsError> {
+        let (t, k, p) = (tenant.to_string(), token.to_string(), pin.to_string());
+        self.read(move |tx| applications::approval_registration(tx, &t, &k, &p)).await
+    }
+
+    /// `approveApplication`.
+    pub async fn approve_application(
+        &self,
+        tenant: &str,
+        token: &str,
+        approve: bool,
+        pin: Option<String>,
+        client: Option<String>,
+    ) -> Result<Decided, CertsError> {
+        self.approval(tenant, token).await?;
+        let pin = if approve { Self::pin(Some(pin.unwrap_or_default())).await? } else { None };
+        let (t, k) = (tenant.to_string(), token.to_string());
+        let actor = Self::public(tenant, client);
+        self.write(move |tx, env| applications::decide(tx, env, &actor, &t, &k, approve, pin.as_ref())).await
+    }
+
+    /// The one-time PKCS#12 download of a key-file delivery.
+    pub async fn download_key_file(
+        &self,
+        tenant: &str,
+        token: &str,
+        client: Option<String>,
+    ) -> Result<(String, Vec<u8>), CertsError> {
+        let (t, k) = (tenant.to_string(), token.to_string());
+        let actor = Self::public(tenant, client);
+        self.write(move |tx, env| certificates::take_key_file(tx, env.kek, &actor, &t, &k)).await
+    }
+
+    /// `getCertificate`: the signer and their certificate, if any.
+    pub async fn certificate(&self, caller: &Caller, user_id: &str) -> Result<(User, Option<CertRecord>), CertsError> {
+        let (c, u) = (caller.clone(), user_id.to_string());
+        self.read(move |tx| certificates::find(tx, &c, authz::Op::ReadCertificate, &u)).await
+    }
+
+    /// `testCertificate`.
+    pub async fn test_certificate(&self, caller: &Caller, user_id: &str) -> Result<TestOutcome, CertsError> {
+        let kek = self.kek()?;
+        let (c, u) = (caller.clone(), user_id.to_string());
+        self.read(move |tx| certificates::test(tx, &kek, &c, &u)).await
+    }
+
+    /// `revokeCertificate`.
+    pub async fn revoke_certificate(
+        &self,
+        caller: &Caller,
+        user_id: &str,
+        reason: &str,
+    ) -> Result<CertRecord, CertsError> {
+        let (c, u, r) = (caller.clone(), user_id.to_string(), reason.to_string());
+        self.write(move |tx, env| certificates::revoke(tx, env, &c, &u, &r)).await
+    }
+
+    /// `getCaCertificate` (PEM); the CA is created on first use.
+    pub async fn ca_certificate(&self, tenant: &str) -> Result<String, CertsError> {
+        let t = tenant.to_string();
+        let found = self
+            .read(move |tx| {
+                orders::tenant(tx, &t)?;
+                Ok(tx.get(&model::CAS, &t)?)
+            })
+            .await?;
+        if let Some(ca) = found {
+            return Ok(ca.cert_pem);
+        }
+        let t = tenant.to_string();
+        self.write(move |tx, env| {
+            let tenant = orders::tenant(tx, &t)?;
+            certificates::ensure_ca(tx, env.kek, &tenant).map(|c| c.cert_pem)
+        })
+        .await
+    }
+
+    /// `getCrl` (DER); a new CRL is signed when there is none or it ran out.
+    pub async fn crl(&self, tenant: &str) -> Result<Vec<u8>, CertsError> {
+        let t = tenant.to_string();
+        let found = self
+            .read(move |tx| {
+                orders::tenant(tx, &t)?;
+                certificates::current_crl(tx, &t)
+            })
+            .await?;
+        if let Some(der) = found {
+            return Ok(der);
+        }
+        let t = tenant.to_string();
+        self.write(move |tx, env| certificates::crl(tx, env.kek, &t)).await
     }
 }

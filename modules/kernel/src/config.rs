@@ -201,6 +201,9 @@ pub struct CertsConfig {
     pub price_1y: u32,
     pub price_2y: u32,
     pub price_3y: u32,
+    /// Per-tenant unit prices `[1y, 2y, 3y]` by enterprise code, replacing the defaults above,
+    /// e.g. `{ HXOS2 = [3000, 4500, 6000] }`.
+    pub tenant_prices: std::collections::BTreeMap<String, [u32; 3]>,
 }
 
 impl Default for CertsConfig {
@@ -213,6 +216,7 @@ impl Default for CertsConfig {
             price_1y: 3000,
             price_2y: 4500,
             price_3y: 6000,
+            tenant_prices: std::collections::BTreeMap::new(),
         }
     }
 }

@@ -1,0 +1,188 @@
+//! The one error type of the certs module: one stable problem `code` per variant.
+
+use keiyaku_kernel::directory::invalid_problem;
+use keiyaku_kernel::error::{ApiError, Lang, Problem};
+use keiyaku_kernel::store::StoreError;
+use keiyaku_kernel::validate::{Invalid, Rule};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CertsError {
+    /// 500 `internal_error` (logged, never shown).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// 500 `internal_error`: key generation, signing, sealing or the key file failed.
+    #[error("crypto: {0}")]
+    Crypto(String),
+    /// 404 `not_found`: unknown (or, for the caller, invisible) tenant, user, order,
+    /// certificate or link.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// 403 `forbidden`.
+    #[error("forbidden")]
+    Forbidden,
+    /// 422 `validation_failed` with `errors[]`.
+    #[error("invalid input")]
+    Invalid(Vec<Invalid>),
+    /// 410 `link_expired`: a one-time link that expired or was used already.
+    #[error("the link has expired or was used")]
+    LinkExpired,
+    /// 409 `conflict`: the ticket was consumed already, or the thing is not in a state
+    /// that allows this (an order paid twice, an application decided twice).
+    #[error("conflict: {0}")]
+    Conflict(Conflict),
+    /// 409 `certificate_not_usable`: before `usable_from`, after expiry, or revoked.
+    #[error("certificate not usable: {0:?}")]
+    NotUsable(Unusable),
+}
+
+/// What a 409 is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    TicketConsumed,
+    AlreadyPaid,
+    AlreadyDecided,
+    AlreadyRevoked,
+}
+
+impl std::fmt::Display for Conflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self:?}")
+    }
+}
+
+/// Why a certificate cannot be used now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unusable {
+    /// Usable from this day (displayed as `YYYY/MM/DD`).
+    NotYet(String),
+    Expired,
+    Revoked,
+}
+
+impl From<Vec<Invalid>> for CertsError {
+    fn from(v: Vec<Invalid>) -> Self {
+        CertsError::Invalid(v)
+    }
+}
+
+impl CertsError {
+    pub fn invalid(field: impl Into<String>, rule: Rule) -> Self {
+        CertsError::Invalid(vec![Invalid::new(field, rule)])
+    }
+
+    pub fn crypto(e: impl std::fmt::Display) -> Self {
+        CertsError::Crypto(e.to_string())
+    }
+
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            CertsError::Store(_) | CertsError::Crypto(_) => 500,
+            CertsError::NotFound(_) => 404,
+            CertsError::Forbidden => 403,
+            CertsError::Invalid(_) => 422,
+            CertsError::LinkExpired => 410,
+            CertsError::Conflict(_) | CertsError::NotUsable(_) => 409,
+        }
+    }
+}
+
+impl ApiError for CertsError {
+    fn problem(&self, lang: Lang) -> Problem {
+        match self {
+            CertsError::Store(e) => {
+                tracing::error!(error = %e, "storage failure");
+                Problem::for_status(500, lang)
+            }
+            CertsError::Crypto(e) => {
+                tracing::error!(error = %e, "certificate authority failure");
+                Problem::for_status(500, lang)
+            }
+            CertsError::NotFound(_) => Problem::for_status(404, lang),
+            CertsError::Forbidden => Problem::for_status(403, lang),
+            CertsError::Invalid(list) => invalid_problem(list, lang),
+            CertsError::LinkExpired => Problem::new(
+                410,
+                "link_expired",
+                lang.pick(
+                    "このURLは有効期限が切れているか、既に使用されています。",
+                    "This link has expired or has already been used.",
+                ),
+            )
+            .with_detail(lang.pick(
+                "お手数ですが、最初から手続きをやり直してください。",
+                "Please start the procedure again from the beginning.",
+            )),
+            CertsError::Conflict(c) => {
+                let (ja, en) = match c {
+                    Conflict::TicketConsumed => {
+                        ("このチケット番号は既に使用されています。", "This ticket number has already been used.")
+                    }
+                    Conflict::AlreadyPaid => ("この注文は既に入金済みです。", "This order is already marked paid."),
+                    Conflict::AlreadyDecided => {
+                        ("この申請は既に処理されています。", "This application has already been processed.")
+                    }
+                    Conflict::AlreadyRevoked => {
+                        ("この証明書は既に失効しています。", "This certificate has already been revoked.")
+                    }
+                };
+                Problem::new(409, "conflict", lang.pick(ja, en))
+            }
+            CertsError::NotUsable(u) => {
+                let (title, detail) = match (u, lang) {
+                    (Unusable::NotYet(day), Lang::Ja) => {
+                        ("証明書はまだ利用できません。".to_string(), format!("この証明書は{day}から利用できます。"))
+                    }
+                    (Unusable::NotYet(day), Lang::En) => {
+                        ("The certificate cannot be used yet.".to_string(), format!("It can be used from {day}."))
+                    }
+                    (Unusable::Expired, _) => (
+                        lang.pick("証明書の有効期限が切れています。", "The certificate has expired.").to_string(),
+                        lang.pick("新しい証明書の発行を申請してください。", "Please apply for a new certificate.")
+                            .to_string(),
+                    ),
+                    (Unusable::Revoked, _) => (
+                        lang.pick("証明書は失効しています。", "The certificate has been revoked.").to_string(),
+                        lang.pick("新しい証明書の発行を申請してください。", "Please apply for a new certificate.")
+                            .to_string(),
+                    ),
+                };
+                Problem::new(409, "certificate_not_usable", title).with_detail(detail)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_has_its_status_and_a_code_in_both_languages() {
+        let all = [
+            CertsError::Store(StoreError::Task("x".into())),
+            CertsError::Crypto("x".into()),
+            CertsError::NotFound("user"),
+            CertsError::Forbidden,
+            CertsError::invalid("email", Rule::Email),
+            CertsError::LinkExpired,
+            CertsError::Conflict(Conflict::TicketConsumed),
+            CertsError::Conflict(Conflict::AlreadyPaid),
+            CertsError::Conflict(Conflict::AlreadyDecided),
+            CertsError::Conflict(Conflict::AlreadyRevoked),
+            CertsError::NotUsable(Unusable::NotYet("2026/11/25".into())),
+            CertsError::NotUsable(Unusable::Expired),
+            CertsError::NotUsable(Unusable::Revoked),
+        ];
+        for e in &all {
+            for lang in [Lang::Ja, Lang::En] {
+                let p = e.problem(lang);
+                assert_eq!(p.status, e.status(), "{e}");
+                assert!(!p.code.is_empty() && !p.title.is_empty());
+                assert!(!p.title.contains("crypto") && p.detail.as_deref().is_none_or(|d| !d.contains("crypto")));
+            }
+        }
+        assert_eq!(CertsError::LinkExpired.problem(Lang::Ja).code, "link_expired");
+        assert_eq!(CertsError::Conflict(Conflict::TicketConsumed).problem(Lang::En).code, "conflict");
+    }
+}

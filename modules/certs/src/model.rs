@@ -1,0 +1,358 @@
+//! The certs module's tables and records.
+
+use crate::kek::Sealed;
+use jiff::Timestamp;
+use keiyaku_kernel::store::Table;
+use serde::{Deserialize, Serialize};
+
+/// `tenant` → the tenant's certificate authority.
+pub const CAS: Table<CaRecord> = Table::new("certs_ca");
+/// `tenant` → the current CRL.
+pub const CRLS: Table<CrlRecord> = Table::new("certs_crl");
+/// SHA-256 of the link token → one-time link.
+pub const LINKS: Table<Link> = Table::new("certs_links");
+/// `tenant/order id` → ticket order.
+pub const ORDERS: Table<Order> = Table::new("certs_orders");
+/// `tenant/ticket number` → ticket.
+pub const TICKETS: Table<Ticket> = Table::new("certs_tickets");
+/// `tenant/application id` → issuance application.
+pub const APPLICATIONS: Table<Application> = Table::new("certs_applications");
+/// `tenant/application id` → the uploaded identity document (base64).
+pub const DOCUMENTS: Table<String> = Table::new("certs_documents");
+/// `tenant/serial` → issued certificate.
+pub const CERTIFICATES: Table<CertRecord> = Table::new("certs_certificates");
+/// `tenant/user id` → serial of the user's current certificate.
+pub const USER_CERTS: Table<String> = Table::new("certs_user_certs");
+/// `tenant/serial` → revocation (what the CRL lists).
+pub const REVOKED: Table<RevokedEntry> = Table::new("certs_revoked");
+/// `tenant/serial` → the PKCS#12 key file of a key-file delivery, sealed.
+pub const KEY_FILES: Table<KeyFile> = Table::new("certs_key_files");
+
+pub const TABLES: [&str; 11] = [
+    CAS.name(),
+    CRLS.name(),
+    LINKS.name(),
+    ORDERS.name(),
+    TICKETS.name(),
+    APPLICATIONS.name(),
+    DOCUMENTS.name(),
+    CERTIFICATES.name(),
+    USER_CERTS.name(),
+    REVOKED.name(),
+    KEY_FILES.name(),
+];
+
+pub fn key(tenant: &str, id: &str) -> String {
+    format!("{tenant}/{id}")
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaRecord {
+    pub tenant: String,
+    pub common_name: String,
+    pub organization: String,
+    pub cert_pem: String,
+    /// Base64 DER of the CA certificate.
+    pub cert_der: String,
+    pub sealed_key: Sealed,
+    pub not_before: Timestamp,
+    pub not_after: Timestamp,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrlRecord {
+    pub number: u64,
+    /// Base64 DER.
+    pub der: String,
+    pub this_update: Timestamp,
+    pub next_update: Timestamp,
+    pub entries: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkKind {
+    /// Ticket order (subject: the buyer's e-mail).
+    Order,
+    /// Application details (subject: application id).
+    Application,
+    /// Holder approval (subject: application id).
+    Approval,
+    /// PKCS#12 download (subject: certificate serial).
+    KeyFile,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    pub tenant: String,
+    pub kind: LinkKind,
+    pub subject: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    #[serde(default)]
+    pub used_at: Option<Timestamp>,
+}
+
+/// How a certificate reaches its holder (証明書送付種類).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// 電子契約サービスに直接送付: registered to the signer's user.
+    #[default]
+    Service,
+    /// A PKCS#12 key file for signing outside the service (also registered).
+    KeyFile,
+}
+
+impl Delivery {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "service" => Some(Delivery::Service),
+            "key_file" => Some(Delivery::KeyFile),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delivery::Service => "service",
+            Delivery::KeyFile => "key_file",
+        }
+    }
+
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            Delivery::Service => "電子契約サービスに直接送付",
+            Delivery::KeyFile => "鍵ファイル(PKCS#12)をダウンロード",
+        }
+    }
+
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Delivery::Service => "Registered directly in the e-contract service",
+            Delivery::KeyFile => "Download a key file (PKCS#12)",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Billing {
+    pub company: String,
+    pub department: String,
+    pub postal_code: String,
+    pub address: String,
+    pub phone: String,
+    pub contact_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: String,
+    /// Order / invoice number shown to people, e.g. `T000001`.
+    pub number: String,
+    pub tenant: String,
+    pub email: String,
+    pub delivery: Delivery,
+    pub billing: Billing,
+    /// Quantities of 1-, 2- and 3-year tickets.
+    pub quantities: [u32; 3],
+    /// Unit prices (yen, tax excluded) at the time of the order.
+    pub prices: [u32; 3],
+    pub subtotals: [u64; 3],
+    pub total: u64,
+    pub tax: u64,
+    pub tickets: Vec<String>,
+    pub created_at: Timestamp,
+    #[serde(default)]
+    pub paid_at: Option<Timestamp>,
+    #[serde(default)]
+    pub released_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketStatus {
+    /// Bought, waiting for payment (`release_tickets = "on_payment"`).
+    Unreleased,
+    Available,
+    Consumed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ticket {
+    pub number: String,
+    pub tenant: String,
+    pub order_id: String,
+    pub term_years: u8,
+    pub delivery: Delivery,
+    pub status: TicketStatus,
+    #[serde(default)]
+    pub consumed_by: Option<String>,
+    #[serde(default)]
+    pub consumed_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplicantKind {
+    /// 本人
+    #[serde(rename = "self")]
+    Holder,
+    /// 代理人
+    Proxy,
+}
+
+impl ApplicantKind {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "self" => Some(ApplicantKind::Holder),
+            "proxy" => Some(ApplicantKind::Proxy),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApplicantKind::Holder => "self",
+            ApplicantKind::Proxy => "proxy",
+        }
+    }
+
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            ApplicantKind::Holder => "本人",
+            ApplicantKind::Proxy => "代理人",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppStatus {
+    /// Registered; details are entered through the mailed link.
+    Registered,
+    /// Proxy application submitted; waiting for the holder's approval.
+    AwaitingApproval,
+    Issued,
+    Rejected,
+}
+
+impl AppStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppStatus::Registered => "registered",
+            AppStatus::AwaitingApproval => "awaiting_approval",
+            AppStatus::Issued => "issued",
+            AppStatus::Rejected => "rejected",
+        }
+    }
+}
+
+/// What the applicant enters (seed §2.2 (10)–(11)), validated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Details {
+    pub company_name: String,
+    pub company_name_kana: String,
+    pub surname: String,
+    pub given_name: String,
+    pub surname_kana: String,
+    pub given_name_kana: String,
+    pub user_id: String,
+    pub email: String,
+    /// `Surname.Given`; the certificate shows `BN-` + this.
+    pub display_name: String,
+    pub phone: String,
+}
+
+impl Details {
+    pub fn certificate_name(&self) -> String {
+        format!("BN-{}", self.display_name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentMeta {
+    pub name: String,
+    pub content_type: String,
+    pub size: usize,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Application {
+    pub id: String,
+    pub tenant: String,
+    pub applicant: ApplicantKind,
+    /// The applicant's e-mail (receives the details link and the issuance notice).
+    pub email: String,
+    pub ticket: String,
+    pub term_years: u8,
+    pub delivery: Delivery,
+    pub status: AppStatus,
+    #[serde(default)]
+    pub details: Option<Details>,
+    #[serde(default)]
+    pub document: Option<DocumentMeta>,
+    /// Argon2id hash of the 12-digit PIN (never the PIN).
+    #[serde(default)]
+    pub pin_hash: Option<String>,
+    pub created_at: Timestamp,
+    #[serde(default)]
+    pub submitted_at: Option<Timestamp>,
+    #[serde(default)]
+    pub decided_at: Option<Timestamp>,
+    #[serde(default)]
+    pub serial: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CertStatus {
+    Active,
+    Revoked,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertRecord {
+    /// Upper-case hex of the serial number.
+    pub serial: String,
+    pub tenant: String,
+    pub user_id: String,
+    pub common_name: String,
+    pub organization: String,
+    pub email: String,
+    pub not_before: Timestamp,
+    pub not_after: Timestamp,
+    /// First day (Japan) the certificate may be used: issuance + N business days.
+    pub usable_from: jiff::civil::Date,
+    pub issued_at: Timestamp,
+    pub status: CertStatus,
+    #[serde(default)]
+    pub revoked_at: Option<Timestamp>,
+    #[serde(default)]
+    pub revocation_reason: Option<String>,
+    pub cert_pem: String,
+    pub sealed_key: Sealed,
+    pub ticket: String,
+    pub term_years: u8,
+    pub delivery: Delivery,
+    #[serde(default)]
+    pub application_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokedEntry {
+    pub revoked_at: Timestamp,
+    /// RFC 5280 CRLReason code.
+    pub reason_code: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyFile {
+    pub sealed: Sealed,
+    pub file_name: String,
+    pub created_at: Timestamp,
+    #[serde(default)]
+    pub downloaded_at: Option<Timestamp>,
+}
