@@ -229,23 +229,23 @@ pub struct Auth {
     kernel: Kernel,
     throttle: Arc<Throttle>,
     /// Verified against when the login name is unknown, so both cases take the same time.
-    dummy_hash: Arc<String>,
+    dummy_hash: Arc<std::sync::OnceLock<String>>,
     menus: Arc<Vec<MenuItem>>,
 }
 
 impl Auth {
     pub fn new(kernel: Kernel, menus: Vec<MenuItem>) -> Self {
-        let dummy_hash = password::hash(&secret_token(16)).unwrap_or_default();
-        Self {
-            kernel,
-            throttle: Arc::new(Throttle::default()),
-            dummy_hash: Arc::new(dummy_hash),
-            menus: Arc::new(menus),
-        }
+        Self { kernel, throttle: Arc::new(Throttle::default()), dummy_hash: Arc::default(), menus: Arc::new(menus) }
     }
 
     pub fn kernel(&self) -> &Kernel {
         &self.kernel
+    }
+
+    /// A hash of a random password, made on first need (not at start-up: it costs one
+    /// argon2 run) and kept.
+    fn dummy_hash(&self) -> String {
+        self.dummy_hash.get_or_init(|| password::hash(&secret_token(16)).unwrap_or_default()).clone()
     }
 
     fn limits(&self) -> Limits {
@@ -299,7 +299,7 @@ impl Auth {
         if let Some(retry_after) = self.throttle.locked(&subject, &client_key, now) {
             return Err(AuthError::Locked { retry_after });
         }
-        let hash = found.1.as_ref().map(|c| c.hash.clone()).unwrap_or_else(|| (*self.dummy_hash).clone());
+        let hash = found.1.as_ref().map(|c| c.hash.clone()).unwrap_or_else(|| self.dummy_hash());
         let pw = password.to_string();
         let ok = tokio::task::spawn_blocking(move || password::verify(&pw, &hash)).await.unwrap_or(false);
         let active = found.0.as_ref().is_some_and(|u| u.status == UserStatus::Active);
@@ -525,7 +525,7 @@ impl Auth {
             return Err(AuthError::Locked { retry_after });
         }
         let cred = self.kernel.store.read(|tx| tx.get(&OPERATOR, OPERATOR_ID)).await?;
-        let hash = cred.as_ref().map(|c| c.hash.clone()).unwrap_or_else(|| (*self.dummy_hash).clone());
+        let hash = cred.as_ref().map(|c| c.hash.clone()).unwrap_or_else(|| self.dummy_hash());
         let pw = password.to_string();
         let ok = tokio::task::spawn_blocking(move || password::verify(&pw, &hash)).await.unwrap_or(false);
         let actor = Actor::operator(client);
