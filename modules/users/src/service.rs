@@ -765,3 +765,14 @@ pub fn search_users(
     }
     Ok(Paged { items: rows(tx, &caller.tenant, users)?, total, page: paging.page, per_page: paging.per_page })
 }
+
+/// The last successful login of each of `rows` (same order), for member lists. Added for the
+/// web pages (issue 4 pages): the rows come from a call that already authorized the caller.
+pub fn last_logins(tx: &impl Read, tenant: &str, rows: &[UserRow]) -> Result<Vec<Option<Timestamp>>, UsersError> {
+    rows.iter()
+        .map(|r| {
+            let cred = tx.get(&keiyaku_auth::CREDENTIALS, &format!("{tenant}/{}", r.user.user_id))?;
+            Ok(cred.and_then(|c| c.last_login_at))
+        })
+        .collect()
+}
