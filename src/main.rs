@@ -241,7 +241,7 @@ async fn serve(config: keiyaku_kernel::Config) -> anyhow::Result<()> {
         println!(
             "  demo: {base}/t/HXOS2/login  users HX000001 HX000002 HX000003 A1533601 A1533602  password: {demo_pw}"
         );
-        println!("  mailbox: {base}/mailbox");
+        println!("  support page: {base}/t/HXOS2/support   mailbox (one-time links in mails): {base}/mailbox");
     }
     println!("  API: {base}/api/docs   health: {base}/healthz");
     shutdown_signal().await;

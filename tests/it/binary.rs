@@ -185,8 +185,8 @@ fn openapi_and_version_commands() {
     assert!(doc["paths"]["/api/v1/operator/tenants"]["post"]["operationId"] == "createTenant");
     // The committed document describes the default build (every module).
     if cfg!(all(feature = "auth", feature = "users", feature = "certs", feature = "support")) {
-        let committed =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json")).expect("committed openapi.json");
+        let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json"))
+            .expect("committed openapi.json");
         let committed: serde_json::Value = serde_json::from_str(&committed).expect("json");
         assert!(committed == doc, "openapi.json is out of date: run `cargo run -- openapi > openapi.json`");
     }

@@ -22,10 +22,12 @@ impl Drop for Browser {
 }
 
 fn chromedriver() -> Option<String> {
-    std::env::var("KEIYAKU_CHROMEDRIVER")
-        .ok()
-        .filter(|p| !p.is_empty())
-        .or_else(|| ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"].iter().find(|p| std::path::Path::new(p).exists()).map(|p| p.to_string()))
+    std::env::var("KEIYAKU_CHROMEDRIVER").ok().filter(|p| !p.is_empty()).or_else(|| {
+        ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+            .iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .map(|p| p.to_string())
+    })
 }
 
 /// Starts chromedriver and a headless Chromium session, or None (skip) outside CI when
@@ -78,13 +80,23 @@ pub async fn browser() -> Option<Browser> {
 
 impl Browser {
     pub async fn fill(&self, name: &str, value: &str) {
-        let el = self.client.find(Locator::Css(&format!("[name='{name}']"))).await.unwrap_or_else(|e| panic!("field {name}: {e}"));
+        let el = self
+            .client
+            .find(Locator::Css(&format!("[name='{name}']")))
+            .await
+            .unwrap_or_else(|e| panic!("field {name}: {e}"));
         el.clear().await.ok();
         el.send_keys(value).await.expect("type");
     }
 
     pub async fn submit(&self) {
-        self.client.find(Locator::Css("form button[type='submit']")).await.expect("submit button").click().await.expect("click");
+        self.client
+            .find(Locator::Css("form button[type='submit']"))
+            .await
+            .expect("submit button")
+            .click()
+            .await
+            .expect("click");
     }
 
     pub async fn text(&self) -> String {

@@ -12,6 +12,8 @@ mod browser;
 mod browser_certs;
 #[cfg(feature = "support")]
 mod browser_support;
+#[cfg(feature = "users")]
+mod browser_users;
 #[cfg(feature = "certs")]
 mod certs;
 mod crash;

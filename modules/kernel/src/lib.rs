@@ -13,10 +13,11 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod mail;
-pub mod pdf;
 pub mod module;
+pub mod pdf;
 pub mod store;
 pub mod validate;
+pub mod waiting;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;

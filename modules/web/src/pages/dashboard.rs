@@ -1,11 +1,17 @@
 //! The dashboard (`/t/:tenant/`, seed §1 (4)) and the 準備中 (coming soon) page every other
 //! tenant path falls back to until a module provides it (`/t/:tenant/*rest`).
+//!
+//! The dashboard shows the operation menu, 確認待ち文書 (counts per role line), お知らせ with
+//! リフレッシュ and サポート情報 (support files); the last three come from the support module
+//! when it is compiled in (see `imp`).
 
 use crate::Web;
 use crate::layout::{self, Msg, PageCtx, Tab, app_page};
+use crate::linkify::linkify;
 use crate::session::{Need, Signed, signed_in, tenant_path};
 use keiyaku_kernel::Lang;
 use keiyaku_kernel::module::MenuItem;
+use keiyaku_kernel::waiting::WaitingLine;
 use maud::{Markup, html};
 use poem::http::{Method, StatusCode};
 use poem::web::{Data, Path};
@@ -95,55 +101,104 @@ pub fn menu_entries(modules: &[MenuItem], admin_tab: bool, is_admin: bool) -> Ve
     out
 }
 
-/// A short form of a company name for the waiting-documents rows, like the seed's
-/// 「オリ白」 for オリエンタル白石株式会社: the legal form dropped, then short names kept, and
-/// a katakana + kanji name shortened to two katakana and one kanji.
-pub fn short_company_name(name: &str) -> String {
-    let mut n = name.to_string();
-    for form in ["株式会社", "有限会社", "合同会社", "(株)", "（株）", "㈱"] {
-        n = n.replace(form, "");
-    }
-    let n: Vec<char> = n.chars().filter(|c| !c.is_whitespace()).collect();
-    if n.is_empty() {
-        return name.chars().take(4).collect();
-    }
-    if n.len() <= 4 {
-        return n.into_iter().collect();
-    }
-    let katakana = |c: char| ('\u{30A0}'..='\u{30FF}').contains(&c);
-    let kanji = |c: char| ('\u{4E00}'..='\u{9FFF}').contains(&c);
-    let lead = n.iter().take_while(|c| katakana(**c)).count();
-    if lead >= 2
-        && let Some(k) = n[lead..].iter().find(|c| kanji(**c))
-    {
-        return [n[0], n[1], *k].into_iter().collect();
-    }
-    n.into_iter().take(4).collect()
-}
+/// The short company name of the waiting-documents rows (「オリ白」); lives with the lines in
+/// the kernel so the API labels them the same way.
+pub use keiyaku_kernel::waiting::short_company_name;
 
-/// The rows of 確認待ち文書 (documents waiting for each role) with their counts.
+/// The rows of 確認待ち文書 (documents waiting for each role) with their counts: the seed's
+/// four lines.
 pub fn waiting_rows(lang: Lang, owner_short: &str, counts: [u64; 4]) -> Vec<(String, u64)> {
-    let labels: [String; 4] = match lang {
-        Lang::Ja => [
-            format!("{owner_short}:承認者"),
-            "取引先:担当".to_string(),
-            format!("{owner_short}:管理部"),
-            format!("{owner_short}:署名者"),
-        ],
-        Lang::En => [
-            "Owner: approver".to_string(),
-            "Partner: person in charge".to_string(),
-            "Owner: administration".to_string(),
-            "Owner: signer".to_string(),
-        ],
-    };
-    labels.into_iter().zip(counts).collect()
+    let lines: Vec<(WaitingLine, u64)> = WaitingLine::DASHBOARD.into_iter().zip(counts).collect();
+    waiting_rows_of(lang, owner_short, &lines)
 }
 
-/// Documents waiting per role. Contracts do not exist yet: zero until the contracts
-/// module provides the counts (then an `imp` module behind its feature, see STYLE.md).
-fn waiting_counts(_s: &Signed) -> [u64; 4] {
-    [0; 4]
+/// Labelled rows for any reported lines.
+pub fn waiting_rows_of(lang: Lang, owner_short: &str, lines: &[(WaitingLine, u64)]) -> Vec<(String, u64)> {
+    lines.iter().map(|(line, n)| (line.label(lang, owner_short), *n)).collect()
+}
+
+/// A notice as the dashboard lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeItem {
+    pub id: String,
+    /// `YYYY/MM/DD`, Japan time.
+    pub date: String,
+    pub title: String,
+    pub body: String,
+}
+
+/// A downloadable support file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileItem {
+    pub name: String,
+    pub href: String,
+    /// Section (category) label, e.g. 利用説明資料.
+    pub section: String,
+}
+
+/// What the dashboard shows from the support module: waiting counts, notices and support
+/// files. Empty (and the seed's four lines at zero) when the module is not there.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DashData {
+    /// (label, count) per line; None: the seed's four lines at zero.
+    pub waiting: Option<Vec<(String, u64)>>,
+    pub notices: Vec<NoticeItem>,
+    /// Visible notices in all (more than shown: a link to the notices page).
+    pub notices_total: usize,
+    pub files: Vec<FileItem>,
+}
+
+/// Loading [`DashData`]: from the support service when compiled in and configured, empty
+/// otherwise (one `imp` per feature, so the page code has no `#[cfg]`).
+#[cfg(feature = "support")]
+mod imp {
+    use super::{DashData, FileItem, NoticeItem, waiting_rows_of};
+    use crate::Web;
+    use crate::session::Signed;
+    use keiyaku_kernel::clock::tokyo;
+    use keiyaku_kernel::waiting::short_company_name;
+
+    pub(super) async fn load(web: &Web, s: &Signed, lang: keiyaku_kernel::Lang) -> Result<DashData, String> {
+        let Some(support) = &web.support else {
+            return Ok(DashData::default());
+        };
+        let d = support.dashboard(s.caller()).await.map_err(|e| e.to_string())?;
+        let short = short_company_name(&d.owner_company_name);
+        Ok(DashData {
+            waiting: Some(waiting_rows_of(lang, &short, &d.waiting)),
+            notices: d
+                .notices
+                .iter()
+                .map(|n| NoticeItem {
+                    id: n.id.clone(),
+                    date: n.publish_at.to_zoned_datetime(tokyo()).strftime("%Y/%m/%d").to_string(),
+                    title: n.title.clone(),
+                    body: n.body.clone(),
+                })
+                .collect(),
+            notices_total: d.notices_total,
+            files: d
+                .documents
+                .iter()
+                .map(|doc| FileItem {
+                    name: doc.file_name.clone(),
+                    href: format!("/api/v1/t/{}/support/documents/{}", doc.tenant, doc.id),
+                    section: doc.category.label(lang).to_string(),
+                })
+                .collect(),
+        })
+    }
+}
+
+#[cfg(not(feature = "support"))]
+mod imp {
+    use super::DashData;
+    use crate::Web;
+    use crate::session::Signed;
+
+    pub(super) async fn load(_web: &Web, _s: &Signed, _lang: keiyaku_kernel::Lang) -> Result<DashData, String> {
+        Ok(DashData::default())
+    }
 }
 
 fn count_text(lang: Lang, n: u64) -> String {
@@ -184,15 +239,68 @@ fn box_(title: &str, head_link: Option<(&str, &str)>, body: Markup) -> Markup {
     }
 }
 
+/// The notices box: the newest notices with their text (URLs as links), or the seed's
+/// 「お知らせ情報は現在登録されておりません。」.
+fn notices_box(pc: &PageCtx, tenant: &str, data: &DashData) -> Markup {
+    html! {
+        @if data.notices.is_empty() {
+            p.empty { (pc.t("お知らせ情報は現在登録されておりません。", "There are no notices at the moment.")) }
+        } @else {
+            ul.notice-list {
+                @for n in &data.notices {
+                    li.notice-item {
+                        p.notice-head {
+                            span.notice-date { (n.date) }
+                            a.notice-title href=(format!("{}#notice-{}", tenant_path(tenant, "notices"), n.id)) { (n.title) }
+                        }
+                        p.notice-body { (linkify(&n.body)) }
+                    }
+                }
+            }
+            @if data.notices_total > data.notices.len() {
+                p.more-link {
+                    a href=(tenant_path(tenant, "notices")) {
+                        (match pc.lang {
+                            Lang::Ja => format!("すべてのお知らせを見る({}件)", data.notices_total),
+                            Lang::En => format!("All notices ({})", data.notices_total),
+                        })
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The サポート情報 box: the support files to download.
+fn files_box(pc: &PageCtx, data: &DashData) -> Markup {
+    html! {
+        @if data.files.is_empty() {
+            p.empty { (pc.t("サポート情報は現在登録されておりません。", "There is no support information at the moment.")) }
+        } @else {
+            ul.file-list.support-files {
+                @for f in &data.files {
+                    li {
+                        a href=(f.href) download { (f.name) }
+                        " " span.file-section { (f.section) }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The dashboard page.
-pub fn dashboard_view(pc: &PageCtx, s: &Signed, tab: Tab, notice: Option<Msg>) -> Markup {
+pub fn dashboard_view(pc: &PageCtx, s: &Signed, tab: Tab, notice: Option<Msg>, data: &DashData) -> Markup {
     let t = &s.tenant_code;
     let entries = menu_entries(&s.me.menus, tab == Tab::Admin, s.is_group_admin());
     let self_href = match tab {
         Tab::Normal => tenant_path(t, ""),
         Tab::Admin => format!("{}?tab=admin", tenant_path(t, "")),
     };
-    let rows = waiting_rows(pc.lang, &short_company_name(&s.owner_company_name), waiting_counts(s));
+    let rows = match &data.waiting {
+        Some(rows) => rows.clone(),
+        None => waiting_rows(pc.lang, &short_company_name(&s.owner_company_name), [0; 4]),
+    };
     let body = html! {
         (layout::messages(notice.as_ref()))
         div.dash-grid {
@@ -210,15 +318,11 @@ pub fn dashboard_view(pc: &PageCtx, s: &Signed, tab: Tab, notice: Option<Msg>) -
                         }
                     }
                 }))
-                (box_(pc.t("お知らせ", "Notices"), Some((&self_href, pc.t("リフレッシュ", "Refresh"))), html! {
-                    p.empty { (pc.t("お知らせ情報は現在登録されておりません。", "There are no notices at the moment.")) }
-                }))
+                (box_(pc.t("お知らせ", "Notices"), Some((&self_href, pc.t("リフレッシュ", "Refresh"))), notices_box(pc, t, data)))
             }
         }
         div.dash-wide {
-            (box_(pc.t("サポート情報", "Support information"), Some((&tenant_path(t, "support"), pc.t("サポートページへ", "Support page"))), html! {
-                p.empty { (pc.t("サポート情報は現在登録されておりません。", "There is no support information at the moment.")) }
-            }))
+            (box_(pc.t("サポート情報", "Support information"), Some((&tenant_path(t, "support"), pc.t("サポートページへ", "Support page"))), files_box(pc, data)))
         }
     };
     app_page(pc, s, tab, pc.t("ダッシュボード", "Dashboard"), body)
@@ -247,7 +351,11 @@ async fn show_dashboard(web: &Web, req: &Request, tenant: &str) -> Response {
     let admin_asked = req.uri().query().is_some_and(|q| q.split('&').any(|kv| kv == "tab=admin"));
     let tab = if admin_asked && s.is_group_admin() { Tab::Admin } else { Tab::Normal };
     let notice = layout::notice_of(req, pc.lang);
-    pc.respond(StatusCode::OK, dashboard_view(&pc, &s, tab, notice))
+    let data = match imp::load(web, &s, pc.lang).await {
+        Ok(d) => d,
+        Err(e) => return layout::server_error(&pc, &e),
+    };
+    pc.respond(StatusCode::OK, dashboard_view(&pc, &s, tab, notice, &data))
 }
 
 /// The 準備中 page for a tenant path no module serves yet.

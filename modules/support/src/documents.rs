@@ -1,0 +1,329 @@
+//! Support documents (サポート資料): manuals, 電子帳簿保存法 material, FAQ and support
+//! information that the owner's administrators upload and anyone may download from the
+//! support page. The content is kept in redb in chunks, with its SHA-256 in the document
+//! record; a download reassembles the chunks and checks the digest.
+
+use crate::SupportError;
+use crate::sniff::{Kind, sniff};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use jiff::Timestamp;
+use keiyaku_kernel::context::Actor;
+use keiyaku_kernel::error::Lang;
+use keiyaku_kernel::ids::new_id;
+use keiyaku_kernel::store::{Read, StoreError, Table, Tx};
+use keiyaku_kernel::validate::Rule;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// `tenant/id` → document record (ids are time-ordered: a scan lists in upload order).
+pub const DOCUMENTS: Table<Document> = Table::new("support_documents");
+/// `tenant/id/NNNNNN` → one chunk of the content (base64).
+pub const CHUNKS: Table<String> = Table::new("support_document_chunks");
+
+/// Raw bytes per stored chunk (a value stays well under a megabyte as base64).
+pub const CHUNK_BYTES: usize = 512 * 1024;
+/// Longest file name kept, in characters.
+pub const FILE_NAME_MAX: usize = 120;
+
+/// The sections of the support page a document belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// サポート情報
+    Info,
+    /// 利用説明資料 (user, English and administrator manuals)
+    Manual,
+    /// 電子帳簿保存法関連資料
+    EbookLaw,
+    /// よくあるご質問
+    Faq,
+}
+
+impl Category {
+    /// In the order of the support page's sections.
+    pub const ALL: [Category; 4] = [Category::Info, Category::Manual, Category::EbookLaw, Category::Faq];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Info => "info",
+            Category::Manual => "manual",
+            Category::EbookLaw => "ebook_law",
+            Category::Faq => "faq",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        match self {
+            Category::Info => lang.pick("サポート情報", "Support information"),
+            Category::Manual => lang.pick("利用説明資料", "Manuals"),
+            Category::EbookLaw => lang.pick("電子帳簿保存法関連資料", "Electronic Books Maintenance Act"),
+            Category::Faq => lang.pick("よくあるご質問", "Frequently asked questions"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Document {
+    pub id: String,
+    pub tenant: String,
+    pub category: Category,
+    pub file_name: String,
+    pub kind: Kind,
+    pub size: u64,
+    /// SHA-256 of the content, hex.
+    pub sha256: String,
+    pub chunks: u32,
+    pub uploaded_by: String,
+    pub uploaded_at: Timestamp,
+}
+
+impl Document {
+    pub fn content_type(&self) -> &'static str {
+        self.kind.content_type()
+    }
+}
+
+/// An upload, before any check.
+#[derive(Debug, Clone, Default)]
+pub struct NewDocument {
+    pub category: String,
+    /// As the client sent it (a path is cut to its last part).
+    pub file_name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// The file name to keep: the last part of a path, without control characters, trimmed,
+/// with the kind's extension added when it has none we know. An extension of another kind
+/// than the content is refused (415).
+pub fn file_name_for(raw: &str, kind: Kind) -> Result<String, SupportError> {
+    let last = raw.rsplit(['/', '\\']).next().unwrap_or("");
+    let clean: String = last.chars().filter(|c| !c.is_control()).collect();
+    let clean = clean.trim().trim_start_matches('.').trim();
+    let ext = clean.rsplit_once('.').filter(|(stem, _)| !stem.is_empty()).map(|(_, ext)| ext);
+    let name = match ext.and_then(Kind::of_extension) {
+        Some(claimed) if claimed == kind => clean.to_string(),
+        Some(claimed) => return Err(SupportError::Unsupported { expected: Some(claimed.label()) }),
+        None if clean.is_empty() => format!("document.{}", kind.extensions()[0]),
+        None => format!("{clean}.{}", kind.extensions()[0]),
+    };
+    if name.chars().count() > FILE_NAME_MAX {
+        return Err(SupportError::invalid("file", Rule::TooLong { max: FILE_NAME_MAX }));
+    }
+    Ok(name)
+}
+
+/// Checks an upload: category, size (≤ `max`), content kind and name.
+pub fn check(new: &NewDocument, max: usize) -> Result<(Category, Kind, String), SupportError> {
+    let category = Category::parse(new.category.trim()).ok_or_else(|| {
+        if new.category.trim().is_empty() {
+            SupportError::invalid("category", Rule::Required)
+        } else {
+            SupportError::invalid("category", Rule::Unknown { value: new.category.chars().take(40).collect() })
+        }
+    })?;
+    if new.bytes.len() > max {
+        return Err(SupportError::TooLarge { max });
+    }
+    if new.bytes.is_empty() {
+        return Err(SupportError::invalid("file", Rule::Required));
+    }
+    let kind = sniff(&new.bytes).ok_or(SupportError::Unsupported { expected: None })?;
+    let name = file_name_for(&new.file_name, kind)?;
+    Ok((category, kind, name))
+}
+
+fn key(tenant: &str, id: &str) -> String {
+    format!("{tenant}/{id}")
+}
+
+fn chunk_key(tenant: &str, id: &str, n: u32) -> String {
+    format!("{tenant}/{id}/{n:06}")
+}
+
+/// Stores a checked upload with its audit record. A document of the same category and file
+/// name is replaced (that is how a corrected manual or FAQ is published). Returns the new
+/// record and the replaced one.
+pub fn store(
+    tx: &mut Tx,
+    actor: &Actor,
+    tenant: &str,
+    max: usize,
+    new: &NewDocument,
+) -> Result<(Document, Option<Document>), SupportError> {
+    let (category, kind, file_name) = check(new, max)?;
+    let replaced = all(tx, tenant)?.into_iter().find(|d| d.category == category && d.file_name == file_name);
+    if let Some(old) = &replaced {
+        remove_content(tx, old)?;
+        tx.remove(&DOCUMENTS, &key(tenant, &old.id))?;
+    }
+    let id = new_id();
+    let mut chunks = 0u32;
+    for part in new.bytes.chunks(CHUNK_BYTES) {
+        tx.put(&CHUNKS, &chunk_key(tenant, &id, chunks), &STANDARD.encode(part))?;
+        chunks += 1;
+    }
+    let doc = Document {
+        id,
+        tenant: tenant.to_string(),
+        category,
+        file_name,
+        kind,
+        size: new.bytes.len() as u64,
+        sha256: hex::encode(Sha256::digest(&new.bytes)),
+        chunks,
+        uploaded_by: actor.id.clone(),
+        uploaded_at: tx.now(),
+    };
+    tx.put(&DOCUMENTS, &key(tenant, &doc.id), &doc)?;
+    tx.audit(
+        actor,
+        "support.document_upload",
+        &key(tenant, &doc.id),
+        serde_json::json!({
+            "category": doc.category,
+            "file_name": doc.file_name,
+            "content_type": doc.content_type(),
+            "size": doc.size,
+            "sha256": doc.sha256,
+            "replaced": replaced.as_ref().map(|d| &d.id),
+        }),
+    )?;
+    Ok((doc, replaced))
+}
+
+fn remove_content(tx: &mut Tx, doc: &Document) -> Result<(), StoreError> {
+    for n in 0..doc.chunks {
+        tx.remove(&CHUNKS, &chunk_key(&doc.tenant, &doc.id, n))?;
+    }
+    Ok(())
+}
+
+/// Every document of a tenant, in upload order.
+pub fn all(tx: &impl Read, tenant: &str) -> Result<Vec<Document>, StoreError> {
+    Ok(tx.scan(&DOCUMENTS, &format!("{tenant}/"))?.into_iter().map(|(_, d)| d).collect())
+}
+
+pub fn get(tx: &impl Read, tenant: &str, id: &str) -> Result<Option<Document>, StoreError> {
+    if id.is_empty() || id.len() > 64 || id.contains('/') {
+        return Ok(None);
+    }
+    tx.get(&DOCUMENTS, &key(tenant, id))
+}
+
+/// The content, reassembled and checked against the recorded SHA-256.
+pub fn content(tx: &impl Read, doc: &Document) -> Result<Vec<u8>, SupportError> {
+    let mut bytes = Vec::with_capacity(usize::try_from(doc.size).unwrap_or(0));
+    for n in 0..doc.chunks {
+        let part = tx
+            .get(&CHUNKS, &chunk_key(&doc.tenant, &doc.id, n))?
+            .ok_or_else(|| SupportError::Damaged(doc.id.clone()))?;
+        let raw = STANDARD.decode(part).map_err(|_| SupportError::Damaged(doc.id.clone()))?;
+        bytes.extend_from_slice(&raw);
+    }
+    if bytes.len() as u64 != doc.size || hex::encode(Sha256::digest(&bytes)) != doc.sha256 {
+        return Err(SupportError::Damaged(doc.id.clone()));
+    }
+    Ok(bytes)
+}
+
+pub fn delete(tx: &mut Tx, actor: &Actor, tenant: &str, id: &str) -> Result<Document, SupportError> {
+    let doc = get(tx, tenant, id)?.ok_or(SupportError::NotFound("document"))?;
+    remove_content(tx, &doc)?;
+    tx.remove(&DOCUMENTS, &key(tenant, id))?;
+    tx.audit(
+        actor,
+        "support.document_delete",
+        &key(tenant, id),
+        serde_json::json!({"file_name": doc.file_name, "sha256": doc.sha256}),
+    )?;
+    Ok(doc)
+}
+
+/// `Content-Disposition` for a download (RFC 6266): an ASCII `filename` for old clients
+/// (runs of other characters become `_`) and the exact name as UTF-8 in `filename*`
+/// (RFC 5987 / 8187).
+pub fn content_disposition(file_name: &str) -> String {
+    let mut fallback = String::new();
+    for c in file_name.chars() {
+        let keep = c.is_ascii_graphic() && !matches!(c, '"' | '\\' | '%' | ';');
+        if keep || c == ' ' {
+            fallback.push(c);
+        } else if !fallback.ends_with('_') {
+            fallback.push('_');
+        }
+    }
+    // A fallback without a readable stem (a Japanese name) becomes `download.ext`.
+    let (stem, ext) = fallback.rsplit_once('.').map_or((fallback.as_str(), ""), |(s, e)| (s, e));
+    let fallback = if !stem.bytes().any(|b| b.is_ascii_alphanumeric()) {
+        if ext.is_empty() { "download".to_string() } else { format!("download.{ext}") }
+    } else {
+        fallback.clone()
+    };
+    let encoded: String = file_name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sniff::tests::{pdf, zip};
+
+    #[test]
+    fn names_keep_or_get_the_right_extension() {
+        assert_eq!(
+            file_name_for("ユーザーズマニュアル.pdf", Kind::Pdf).ok().as_deref(),
+            Some("ユーザーズマニュアル.pdf")
+        );
+        assert_eq!(file_name_for("C:\\fakepath\\FAQ.PDF", Kind::Pdf).ok().as_deref(), Some("FAQ.PDF"));
+        assert_eq!(file_name_for("FAQ", Kind::Text).ok().as_deref(), Some("FAQ.txt"));
+        assert_eq!(file_name_for("", Kind::Docx).ok().as_deref(), Some("document.docx"));
+        assert_eq!(file_name_for("../../etc/passwd", Kind::Text).ok().as_deref(), Some("passwd.txt"));
+        assert_eq!(file_name_for("notes.csv", Kind::Text).ok().as_deref(), Some("notes.csv"));
+        assert_eq!(file_name_for("v1.2 案内", Kind::Pdf).ok().as_deref(), Some("v1.2 案内.pdf"));
+        assert!(matches!(
+            file_name_for("manual.pdf", Kind::Text),
+            Err(SupportError::Unsupported { expected: Some("PDF") })
+        ));
+        assert!(matches!(file_name_for(&"あ".repeat(200), Kind::Pdf), Err(SupportError::Invalid(_))));
+    }
+
+    #[test]
+    fn checks_in_order_category_size_content() {
+        let doc =
+            |category: &str, bytes: Vec<u8>| NewDocument { category: category.into(), file_name: "x".into(), bytes };
+        assert!(matches!(check(&doc("", pdf()), 1000), Err(SupportError::Invalid(_))));
+        assert!(matches!(check(&doc("faqs", pdf()), 1000), Err(SupportError::Invalid(_))));
+        assert!(matches!(check(&doc("faq", pdf()), 10), Err(SupportError::TooLarge { max: 10 })));
+        assert!(matches!(check(&doc("faq", vec![0xff; 20]), 1000), Err(SupportError::Unsupported { .. })));
+        assert!(matches!(check(&doc("faq", Vec::new()), 1000), Err(SupportError::Invalid(_))));
+        let ok = check(&doc("manual", zip(&["[Content_Types].xml", "word/document.xml"])), 10_000);
+        assert!(matches!(ok, Ok((Category::Manual, Kind::Docx, ref n)) if n == "x.docx"), "{ok:?}");
+    }
+
+    #[test]
+    fn content_disposition_for_japanese_names() {
+        assert_eq!(
+            content_disposition("ユーザーズマニュアル.pdf"),
+            "attachment; filename=\"download.pdf\"; filename*=UTF-8''%E3%83%A6%E3%83%BC%E3%82%B6%E3%83%BC%E3%82%BA%E3%83%9E%E3%83%8B%E3%83%A5%E3%82%A2%E3%83%AB.pdf"
+        );
+        assert_eq!(
+            content_disposition("FAQ 2026\"v2\".txt"),
+            "attachment; filename=\"FAQ 2026_v2_.txt\"; filename*=UTF-8''FAQ%202026%22v2%22.txt"
+        );
+        assert!(content_disposition("説明").contains("filename=\"download\""));
+    }
+}
