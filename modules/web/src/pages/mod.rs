@@ -10,16 +10,16 @@ pub mod home;
 
 #[cfg(feature = "auth")]
 pub mod auth;
+#[cfg(feature = "certs")]
+pub mod certs;
 #[cfg(feature = "auth")]
 pub mod dashboard;
 #[cfg(feature = "auth")]
 pub mod mailbox;
-#[cfg(feature = "users")]
-pub mod users;
-#[cfg(feature = "certs")]
-pub mod certs;
 #[cfg(feature = "support")]
 pub mod support;
+#[cfg(feature = "users")]
+pub mod users;
 
 use crate::Web;
 use poem::Route;
