@@ -3,6 +3,6 @@
 # default build and for the auth,users-only build.
 set -euo pipefail
 cd "$(dirname "$0")"
-export KEIYAKU_CHROMEDRIVER="${KEIYAKU_CHROMEDRIVER:-$(command -v chromedriver || true)}"
+export CHROMEDRIVER_PATH="${CHROMEDRIVER_PATH:-$(command -v chromedriver || true)}"
 cargo test --workspace --all-targets
 cargo test --no-default-features --features auth,users --all-targets

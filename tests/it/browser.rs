@@ -22,7 +22,7 @@ impl Drop for Browser {
 }
 
 fn chromedriver() -> Option<String> {
-    std::env::var("KEIYAKU_CHROMEDRIVER").ok().filter(|p| !p.is_empty()).or_else(|| {
+    std::env::var("CHROMEDRIVER_PATH").ok().filter(|p| !p.is_empty()).or_else(|| {
         ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
             .iter()
             .find(|p| std::path::Path::new(p).exists())
