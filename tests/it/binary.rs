@@ -2,69 +2,11 @@
 //! the certificate and data, SIGTERM, configuration errors and the printed OpenAPI document.
 
 use crate::common::*;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_keiyaku"));
-    c.env_remove("KEIYAKU_OPERATOR_PASSWORD").env("KEIYAKU_LOG", "warn");
-    c
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port")
-}
-
-struct Server {
-    child: Child,
-    stdout: Vec<String>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `keiyaku serve` and reads stdout up to the API line (printed once serving).
-fn serve(data: &std::path::Path, port: u16, extra: &[&str]) -> Server {
-    let mut child = bin()
-        .args(["serve", "--data"])
-        .arg(data)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args(extra)
-        .current_dir(data)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let out = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut lines = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(l) => {
-                let done = l.contains("API:");
-                lines.push(l);
-                if done {
-                    break;
-                }
-            }
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
-            Err(_) => break,
-        }
-    }
-    Server { child, stdout: lines }
+    keiyaku_command()
 }
 
 #[tokio::test]
@@ -108,17 +50,7 @@ async fn serve_on_empty_data_dir_then_restart_reuses_everything() {
 
     // SIGTERM stops it cleanly.
     let mut server = server;
-    let pid = server.child.id().to_string();
-    let _ = Command::new("kill").args(["-TERM", &pid]).status();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let mut status = None;
-    while Instant::now() < deadline {
-        if let Ok(Some(s)) = server.child.try_wait() {
-            status = Some(s);
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let status = server.terminate();
     assert!(status.is_some_and(|s| s.success()), "exit after SIGTERM: {status:?}");
     drop(server);
 

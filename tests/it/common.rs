@@ -226,3 +226,88 @@ pub fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+// ---------------------------------------------------------------------------------------
+// The real binary
+
+/// `keiyaku` as built for these tests, without the caller's operator/demo passwords.
+pub fn keiyaku_command() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_keiyaku"));
+    c.env_remove("KEIYAKU_OPERATOR_PASSWORD").env_remove("KEIYAKU_DEMO_PASSWORD").env("KEIYAKU_LOG", "warn");
+    c
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port")
+}
+
+/// A running `keiyaku serve`, killed when dropped; `stdout` holds what it printed up to the
+/// line that says it serves.
+pub struct Server {
+    pub child: std::process::Child,
+    pub stdout: Vec<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Sends SIGTERM and waits (up to 15 s) for the exit status.
+    pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
+        let _ = std::process::Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(s)) = self.child.try_wait() {
+                return Some(s);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+/// Starts `keiyaku serve --data DATA --listen 127.0.0.1:PORT EXTRA…` in `data` and reads its
+/// stdout up to the `API:` line it prints once serving (at most 60 s).
+pub fn serve(data: &std::path::Path, port: u16, extra: &[&str]) -> Server {
+    use std::io::{BufRead, BufReader};
+    use std::time::{Duration, Instant};
+    let mut child = keiyaku_command()
+        .args(["serve", "--data"])
+        .arg(data)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(extra)
+        .current_dir(data)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let out = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(l) => {
+                let done = l.contains("API:");
+                lines.push(l);
+                if done {
+                    break;
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(_) => break,
+        }
+    }
+    Server { child, stdout: lines }
+}

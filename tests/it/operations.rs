@@ -5,9 +5,7 @@ use crate::common::*;
 use std::process::Command;
 
 fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_keiyaku"));
-    c.env_remove("KEIYAKU_OPERATOR_PASSWORD").env("KEIYAKU_LOG", "warn");
-    c
+    keiyaku_command()
 }
 
 #[tokio::test]

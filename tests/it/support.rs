@@ -602,72 +602,20 @@ async fn usage_figures_match_the_actions() {
 
 mod binary_demo {
     use super::*;
-    use std::io::{BufRead, BufReader};
-    use std::process::{Child, Command, Stdio};
-    use std::time::{Duration, Instant};
-
-    struct Server {
-        child: Child,
-        stdout: Vec<String>,
-    }
-
-    impl Drop for Server {
-        fn drop(&mut self) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+    use std::time::Duration;
 
     fn serve_demo(data: &std::path::Path, port: u16) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_keiyaku"))
-            .env_remove("KEIYAKU_OPERATOR_PASSWORD")
-            .env_remove("KEIYAKU_DEMO_PASSWORD")
-            .env("KEIYAKU_LOG", "warn")
-            .args(["serve", "--demo", "--data"])
-            .arg(data)
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .current_dir(data)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn");
-        let out = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut stdout = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            match rx.recv_timeout(Duration::from_millis(100)) {
-                Ok(l) => {
-                    let done = l.contains("API:");
-                    stdout.push(l);
-                    if done {
-                        break;
-                    }
-                }
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
-                Err(_) => break,
-            }
-        }
-        assert!(stdout.iter().any(|l| l.contains("API:")), "keiyaku serve --demo did not start: {stdout:?}");
-        Server { child, stdout }
+        let server = serve(data, port, &["--demo"]);
+        assert!(
+            server.stdout.iter().any(|l| l.contains("API:")),
+            "keiyaku serve --demo did not start: {:?}",
+            server.stdout
+        );
+        server
     }
 
     fn stop(mut server: Server) {
-        let _ = Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status();
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = server.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        server.terminate();
     }
 
     /// What the demo's support part consists of, as the API shows it to HX000001 and to
@@ -725,8 +673,6 @@ mod binary_demo {
     #[tokio::test]
     async fn demo_scenario_is_complete_and_loads_once() {
         let data = tempdir("demo-bin");
-        let free_port =
-            || std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port");
         let port = free_port();
         let server = serve_demo(&data, port);
         let out = server.stdout.join("\n");

@@ -372,29 +372,25 @@ impl Auth {
         }
         let key = digest(token);
         let tenant = tenant.to_string();
-        let this = self.clone();
-        let (auth, touch) = self
-            .kernel
-            .store
-            .read(move |tx| {
-                let now = tx.now();
-                let Some(session) = tx.get(&SESSIONS, &key)? else {
-                    return Err(AuthError::Unauthenticated);
-                };
-                if session.tenant.as_deref() != Some(tenant.as_str()) || this.session_expired(&session, now) {
-                    return Err(AuthError::Unauthenticated);
-                }
-                let caller = load_caller(tx, &tenant, &session.user_id, client)?;
-                let cred = tx
-                    .get(&CREDENTIALS, &format!("{tenant}/{}", session.user_id))?
-                    .ok_or(AuthError::Unauthenticated)?;
-                let touch = now.duration_since(session.last_seen_at) > TOUCH_EVERY;
-                Ok::<_, AuthError>((
-                    Authenticated { caller, session, must_change: cred.must_change },
-                    touch.then_some(key),
-                ))
-            })
-            .await?;
+        // A handful of point reads: done on this thread (a hand-off to the blocking pool would
+        // cost more than the reads), as every authenticated request starts here.
+        let (auth, touch) = self.kernel.store.read_blocking(|tx| {
+            let now = tx.now();
+            let Some(session) = tx.get(&SESSIONS, &key)? else {
+                return Err(AuthError::Unauthenticated);
+            };
+            if session.tenant.as_deref() != Some(tenant.as_str()) || self.session_expired(&session, now) {
+                return Err(AuthError::Unauthenticated);
+            }
+            let caller = load_caller(tx, &tenant, &session.user_id, client)?;
+            let cred =
+                tx.get(&CREDENTIALS, &format!("{tenant}/{}", session.user_id))?.ok_or(AuthError::Unauthenticated)?;
+            let touch = now.duration_since(session.last_seen_at) > TOUCH_EVERY;
+            Ok::<_, AuthError>((
+                Authenticated { caller, session, must_change: cred.must_change },
+                touch.then_some(key.clone()),
+            ))
+        })?;
         if let Some(key) = touch {
             self.kernel
                 .store
@@ -470,18 +466,15 @@ impl Auth {
         let (tenant, user_id) = (caller.tenant.clone(), caller.user_id.clone());
         let is_admin = caller.has(Role::GroupAdmin);
         let menus: Vec<MenuItem> = self.menus.iter().filter(|m| !m.admin || is_admin).cloned().collect();
-        self.kernel
-            .store
-            .read(move |tx| {
-                let user = directory::get_user(tx, &tenant, &user_id)?.ok_or(AuthError::Unauthenticated)?;
-                let company =
-                    directory::get_company(tx, &tenant, &user.company_id)?.ok_or(AuthError::Unauthenticated)?;
-                let group = directory::get_group(tx, &tenant, &user.group_id)?.ok_or(AuthError::Unauthenticated)?;
-                let t = directory::get_tenant(tx, &tenant)?.ok_or(AuthError::UnknownTenant)?;
-                let cred = tx.get(&CREDENTIALS, &format!("{tenant}/{user_id}"))?;
-                Ok(Me { user, company, group, tenant: t, last_login_at: cred.and_then(|c| c.previous_login_at), menus })
-            })
-            .await
+        // Point reads, on this thread (see `authenticate`).
+        self.kernel.store.read_blocking(|tx| {
+            let user = directory::get_user(tx, &tenant, &user_id)?.ok_or(AuthError::Unauthenticated)?;
+            let company = directory::get_company(tx, &tenant, &user.company_id)?.ok_or(AuthError::Unauthenticated)?;
+            let group = directory::get_group(tx, &tenant, &user.group_id)?.ok_or(AuthError::Unauthenticated)?;
+            let t = directory::get_tenant(tx, &tenant)?.ok_or(AuthError::UnknownTenant)?;
+            let cred = tx.get(&CREDENTIALS, &format!("{tenant}/{user_id}"))?;
+            Ok(Me { user, company, group, tenant: t, last_login_at: cred.and_then(|c| c.previous_login_at), menus })
+        })
     }
 
     /// Makes sure the operator account exists. Returns the password to print when it was
