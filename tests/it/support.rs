@@ -602,6 +602,7 @@ async fn usage_figures_match_the_actions() {
 
 mod binary_demo {
     use super::*;
+    use std::process::Command;
     use std::time::Duration;
 
     fn serve_demo(data: &std::path::Path, port: u16) -> Server {
