@@ -89,14 +89,32 @@ impl Browser {
         el.send_keys(value).await.expect("type");
     }
 
+    /// Submits the (first) form on the page and waits until the browser has left the page.
     pub async fn submit(&self) {
+        self.click_nav(Locator::Css("form button[type='submit']")).await;
+    }
+
+    /// Clicks what `locator` finds, then waits until the document it was in has been
+    /// replaced: WebDriver may answer a click before the navigation it starts has begun,
+    /// and reading the URL or the text right away would then see the old page.
+    pub async fn click_nav(&self, locator: Locator<'_>) {
+        let old = self.client.find(Locator::Css("html")).await.expect("document");
+        let what = format!("{locator:?}");
         self.client
-            .find(Locator::Css("form button[type='submit']"))
+            .find(locator)
             .await
-            .expect("submit button")
+            .unwrap_or_else(|e| panic!("{what}: {e}"))
             .click()
             .await
-            .expect("click");
+            .unwrap_or_else(|e| panic!("click {what}: {e}"));
+        for _ in 0..300 {
+            // A replaced document makes its elements stale: any command on them fails.
+            if old.tag_name().await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("clicking {what} did not load another page");
     }
 
     pub async fn text(&self) -> String {
@@ -163,12 +181,12 @@ async fn login_forced_change_dashboard() {
     b.screenshot("dashboard").await;
 
     // Log out, log in again: the previous login time is shown.
-    b.client.find(Locator::Css("form[action$='/logout'] button")).await.expect("logout").click().await.expect("click");
+    b.click_nav(Locator::Css("form[action$='/logout'] button")).await;
     assert_eq!(b.path().await, "/t/HXOS2/login");
     b.fill("login", "HX000001").await;
     b.fill("password", "NewPass123").await;
     b.submit().await;
-    assert_eq!(b.path().await, "/t/HXOS2/");
+    assert_eq!(b.path().await, "/t/HXOS2/", "{}", b.text().await);
     assert!(b.text().await.contains("前回ログイン日時：2026/11/25 10:00"), "{}", b.text().await);
     b.close().await;
     app.stop().await;

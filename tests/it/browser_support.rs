@@ -48,13 +48,7 @@ async fn login(b: &Browser, app: &TestApp, user: &str) {
 }
 
 async fn click_link(b: &Browser, text: &str) {
-    b.client
-        .find(Locator::LinkText(text))
-        .await
-        .unwrap_or_else(|e| panic!("link {text}: {e}"))
-        .click()
-        .await
-        .expect("click");
+    b.click_nav(Locator::LinkText(text)).await;
 }
 
 async fn scroll_width(b: &Browser) -> (u64, u64) {
@@ -184,13 +178,7 @@ async fn dashboard_support_page_and_mobile_width() {
         .send_keys(&file.display().to_string())
         .await
         .expect("file");
-    b.client
-        .find(Locator::Css("form[enctype] button[type='submit']"))
-        .await
-        .expect("upload")
-        .click()
-        .await
-        .expect("click");
+    b.click_nav(Locator::Css("form[enctype] button[type='submit']")).await;
     assert_eq!(b.path().await, "/t/HXOS2/support");
     let text = b.text().await;
     assert!(
