@@ -30,6 +30,8 @@ pub fn modules() -> Vec<Box<dyn Module>> {
     list.push(Box::new(keiyaku_certs::CertsModule));
     #[cfg(feature = "support")]
     list.push(Box::new(keiyaku_support::SupportModule));
+    #[cfg(feature = "contracts")]
+    list.push(Box::new(keiyaku_contracts::ContractsModule));
     list
 }
 
@@ -134,6 +136,8 @@ pub struct Services {
     pub certs: keiyaku_certs::Certs,
     #[cfg(feature = "support")]
     pub support: keiyaku_support::Support,
+    #[cfg(feature = "contracts")]
+    pub contracts: keiyaku_contracts::Contracts,
 }
 
 fn menus(modules: &[Box<dyn Module>]) -> Vec<MenuItem> {
@@ -162,9 +166,14 @@ pub fn api_service(services: &Services) -> OpenApiService<impl OpenApi, ()> {
         keiyaku_support::api::SupportApi { auth: services.auth.clone(), support: services.support.clone() };
     #[cfg(not(feature = "support"))]
     let support_api = ();
+    #[cfg(feature = "contracts")]
+    let contracts_api =
+        keiyaku_contracts::api::ContractsApi { auth: services.auth.clone(), contracts: services.contracts.clone() };
+    #[cfg(not(feature = "contracts"))]
+    let contracts_api = ();
     let _ = &services.kernel;
     let health = HealthApi { store: services.kernel.store.clone(), last: Arc::default() };
-    OpenApiService::new((health, auth_api, users_api, certs_api, support_api), "keiyaku", VERSION)
+    OpenApiService::new((health, auth_api, users_api, certs_api, (support_api, contracts_api)), "keiyaku", VERSION)
         .description("keiyaku — self-hosted electronic-contract appliance (電子契約サービス). Errors are application/problem+json with a stable `code`; messages follow Accept-Language (ja default, en).")
 }
 
@@ -189,13 +198,21 @@ fn open_services(config: &Config, db: &std::path::Path, clock: Arc<dyn Clock>) -
     let auth = keiyaku_auth::Auth::new(kernel.clone(), menus(&modules));
     #[cfg(not(feature = "auth"))]
     let _ = menus(&modules);
+    #[cfg(feature = "certs")]
+    let certs = keiyaku_certs::Certs::new(kernel.clone());
+    #[cfg(feature = "support")]
+    let support = keiyaku_support::Support::new(kernel.clone());
+    #[cfg(feature = "contracts")]
+    let support = support.with_waiting(Arc::new(keiyaku_contracts::ContractsWaiting));
     Ok(Services {
         #[cfg(feature = "users")]
         users: keiyaku_users::Users::new(kernel.clone()),
+        #[cfg(feature = "contracts")]
+        contracts: keiyaku_contracts::Contracts::new(kernel.clone(), Some(certs.clone())),
         #[cfg(feature = "certs")]
-        certs: keiyaku_certs::Certs::new(kernel.clone()),
+        certs,
         #[cfg(feature = "support")]
-        support: keiyaku_support::Support::new(kernel.clone()),
+        support,
         #[cfg(feature = "auth")]
         auth,
         kernel,
@@ -302,6 +319,8 @@ impl App {
         let web = web.with_certs(self.services.certs.clone());
         #[cfg(feature = "support")]
         let web = web.with_support(self.services.support.clone());
+        #[cfg(feature = "contracts")]
+        let web = web.with_contracts(self.services.contracts.clone());
         #[cfg(feature = "auth")]
         let web = keiyaku_web::routes(web);
         #[cfg(not(feature = "auth"))]

@@ -170,7 +170,12 @@ pub fn verify_db(path: &Path) -> Result<keiyaku_kernel::store::VerifyReport, Str
     let refs: Vec<&dyn keiyaku_kernel::Module> = modules.iter().map(|m| m.as_ref()).collect();
     let store =
         Store::open(path, std::sync::Arc::new(keiyaku_kernel::SystemClock), &refs).map_err(|e| e.to_string())?;
-    store.verify().map_err(|e| e.to_string())
+    let mut report = store.verify().map_err(|e| e.to_string())?;
+    for m in &modules {
+        let problems = store.read_blocking(|tx| m.verify(tx)).map_err(|e| e.to_string())?;
+        report.problems.extend(problems.into_iter().map(|p| format!("{}: {p}", m.name())));
+    }
+    Ok(report)
 }
 
 /// Where scheduled backups go.

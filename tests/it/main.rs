@@ -16,6 +16,8 @@ mod browser_support;
 mod browser_users;
 #[cfg(feature = "certs")]
 mod certs;
+#[cfg(feature = "contracts")]
+mod contracts;
 mod crash;
 mod foundation;
 mod mail;

@@ -455,17 +455,7 @@ enum CrlResponse {
     Crl(Binary<Vec<u8>>),
 }
 
-/// `attachment; filename*=UTF-8''…` for any file name.
-pub fn content_disposition(name: &str) -> String {
-    let encoded: String = name
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
-    format!("attachment; filename=\"download\"; filename*=UTF-8''{encoded}")
-}
+pub use keiyaku_kernel::http::content_disposition;
 
 fn text_file(name: &str, text: String) -> FileResponse {
     FileResponse::Text(Binary(text.into_bytes()), content_disposition(name))
@@ -842,7 +832,7 @@ mod tests {
     fn file_names_are_encoded() {
         assert_eq!(
             content_disposition("登録内容.txt"),
-            "attachment; filename=\"download\"; filename*=UTF-8''%E7%99%BB%E9%8C%B2%E5%86%85%E5%AE%B9.txt"
+            "attachment; filename=\"download.txt\"; filename*=UTF-8''%E7%99%BB%E9%8C%B2%E5%86%85%E5%AE%B9.txt"
         );
         assert!(!content_disposition("a\"\r\nb").contains('\n'));
     }

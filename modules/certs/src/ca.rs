@@ -197,6 +197,41 @@ pub fn issue(
     Ok(Issued { serial: serial_hex(serial), der: cert.der().to_vec(), pem: cert.pem(), key_pkcs8: key.serialize_der() })
 }
 
+/// id-kp-timeStamping (1.3.6.1.5.5.7.3.8).
+const OID_EXT_KEY_USAGE: [u64; 4] = [2, 5, 29, 37];
+/// `SEQUENCE { id-kp-timeStamping }`: the extendedKeyUsage value of a TSA certificate.
+const EKU_TIME_STAMPING_ONLY: [u8; 12] = [0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x08];
+
+/// Generates a key and signs the certificate of the tenant's timestamp authority (RFC 3161
+/// §2.3: the extended key usage is critical and names only id-kp-timeStamping).
+pub fn issue_tsa(
+    ca: &LoadedCa,
+    common_name: &str,
+    organization: &str,
+    serial: &[u8],
+    not_before: Timestamp,
+    not_after: Timestamp,
+) -> Result<Issued, CertsError> {
+    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(CertsError::crypto)?;
+    let mut p = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CountryName, country()?);
+    dn.push(DnType::OrganizationName, organization);
+    dn.push(DnType::CommonName, common_name);
+    p.distinguished_name = dn;
+    p.serial_number = Some(SerialNumber::from_slice(serial));
+    p.not_before = odt(not_before);
+    p.not_after = odt(not_after);
+    p.is_ca = IsCa::ExplicitNoCa;
+    p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::ContentCommitment];
+    let mut eku = rcgen::CustomExtension::from_oid_content(&OID_EXT_KEY_USAGE, EKU_TIME_STAMPING_ONLY.to_vec());
+    eku.set_criticality(true);
+    p.custom_extensions = vec![eku];
+    p.use_authority_key_identifier_extension = true;
+    let cert = p.signed_by(&key, &ca.issuer()).map_err(CertsError::crypto)?;
+    Ok(Issued { serial: serial_hex(serial), der: cert.der().to_vec(), pem: cert.pem(), key_pkcs8: key.serialize_der() })
+}
+
 fn reason(code: u8) -> RevocationReason {
     match code {
         1 => RevocationReason::KeyCompromise,

@@ -29,11 +29,11 @@ use keiyaku_kernel::validate::{Rule, Validator};
 /// How long a CRL is valid; `getCrl` signs a new one when it has run out.
 pub const CRL_VALIDITY: SignedDuration = SignedDuration::from_hours(7 * 24);
 
-fn ca_aad(tenant: &str) -> String {
+pub(crate) fn ca_aad(tenant: &str) -> String {
     format!("{tenant}/ca")
 }
 
-fn cert_aad(tenant: &str, serial: &str) -> String {
+pub(crate) fn cert_aad(tenant: &str, serial: &str) -> String {
     format!("{tenant}/cert/{serial}")
 }
 

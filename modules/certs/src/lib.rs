@@ -24,6 +24,7 @@ pub mod model;
 pub mod orders;
 pub mod pkcs12;
 pub mod rules;
+pub mod signing;
 
 pub use error::CertsError;
 

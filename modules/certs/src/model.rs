@@ -28,7 +28,11 @@ pub const REVOKED: Table<RevokedEntry> = Table::new("certs_revoked");
 /// `tenant/serial` → the PKCS#12 key file of a key-file delivery, sealed.
 pub const KEY_FILES: Table<KeyFile> = Table::new("certs_key_files");
 
-pub const TABLES: [&str; 11] = [
+/// `tenant` → the tenant's timestamp authority (RFC 3161), certified by the tenant CA.
+pub const TSAS: Table<TsaRecord> = Table::new("certs_tsa");
+
+pub const TABLES: [&str; 12] = [
+    TSAS.name(),
     CAS.name(),
     CRLS.name(),
     LINKS.name(),
@@ -355,4 +359,16 @@ pub struct KeyFile {
     pub created_at: Timestamp,
     #[serde(default)]
     pub downloaded_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TsaRecord {
+    pub tenant: String,
+    pub serial: String,
+    pub common_name: String,
+    pub cert_pem: String,
+    pub sealed_key: Sealed,
+    pub not_before: Timestamp,
+    pub not_after: Timestamp,
+    pub created_at: Timestamp,
 }

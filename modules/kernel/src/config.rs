@@ -15,6 +15,7 @@ pub struct Config {
     pub calendar: CalendarConfig,
     pub certs: CertsConfig,
     pub support: SupportConfig,
+    pub contracts: ContractsConfig,
     pub backup: BackupConfig,
     pub demo: DemoConfig,
 }
@@ -231,6 +232,24 @@ pub struct SupportConfig {
 impl Default for SupportConfig {
     fn default() -> Self {
         Self { max_document_bytes: 20 * 1024 * 1024 }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ContractsConfig {
+    /// Largest PDF document accepted, in bytes.
+    pub max_document_bytes: usize,
+    /// Most documents one contract may hold.
+    pub max_documents: usize,
+    /// Years a contract and every version of its documents are kept unchanged after its
+    /// transaction date (電子帳簿保存法 asks for 7; 10 covers the statute of limitations).
+    pub retention_years: u16,
+}
+
+impl Default for ContractsConfig {
+    fn default() -> Self {
+        Self { max_document_bytes: 20 * 1024 * 1024, max_documents: 10, retention_years: 10 }
     }
 }
 

@@ -272,3 +272,36 @@ mod tests {
         assert_eq!(resp.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("900"));
     }
 }
+
+/// `Content-Disposition` for a download (RFC 6266): an ASCII `filename` for old clients
+/// (runs of other characters become `_`) and the exact name as UTF-8 in `filename*`
+/// (RFC 5987 / 8187).
+pub fn content_disposition(file_name: &str) -> String {
+    let mut fallback = String::new();
+    for c in file_name.chars() {
+        let keep = c.is_ascii_graphic() && !matches!(c, '"' | '\\' | '%' | ';');
+        if keep || c == ' ' {
+            fallback.push(c);
+        } else if !fallback.ends_with('_') {
+            fallback.push('_');
+        }
+    }
+    // A fallback without a readable stem (a Japanese name) becomes `download.ext`.
+    let (stem, ext) = fallback.rsplit_once('.').map_or((fallback.as_str(), ""), |(s, e)| (s, e));
+    let fallback = if !stem.bytes().any(|b| b.is_ascii_alphanumeric()) {
+        if ext.is_empty() { "download".to_string() } else { format!("download.{ext}") }
+    } else {
+        fallback.clone()
+    };
+    let encoded: String = file_name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+}

@@ -14,6 +14,7 @@ pub mod http;
 pub mod ids;
 pub mod mail;
 pub mod module;
+pub mod paging;
 pub mod pdf;
 pub mod store;
 pub mod validate;

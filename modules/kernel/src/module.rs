@@ -44,6 +44,12 @@ pub trait Module: Send + Sync {
         Ok(())
     }
 
+    /// Checks this module's own integrity rules over the whole store (e.g. a hash chain),
+    /// for `keiyaku verify`: one line per problem found, none when all is well.
+    fn verify(&self, _tx: &crate::store::ReadTx) -> Result<Vec<String>, StoreError> {
+        Ok(Vec::new())
+    }
+
     /// Operation-menu entries this module contributes.
     fn menu(&self) -> Vec<MenuItem> {
         Vec::new()

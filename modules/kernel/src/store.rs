@@ -33,6 +33,13 @@ impl<V> Table<V> {
     }
 }
 
+/// The value type of a table holding raw bytes (document contents) rather than JSON. The
+/// names of such tables end in [`BLOB_SUFFIX`], which is how `verify` tells them apart.
+pub struct Bytes;
+
+/// Name suffix of raw-bytes tables.
+pub const BLOB_SUFFIX: &str = "_blobs";
+
 type RawDef = TableDefinition<'static, &'static str, &'static [u8]>;
 
 const META_NAME: &str = "meta";
@@ -262,7 +269,9 @@ impl Store {
             let mut n = 0u64;
             for entry in t.iter()? {
                 let (k, v) = entry?;
-                if let Err(e) = serde_json::from_slice::<serde_json::Value>(v.value()) {
+                if !name.ends_with(BLOB_SUFFIX)
+                    && let Err(e) = serde_json::from_slice::<serde_json::Value>(v.value())
+                {
                     report.problems.push(format!("{name}/{}: {e}", k.value()));
                 }
                 n += 1;
@@ -389,6 +398,15 @@ pub trait Read {
         limit: usize,
     ) -> Result<Vec<(String, V)>, StoreError>;
     fn count<V>(&self, table: &Table<V>, prefix: &str) -> Result<usize, StoreError>;
+    /// Every record with `start <= key < end`, in key order.
+    fn scan_range<V: DeserializeOwned>(
+        &self,
+        table: &Table<V>,
+        start: &str,
+        end: &str,
+    ) -> Result<Vec<(String, V)>, StoreError>;
+    /// The bytes stored under `key` in a raw-bytes table.
+    fn get_bytes(&self, table: &Table<Bytes>, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
 
     /// Every record whose key starts with `prefix`, in key order.
     fn scan<V: DeserializeOwned>(&self, table: &Table<V>, prefix: &str) -> Result<Vec<(String, V)>, StoreError> {
@@ -408,6 +426,13 @@ impl Tx {
         let bytes = encode(table.name, key, value)?;
         let mut t = self.inner.open_table(table.def())?;
         t.insert(key, bytes.as_slice())?;
+        Ok(())
+    }
+
+    /// Stores raw bytes (a table of [`Bytes`], name ending in [`BLOB_SUFFIX`]).
+    pub fn put_bytes(&mut self, table: &Table<Bytes>, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        let mut t = self.inner.open_table(table.def())?;
+        t.insert(key, bytes)?;
         Ok(())
     }
 
@@ -485,6 +510,29 @@ macro_rules! impl_read {
             fn count<V>(&self, table: &Table<V>, prefix: &str) -> Result<usize, StoreError> {
                 let t = self.inner.open_table(table.def())?;
                 count_from(&t, prefix)
+            }
+
+            fn scan_range<V: DeserializeOwned>(
+                &self,
+                table: &Table<V>,
+                start: &str,
+                end: &str,
+            ) -> Result<Vec<(String, V)>, StoreError> {
+                let t = self.inner.open_table(table.def())?;
+                let mut out = Vec::new();
+                if start >= end {
+                    return Ok(out);
+                }
+                for entry in t.range::<&str>(start..end)? {
+                    let (k, v) = entry?;
+                    out.push((k.value().to_string(), decode(table.name, k.value(), v.value())?));
+                }
+                Ok(out)
+            }
+
+            fn get_bytes(&self, table: &Table<Bytes>, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+                let t = self.inner.open_table(table.def())?;
+                Ok(t.get(key)?.map(|g| g.value().to_vec()))
             }
         }
     };

@@ -39,6 +39,8 @@ pub struct Web {
     pub(crate) certs: Option<keiyaku_certs::Certs>,
     #[cfg(feature = "support")]
     pub(crate) support: Option<keiyaku_support::Support>,
+    #[cfg(feature = "contracts")]
+    pub(crate) contracts: Option<keiyaku_contracts::Contracts>,
 }
 
 impl Web {
@@ -53,6 +55,8 @@ impl Web {
             certs: None,
             #[cfg(feature = "support")]
             support: None,
+            #[cfg(feature = "contracts")]
+            contracts: None,
         }
     }
 
@@ -72,6 +76,12 @@ impl Web {
     #[cfg(feature = "support")]
     pub fn with_support(mut self, support: keiyaku_support::Support) -> Self {
         self.support = Some(support);
+        self
+    }
+
+    #[cfg(feature = "contracts")]
+    pub fn with_contracts(mut self, contracts: keiyaku_contracts::Contracts) -> Self {
+        self.contracts = Some(contracts);
         self
     }
 

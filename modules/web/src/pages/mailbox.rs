@@ -344,18 +344,7 @@ async fn operator_logout(req: &Request, Data(web): Data<&Web>, form: poem::Resul
     layout::see_other("/mailbox", &[session::expired_cookie(OPERATOR_COOKIE, "/")])
 }
 
-/// `filename*=` of Content-Disposition (RFC 6266 / 5987).
-fn content_disposition(name: &str) -> String {
-    let mut enc = String::new();
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            enc.push(char::from(b));
-        } else {
-            enc.push_str(&format!("%{b:02X}"));
-        }
-    }
-    format!("attachment; filename=\"attachment\"; filename*=UTF-8''{enc}")
-}
+use keiyaku_kernel::http::content_disposition;
 
 #[handler]
 async fn attachment(req: &Request, Path((id, index)): Path<(String, String)>, Data(web): Data<&Web>) -> Response {
@@ -474,6 +463,6 @@ mod tests {
         assert_eq!(encode_query_value("a+b c@d&e"), "a%2Bb%20c@d%26e");
         let cd = content_disposition("チケット\"\r\n.csv");
         assert!(HeaderValue::from_str(&cd).is_ok());
-        assert!(cd.starts_with("attachment; filename=\"attachment\"; filename*=UTF-8''%E3%83%81"));
+        assert!(cd.starts_with("attachment; filename=\"download.csv\"; filename*=UTF-8''%E3%83%81"), "{cd}");
     }
 }

@@ -1,0 +1,922 @@
+//! HTTP API of the contracts module (`/api/v1/t/{tenant}/contracts…` and `/documents`).
+//! Handlers authenticate, parse, call [`Contracts`](crate::Contracts) and map.
+
+use crate::model::{Contract, Summary};
+use crate::search::DocumentRow;
+use crate::{
+    ContractView, Contracts, ContractsError, NewContract, NewDocument, RouteStepInput, SearchInput, SignInput,
+};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use keiyaku_auth::api::{BearerToken, caller};
+use keiyaku_kernel::Lang;
+use keiyaku_kernel::clock::rfc3339;
+use keiyaku_kernel::http::{ApiResult, Ctx, content_disposition};
+use keiyaku_kernel::paging::{Page, Paging};
+use keiyaku_kernel::validate::Rule;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::{Binary, Json};
+use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
+
+#[derive(Tags)]
+enum Tag {
+    /// Contracts (契約) and documents (文書): registration, circulation, signing, search
+    Contracts,
+}
+
+pub struct ContractsApi {
+    pub auth: keiyaku_auth::Auth,
+    pub contracts: Contracts,
+}
+
+// ---------------------------------------------------------------------------------------
+// Bodies
+
+#[derive(Object)]
+#[oai(rename = "ContractField")]
+struct FieldView {
+    name: String,
+    #[oai(default)]
+    value: String,
+}
+
+/// A PDF document given inline.
+#[derive(Object)]
+#[oai(rename = "ContractDocumentUpload")]
+struct DocumentUpload {
+    /// File name, e.g. 注文書.pdf.
+    #[oai(default)]
+    name: String,
+    /// The PDF, base64.
+    #[oai(default)]
+    content_base64: String,
+}
+
+#[derive(Object)]
+#[oai(rename = "ContractRouteStepInput")]
+struct RouteStepBody {
+    /// `owner` or `partner`.
+    #[oai(default)]
+    party: String,
+    /// `approver`, `person_in_charge`, `signer` or (owner) `administration`.
+    #[oai(default)]
+    role: String,
+    /// User IDs chosen for the step; empty: every active holder of the role.
+    #[oai(default)]
+    users: Vec<String>,
+}
+
+#[derive(Object)]
+#[oai(rename = "RegisterContractRequest")]
+struct RegisterBody {
+    /// 契約番号 (unique per tenant).
+    #[oai(default)]
+    number: String,
+    /// 件名.
+    #[oai(default)]
+    title: String,
+    /// `purchase_order` (注文書), `order_acceptance` (請書), `agreement` (契約書),
+    /// `memorandum` (覚書), `quotation` (見積書), `other`.
+    #[oai(default)]
+    doc_type: String,
+    /// The partner company: its id or 業者コード.
+    #[oai(default)]
+    counterparty: String,
+    /// 取引年月日, `YYYY-MM-DD`.
+    #[oai(default)]
+    transaction_date: String,
+    /// 取引金額 in yen.
+    amount: Option<i64>,
+    /// `included` (税込, default) or `excluded` (税抜).
+    #[oai(default)]
+    tax: String,
+    #[oai(default)]
+    fields: Vec<FieldView>,
+    #[oai(default)]
+    documents: Vec<DocumentUpload>,
+    /// The circulation route; default owner approver → partner person in charge → partner
+    /// approver → partner signer → owner administration → owner signer.
+    route: Option<Vec<RouteStepBody>>,
+}
+
+#[derive(Object)]
+#[oai(rename = "ContractCommentRequest")]
+struct CommentBody {
+    /// Comment (required for a send-back).
+    #[oai(default)]
+    comment: String,
+}
+
+#[derive(Object)]
+#[oai(rename = "ContractReplacement")]
+struct ReplacementBody {
+    /// Which document (`D1`, …) the new version replaces.
+    #[oai(default)]
+    document_id: String,
+    #[oai(default)]
+    name: String,
+    #[oai(default)]
+    content_base64: String,
+}
+
+#[derive(Object)]
+#[oai(rename = "ResubmitContractRequest")]
+struct ResubmitBody {
+    #[oai(default)]
+    comment: String,
+    /// New versions of documents, if any.
+    #[oai(default)]
+    documents: Vec<ReplacementBody>,
+}
+
+#[derive(Object)]
+#[oai(rename = "SignContractRequest")]
+struct SignBody {
+    /// The signer a delegate signs for (only needed when the caller is a delegate of
+    /// several of the step's signers).
+    on_behalf_of: Option<String>,
+    /// 1-based page for the visible seal (default: the last page).
+    page: Option<u32>,
+    /// Stamp position: points from the page's top-left corner (default: bottom right).
+    x: Option<f32>,
+    y: Option<f32>,
+}
+
+#[derive(Object)]
+#[oai(rename = "ContractVersion")]
+struct VersionView {
+    n: u32,
+    sha256: String,
+    size: u64,
+    created_at: String,
+    by: String,
+    /// The signer whose certificate signed this version (a delegate's signature names the
+    /// signer here and the delegate in `by`).
+    signer: Option<String>,
+    cert_serial: Option<String>,
+    url: String,
+}
+
+#[derive(Object)]
+#[oai(rename = "ContractDocument")]
+struct DocumentView {
+    id: String,
+    name: String,
+    versions: Vec<VersionView>,
+}
+
+#[derive(Object)]
+#[oai(rename = "ContractStep")]
+struct StepView {
+    party: String,
+    role: String,
+    /// e.g. `owner_approver`.
+    line: String,
+    company_id: String,
+    users: Vec<String>,
+    done_by: Option<String>,
+    on_behalf_of: Option<String>,
+    done_at: Option<String>,
+    current: bool,
+}
+
+#[derive(Object)]
+#[oai(rename = "ContractEvent")]
+struct EventView {
+    at: String,
+    by: String,
+    on_behalf_of: Option<String>,
+    action: String,
+    step: Option<u32>,
+    comment: Option<String>,
+}
+
+#[derive(Object)]
+#[oai(rename = "ContractPermissions")]
+struct PermissionsView {
+    approve: bool,
+    sign: bool,
+    send_back: bool,
+    resubmit: bool,
+    cancel: bool,
+    /// Whom the caller would sign for.
+    sign_for: Option<String>,
+}
+
+#[derive(Object)]
+#[oai(rename = "Contract")]
+struct ContractDetail {
+    id: String,
+    number: String,
+    title: String,
+    doc_type: String,
+    doc_type_label: String,
+    counterparty: String,
+    counterparty_name: String,
+    vendor_code: Option<String>,
+    transaction_date: String,
+    amount: i64,
+    tax: String,
+    fields: Vec<FieldView>,
+    /// `circulating`, `sent_back`, `completed`, `cancelled`.
+    status: String,
+    status_label: String,
+    current_step: Option<u32>,
+    registrant: String,
+    documents: Vec<DocumentView>,
+    route: Vec<StepView>,
+    history: Vec<EventView>,
+    retention_until: String,
+    created_at: String,
+    updated_at: String,
+    completed_at: Option<String>,
+    permissions: PermissionsView,
+}
+
+fn detail(v: &ContractView, lang: Lang) -> ContractDetail {
+    let c: &Contract = &v.contract;
+    ContractDetail {
+        id: c.id.clone(),
+        number: c.number.clone(),
+        title: c.title.clone(),
+        doc_type: c.doc_type.as_str().into(),
+        doc_type_label: c.doc_type.label(lang).into(),
+        counterparty: c.counterparty.clone(),
+        counterparty_name: v.counterparty_name.clone(),
+        vendor_code: v.vendor_code.clone(),
+        transaction_date: c.transaction_date.to_string(),
+        amount: c.amount,
+        tax: c.tax.as_str().into(),
+        fields: c.fields.iter().map(|f| FieldView { name: f.name.clone(), value: f.value.clone() }).collect(),
+        status: c.status.as_str().into(),
+        status_label: c.status.label(lang).into(),
+        current_step: c.current.map(|i| i as u32),
+        registrant: c.registrant.clone(),
+        documents: c
+            .documents
+            .iter()
+            .map(|d| DocumentView {
+                id: d.id.clone(),
+                name: d.name.clone(),
+                versions: d
+                    .versions
+                    .iter()
+                    .map(|x| VersionView {
+                        n: x.n,
+                        sha256: x.sha256.clone(),
+                        size: x.size,
+                        created_at: rfc3339(x.created_at),
+                        by: x.by.clone(),
+                        signer: x.signer.clone(),
+                        cert_serial: x.cert_serial.clone(),
+                        url: format!("/api/v1/t/{}/contracts/{}/documents/{}?version={}", c.tenant, c.id, d.id, x.n),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        route: c
+            .route
+            .iter()
+            .enumerate()
+            .map(|(i, s)| StepView {
+                party: s.party.as_str().into(),
+                role: s.role.as_str().into(),
+                line: s.line().key(),
+                company_id: s.company_id.clone(),
+                users: s.users.clone(),
+                done_by: s.done.as_ref().map(|d| d.by.clone()),
+                on_behalf_of: s.done.as_ref().and_then(|d| d.on_behalf_of.clone()),
+                done_at: s.done.as_ref().map(|d| rfc3339(d.at)),
+                current: c.current == Some(i),
+            })
+            .collect(),
+        history: c
+            .history
+            .iter()
+            .map(|e| EventView {
+                at: rfc3339(e.at),
+                by: e.by.clone(),
+                on_behalf_of: e.on_behalf_of.clone(),
+                action: e.action.clone(),
+                step: e.step.map(|s| s as u32),
+                comment: e.comment.clone(),
+            })
+            .collect(),
+        retention_until: c.retention_until.to_string(),
+        created_at: rfc3339(c.created_at),
+        updated_at: rfc3339(c.updated_at),
+        completed_at: c.completed_at.map(rfc3339),
+        permissions: PermissionsView {
+            approve: v.can_approve,
+            sign: v.can_sign,
+            send_back: v.can_send_back,
+            resubmit: v.can_resubmit,
+            cancel: v.can_cancel,
+            sign_for: v.sign_for.clone(),
+        },
+    }
+}
+
+#[derive(Object)]
+#[oai(rename = "ContractSummary")]
+struct SummaryView {
+    id: String,
+    number: String,
+    title: String,
+    doc_type: String,
+    counterparty: String,
+    transaction_date: String,
+    amount: i64,
+    status: String,
+    /// The current step's line, e.g. `partner_signer`.
+    step: Option<String>,
+    registrant: String,
+    documents: Vec<String>,
+    created_at: String,
+}
+
+impl From<&Summary> for SummaryView {
+    fn from(s: &Summary) -> Self {
+        Self {
+            id: s.id.clone(),
+            number: s.number.clone(),
+            title: s.title.clone(),
+            doc_type: s.doc_type.as_str().into(),
+            counterparty: s.counterparty.clone(),
+            transaction_date: s.transaction_date.to_string(),
+            amount: s.amount,
+            status: s.status.as_str().into(),
+            step: s.step.clone(),
+            registrant: s.registrant.clone(),
+            documents: s.documents.clone(),
+            created_at: rfc3339(s.created_at),
+        }
+    }
+}
+
+#[derive(Object)]
+#[oai(rename = "ContractList")]
+struct ContractList {
+    items: Vec<SummaryView>,
+    total: u64,
+    page: u64,
+    per_page: u64,
+}
+
+fn list(p: Page<Summary>) -> ContractList {
+    ContractList {
+        items: p.items.iter().map(SummaryView::from).collect(),
+        total: p.total as u64,
+        page: p.page as u64,
+        per_page: p.per_page as u64,
+    }
+}
+
+#[derive(Object)]
+#[oai(rename = "ContractDocumentRow")]
+struct DocumentRowView {
+    contract_id: String,
+    document_id: String,
+    name: String,
+    contract: SummaryView,
+    url: String,
+}
+
+#[derive(Object)]
+#[oai(rename = "ContractDocumentList")]
+struct DocumentRowList {
+    items: Vec<DocumentRowView>,
+    total: u64,
+    page: u64,
+    per_page: u64,
+}
+
+#[derive(Object)]
+#[oai(rename = "ContractRouteCandidate")]
+struct CandidateView {
+    user_id: String,
+    name: String,
+}
+
+#[derive(Object)]
+#[oai(rename = "ContractRouteCandidateStep")]
+struct CandidateStep {
+    party: String,
+    role: String,
+    users: Vec<CandidateView>,
+}
+
+#[derive(Object)]
+#[oai(rename = "ContractPartner")]
+struct PartnerView {
+    id: String,
+    name: String,
+    vendor_code: Option<String>,
+}
+
+#[derive(Object)]
+#[oai(rename = "ContractRouteCandidates")]
+struct CandidatesView {
+    partners: Vec<PartnerView>,
+    /// The default route's steps with who can take them (partner steps need `counterparty`).
+    steps: Vec<CandidateStep>,
+}
+
+#[derive(ApiResponse)]
+enum Registered {
+    #[oai(status = 201)]
+    Created(Json<ContractDetail>),
+}
+
+#[derive(ApiResponse)]
+enum PdfFile {
+    /// The PDF; `ETag` is its SHA-256.
+    #[oai(status = 200, content_type = "application/pdf")]
+    Pdf(Binary<Vec<u8>>, #[oai(header = "Content-Disposition")] String, #[oai(header = "ETag")] String),
+}
+
+#[derive(ApiResponse)]
+enum CsvFile {
+    /// UTF-8 with a byte order mark (Excel), CRLF line ends.
+    #[oai(status = 200, content_type = "text/csv; charset=utf-8")]
+    Csv(Binary<Vec<u8>>, #[oai(header = "Content-Disposition")] String),
+}
+
+fn decode_pdf(field: &str, name: String, content: &str) -> Result<NewDocument, ContractsError> {
+    let cleaned: String = content.chars().filter(|c| !c.is_whitespace()).collect();
+    let bytes = B64.decode(cleaned.as_bytes()).map_err(|_| {
+        ContractsError::invalid(
+            format!("{field}.content_base64"),
+            Rule::Custom {
+                code: "invalid_base64", ja: "base64で指定してください。".into(), en: "Use base64.".into()
+            },
+        )
+    })?;
+    Ok(NewDocument { name, bytes })
+}
+
+/// The search criteria shared by the list, document and CSV operations.
+#[allow(clippy::too_many_arguments)]
+fn criteria(
+    date_from: Option<String>,
+    date_to: Option<String>,
+    amount_min: Option<i64>,
+    amount_max: Option<i64>,
+    counterparty: Option<String>,
+    number: Option<String>,
+    title: Option<String>,
+    doc_type: Option<String>,
+    status: Option<String>,
+    step: Option<String>,
+    registrant: Option<String>,
+    sort: Option<String>,
+    order: Option<String>,
+) -> SearchInput {
+    SearchInput {
+        date_from,
+        date_to,
+        amount_min,
+        amount_max,
+        counterparty,
+        number,
+        title,
+        doc_type,
+        status,
+        step,
+        registrant,
+        sort,
+        order,
+    }
+}
+
+fn paging(ctx: &Ctx, page: Option<i64>, per_page: Option<i64>) -> ApiResult<Paging> {
+    Paging::new(page, per_page).map_err(|e| ctx.fail(&ContractsError::Invalid(e)))
+}
+
+#[OpenApi]
+impl ContractsApi {
+    /// 契約検索: by transaction date range, amount range and counterparty (電子帳簿保存法), and
+    /// number, title, type, status, current step and registrant; paged and sorted. Only
+    /// contracts the caller may see.
+    #[oai(
+        path = "/api/v1/t/:tenant/contracts",
+        method = "get",
+        operation_id = "searchContracts",
+        tag = "Tag::Contracts"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn search(
+        &self,
+        ctx: Ctx,
+        tenant: Path<String>,
+        token: BearerToken,
+        date_from: Query<Option<String>>,
+        date_to: Query<Option<String>>,
+        amount_min: Query<Option<i64>>,
+        amount_max: Query<Option<i64>>,
+        counterparty: Query<Option<String>>,
+        number: Query<Option<String>>,
+        title: Query<Option<String>>,
+        doc_type: Query<Option<String>>,
+        status: Query<Option<String>>,
+        step: Query<Option<String>>,
+        registrant: Query<Option<String>>,
+        sort: Query<Option<String>>,
+        order: Query<Option<String>>,
+        page: Query<Option<i64>>,
+        per_page: Query<Option<i64>>,
+    ) -> ApiResult<Json<ContractList>> {
+        let caller = caller(&self.auth, &ctx, &tenant.0, &token).await?;
+        let paging = paging(&ctx, page.0, per_page.0)?;
+        let input = criteria(
+            date_from.0,
+            date_to.0,
+            amount_min.0,
+            amount_max.0,
+            counterparty.0,
+            number.0,
+            title.0,
+            doc_type.0,
+            status.0,
+            step.0,
+            registrant.0,
+            sort.0,
+            order.0,
+        );
+        let p = self.contracts.search(&caller, input, paging).await.map_err(|e| ctx.fail(&e))?;
+        Ok(Json(list(p)))
+    }
+
+    /// 契約検索 as CSV (same criteria, every match).
+    #[oai(
+        path = "/api/v1/t/:tenant/contracts/csv",
+        method = "get",
+        operation_id = "exportContracts",
+        tag = "Tag::Contracts"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn csv(
+        &self,
+        ctx: Ctx,
+        tenant: Path<String>,
+        token: BearerToken,
+        date_from: Query<Option<String>>,
+        date_to: Query<Option<String>>,
+        amount_min: Query<Option<i64>>,
+        amount_max: Query<Option<i64>>,
+        counterparty: Query<Option<String>>,
+        number: Query<Option<String>>,
+        title: Query<Option<String>>,
+        doc_type: Query<Option<String>>,
+        status: Query<Option<String>>,
+        step: Query<Option<String>>,
+        registrant: Query<Option<String>>,
+        sort: Query<Option<String>>,
+        order: Query<Option<String>>,
+    ) -> ApiResult<CsvFile> {
+        let caller = caller(&self.auth, &ctx, &tenant.0, &token).await?;
+        let input = criteria(
+            date_from.0,
+            date_to.0,
+            amount_min.0,
+            amount_max.0,
+            counterparty.0,
+            number.0,
+            title.0,
+            doc_type.0,
+            status.0,
+            step.0,
+            registrant.0,
+            sort.0,
+            order.0,
+        );
+        let bytes = self.contracts.csv(&caller, input, ctx.lang).await.map_err(|e| ctx.fail(&e))?;
+        let name = format!("contracts_{}.csv", self.contracts.kernel.now().strftime("%Y%m%d"));
+        Ok(CsvFile::Csv(Binary(bytes), content_disposition(&name)))
+    }
+
+    /// 文書検索: the documents of the matching contracts (`title` also matches document
+    /// names).
+    #[oai(
+        path = "/api/v1/t/:tenant/documents",
+        method = "get",
+        operation_id = "searchDocuments",
+        tag = "Tag::Contracts"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn documents(
+        &self,
+        ctx: Ctx,
+        tenant: Path<String>,
+        token: BearerToken,
+        date_from: Query<Option<String>>,
+        date_to: Query<Option<String>>,
+        amount_min: Query<Option<i64>>,
+        amount_max: Query<Option<i64>>,
+        counterparty: Query<Option<String>>,
+        number: Query<Option<String>>,
+        title: Query<Option<String>>,
+        doc_type: Query<Option<String>>,
+        status: Query<Option<String>>,
+        step: Query<Option<String>>,
+        registrant: Query<Option<String>>,
+        sort: Query<Option<String>>,
+        order: Query<Option<String>>,
+        page: Query<Option<i64>>,
+        per_page: Query<Option<i64>>,
+    ) -> ApiResult<Json<DocumentRowList>> {
+        let caller = caller(&self.auth, &ctx, &tenant.0, &token).await?;
+        let paging = paging(&ctx, page.0, per_page.0)?;
+        let input = criteria(
+            date_from.0,
+            date_to.0,
+            amount_min.0,
+            amount_max.0,
+            counterparty.0,
+            number.0,
+            title.0,
+            doc_type.0,
+            status.0,
+            step.0,
+            registrant.0,
+            sort.0,
+            order.0,
+        );
+        let p = self.contracts.search_documents(&caller, input, paging).await.map_err(|e| ctx.fail(&e))?;
+        let rows = |r: &DocumentRow| DocumentRowView {
+            url: format!("/api/v1/t/{}/contracts/{}/documents/{}", tenant.0, r.contract.id, r.document_id),
+            contract_id: r.contract.id.clone(),
+            document_id: r.document_id.clone(),
+            name: r.name.clone(),
+            contract: SummaryView::from(&r.contract),
+        };
+        Ok(Json(DocumentRowList {
+            items: p.items.iter().map(rows).collect(),
+            total: p.total as u64,
+            page: p.page as u64,
+            per_page: p.per_page as u64,
+        }))
+    }
+
+    /// 契約登録 (owner-side persons in charge, administration, group administrators): the
+    /// contract with its PDFs (base64) and route; circulation starts at the first step.
+    #[oai(
+        path = "/api/v1/t/:tenant/contracts",
+        method = "post",
+        operation_id = "registerContract",
+        tag = "Tag::Contracts"
+    )]
+    async fn register(
+        &self,
+        ctx: Ctx,
+        tenant: Path<String>,
+        token: BearerToken,
+        body: Json<RegisterBody>,
+    ) -> ApiResult<Registered> {
+        let caller = caller(&self.auth, &ctx, &tenant.0, &token).await?;
+        let b = body.0;
+        let mut documents = Vec::new();
+        for (i, d) in b.documents.into_iter().enumerate() {
+            documents
+                .push(decode_pdf(&format!("documents[{i}]"), d.name, &d.content_base64).map_err(|e| ctx.fail(&e))?);
+        }
+        let new = NewContract {
+            number: b.number,
+            title: b.title,
+            doc_type: b.doc_type,
+            counterparty: b.counterparty,
+            transaction_date: b.transaction_date,
+            amount: b.amount,
+            tax: b.tax,
+            fields: b.fields.into_iter().map(|f| crate::model::Field { name: f.name, value: f.value }).collect(),
+            documents,
+            route: b.route.map(|r| {
+                r.into_iter().map(|s| RouteStepInput { party: s.party, role: s.role, users: s.users }).collect()
+            }),
+        };
+        let c = self.contracts.register(&caller, new).await.map_err(|e| ctx.fail(&e))?;
+        let v = self.contracts.get(&caller, &c.id).await.map_err(|e| ctx.fail(&e))?;
+        Ok(Registered::Created(Json(detail(&v, ctx.lang))))
+    }
+
+    /// For the registration form: the partner companies and who can take each default step.
+    #[oai(
+        path = "/api/v1/t/:tenant/contracts/route-candidates",
+        method = "get",
+        operation_id = "listRouteCandidates",
+        tag = "Tag::Contracts"
+    )]
+    async fn candidates(
+        &self,
+        ctx: Ctx,
+        tenant: Path<String>,
+        token: BearerToken,
+        counterparty: Query<Option<String>>,
+    ) -> ApiResult<Json<CandidatesView>> {
+        let caller = caller(&self.auth, &ctx, &tenant.0, &token).await?;
+        let r = self.contracts.route_candidates(&caller, counterparty.0).await.map_err(|e| ctx.fail(&e))?;
+        Ok(Json(CandidatesView {
+            partners: r
+                .partners
+                .iter()
+                .map(|p| PartnerView { id: p.id.clone(), name: p.name.clone(), vendor_code: p.vendor_code.clone() })
+                .collect(),
+            steps: r
+                .steps
+                .iter()
+                .map(|(party, role, users)| CandidateStep {
+                    party: party.as_str().into(),
+                    role: role.as_str().into(),
+                    users: users
+                        .iter()
+                        .map(|u| CandidateView { user_id: u.user_id.clone(), name: u.name.clone() })
+                        .collect(),
+                })
+                .collect(),
+        }))
+    }
+
+    /// 確認待ち文書: the contracts waiting for the caller (and, for signing steps, for the
+    /// signers the caller is a delegate of).
+    #[oai(
+        path = "/api/v1/t/:tenant/contracts/waiting",
+        method = "get",
+        operation_id = "listWaitingContracts",
+        tag = "Tag::Contracts"
+    )]
+    async fn waiting(&self, ctx: Ctx, tenant: Path<String>, token: BearerToken) -> ApiResult<Json<ContractList>> {
+        let caller = caller(&self.auth, &ctx, &tenant.0, &token).await?;
+        let items = self.contracts.waiting(&caller).await.map_err(|e| ctx.fail(&e))?;
+        let total = items.len();
+        Ok(Json(list(Page { items, total, page: 1, per_page: total.max(1) })))
+    }
+
+    /// A contract: fields, documents with every version, route, history and what the
+    /// caller may do.
+    #[oai(
+        path = "/api/v1/t/:tenant/contracts/:id",
+        method = "get",
+        operation_id = "getContract",
+        tag = "Tag::Contracts"
+    )]
+    async fn get(
+        &self,
+        ctx: Ctx,
+        tenant: Path<String>,
+        id: Path<String>,
+        token: BearerToken,
+    ) -> ApiResult<Json<ContractDetail>> {
+        let caller = caller(&self.auth, &ctx, &tenant.0, &token).await?;
+        let v = self.contracts.get(&caller, &id.0).await.map_err(|e| ctx.fail(&e))?;
+        Ok(Json(detail(&v, ctx.lang)))
+    }
+
+    async fn after(&self, ctx: &Ctx, caller: &keiyaku_kernel::Caller, id: &str) -> ApiResult<Json<ContractDetail>> {
+        let v = self.contracts.get(caller, id).await.map_err(|e| ctx.fail(&e))?;
+        Ok(Json(detail(&v, ctx.lang)))
+    }
+
+    /// 確認/承認 of the current step by one of its users.
+    #[oai(
+        path = "/api/v1/t/:tenant/contracts/:id/approve",
+        method = "post",
+        operation_id = "approveContract",
+        tag = "Tag::Contracts"
+    )]
+    async fn approve(
+        &self,
+        ctx: Ctx,
+        tenant: Path<String>,
+        id: Path<String>,
+        token: BearerToken,
+        body: Json<CommentBody>,
+    ) -> ApiResult<Json<ContractDetail>> {
+        let caller = caller(&self.auth, &ctx, &tenant.0, &token).await?;
+        self.contracts.approve(&caller, &id.0, &body.0.comment).await.map_err(|e| ctx.fail(&e))?;
+        self.after(&ctx, &caller, &id.0).await
+    }
+
+    /// 差戻し with a comment: back to the registrant.
+    #[oai(
+        path = "/api/v1/t/:tenant/contracts/:id/send-back",
+        method = "post",
+        operation_id = "sendBackContract",
+        tag = "Tag::Contracts"
+    )]
+    async fn send_back(
+        &self,
+        ctx: Ctx,
+        tenant: Path<String>,
+        id: Path<String>,
+        token: BearerToken,
+        body: Json<CommentBody>,
+    ) -> ApiResult<Json<ContractDetail>> {
+        let caller = caller(&self.auth, &ctx, &tenant.0, &token).await?;
+        self.contracts.send_back(&caller, &id.0, &body.0.comment).await.map_err(|e| ctx.fail(&e))?;
+        self.after(&ctx, &caller, &id.0).await
+    }
+
+    /// Resubmission by the registrant (optionally with new document versions): the route
+    /// starts again.
+    #[oai(
+        path = "/api/v1/t/:tenant/contracts/:id/resubmit",
+        method = "post",
+        operation_id = "resubmitContract",
+        tag = "Tag::Contracts"
+    )]
+    async fn resubmit(
+        &self,
+        ctx: Ctx,
+        tenant: Path<String>,
+        id: Path<String>,
+        token: BearerToken,
+        body: Json<ResubmitBody>,
+    ) -> ApiResult<Json<ContractDetail>> {
+        let caller = caller(&self.auth, &ctx, &tenant.0, &token).await?;
+        let b = body.0;
+        let mut replacements = Vec::new();
+        for (i, d) in b.documents.into_iter().enumerate() {
+            let doc = decode_pdf(&format!("documents[{i}]"), d.name, &d.content_base64).map_err(|e| ctx.fail(&e))?;
+            replacements.push((d.document_id, doc));
+        }
+        self.contracts.resubmit(&caller, &id.0, replacements, &b.comment).await.map_err(|e| ctx.fail(&e))?;
+        self.after(&ctx, &caller, &id.0).await
+    }
+
+    /// 取消 by the registrant.
+    #[oai(
+        path = "/api/v1/t/:tenant/contracts/:id/cancel",
+        method = "post",
+        operation_id = "cancelContract",
+        tag = "Tag::Contracts"
+    )]
+    async fn cancel(
+        &self,
+        ctx: Ctx,
+        tenant: Path<String>,
+        id: Path<String>,
+        token: BearerToken,
+        body: Json<CommentBody>,
+    ) -> ApiResult<Json<ContractDetail>> {
+        let caller = caller(&self.auth, &ctx, &tenant.0, &token).await?;
+        self.contracts.cancel(&caller, &id.0, &body.0.comment).await.map_err(|e| ctx.fail(&e))?;
+        self.after(&ctx, &caller, &id.0).await
+    }
+
+    /// Signs every document at the current signing step with the signer's certificate and
+    /// seal (PAdES with the tenant's timestamp), by the signer or one of their delegates.
+    #[oai(
+        path = "/api/v1/t/:tenant/contracts/:id/sign",
+        method = "post",
+        operation_id = "signContract",
+        tag = "Tag::Contracts"
+    )]
+    async fn sign(
+        &self,
+        ctx: Ctx,
+        tenant: Path<String>,
+        id: Path<String>,
+        token: BearerToken,
+        body: Json<SignBody>,
+    ) -> ApiResult<Json<ContractDetail>> {
+        let caller = caller(&self.auth, &ctx, &tenant.0, &token).await?;
+        let b = body.0;
+        let input = SignInput { on_behalf_of: b.on_behalf_of, page: b.page, x: b.x, y: b.y };
+        self.contracts.sign(&caller, &id.0, input).await.map_err(|e| ctx.fail(&e))?;
+        self.after(&ctx, &caller, &id.0).await
+    }
+
+    /// A document's PDF: the latest version, or `version`.
+    #[oai(
+        path = "/api/v1/t/:tenant/contracts/:id/documents/:document_id",
+        method = "get",
+        operation_id = "downloadContractDocument",
+        tag = "Tag::Contracts"
+    )]
+    async fn download(
+        &self,
+        ctx: Ctx,
+        tenant: Path<String>,
+        id: Path<String>,
+        document_id: Path<String>,
+        token: BearerToken,
+        version: Query<Option<u32>>,
+    ) -> ApiResult<PdfFile> {
+        let caller = caller(&self.auth, &ctx, &tenant.0, &token).await?;
+        let d = self.contracts.download(&caller, &id.0, &document_id.0, version.0).await.map_err(|e| ctx.fail(&e))?;
+        Ok(PdfFile::Pdf(Binary(d.bytes), content_disposition(&d.file_name), format!("\"{}\"", d.sha256)))
+    }
+
+    /// 合意締結証明書 (PDF): parties, every step with who and when, signatures and hashes.
+    #[oai(
+        path = "/api/v1/t/:tenant/contracts/:id/report",
+        method = "get",
+        operation_id = "getCompletionReport",
+        tag = "Tag::Contracts"
+    )]
+    async fn report(&self, ctx: Ctx, tenant: Path<String>, id: Path<String>, token: BearerToken) -> ApiResult<PdfFile> {
+        let caller = caller(&self.auth, &ctx, &tenant.0, &token).await?;
+        let d = self.contracts.report(&caller, &id.0).await.map_err(|e| ctx.fail(&e))?;
+        Ok(PdfFile::Pdf(Binary(d.bytes), content_disposition(&d.file_name), format!("\"{}\"", d.sha256)))
+    }
+}

@@ -1,0 +1,188 @@
+//! The one error type of the contracts module: one stable problem `code` per variant.
+
+use keiyaku_kernel::directory::invalid_problem;
+use keiyaku_kernel::error::{ApiError, Lang, Problem};
+use keiyaku_kernel::store::StoreError;
+use keiyaku_kernel::validate::{Invalid, Rule};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ContractsError {
+    /// 500 `internal_error` (logged, never shown).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// 500 `internal_error`: signing failed, or stored content no longer matches its hash.
+    #[error("internal: {0}")]
+    Internal(String),
+    /// 404 `not_found`: no such contract or document, or not visible to the caller.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// 403 `forbidden`: the caller may see the contract but not do this.
+    #[error("forbidden: {0}")]
+    Forbidden(Forbidden),
+    /// 422 `validation_failed` with `errors[]`.
+    #[error("invalid input")]
+    Invalid(Vec<Invalid>),
+    /// 409 `conflict`: the contract is not in a state that allows this (already approved,
+    /// completed, cancelled, not the step's turn).
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    /// 409 `certificate_not_usable`: the signer's certificate is missing, not yet usable,
+    /// expired or revoked.
+    #[error("certificate not usable")]
+    Certificate(keiyaku_certs::CertsError),
+    /// 413 `payload_too_large`.
+    #[error("document larger than {max} bytes")]
+    TooLarge { max: usize },
+    /// 415 `unsupported_media_type`: a document that is not a readable PDF.
+    #[error("not a PDF: {0}")]
+    NotPdf(String),
+}
+
+/// Why a 403.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forbidden {
+    /// Only owner-side persons in charge, administration and group administrators register.
+    Register,
+    /// Not one of the current step's users.
+    NotYourStep,
+    /// Neither the signer of the current step nor one of their delegates.
+    NotSignerOrDelegate,
+    /// Only the registrant resubmits or cancels.
+    NotRegistrant,
+}
+
+impl std::fmt::Display for Forbidden {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self:?}")
+    }
+}
+
+impl ContractsError {
+    pub fn invalid(field: impl Into<String>, rule: Rule) -> Self {
+        ContractsError::Invalid(vec![Invalid::new(field, rule)])
+    }
+
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        ContractsError::Internal(e.to_string())
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            ContractsError::Store(_) | ContractsError::Internal(_) => 500,
+            ContractsError::NotFound(_) => 404,
+            ContractsError::Forbidden(_) => 403,
+            ContractsError::Invalid(_) => 422,
+            ContractsError::Conflict(_) | ContractsError::Certificate(_) => 409,
+            ContractsError::TooLarge { .. } => 413,
+            ContractsError::NotPdf(_) => 415,
+        }
+    }
+}
+
+impl From<Vec<Invalid>> for ContractsError {
+    fn from(v: Vec<Invalid>) -> Self {
+        ContractsError::Invalid(v)
+    }
+}
+
+impl From<keiyaku_certs::CertsError> for ContractsError {
+    fn from(e: keiyaku_certs::CertsError) -> Self {
+        use keiyaku_certs::CertsError as C;
+        match e {
+            C::Store(s) => ContractsError::Store(s),
+            C::NotUsable(_) | C::NotFound("certificate") => ContractsError::Certificate(e),
+            other => ContractsError::Internal(other.to_string()),
+        }
+    }
+}
+
+fn conflict_text(what: &str, lang: Lang) -> &'static str {
+    match what {
+        "not_circulating" => lang.pick("この契約は回覧中ではありません。", "The contract is not circulating."),
+        "not_sent_back" => lang.pick("この契約は差戻し中ではありません。", "The contract has not been sent back."),
+        "signing_step" => lang.pick(
+            "このステップは署名で完了します。承認ではなく署名してください。",
+            "This step is completed by signing, not by approval.",
+        ),
+        "not_signing_step" => {
+            lang.pick("現在のステップは署名のステップではありません。", "The current step is not a signing step.")
+        }
+        "closed" => lang
+            .pick("締結済または取消済の契約は変更できません。", "A completed or cancelled contract cannot be changed."),
+        "retention" => {
+            lang.pick("保存期間中の契約は削除できません。", "A contract cannot be deleted during its retention period.")
+        }
+        _ => lang.pick("現在の状態ではこの操作はできません。", "This cannot be done in the current state."),
+    }
+}
+
+impl ApiError for ContractsError {
+    fn problem(&self, lang: Lang) -> Problem {
+        match self {
+            ContractsError::Store(e) => {
+                tracing::error!(error = %e, "storage failure");
+                Problem::for_status(500, lang)
+            }
+            ContractsError::Internal(e) => {
+                tracing::error!(error = %e, "contracts: internal failure");
+                Problem::for_status(500, lang)
+            }
+            ContractsError::NotFound(_) => Problem::for_status(404, lang),
+            ContractsError::Forbidden(why) => Problem::new(
+                403,
+                "forbidden",
+                match why {
+                    Forbidden::Register => lang.pick(
+                        "契約を登録できるのはサービスオーナーの担当者・管理部・グループ管理者です。",
+                        "Only the service owner's persons in charge, administration and group administrators can register contracts.",
+                    ),
+                    Forbidden::NotYourStep => lang.pick(
+                        "この文書はあなたの確認待ちではありません。",
+                        "This document is not waiting for you.",
+                    ),
+                    Forbidden::NotSignerOrDelegate => lang.pick(
+                        "署名できるのは署名者本人または署名/電子捺印操作代行ユーザーのみです。",
+                        "Only the signer or one of the signer's delegates can sign.",
+                    ),
+                    Forbidden::NotRegistrant => lang.pick(
+                        "この操作は契約の登録者のみ行えます。",
+                        "Only the registrant of the contract can do this.",
+                    ),
+                },
+            ),
+            ContractsError::Invalid(list) => invalid_problem(list, lang),
+            ContractsError::Conflict(what) => Problem::new(409, "conflict", conflict_text(what, lang)),
+            ContractsError::Certificate(e) => {
+                let p = e.problem(lang);
+                let detail = p.detail.clone();
+                let title = match e {
+                    keiyaku_certs::CertsError::NotFound(_) => lang
+                        .pick("署名者の電子証明書が登録されていません。", "The signer has no certificate.")
+                        .to_string(),
+                    _ => p.title.clone(),
+                };
+                let out = Problem::new(409, "certificate_not_usable", &title);
+                match detail {
+                    Some(d) => out.with_detail(d),
+                    None => out,
+                }
+            }
+            ContractsError::TooLarge { max } => {
+                let mib = (*max as u64) / (1024 * 1024);
+                Problem::new(413, "payload_too_large", lang.pick("ファイルが大きすぎます。", "The file is too large."))
+                    .with_detail(match lang {
+                        Lang::Ja => format!("アップロードできる文書は{mib}MBまでです。"),
+                        Lang::En => format!("Documents of up to {mib} MB can be uploaded."),
+                    })
+            }
+            ContractsError::NotPdf(_) => Problem::new(
+                415,
+                "unsupported_media_type",
+                lang.pick("PDFファイルを指定してください。", "Please choose a PDF file."),
+            )
+            .with_detail(
+                lang.pick("ファイルをPDFとして読み取れませんでした。", "The file could not be read as a PDF.").to_string(),
+            ),
+        }
+    }
+}

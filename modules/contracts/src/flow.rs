@@ -1,0 +1,700 @@
+//! The contract flows as plain functions over one write transaction: registration,
+//! 確認/承認, 差戻し, resubmission, 取消 and signing. Each checks who may act (through
+//! [`policy`]), changes the contract, keeps the search index and the waiting list in step,
+//! appends to the hash chain and queues the mails — all in the caller's transaction, so a
+//! failure changes nothing.
+
+use crate::error::{ContractsError, Forbidden};
+use crate::mails;
+use crate::model::{
+    CONTRACTS, Contract, DocType, Document, Done, Event, Field, INDEX, NUMBERS, Party, Status, Summary, Tax, Version,
+    WAITING, key,
+};
+use crate::route::{self, StepInput};
+use crate::sign;
+use crate::storage::{self, put_blob};
+use crate::{Env, policy};
+use jiff::civil::Date;
+use keiyaku_kernel::clock::tokyo;
+use keiyaku_kernel::context::Caller;
+use keiyaku_kernel::directory::{self, Role};
+use keiyaku_kernel::store::{Read, Tx};
+use keiyaku_kernel::validate::{Rule, Validator};
+use serde_json::json;
+
+pub const NUMBER_MAX: usize = 40;
+pub const TITLE_MAX: usize = 200;
+pub const FIELD_NAME_MAX: usize = 40;
+pub const FIELD_VALUE_MAX: usize = 400;
+pub const FIELDS_MAX: usize = 20;
+pub const COMMENT_MAX: usize = 1000;
+pub const DOC_NAME_MAX: usize = 120;
+/// 取引金額 is at most a trillion yen.
+pub const AMOUNT_MAX: i64 = 1_000_000_000_000;
+
+/// An uploaded document.
+#[derive(Debug, Clone)]
+pub struct NewDocument {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A route step as given (strings, checked by [`parse`]).
+#[derive(Debug, Clone, Default)]
+pub struct RouteStepInput {
+    pub party: String,
+    pub role: String,
+    pub users: Vec<String>,
+}
+
+/// 契約登録 as given.
+#[derive(Debug, Clone, Default)]
+pub struct NewContract {
+    pub number: String,
+    pub title: String,
+    /// `purchase_order`, `order_acceptance`, …
+    pub doc_type: String,
+    /// The partner's company id or 業者コード.
+    pub counterparty: String,
+    /// `YYYY-MM-DD`.
+    pub transaction_date: String,
+    pub amount: Option<i64>,
+    /// `included` (default) or `excluded`.
+    pub tax: String,
+    pub fields: Vec<Field>,
+    pub documents: Vec<NewDocument>,
+    /// None: the default route with every holder of each role.
+    pub route: Option<Vec<RouteStepInput>>,
+}
+
+/// Parses `YYYY-MM-DD` (also `YYYY/MM/DD`).
+pub fn parse_date(s: &str) -> Option<Date> {
+    let s = s.trim().replace('/', "-");
+    s.parse::<Date>().ok().filter(|d| d.year() >= 1900 && d.year() <= 2199)
+}
+
+fn custom(code: &'static str, ja: &str, en: &str) -> Rule {
+    Rule::Custom { code, ja: ja.into(), en: en.into() }
+}
+
+/// Checks a document: name, size, and that it is a PDF the signer can read.
+pub fn check_document(v: &mut Validator, field: &str, d: &NewDocument, max: usize) -> Result<(), ContractsError> {
+    v.text(&format!("{field}.name"), &d.name, DOC_NAME_MAX);
+    if d.bytes.len() > max {
+        return Err(ContractsError::TooLarge { max });
+    }
+    if d.bytes.is_empty() {
+        v.fail(&format!("{field}.content"), Rule::Required);
+        return Ok(());
+    }
+    sign::page_sizes(&d.bytes).map_err(ContractsError::NotPdf)?;
+    Ok(())
+}
+
+/// The typed form of a [`NewContract`], every field checked.
+struct Parsed {
+    doc_type: DocType,
+    date: Date,
+    amount: i64,
+    tax: Tax,
+    route: Option<Vec<StepInput>>,
+}
+
+fn parse(new: &NewContract, env: &Env<'_>) -> Result<Parsed, ContractsError> {
+    let mut v = Validator::new();
+    v.text("number", &new.number, NUMBER_MAX);
+    if new.number.chars().any(|c| c == '/') {
+        v.fail("number", custom("invalid_characters", "「/」は使用できません。", "\"/\" cannot be used."));
+    }
+    v.text("title", &new.title, TITLE_MAX);
+    let doc_type = DocType::parse(new.doc_type.trim());
+    if doc_type.is_none() {
+        v.fail(
+            "doc_type",
+            if new.doc_type.trim().is_empty() {
+                Rule::Required
+            } else {
+                Rule::Unknown { value: new.doc_type.chars().take(40).collect() }
+            },
+        );
+    }
+    if new.counterparty.trim().is_empty() {
+        v.fail("counterparty", Rule::Required);
+    }
+    let date = parse_date(&new.transaction_date);
+    if date.is_none() {
+        v.fail(
+            "transaction_date",
+            if new.transaction_date.trim().is_empty() {
+                Rule::Required
+            } else {
+                custom(
+                    "invalid_date",
+                    "YYYY-MM-DDの形式で正しい日付を入力してください。",
+                    "Enter a valid date as YYYY-MM-DD.",
+                )
+            },
+        );
+    }
+    let amount = new.amount.unwrap_or(-1);
+    if new.amount.is_none() {
+        v.fail("amount", Rule::Required);
+    } else if !(0..=AMOUNT_MAX).contains(&amount) {
+        v.fail(
+            "amount",
+            custom("out_of_range", "0〜1兆円の範囲で入力してください。", "Use an amount from 0 to 1 trillion yen."),
+        );
+    }
+    let tax = if new.tax.trim().is_empty() { Some(Tax::Included) } else { Tax::parse(new.tax.trim()) };
+    if tax.is_none() {
+        v.fail("tax", Rule::Unknown { value: new.tax.chars().take(40).collect() });
+    }
+    if new.fields.len() > FIELDS_MAX {
+        v.fail("fields", Rule::TooLong { max: FIELDS_MAX });
+    }
+    for (i, f) in new.fields.iter().take(FIELDS_MAX).enumerate() {
+        v.text(&format!("fields[{i}].name"), &f.name, FIELD_NAME_MAX);
+        v.optional_text(&format!("fields[{i}].value"), &f.value, FIELD_VALUE_MAX);
+    }
+    let cfg = &env.config.contracts;
+    if new.documents.is_empty() {
+        v.fail(
+            "documents",
+            custom("required", "PDF文書を1つ以上添付してください。", "Attach at least one PDF document."),
+        );
+    }
+    if new.documents.len() > cfg.max_documents {
+        v.fail("documents", Rule::TooLong { max: cfg.max_documents });
+    }
+    for (i, d) in new.documents.iter().take(cfg.max_documents).enumerate() {
+        check_document(&mut v, &format!("documents[{i}]"), d, cfg.max_document_bytes)?;
+    }
+    let mut route = None;
+    if let Some(steps) = &new.route {
+        let mut parsed = Vec::new();
+        for (i, s) in steps.iter().enumerate() {
+            let party = Party::parse(s.party.trim());
+            let role = Role::parse(s.role.trim());
+            if party.is_none() {
+                v.fail(&format!("route[{i}].party"), Rule::Unknown { value: s.party.chars().take(40).collect() });
+            }
+            if role.is_none() {
+                v.fail(&format!("route[{i}].role"), Rule::Unknown { value: s.role.chars().take(40).collect() });
+            }
+            if let (Some(party), Some(role)) = (party, role) {
+                parsed.push(StepInput { party, role, users: s.users.iter().map(|u| u.trim().to_string()).collect() });
+            }
+        }
+        route = Some(parsed);
+    }
+    v.finish()?;
+    match (doc_type, date, tax) {
+        (Some(doc_type), Some(date), Some(tax)) => Ok(Parsed { doc_type, date, amount, tax, route }),
+        _ => Err(ContractsError::invalid("contract", Rule::Required)),
+    }
+}
+
+/// The partner company named by id or 業者コード (never the owner).
+fn counterparty(tx: &impl Read, tenant: &str, id_or_code: &str) -> Result<directory::Company, ContractsError> {
+    let s = id_or_code.trim();
+    let company = match directory::get_company(tx, tenant, s)? {
+        Some(c) => Some(c),
+        None => directory::company_by_vendor_code(tx, tenant, &s.to_uppercase())?,
+    };
+    match company {
+        Some(c) if !c.owner => Ok(c),
+        _ => Err(ContractsError::invalid("counterparty", Rule::Unknown { value: s.chars().take(40).collect() })),
+    }
+}
+
+fn owner_company(tx: &impl Read, tenant: &str) -> Result<(directory::Tenant, directory::Company), ContractsError> {
+    let t = directory::get_tenant(tx, tenant)?.ok_or(ContractsError::NotFound("tenant"))?;
+    let owner = directory::get_company(tx, tenant, &t.owner_company_id)?.ok_or(ContractsError::NotFound("company"))?;
+    Ok((t, owner))
+}
+
+/// Loads a contract visible to the caller (404 otherwise).
+pub fn load(tx: &impl Read, caller: &Caller, id: &str) -> Result<Contract, ContractsError> {
+    let c = tx.get(&CONTRACTS, &key(&caller.tenant, id))?.ok_or(ContractsError::NotFound("contract"))?;
+    policy::require_visible(caller, &c)?;
+    Ok(c)
+}
+
+fn waiting_key(tenant: &str, user: &str, id: &str) -> String {
+    format!("{tenant}/{user}/{id}")
+}
+
+/// Writes the contract and keeps the index and the waiting list in step with it.
+pub fn save(tx: &mut Tx, old: Option<&Contract>, new: &Contract) -> Result<(), ContractsError> {
+    if let Some(old) = old {
+        tx.remove(&INDEX, &Summary::index_key(&old.tenant, old.transaction_date, &old.id))?;
+        if let Some(step) = old.current_step() {
+            for u in &step.users {
+                tx.remove(&WAITING, &waiting_key(&old.tenant, u, &old.id))?;
+            }
+        }
+    }
+    tx.put(&CONTRACTS, &key(&new.tenant, &new.id), new)?;
+    tx.put(&INDEX, &Summary::index_key(&new.tenant, new.transaction_date, &new.id), &Summary::of(new))?;
+    if new.status == Status::Circulating
+        && let Some(step) = new.current_step()
+    {
+        for u in &step.users {
+            tx.put(&WAITING, &waiting_key(&new.tenant, u, &new.id), &step.line().key())?;
+        }
+    }
+    Ok(())
+}
+
+fn today(tx: &impl Read) -> Date {
+    tx.now().to_zoned_datetime(tokyo()).date()
+}
+
+/// 契約登録: checks everything, stores the documents, builds the route and starts the
+/// circulation at its first step (whose users get 「確認依頼」).
+pub fn register(tx: &mut Tx, env: &Env<'_>, caller: &Caller, new: &NewContract) -> Result<Contract, ContractsError> {
+    policy::require_register(caller)?;
+    let p = parse(new, env)?;
+    let (tenant, owner) = owner_company(tx, &caller.tenant)?;
+    let partner = counterparty(tx, &caller.tenant, &new.counterparty)?;
+    let number = new.number.trim().to_string();
+    if tx.get(&NUMBERS, &key(&caller.tenant, &number))?.is_some() {
+        return Err(ContractsError::invalid("number", Rule::Duplicate));
+    }
+    let steps = route::build(tx, &caller.tenant, &owner, &partner, p.route)??;
+    let seq = tx.next_seq(&format!("contracts/{}", caller.tenant))?;
+    let id = format!("C{seq:08}");
+    let now = tx.now();
+    let mut documents = Vec::new();
+    for (i, d) in new.documents.iter().enumerate() {
+        let sha = put_blob(tx, &caller.tenant, &d.bytes)?;
+        documents.push(Document {
+            id: format!("D{}", i + 1),
+            name: d.name.trim().to_string(),
+            versions: vec![Version {
+                n: 1,
+                sha256: sha,
+                size: d.bytes.len() as u64,
+                created_at: now,
+                by: caller.user_id.clone(),
+                signer: None,
+                cert_serial: None,
+            }],
+        });
+    }
+    let retention_until =
+        p.date.checked_add(jiff::Span::new().years(i64::from(env.config.contracts.retention_years))).unwrap_or(p.date);
+    let contract = Contract {
+        id: id.clone(),
+        tenant: caller.tenant.clone(),
+        number: number.clone(),
+        title: new.title.trim().to_string(),
+        doc_type: p.doc_type,
+        counterparty: partner.id.clone(),
+        transaction_date: p.date,
+        amount: p.amount,
+        tax: p.tax,
+        fields: new
+            .fields
+            .iter()
+            .map(|f| Field { name: f.name.trim().to_string(), value: f.value.trim().to_string() })
+            .collect(),
+        registrant: caller.user_id.clone(),
+        registrant_group: caller.group_id.clone(),
+        documents,
+        route: steps,
+        status: Status::Circulating,
+        current: Some(0),
+        history: vec![Event {
+            at: now,
+            by: caller.user_id.clone(),
+            on_behalf_of: None,
+            action: "register".into(),
+            step: None,
+            comment: None,
+        }],
+        retention_until,
+        created_at: now,
+        updated_at: now,
+        completed_at: None,
+    };
+    tx.put(&NUMBERS, &key(&caller.tenant, &number), &id)?;
+    save(tx, None, &contract)?;
+    let docs: Vec<_> = contract
+        .documents
+        .iter()
+        .map(|d| json!({"id": d.id, "name": d.name, "sha256": d.versions[0].sha256}))
+        .collect();
+    storage::record(
+        tx,
+        &caller.actor(),
+        &caller.tenant,
+        "document.register",
+        &id,
+        json!({"number": number, "counterparty": partner.id, "amount": contract.amount, "documents": docs}),
+    )?;
+    mails::request_step(tx, env, &tenant, &contract)?;
+    Ok(contract)
+}
+
+fn require_circulating(c: &Contract) -> Result<(), ContractsError> {
+    if c.status == Status::Circulating { Ok(()) } else { Err(ContractsError::Conflict("not_circulating")) }
+}
+
+fn check_comment(field: &str, comment: &str, required: bool) -> Result<(), ContractsError> {
+    let mut v = Validator::new();
+    if required {
+        v.text(field, comment, COMMENT_MAX);
+    } else {
+        v.optional_text(field, comment, COMMENT_MAX);
+    }
+    v.finish().map_err(ContractsError::Invalid)
+}
+
+fn comment_of(s: &str) -> Option<String> {
+    let t = s.trim();
+    (!t.is_empty()).then(|| t.to_string())
+}
+
+/// Marks the current step done and moves on: the next step's users get 「確認依頼」, or the
+/// contract is completed and every participant gets 「締結完了のお知らせ」.
+fn advance(
+    tx: &mut Tx,
+    env: &Env<'_>,
+    old: &Contract,
+    mut c: Contract,
+    done: Done,
+    event: Event,
+) -> Result<Contract, ContractsError> {
+    let i = c.current.ok_or(ContractsError::Conflict("not_circulating"))?;
+    if let Some(step) = c.route.get_mut(i) {
+        step.done = Some(done);
+    }
+    c.history.push(event);
+    let now = tx.now();
+    c.updated_at = now;
+    let tenant = directory::get_tenant(tx, &c.tenant)?.ok_or(ContractsError::NotFound("tenant"))?;
+    if i + 1 < c.route.len() {
+        c.current = Some(i + 1);
+        save(tx, Some(old), &c)?;
+        mails::request_step(tx, env, &tenant, &c)?;
+    } else {
+        c.current = None;
+        c.status = Status::Completed;
+        c.completed_at = Some(now);
+        c.history.push(Event {
+            at: now,
+            by: "system".into(),
+            on_behalf_of: None,
+            action: "complete".into(),
+            step: None,
+            comment: None,
+        });
+        save(tx, Some(old), &c)?;
+        storage::record(tx, &keiyaku_kernel::Actor::system(), &c.tenant, "contract.complete", &c.id, json!({}))?;
+        mails::completed(tx, env, &tenant, &c)?;
+    }
+    Ok(c)
+}
+
+/// 確認/承認 of the current (non-signing) step by one of its users.
+pub fn approve(
+    tx: &mut Tx,
+    env: &Env<'_>,
+    caller: &Caller,
+    id: &str,
+    comment: &str,
+) -> Result<Contract, ContractsError> {
+    let old = load(tx, caller, id)?;
+    require_circulating(&old)?;
+    if !policy::on_current_step(caller, &old) {
+        return Err(ContractsError::Forbidden(Forbidden::NotYourStep));
+    }
+    let step_index = old.current.unwrap_or(0);
+    if old.current_step().is_some_and(|s| s.is_signing()) {
+        return Err(ContractsError::Conflict("signing_step"));
+    }
+    check_comment("comment", comment, false)?;
+    let now = tx.now();
+    let done = Done { by: caller.user_id.clone(), on_behalf_of: None, at: now };
+    let event = Event {
+        at: now,
+        by: caller.user_id.clone(),
+        on_behalf_of: None,
+        action: "approve".into(),
+        step: Some(step_index),
+        comment: comment_of(comment),
+    };
+    storage::record(tx, &caller.actor(), &caller.tenant, "contract.approve", id, json!({"step": step_index}))?;
+    advance(tx, env, &old, old.clone(), done, event)
+}
+
+/// 差戻し by one of the current step's users (a signer's delegate too), with a comment:
+/// the contract goes back to the registrant.
+pub fn send_back(
+    tx: &mut Tx,
+    env: &Env<'_>,
+    caller: &Caller,
+    id: &str,
+    comment: &str,
+) -> Result<Contract, ContractsError> {
+    let old = load(tx, caller, id)?;
+    require_circulating(&old)?;
+    let acting_for = acting_signer(tx, caller, &old)?;
+    if !policy::on_current_step(caller, &old) && acting_for.is_none() {
+        return Err(ContractsError::Forbidden(Forbidden::NotYourStep));
+    }
+    check_comment("comment", comment, true)?;
+    let step_index = old.current.unwrap_or(0);
+    let mut c = old.clone();
+    let now = tx.now();
+    c.status = Status::SentBack;
+    c.current = None;
+    c.updated_at = now;
+    c.history.push(Event {
+        at: now,
+        by: caller.user_id.clone(),
+        on_behalf_of: acting_for.filter(|s| *s != caller.user_id),
+        action: "send_back".into(),
+        step: Some(step_index),
+        comment: comment_of(comment),
+    });
+    save(tx, Some(&old), &c)?;
+    storage::record(tx, &caller.actor(), &caller.tenant, "contract.send_back", id, json!({"step": step_index}))?;
+    let tenant = directory::get_tenant(tx, &c.tenant)?.ok_or(ContractsError::NotFound("tenant"))?;
+    mails::sent_back(tx, env, &tenant, &c, caller, comment.trim())?;
+    Ok(c)
+}
+
+/// Resubmission of a sent-back contract by its registrant: optionally new versions of its
+/// documents (`(document id, content)`), then the route starts again from its first step.
+pub fn resubmit(
+    tx: &mut Tx,
+    env: &Env<'_>,
+    caller: &Caller,
+    id: &str,
+    replacements: &[(String, NewDocument)],
+    comment: &str,
+) -> Result<Contract, ContractsError> {
+    let old = load(tx, caller, id)?;
+    policy::require_registrant(caller, &old)?;
+    if old.status != Status::SentBack {
+        return Err(ContractsError::Conflict("not_sent_back"));
+    }
+    check_comment("comment", comment, false)?;
+    let mut v = Validator::new();
+    for (i, (doc_id, d)) in replacements.iter().enumerate() {
+        if !old.documents.iter().any(|x| x.id == *doc_id) {
+            v.fail(&format!("documents[{i}].id"), Rule::Unknown { value: doc_id.chars().take(40).collect() });
+        }
+        check_document(&mut v, &format!("documents[{i}]"), d, env.config.contracts.max_document_bytes)?;
+    }
+    v.finish()?;
+    let mut c = old.clone();
+    let now = tx.now();
+    for (doc_id, d) in replacements {
+        let sha = put_blob(tx, &caller.tenant, &d.bytes)?;
+        if let Some(doc) = c.documents.iter_mut().find(|x| x.id == *doc_id) {
+            let n = doc.versions.len() as u32 + 1;
+            doc.versions.push(Version {
+                n,
+                sha256: sha,
+                size: d.bytes.len() as u64,
+                created_at: now,
+                by: caller.user_id.clone(),
+                signer: None,
+                cert_serial: None,
+            });
+        }
+    }
+    for step in &mut c.route {
+        step.done = None;
+    }
+    c.status = Status::Circulating;
+    c.current = Some(0);
+    c.updated_at = now;
+    c.history.push(Event {
+        at: now,
+        by: caller.user_id.clone(),
+        on_behalf_of: None,
+        action: "resubmit".into(),
+        step: None,
+        comment: comment_of(comment),
+    });
+    save(tx, Some(&old), &c)?;
+    let replaced: Vec<&String> = replacements.iter().map(|(d, _)| d).collect();
+    storage::record(tx, &caller.actor(), &caller.tenant, "contract.resubmit", id, json!({"replaced": replaced}))?;
+    let tenant = directory::get_tenant(tx, &c.tenant)?.ok_or(ContractsError::NotFound("tenant"))?;
+    mails::request_step(tx, env, &tenant, &c)?;
+    Ok(c)
+}
+
+/// 取消 by the registrant while the contract circulates or is sent back.
+pub fn cancel(tx: &mut Tx, caller: &Caller, id: &str, comment: &str) -> Result<Contract, ContractsError> {
+    let old = load(tx, caller, id)?;
+    policy::require_registrant(caller, &old)?;
+    if !matches!(old.status, Status::Circulating | Status::SentBack) {
+        return Err(ContractsError::Conflict("closed"));
+    }
+    check_comment("comment", comment, false)?;
+    let mut c = old.clone();
+    let now = tx.now();
+    c.status = Status::Cancelled;
+    c.current = None;
+    c.updated_at = now;
+    c.history.push(Event {
+        at: now,
+        by: caller.user_id.clone(),
+        on_behalf_of: None,
+        action: "cancel".into(),
+        step: None,
+        comment: comment_of(comment),
+    });
+    save(tx, Some(&old), &c)?;
+    storage::record(tx, &caller.actor(), &caller.tenant, "contract.cancel", id, json!({}))?;
+    Ok(c)
+}
+
+/// The signer of the current signing step the caller acts for: themself when they are one
+/// of its users, else the step user they are a delegate of. None when the step is not a
+/// signing step or the caller is neither.
+fn acting_signer(tx: &impl Read, caller: &Caller, c: &Contract) -> Result<Option<String>, ContractsError> {
+    let Some(step) = c.current_step().filter(|s| s.is_signing()) else { return Ok(None) };
+    if step.users.iter().any(|u| *u == caller.user_id) {
+        return Ok(Some(caller.user_id.clone()));
+    }
+    for u in &step.users {
+        if keiyaku_users::delegates::is_delegate(tx, &caller.tenant, u, &caller.user_id)? {
+            return Ok(Some(u.clone()));
+        }
+    }
+    Ok(None)
+}
+
+/// Where and for whom to sign.
+#[derive(Debug, Clone, Default)]
+pub struct SignInput {
+    /// The signer a delegate signs for (needed only when they are delegate of several of
+    /// the step's signers).
+    pub on_behalf_of: Option<String>,
+    /// 1-based page of the visible seal; default the last page.
+    pub page: Option<u32>,
+    /// Top-left corner of the stamp in points from the page's top-left; default bottom right.
+    pub x: Option<f32>,
+    pub y: Option<f32>,
+}
+
+/// Signs every document of the contract at its current signing step with the signer's
+/// certificate and seal (PAdES-B-T, the tenant's timestamp), by the signer or a delegate.
+pub fn sign_contract(
+    tx: &mut Tx,
+    env: &Env<'_>,
+    caller: &Caller,
+    id: &str,
+    input: &SignInput,
+) -> Result<Contract, ContractsError> {
+    let old = load(tx, caller, id)?;
+    require_circulating(&old)?;
+    let step_index = old.current.unwrap_or(0);
+    let step = old.current_step().ok_or(ContractsError::Conflict("not_circulating"))?.clone();
+    if !step.is_signing() {
+        return Err(ContractsError::Conflict("not_signing_step"));
+    }
+    let signer_id = match &input.on_behalf_of {
+        Some(s) if !s.trim().is_empty() && s.trim() != caller.user_id => {
+            let s = s.trim().to_string();
+            let allowed = step.users.contains(&s)
+                && keiyaku_users::delegates::is_delegate(tx, &caller.tenant, &s, &caller.user_id)?;
+            if !allowed {
+                return Err(ContractsError::Forbidden(Forbidden::NotSignerOrDelegate));
+            }
+            s
+        }
+        _ => acting_signer(tx, caller, &old)?.ok_or(ContractsError::Forbidden(Forbidden::NotSignerOrDelegate))?,
+    };
+    let signer = directory::get_user(tx, &caller.tenant, &signer_id)?.ok_or(ContractsError::NotFound("user"))?;
+    let kek = env.kek.ok_or_else(|| ContractsError::internal("signing needs the certs module"))?;
+    let material = keiyaku_certs::signing::signer_material(tx, kek, &caller.tenant, &signer_id)?;
+    let tenant = directory::get_tenant(tx, &caller.tenant)?.ok_or(ContractsError::NotFound("tenant"))?;
+    let tsa = keiyaku_certs::signing::tsa_material(tx, kek, &tenant)?;
+    let delegate = (signer_id != caller.user_id).then(|| caller.name.clone());
+    let now = tx.now();
+    let mut c = old.clone();
+    let signed_before = old.history.iter().filter(|e| e.action == "sign").count();
+    let mut hashes = Vec::new();
+    for doc in &mut c.documents {
+        let Some(latest) = doc.latest().cloned() else { continue };
+        let pdf = storage::get_blob(tx, &caller.tenant, &latest.sha256)?;
+        let req = sign::Request {
+            pdf: &pdf,
+            signer_name: &signer.name,
+            delegate_name: delegate.as_deref(),
+            trial: tenant.trial,
+            now,
+            page: input.page,
+            x: input.x,
+            y: input.y,
+            slot: signed_before,
+            contract: &c.number,
+        };
+        let signed = sign::sign(&req, &material, &tsa)?;
+        let sha = put_blob(tx, &caller.tenant, &signed)?;
+        hashes.push(json!({"document": doc.id, "sha256": sha, "previous": latest.sha256}));
+        let n = doc.versions.len() as u32 + 1;
+        doc.versions.push(Version {
+            n,
+            sha256: sha,
+            size: signed.len() as u64,
+            created_at: now,
+            by: caller.user_id.clone(),
+            signer: Some(signer_id.clone()),
+            cert_serial: Some(material.serial.clone()),
+        });
+    }
+    let on_behalf_of = (signer_id != caller.user_id).then(|| signer_id.clone());
+    storage::record(
+        tx,
+        &caller.actor(),
+        &caller.tenant,
+        "contract.sign",
+        id,
+        json!({"step": step_index, "signer": signer_id, "by": caller.user_id, "delegate": on_behalf_of.is_some(),
+               "certificate": material.serial, "documents": hashes}),
+    )?;
+    let done = Done { by: caller.user_id.clone(), on_behalf_of: on_behalf_of.clone(), at: now };
+    let event = Event {
+        at: now,
+        by: caller.user_id.clone(),
+        on_behalf_of,
+        action: "sign".into(),
+        step: Some(step_index),
+        comment: None,
+    };
+    advance(tx, env, &old, c, done, event)
+}
+
+/// The contracts waiting for `caller`: theirs, and — for signing steps — those of the
+/// signers they are a delegate of.
+pub fn waiting_ids(tx: &impl Read, caller: &Caller) -> Result<Vec<(String, String)>, ContractsError> {
+    let mut out = Vec::new();
+    let mut users = vec![caller.user_id.clone()];
+    users.extend(keiyaku_users::delegates::signers_for(tx, &caller.tenant, &caller.user_id)?);
+    for (n, user) in users.iter().enumerate() {
+        let prefix = format!("{}/{user}/", caller.tenant);
+        for (k, line) in tx.scan(&WAITING, &prefix)? {
+            if n > 0 && !line.ends_with("_signer") {
+                continue;
+            }
+            let id = k.rsplit('/').next().unwrap_or_default().to_string();
+            if !out.iter().any(|(i, _)| *i == id) {
+                out.push((id, line));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Today's date in Japan (for demo data and defaults).
+pub fn today_in_japan(tx: &impl Read) -> Date {
+    today(tx)
+}

@@ -1,0 +1,450 @@
+//! Contracts (契約) and their documents (文書): registration, circulation through both
+//! companies, PAdES signing with the signer's certificate and seal (by the signer or a
+//! delegate), 電子帳簿保存法 search, downloads and the completion report.
+//!
+//! - [`flow`]: the state changes, as plain functions over one transaction;
+//! - [`route`]: the default route and the checks on a chosen one;
+//! - [`policy`]: who may see and do what (the only place that looks at roles);
+//! - [`search`]: 契約検索 / 文書検索 and CSV over the date-keyed index;
+//! - [`storage`]: content-addressed documents and the hash-chained audit log;
+//! - [`sign`]: the bridge to [`keiyaku_pades`] and the certs module's keys;
+//! - [`report`]: 合意締結証明書 (PDF);
+//! - [`Contracts`]: the service the API and the pages call; [`api`]: the HTTP layer.
+
+pub mod api;
+pub mod demo;
+pub mod error;
+pub mod flow;
+pub mod mails;
+pub mod model;
+pub mod policy;
+pub mod report;
+pub mod route;
+pub mod search;
+pub mod sign;
+pub mod storage;
+
+pub use error::ContractsError;
+pub use flow::{NewContract, NewDocument, RouteStepInput, SignInput};
+pub use model::Contract;
+pub use search::{Query, SearchInput};
+
+use keiyaku_kernel::config::Config;
+use keiyaku_kernel::context::Caller;
+use keiyaku_kernel::error::Lang;
+use keiyaku_kernel::module::{MenuItem, Module};
+use keiyaku_kernel::paging::{Page, Paging};
+use keiyaku_kernel::store::{Read, ReadTx, StoreError, Tx};
+use keiyaku_kernel::waiting::{WaitingLine, WaitingSource};
+use keiyaku_kernel::{Kernel, directory};
+use model::{Document, Summary, Version};
+use std::sync::Arc;
+
+pub struct ContractsModule;
+
+impl Module for ContractsModule {
+    fn name(&self) -> &'static str {
+        "contracts"
+    }
+
+    fn tables(&self) -> Vec<&'static str> {
+        model::TABLES.to_vec()
+    }
+
+    fn seed_demo(&self, kernel: &Kernel, tx: &mut Tx) -> Result<(), StoreError> {
+        demo::seed(kernel, tx)
+    }
+
+    fn verify(&self, tx: &ReadTx) -> Result<Vec<String>, StoreError> {
+        storage::verify_chain(tx)
+    }
+
+    fn menu(&self) -> Vec<MenuItem> {
+        vec![
+            MenuItem {
+                path: "contracts",
+                label_ja: "契約検索",
+                label_en: "Contract search",
+                description_ja: "登録されている契約 (フォルダ) を検索します。",
+                description_en: "Search the registered contracts (folders).",
+                admin: false,
+                order: 10,
+            },
+            MenuItem {
+                path: "documents",
+                label_ja: "文書検索",
+                label_en: "Document search",
+                description_ja: "登録されている文書 (契約書) を検索します。",
+                description_en: "Search the registered documents (contracts).",
+                admin: false,
+                order: 20,
+            },
+            MenuItem {
+                path: "contracts/new",
+                label_ja: "契約登録",
+                label_en: "New contract",
+                description_ja: "新しい契約 (フォルダ) を登録します。",
+                description_en: "Register a new contract (folder).",
+                admin: false,
+                order: 30,
+            },
+        ]
+    }
+}
+
+/// What the flows need besides the transaction.
+pub struct Env<'a> {
+    pub config: &'a Config,
+    pub base_url: &'a str,
+    /// The certs module's key-encryption key (signing needs the signer's key).
+    pub kek: Option<&'a keiyaku_certs::kek::Kek>,
+}
+
+/// A contract with what the pages and the API show beside it.
+#[derive(Debug, Clone)]
+pub struct ContractView {
+    pub contract: Contract,
+    pub counterparty_name: String,
+    pub vendor_code: Option<String>,
+    /// user id → name, for everyone the contract mentions.
+    pub names: Vec<(String, String)>,
+    /// What the caller may do now.
+    pub can_approve: bool,
+    pub can_sign: bool,
+    pub can_send_back: bool,
+    pub can_resubmit: bool,
+    pub can_cancel: bool,
+    /// The signer the caller would sign for (themself or, as delegate, another).
+    pub sign_for: Option<String>,
+}
+
+impl ContractView {
+    pub fn name_of(&self, id: &str) -> String {
+        self.names.iter().find(|(u, _)| u == id).map(|(_, n)| n.clone()).unwrap_or_else(|| id.to_string())
+    }
+}
+
+/// A document's content for download.
+#[derive(Debug, Clone)]
+pub struct Download {
+    pub file_name: String,
+    pub sha256: String,
+    pub bytes: Vec<u8>,
+}
+
+/// The contracts service; cheap to clone.
+#[derive(Clone)]
+pub struct Contracts {
+    pub kernel: Kernel,
+    certs: Option<keiyaku_certs::Certs>,
+}
+
+impl Contracts {
+    pub fn new(kernel: Kernel, certs: Option<keiyaku_certs::Certs>) -> Self {
+        Self { kernel, certs }
+    }
+
+    fn kek(&self) -> Result<Option<Arc<keiyaku_certs::kek::Kek>>, ContractsError> {
+        match &self.certs {
+            Some(c) => Ok(Some(c.kek().map_err(ContractsError::internal)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn write<R, F>(&self, f: F) -> Result<R, ContractsError>
+    where
+        F: FnOnce(&mut Tx, &Env<'_>) -> Result<R, ContractsError> + Send + 'static,
+        R: Send + 'static,
+    {
+        let kek = self.kek()?;
+        let kernel = self.kernel.clone();
+        self.kernel
+            .store
+            .write(move |tx| {
+                let base = kernel.public_url();
+                let env = Env { config: &kernel.config, base_url: &base, kek: kek.as_deref() };
+                f(tx, &env)
+            })
+            .await
+    }
+
+    async fn read<R, F>(&self, f: F) -> Result<R, ContractsError>
+    where
+        F: FnOnce(&ReadTx) -> Result<R, ContractsError> + Send + 'static,
+        R: Send + 'static,
+    {
+        self.kernel.store.read(f).await
+    }
+
+    /// The largest document accepted (checked before reading an upload).
+    pub fn max_document_bytes(&self) -> usize {
+        self.kernel.config.contracts.max_document_bytes
+    }
+
+    pub async fn register(&self, caller: &Caller, new: NewContract) -> Result<Contract, ContractsError> {
+        let caller = caller.clone();
+        self.write(move |tx, env| flow::register(tx, env, &caller, &new)).await
+    }
+
+    pub async fn approve(&self, caller: &Caller, id: &str, comment: &str) -> Result<Contract, ContractsError> {
+        let (caller, id, comment) = (caller.clone(), id.to_string(), comment.to_string());
+        self.write(move |tx, env| flow::approve(tx, env, &caller, &id, &comment)).await
+    }
+
+    pub async fn send_back(&self, caller: &Caller, id: &str, comment: &str) -> Result<Contract, ContractsError> {
+        let (caller, id, comment) = (caller.clone(), id.to_string(), comment.to_string());
+        self.write(move |tx, env| flow::send_back(tx, env, &caller, &id, &comment)).await
+    }
+
+    pub async fn resubmit(
+        &self,
+        caller: &Caller,
+        id: &str,
+        replacements: Vec<(String, NewDocument)>,
+        comment: &str,
+    ) -> Result<Contract, ContractsError> {
+        let (caller, id, comment) = (caller.clone(), id.to_string(), comment.to_string());
+        self.write(move |tx, env| flow::resubmit(tx, env, &caller, &id, &replacements, &comment)).await
+    }
+
+    pub async fn cancel(&self, caller: &Caller, id: &str, comment: &str) -> Result<Contract, ContractsError> {
+        let (caller, id, comment) = (caller.clone(), id.to_string(), comment.to_string());
+        self.write(move |tx, _| flow::cancel(tx, &caller, &id, &comment)).await
+    }
+
+    pub async fn sign(&self, caller: &Caller, id: &str, input: SignInput) -> Result<Contract, ContractsError> {
+        if self.certs.is_none() {
+            return Err(ContractsError::internal("signing needs the certs module"));
+        }
+        let (caller, id) = (caller.clone(), id.to_string());
+        self.write(move |tx, env| flow::sign_contract(tx, env, &caller, &id, &input)).await
+    }
+
+    /// getContract: the contract with names and what the caller may do.
+    pub async fn get(&self, caller: &Caller, id: &str) -> Result<ContractView, ContractsError> {
+        let (caller, id) = (caller.clone(), id.to_string());
+        self.read(move |tx| view(tx, &caller, flow::load(tx, &caller, &id)?)).await
+    }
+
+    /// A document version's content (default the latest).
+    pub async fn download(
+        &self,
+        caller: &Caller,
+        id: &str,
+        document: &str,
+        version: Option<u32>,
+    ) -> Result<Download, ContractsError> {
+        let (caller, id, document) = (caller.clone(), id.to_string(), document.to_string());
+        self.read(move |tx| {
+            let c = flow::load(tx, &caller, &id)?;
+            let d = c.documents.iter().find(|d| d.id == document).ok_or(ContractsError::NotFound("document"))?;
+            let v = match version {
+                Some(n) => d.versions.iter().find(|v| v.n == n),
+                None => d.latest(),
+            }
+            .ok_or(ContractsError::NotFound("version"))?;
+            let bytes = storage::get_blob(tx, &caller.tenant, &v.sha256)?;
+            Ok(Download { file_name: file_name(&c, d, v), sha256: v.sha256.clone(), bytes })
+        })
+        .await
+    }
+
+    /// 合意締結証明書 (any state; it says how far the contract got).
+    pub async fn report(&self, caller: &Caller, id: &str) -> Result<Download, ContractsError> {
+        let (caller, id) = (caller.clone(), id.to_string());
+        self.read(move |tx| {
+            let c = flow::load(tx, &caller, &id)?;
+            let bytes = report::completion_report(tx, &c)?;
+            Ok(Download {
+                file_name: format!("合意締結証明書_{}.pdf", c.number),
+                sha256: storage::sha256_hex(&bytes),
+                bytes,
+            })
+        })
+        .await
+    }
+
+    pub async fn search(
+        &self,
+        caller: &Caller,
+        input: SearchInput,
+        paging: Paging,
+    ) -> Result<Page<Summary>, ContractsError> {
+        let caller = caller.clone();
+        self.read(move |tx| {
+            let q = search::parse(tx, &caller.tenant, &input)?;
+            search::contracts(tx, &caller, &q, paging)
+        })
+        .await
+    }
+
+    pub async fn search_documents(
+        &self,
+        caller: &Caller,
+        input: SearchInput,
+        paging: Paging,
+    ) -> Result<Page<search::DocumentRow>, ContractsError> {
+        let caller = caller.clone();
+        self.read(move |tx| {
+            let q = search::parse(tx, &caller.tenant, &input)?;
+            search::documents(tx, &caller, &q, paging)
+        })
+        .await
+    }
+
+    pub async fn csv(&self, caller: &Caller, input: SearchInput, lang: Lang) -> Result<Vec<u8>, ContractsError> {
+        let caller = caller.clone();
+        self.read(move |tx| {
+            let q = search::parse(tx, &caller.tenant, &input)?;
+            search::csv(tx, &caller, &q, lang)
+        })
+        .await
+    }
+
+    /// The contracts waiting for the caller (確認待ち文書), newest first.
+    pub async fn waiting(&self, caller: &Caller) -> Result<Vec<Summary>, ContractsError> {
+        let caller = caller.clone();
+        self.read(move |tx| {
+            let mut out = Vec::new();
+            for (id, _) in flow::waiting_ids(tx, &caller)? {
+                if let Some(c) = tx.get(&model::CONTRACTS, &model::key(&caller.tenant, &id))? {
+                    out.push(Summary::of(&c));
+                }
+            }
+            out.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+            Ok(out)
+        })
+        .await
+    }
+
+    /// For the registration form: the partner companies, and the users who can take each
+    /// default step of a route with `counterparty`.
+    pub async fn route_candidates(
+        &self,
+        caller: &Caller,
+        counterparty: Option<String>,
+    ) -> Result<RouteCandidates, ContractsError> {
+        policy::require_register(caller)?;
+        let caller = caller.clone();
+        self.read(move |tx| {
+            let tenant = directory::get_tenant(tx, &caller.tenant)?.ok_or(ContractsError::NotFound("tenant"))?;
+            let partners: Vec<directory::Company> =
+                directory::list_companies(tx, &caller.tenant)?.into_iter().filter(|c| !c.owner).collect();
+            let partner = match counterparty.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+                Some(p) => partners.iter().find(|c| c.id == p || c.vendor_code.as_deref() == Some(p)).cloned(),
+                None => None,
+            };
+            let mut steps = Vec::new();
+            for (party, role) in route::DEFAULT {
+                let company = match party {
+                    model::Party::Owner => Some(tenant.owner_company_id.clone()),
+                    model::Party::Partner => partner.as_ref().map(|p| p.id.clone()),
+                };
+                let users = match company {
+                    Some(id) => route::candidates(tx, &caller.tenant, &id, role)?,
+                    None => Vec::new(),
+                };
+                steps.push((party, role, users));
+            }
+            Ok(RouteCandidates { partners, partner, steps })
+        })
+        .await
+    }
+}
+
+/// The partner companies and each default step's candidates.
+#[derive(Debug, Clone)]
+pub struct RouteCandidates {
+    pub partners: Vec<directory::Company>,
+    pub partner: Option<directory::Company>,
+    pub steps: Vec<(model::Party, directory::Role, Vec<directory::User>)>,
+}
+
+/// `{number}_{document name}[_v{n}].pdf`.
+fn file_name(c: &Contract, d: &Document, v: &Version) -> String {
+    let base = d.name.trim_end_matches(".pdf").trim_end_matches(".PDF");
+    let latest = d.latest().map(|l| l.n) == Some(v.n);
+    if latest { format!("{}_{base}.pdf", c.number) } else { format!("{}_{base}_v{}.pdf", c.number, v.n) }
+}
+
+fn view(tx: &impl Read, caller: &Caller, c: Contract) -> Result<ContractView, ContractsError> {
+    let company = directory::get_company(tx, &c.tenant, &c.counterparty)?;
+    let mut ids = c.participants();
+    for e in &c.history {
+        ids.push(e.by.clone());
+        ids.extend(e.on_behalf_of.clone());
+    }
+    ids.sort();
+    ids.dedup();
+    let mut names = Vec::new();
+    for id in ids {
+        if let Some(u) = directory::get_user(tx, &c.tenant, &id)? {
+            names.push((id, u.name));
+        }
+    }
+    let circulating = c.status == model::Status::Circulating;
+    let step = c.current_step();
+    let on_step = policy::on_current_step(caller, &c);
+    let signing = step.is_some_and(|s| s.is_signing());
+    let mut sign_for = None;
+    if circulating
+        && signing
+        && let Some(s) = step
+    {
+        if s.users.contains(&caller.user_id) {
+            sign_for = Some(caller.user_id.clone());
+        } else {
+            for u in &s.users {
+                if keiyaku_users::delegates::is_delegate(tx, &caller.tenant, u, &caller.user_id)? {
+                    sign_for = Some(u.clone());
+                    break;
+                }
+            }
+        }
+    }
+    Ok(ContractView {
+        counterparty_name: company.as_ref().map(|x| x.name.clone()).unwrap_or_default(),
+        vendor_code: company.and_then(|x| x.vendor_code),
+        names,
+        can_approve: circulating && on_step && !signing,
+        can_sign: sign_for.is_some(),
+        can_send_back: circulating && (on_step || sign_for.is_some()),
+        can_resubmit: c.status == model::Status::SentBack && c.registrant == caller.user_id,
+        can_cancel: matches!(c.status, model::Status::Circulating | model::Status::SentBack)
+            && c.registrant == caller.user_id,
+        sign_for,
+        contract: c,
+    })
+}
+
+/// Feeds the dashboard's 確認待ち文書 with the contracts waiting for the caller.
+pub struct ContractsWaiting;
+
+impl WaitingSource for ContractsWaiting {
+    fn waiting(&self, tx: &ReadTx, caller: &Caller) -> Result<Vec<(WaitingLine, u64)>, StoreError> {
+        let ids = flow::waiting_ids(tx, caller).map_err(|e| match e {
+            ContractsError::Store(s) => s,
+            other => StoreError::Task(other.to_string()),
+        })?;
+        let mut counts: Vec<(WaitingLine, u64)> = Vec::new();
+        for (_, line) in ids {
+            let Some(l) = line_of(&line) else { continue };
+            match counts.iter_mut().find(|(x, _)| *x == l) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((l, 1)),
+            }
+        }
+        Ok(counts)
+    }
+}
+
+/// The waiting line of a stored line key.
+pub fn line_of(key: &str) -> Option<WaitingLine> {
+    let (side, role) = key.split_once('_')?;
+    let side = match side {
+        "owner" => keiyaku_kernel::waiting::Side::Owner,
+        "partner" => keiyaku_kernel::waiting::Side::Partner,
+        _ => return None,
+    };
+    Some(WaitingLine { side, role: directory::Role::parse(role)? })
+}

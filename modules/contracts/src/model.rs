@@ -1,0 +1,416 @@
+//! The contracts module's tables and records.
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use keiyaku_kernel::directory::Role;
+use keiyaku_kernel::error::Lang;
+use keiyaku_kernel::store::{Bytes, Table};
+use keiyaku_kernel::waiting::{Side, WaitingLine};
+use serde::{Deserialize, Serialize};
+
+/// `tenant/contract id` → the contract (its fields, documents, route and history).
+pub const CONTRACTS: Table<Contract> = Table::new("contracts");
+/// `tenant/contract number` → contract id (numbers are unique per tenant).
+pub const NUMBERS: Table<String> = Table::new("contracts_numbers");
+/// `tenant/transaction date/contract id` → what search filters on (電子帳簿保存法 index).
+pub const INDEX: Table<Summary> = Table::new("contracts_index");
+/// `tenant/user id/contract id` → the waiting line key: the contract waits for that user.
+pub const WAITING: Table<String> = Table::new("contracts_waiting");
+/// `tenant/sha-256/chunk number` → document bytes, stored once per content.
+pub const BLOBS: Table<Bytes> = Table::new("contracts_blobs");
+/// `tenant/sha-256` → size and chunk count of stored content.
+pub const BLOB_META: Table<BlobMeta> = Table::new("contracts_blob_meta");
+/// `tenant/sequence (zero-padded)` → one link of the hash-chained contract audit log.
+pub const CHAIN: Table<ChainEntry> = Table::new("contracts_chain");
+/// `tenant` → the newest link of the chain.
+pub const CHAIN_HEAD: Table<ChainHead> = Table::new("contracts_chain_head");
+
+pub const TABLES: [&str; 8] = [
+    CONTRACTS.name(),
+    NUMBERS.name(),
+    INDEX.name(),
+    WAITING.name(),
+    BLOBS.name(),
+    BLOB_META.name(),
+    CHAIN.name(),
+    CHAIN_HEAD.name(),
+];
+
+pub fn key(tenant: &str, id: &str) -> String {
+    format!("{tenant}/{id}")
+}
+
+/// 文書種別.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocType {
+    /// 注文書
+    PurchaseOrder,
+    /// 請書
+    OrderAcceptance,
+    /// 契約書
+    Agreement,
+    /// 覚書
+    Memorandum,
+    /// 見積書
+    Quotation,
+    /// その他
+    Other,
+}
+
+impl DocType {
+    pub const ALL: [DocType; 6] = [
+        DocType::PurchaseOrder,
+        DocType::OrderAcceptance,
+        DocType::Agreement,
+        DocType::Memorandum,
+        DocType::Quotation,
+        DocType::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocType::PurchaseOrder => "purchase_order",
+            DocType::OrderAcceptance => "order_acceptance",
+            DocType::Agreement => "agreement",
+            DocType::Memorandum => "memorandum",
+            DocType::Quotation => "quotation",
+            DocType::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        match self {
+            DocType::PurchaseOrder => lang.pick("注文書", "Purchase order"),
+            DocType::OrderAcceptance => lang.pick("請書", "Order acceptance"),
+            DocType::Agreement => lang.pick("契約書", "Agreement"),
+            DocType::Memorandum => lang.pick("覚書", "Memorandum"),
+            DocType::Quotation => lang.pick("見積書", "Quotation"),
+            DocType::Other => lang.pick("その他", "Other"),
+        }
+    }
+}
+
+/// Whether 取引金額 includes consumption tax.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tax {
+    Included,
+    Excluded,
+}
+
+impl Tax {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tax::Included => "included",
+            Tax::Excluded => "excluded",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "included" => Some(Tax::Included),
+            "excluded" => Some(Tax::Excluded),
+            _ => None,
+        }
+    }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        match self {
+            Tax::Included => lang.pick("税込", "tax included"),
+            Tax::Excluded => lang.pick("税抜", "tax excluded"),
+        }
+    }
+}
+
+/// Which company a route step belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Party {
+    /// The service owner (サービスオーナー).
+    Owner,
+    /// The counterparty (取引先).
+    Partner,
+}
+
+impl Party {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Party::Owner => "owner",
+            Party::Partner => "partner",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "owner" => Some(Party::Owner),
+            "partner" => Some(Party::Partner),
+            _ => None,
+        }
+    }
+
+    pub fn side(self) -> Side {
+        match self {
+            Party::Owner => Side::Owner,
+            Party::Partner => Side::Partner,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// 回覧中: waiting on the current step.
+    Circulating,
+    /// 差戻し: back with the registrant, who may correct and resubmit.
+    SentBack,
+    /// 締結済: every step done.
+    Completed,
+    /// 取消: cancelled by the registrant.
+    Cancelled,
+}
+
+impl Status {
+    pub const ALL: [Status; 4] = [Status::Circulating, Status::SentBack, Status::Completed, Status::Cancelled];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Circulating => "circulating",
+            Status::SentBack => "sent_back",
+            Status::Completed => "completed",
+            Status::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        match self {
+            Status::Circulating => lang.pick("回覧中", "Circulating"),
+            Status::SentBack => lang.pick("差戻し", "Sent back"),
+            Status::Completed => lang.pick("締結済", "Completed"),
+            Status::Cancelled => lang.pick("取消", "Cancelled"),
+        }
+    }
+}
+
+/// A free field (自由項目).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Field {
+    pub name: String,
+    pub value: String,
+}
+
+/// One stored version of a document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Version {
+    /// 1 for the original, then one per signature or replacement.
+    pub n: u32,
+    /// SHA-256 of the content, hex: its address in [`BLOBS`].
+    pub sha256: String,
+    pub size: u64,
+    pub created_at: Timestamp,
+    /// Who made it: the registrant (original, replacement) or who signed.
+    pub by: String,
+    /// For a signed version: the signer whose certificate signed (differs from `by` when a
+    /// delegate signed on the signer's behalf).
+    #[serde(default)]
+    pub signer: Option<String>,
+    #[serde(default)]
+    pub cert_serial: Option<String>,
+}
+
+/// A document (文書) of a contract: a PDF with every version kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Document {
+    /// `D1`, `D2`, … within the contract.
+    pub id: String,
+    pub name: String,
+    pub versions: Vec<Version>,
+}
+
+impl Document {
+    pub fn latest(&self) -> Option<&Version> {
+        self.versions.last()
+    }
+}
+
+/// Who finished a step, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Done {
+    pub by: String,
+    /// The signer a delegate acted for.
+    #[serde(default)]
+    pub on_behalf_of: Option<String>,
+    pub at: Timestamp,
+}
+
+/// A step of the circulation route: a role at one of the two companies, with the users
+/// chosen for it (any one of them completes the step).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    pub party: Party,
+    pub role: Role,
+    pub company_id: String,
+    pub users: Vec<String>,
+    #[serde(default)]
+    pub done: Option<Done>,
+}
+
+impl Step {
+    pub fn line(&self) -> WaitingLine {
+        WaitingLine { side: self.party.side(), role: self.role }
+    }
+
+    /// A signer step is completed by signing, every other step by 確認/承認.
+    pub fn is_signing(&self) -> bool {
+        self.role == Role::Signer
+    }
+}
+
+/// What happened to a contract (its history, shown on the detail page and the report).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub at: Timestamp,
+    pub by: String,
+    #[serde(default)]
+    pub on_behalf_of: Option<String>,
+    /// `register`, `approve`, `sign`, `send_back`, `resubmit`, `cancel`, `complete`,
+    /// `correct`, `delete`.
+    pub action: String,
+    #[serde(default)]
+    pub step: Option<usize>,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// A contract (契約, "folder").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contract {
+    /// `C00000001`, …
+    pub id: String,
+    pub tenant: String,
+    /// 契約番号, unique per tenant.
+    pub number: String,
+    pub title: String,
+    pub doc_type: DocType,
+    /// The partner company (取引先).
+    pub counterparty: String,
+    /// 取引年月日.
+    pub transaction_date: Date,
+    /// 取引金額 in yen.
+    pub amount: i64,
+    pub tax: Tax,
+    pub fields: Vec<Field>,
+    pub registrant: String,
+    pub registrant_group: String,
+    pub documents: Vec<Document>,
+    pub route: Vec<Step>,
+    pub status: Status,
+    /// Index of the step it waits on while circulating.
+    pub current: Option<usize>,
+    pub history: Vec<Event>,
+    /// Kept unchanged until this day (`contracts.retention_years`, default 10).
+    pub retention_until: Date,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(default)]
+    pub completed_at: Option<Timestamp>,
+}
+
+impl Contract {
+    pub fn current_step(&self) -> Option<&Step> {
+        self.current.and_then(|i| self.route.get(i))
+    }
+
+    /// Everyone on the route and the registrant.
+    pub fn participants(&self) -> Vec<String> {
+        let mut all: Vec<String> = self.route.iter().flat_map(|s| s.users.iter().cloned()).collect();
+        all.push(self.registrant.clone());
+        all.sort();
+        all.dedup();
+        all
+    }
+}
+
+/// The search index record of a contract.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub id: String,
+    pub number: String,
+    pub title: String,
+    pub doc_type: DocType,
+    pub counterparty: String,
+    pub transaction_date: Date,
+    pub amount: i64,
+    pub status: Status,
+    /// The waiting line key of the current step (`owner_signer`, …).
+    #[serde(default)]
+    pub step: Option<String>,
+    pub registrant: String,
+    pub registrant_group: String,
+    pub participants: Vec<String>,
+    pub documents: Vec<String>,
+    pub created_at: Timestamp,
+}
+
+impl Summary {
+    pub fn of(c: &Contract) -> Self {
+        Self {
+            id: c.id.clone(),
+            number: c.number.clone(),
+            title: c.title.clone(),
+            doc_type: c.doc_type,
+            counterparty: c.counterparty.clone(),
+            transaction_date: c.transaction_date,
+            amount: c.amount,
+            status: c.status,
+            step: c.current_step().map(|s| s.line().key()),
+            registrant: c.registrant.clone(),
+            registrant_group: c.registrant_group.clone(),
+            participants: c.participants(),
+            documents: c.documents.iter().map(|d| d.name.clone()).collect(),
+            created_at: c.created_at,
+        }
+    }
+
+    /// Index key: date first, so a date range is a key range.
+    pub fn index_key(tenant: &str, date: Date, id: &str) -> String {
+        format!("{tenant}/{date}/{id}")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobMeta {
+    pub size: u64,
+    pub chunks: u32,
+    pub created_at: Timestamp,
+}
+
+/// One link of the hash chain: `hash = SHA-256(prev ‖ canonical JSON of the entry without
+/// its hash)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainEntry {
+    pub seq: u64,
+    pub prev: String,
+    pub at: Timestamp,
+    pub actor: String,
+    #[serde(default)]
+    pub client: Option<String>,
+    pub action: String,
+    pub contract: String,
+    pub detail: serde_json::Value,
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainHead {
+    pub seq: u64,
+    pub hash: String,
+}

@@ -1,0 +1,116 @@
+//! The bridge to [`keiyaku_pades`]: a signer's certificate and seal, the tenant's
+//! timestamp authority, and where the stamp goes.
+
+use crate::error::ContractsError;
+use jiff::Timestamp;
+use keiyaku_certs::signing::Material;
+use keiyaku_kernel::clock::tokyo;
+use keiyaku_pades as pades;
+
+/// Stamp size in points (seal and label).
+const STAMP_W: f32 = 150.0;
+const STAMP_H: f32 = 64.0;
+const MARGIN: f32 = 36.0;
+
+/// What one signature needs besides the key material.
+pub struct Request<'a> {
+    pub pdf: &'a [u8],
+    pub signer_name: &'a str,
+    /// The delegate who performs the signing, when not the signer.
+    pub delegate_name: Option<&'a str>,
+    /// Trial tenants' seals show the date.
+    pub trial: bool,
+    pub now: Timestamp,
+    /// 1-based; default the last page.
+    pub page: Option<u32>,
+    pub x: Option<f32>,
+    pub y: Option<f32>,
+    /// How many signatures the document has already: default stamps go side by side.
+    pub slot: usize,
+    pub contract: &'a str,
+}
+
+/// Page sizes (points) of a PDF, or why it cannot be read.
+pub fn page_sizes(pdf: &[u8]) -> Result<Vec<(f32, f32)>, String> {
+    let sizes = pades::page_count_and_sizes(pdf).map_err(|e| e.to_string())?;
+    if sizes.is_empty() {
+        return Err("the PDF has no pages".into());
+    }
+    Ok(sizes)
+}
+
+/// The default stamp position (top-left, from the page's top-left): the bottom right
+/// corner, moving left for each earlier signature, then up a row.
+fn default_position(page_w: f32, page_h: f32, slot: usize) -> (f32, f32) {
+    let per_row = (((page_w - 2.0 * MARGIN) / (STAMP_W + 8.0)).floor() as usize).max(1);
+    let col = slot % per_row;
+    let row = slot / per_row;
+    let x = page_w - MARGIN - STAMP_W - col as f32 * (STAMP_W + 8.0);
+    let y = page_h - MARGIN - STAMP_H - row as f32 * (STAMP_H + 8.0);
+    (x.max(0.0), y.max(0.0))
+}
+
+/// Signs `req.pdf` with `signer`'s key and certificate, the visible seal, and a timestamp
+/// from the tenant's TSA.
+pub fn sign(req: &Request<'_>, signer: &Material, tsa: &Material) -> Result<Vec<u8>, ContractsError> {
+    let sizes = page_sizes(req.pdf).map_err(ContractsError::NotPdf)?;
+    let last = sizes.len();
+    let page = req.page.map(|p| p as usize).filter(|p| (1..=last).contains(p)).unwrap_or(last);
+    let (w, h) = sizes[page - 1];
+    let (dx, dy) = default_position(w, h, req.slot);
+    let x = req.x.filter(|x| x.is_finite() && *x >= 0.0 && *x + STAMP_W <= w).unwrap_or(dx);
+    let y = req.y.filter(|y| y.is_finite() && *y >= 0.0 && *y + STAMP_H <= h).unwrap_or(dy);
+    let day = req.now.to_zoned_datetime(tokyo()).date();
+    let text = keiyaku_users::seal::seal_text(req.signer_name);
+    let seal = pades::Seal {
+        chars: text.chars.clone(),
+        vertical: text.vertical,
+        date: req.trial.then(|| keiyaku_users::seal::date_label(day)),
+    };
+    let mut label_lines = vec![req.signer_name.to_string()];
+    if let Some(d) = req.delegate_name {
+        label_lines.push(format!("代理: {d}"));
+    }
+    label_lines.push(format!("{:04}/{:02}/{:02}", day.year(), day.month(), day.day()));
+    let reason = match req.delegate_name {
+        Some(d) => format!("{d} が {} に代わり署名 (契約 {})", req.signer_name, req.contract),
+        None => format!("{} による署名 (契約 {})", req.signer_name, req.contract),
+    };
+    let chain = vec![signer.ca_der.clone()];
+    let mut request = pades::SignRequest::new(req.pdf, &signer.cert_der, &chain, &signer.key_pkcs8, req.now);
+    request.name = Some(req.signer_name.to_string());
+    request.reason = Some(reason);
+    request.appearance =
+        Some(pades::Appearance { page: page - 1, rect: Some([x, y, STAMP_W, STAMP_H]), seal, label_lines });
+    let tsa = pades::LocalTsa::new(tsa.cert_der.clone(), vec![tsa.ca_der.clone()], tsa.key_pkcs8.clone());
+    pades::sign(&request, &tsa).map_err(|e| ContractsError::internal(format!("signing failed: {e}")))
+}
+
+/// One line per signature of a signed PDF, as the completion report shows them: signer,
+/// time, time-stamp, and whether digest, signature and time-stamp check out.
+pub fn describe_signatures(pdf: &[u8]) -> Vec<String> {
+    let fmt = |t: jiff::Timestamp| t.to_zoned_datetime(tokyo()).strftime("%Y/%m/%d %H:%M:%S").to_string();
+    match pades::verify(pdf) {
+        Ok(list) => list
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let ts = s
+                    .timestamp
+                    .as_ref()
+                    .and_then(|t| t.gen_time)
+                    .map(|t| format!("タイムスタンプ {}", fmt(t)))
+                    .unwrap_or_else(|| "タイムスタンプなし".into());
+                format!(
+                    "署名{}：{}　{}　{}　検証結果：{}",
+                    i + 1,
+                    s.signer_name,
+                    s.signing_time.map(fmt).unwrap_or_default(),
+                    ts,
+                    if s.is_intact() { "改ざんなし" } else { "不正" }
+                )
+            })
+            .collect(),
+        Err(e) => vec![format!("署名を検証できません：{e}")],
+    }
+}

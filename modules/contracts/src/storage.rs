@@ -1,0 +1,134 @@
+//! Content-addressed document storage and the hash-chained contract audit log.
+//!
+//! Documents are stored once per content under their SHA-256, in chunks of raw bytes, and
+//! read back only after their hash is checked. Every change to a contract appends a link to
+//! the tenant's chain: `hash = SHA-256(prev hash ‖ JSON of the link without its hash)`, so
+//! changing, removing or reordering a stored link is detected by [`verify_chain`] (run by
+//! `keiyaku verify`).
+
+use crate::error::ContractsError;
+use crate::model::{BLOB_META, BLOBS, BlobMeta, CHAIN, CHAIN_HEAD, ChainEntry, ChainHead, key};
+use keiyaku_kernel::context::Actor;
+use keiyaku_kernel::store::{Read, StoreError, Tx};
+use sha2::{Digest, Sha256};
+
+/// Bytes per stored chunk.
+pub const CHUNK_BYTES: usize = 1024 * 1024;
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn chunk_key(tenant: &str, sha: &str, n: u32) -> String {
+    format!("{tenant}/{sha}/{n:06}")
+}
+
+/// Stores `bytes` (once per content) and returns their SHA-256.
+pub fn put_blob(tx: &mut Tx, tenant: &str, bytes: &[u8]) -> Result<String, StoreError> {
+    let sha = sha256_hex(bytes);
+    let meta_key = key(tenant, &sha);
+    if tx.get(&BLOB_META, &meta_key)?.is_some() {
+        return Ok(sha);
+    }
+    let mut n = 0u32;
+    for part in bytes.chunks(CHUNK_BYTES) {
+        tx.put_bytes(&BLOBS, &chunk_key(tenant, &sha, n), part)?;
+        n += 1;
+    }
+    let meta = BlobMeta { size: bytes.len() as u64, chunks: n, created_at: tx.now() };
+    tx.put(&BLOB_META, &meta_key, &meta)?;
+    Ok(sha)
+}
+
+/// The content stored under `sha`, checked against it.
+pub fn get_blob(tx: &impl Read, tenant: &str, sha: &str) -> Result<Vec<u8>, ContractsError> {
+    let meta = tx.get(&BLOB_META, &key(tenant, sha))?.ok_or(ContractsError::NotFound("document"))?;
+    let mut out = Vec::with_capacity(usize::try_from(meta.size).unwrap_or(0));
+    for n in 0..meta.chunks {
+        let part = tx
+            .get_bytes(&BLOBS, &chunk_key(tenant, sha, n))?
+            .ok_or_else(|| ContractsError::internal(format!("document {sha}: chunk {n} missing")))?;
+        out.extend_from_slice(&part);
+    }
+    if sha256_hex(&out) != sha {
+        return Err(ContractsError::internal(format!("document {sha} does not match its hash")));
+    }
+    Ok(out)
+}
+
+fn link_hash(prev: &str, entry: &ChainEntry) -> Result<String, StoreError> {
+    let mut e = entry.clone();
+    e.hash = String::new();
+    let json = serde_json::to_vec(&e).map_err(|err| StoreError::Corrupt {
+        table: CHAIN.name(),
+        key: e.seq.to_string(),
+        reason: err.to_string(),
+    })?;
+    let mut h = Sha256::new();
+    h.update(prev.as_bytes());
+    h.update(&json);
+    Ok(hex::encode(h.finalize()))
+}
+
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Appends a link to the tenant's contract chain (and the kernel audit record), in `tx`.
+pub fn record(
+    tx: &mut Tx,
+    actor: &Actor,
+    tenant: &str,
+    action: &str,
+    contract: &str,
+    detail: serde_json::Value,
+) -> Result<(), StoreError> {
+    let head = tx.get(&CHAIN_HEAD, tenant)?.unwrap_or(ChainHead { seq: 0, hash: GENESIS.into() });
+    let mut entry = ChainEntry {
+        seq: head.seq + 1,
+        prev: head.hash.clone(),
+        at: tx.now(),
+        actor: actor.id.clone(),
+        client: actor.client.clone(),
+        action: action.to_string(),
+        contract: contract.to_string(),
+        detail: detail.clone(),
+        hash: String::new(),
+    };
+    entry.hash = link_hash(&head.hash, &entry)?;
+    tx.put(&CHAIN, &format!("{tenant}/{:012}", entry.seq), &entry)?;
+    tx.put(&CHAIN_HEAD, tenant, &ChainHead { seq: entry.seq, hash: entry.hash.clone() })?;
+    tx.audit(actor, action, &key(tenant, contract), detail)?;
+    Ok(())
+}
+
+/// Checks every tenant's chain: each link's hash, its link to the previous one, the
+/// sequence without gaps, and the head. One line per problem.
+pub fn verify_chain(tx: &impl Read) -> Result<Vec<String>, StoreError> {
+    let mut problems = Vec::new();
+    let heads = tx.scan(&CHAIN_HEAD, "")?;
+    for (tenant, head) in heads {
+        let mut prev = GENESIS.to_string();
+        let mut expected = 1u64;
+        for (k, entry) in tx.scan(&CHAIN, &format!("{tenant}/"))? {
+            if entry.seq != expected {
+                problems.push(format!("contract chain {tenant}: link {expected} missing (found {k})"));
+                expected = entry.seq;
+            }
+            if entry.prev != prev {
+                problems.push(format!(
+                    "contract chain {tenant}: link {} does not follow link {}",
+                    entry.seq,
+                    expected - 1
+                ));
+            }
+            if link_hash(&entry.prev, &entry)? != entry.hash {
+                problems.push(format!("contract chain {tenant}: link {} was altered", entry.seq));
+            }
+            prev = entry.hash.clone();
+            expected += 1;
+        }
+        if head.seq != expected - 1 || head.hash != prev {
+            problems.push(format!("contract chain {tenant}: the newest links are missing (head {})", head.seq));
+        }
+    }
+    Ok(problems)
+}

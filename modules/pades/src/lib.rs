@@ -1,0 +1,136 @@
+//! PAdES signatures for keiyaku: a pure library, no HTTP.
+//!
+//! - [`sign`] appends an incremental update to a PDF with a signature field (optionally a
+//!   visible stamp, see [`Appearance`]) and a PAdES-B-T signature: a detached CMS SignedData
+//!   (`/SubFilter /ETSI.CAdES.detached`, ECDSA P-256 / SHA-256, ESS signingCertificateV2, no
+//!   signing-time attribute) carrying an RFC 3161 signature time-stamp.
+//! - [`TimeStamper`] issues time-stamp tokens; [`LocalTsa`] is an in-process TSA whose
+//!   [`tsa_response`] answers RFC 3161 requests (for a `/tsa` endpoint).
+//! - [`verify`] checks every signature of a PDF; [`page_count_and_sizes`] validates uploads.
+//!
+//! Nothing here panics on bad input: unreadable PDFs and DER give a [`PadesError`].
+//!
+//! ```no_run
+//! # fn demo(pdf: &[u8], cert: &[u8], ca: Vec<u8>, key: &[u8], tsa: keiyaku_pades::LocalTsa)
+//! # -> Result<(), keiyaku_pades::PadesError> {
+//! use keiyaku_pades::{Appearance, Seal, SignRequest, sign, verify};
+//! let chain = vec![ca];
+//! let mut req = SignRequest::new(pdf, cert, &chain, key, jiff::Timestamp::now());
+//! req.appearance = Some(Appearance {
+//!     page: 0,
+//!     rect: None,
+//!     seal: Seal { chars: vec!['山', '田'], vertical: true, date: None },
+//!     label_lines: vec!["山田 太郎".into(), "2026-11-25".into()],
+//! });
+//! let signed = sign(&req, &tsa)?;
+//! assert!(verify(&signed)?.iter().all(|s| s.is_intact()));
+//! # Ok(()) }
+//! ```
+
+mod appearance;
+mod cms;
+mod der;
+mod pdf;
+mod tsa;
+mod verify;
+
+pub use appearance::{Appearance, Seal};
+pub use pdf::CONTENTS_SIZE;
+pub use tsa::{DEFAULT_TSA_POLICY, LocalTsa, TimeStamper, TimestampInfo, tsa_eku_extension, tsa_response};
+pub use verify::{SignatureInfo, page_count_and_sizes, verify};
+
+/// Why signing, time-stamping or reading failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PadesError {
+    /// The input is not a PDF this library can read.
+    #[error("not a readable PDF: {0}")]
+    Pdf(String),
+    /// Encrypted PDFs are not signed.
+    #[error("the PDF is encrypted")]
+    Encrypted,
+    /// The requested page (0-based) does not exist.
+    #[error("page {0} does not exist")]
+    NoSuchPage(usize),
+    /// The private key is unusable or does not match the certificate.
+    #[error("key: {0}")]
+    Key(String),
+    /// A certificate cannot be used.
+    #[error("certificate: {0}")]
+    Certificate(String),
+    /// Malformed DER.
+    #[error("ASN.1: {0}")]
+    Asn1(String),
+    /// The CMS does not fit the reserved `/Contents` space.
+    #[error("the signature needs {needed} bytes but only {available} are reserved")]
+    PlaceholderTooSmall {
+        /// Size of the CMS.
+        needed: usize,
+        /// [`CONTENTS_SIZE`].
+        available: usize,
+    },
+    /// The time-stamp could not be obtained.
+    #[error("time-stamp: {0}")]
+    Timestamp(String),
+    /// A parameter is invalid.
+    #[error("invalid: {0}")]
+    Invalid(String),
+}
+
+/// Everything [`sign`] needs.
+#[derive(Debug, Clone)]
+pub struct SignRequest<'a> {
+    /// The PDF to sign (kept unchanged as the prefix of the result).
+    pub pdf: &'a [u8],
+    /// The signer certificate (DER, ECDSA P-256).
+    pub cert_der: &'a [u8],
+    /// The issuer chain (DER), e.g. the tenant CA; included in the CMS.
+    pub chain: &'a [Vec<u8>],
+    /// The signer's key, PKCS#8 DER (ECDSA P-256).
+    pub key_pkcs8: &'a [u8],
+    /// The signing time written as `/M` (Japan time).
+    pub signing_time: jiff::Timestamp,
+    /// `/Name`.
+    pub name: Option<String>,
+    /// `/Reason`.
+    pub reason: Option<String>,
+    /// `/Location`.
+    pub location: Option<String>,
+    /// `/ContactInfo`.
+    pub contact_info: Option<String>,
+    /// The field name `/T`; default `SignatureN` (the first unused N).
+    pub field_name: Option<String>,
+    /// The visible stamp; `None`: an invisible signature field on the first page.
+    pub appearance: Option<Appearance>,
+}
+
+impl<'a> SignRequest<'a> {
+    /// A request without name, reason, location or appearance.
+    pub fn new(
+        pdf: &'a [u8],
+        cert_der: &'a [u8],
+        chain: &'a [Vec<u8>],
+        key_pkcs8: &'a [u8],
+        signing_time: jiff::Timestamp,
+    ) -> Self {
+        Self {
+            pdf,
+            cert_der,
+            chain,
+            key_pkcs8,
+            signing_time,
+            name: None,
+            reason: None,
+            location: None,
+            contact_info: None,
+            field_name: None,
+            appearance: None,
+        }
+    }
+}
+
+/// Signs `req.pdf` (PAdES-B-T): appends an incremental update with the signature field,
+/// widget, appearance and signature dictionary, then fills `/Contents` with the CMS whose
+/// signature is time-stamped by `tsa`. Earlier signatures stay valid.
+pub fn sign(req: &SignRequest, tsa: &dyn TimeStamper) -> Result<Vec<u8>, PadesError> {
+    pdf::sign(req, tsa)
+}

@@ -1,0 +1,503 @@
+//! Reading PDFs (with lopdf) and writing the incremental update of a signature.
+
+use std::fmt::Write as _;
+
+use lopdf::{Dictionary, Document, Object, ObjectId};
+use sha2::{Digest, Sha256};
+
+use crate::appearance::{font_objects, num};
+use crate::cms::{self, Content, Signer};
+use crate::der::{OID_DATA, pdf_date};
+use crate::{PadesError, SignRequest, TimeStamper};
+
+/// Bytes reserved for the DER CMS in `/Contents` (written as twice as many hex digits).
+pub const CONTENTS_SIZE: usize = 16 * 1024;
+/// Width reserved for the `/ByteRange` array.
+const BYTE_RANGE_WIDTH: usize = 60;
+/// Deepest /Parent or /Kids chain followed.
+const MAX_DEPTH: usize = 64;
+
+/// Loads a PDF with lopdf, turning parser panics into errors.
+pub(crate) fn load(pdf: &[u8]) -> Result<Document, PadesError> {
+    if !pdf.starts_with(b"%PDF-") {
+        return Err(PadesError::Pdf("the file does not start with %PDF-".into()));
+    }
+    match std::panic::catch_unwind(|| Document::load_mem(pdf)) {
+        Ok(Ok(doc)) => Ok(doc),
+        Ok(Err(e)) => Err(PadesError::Pdf(e.to_string())),
+        Err(_) => Err(PadesError::Pdf("the PDF parser failed".into())),
+    }
+}
+
+fn deref<'a>(doc: &'a Document, obj: &'a Object) -> Option<&'a Object> {
+    doc.dereference(obj).ok().map(|(_, o)| o)
+}
+
+fn dict_deref<'a>(doc: &'a Document, obj: &'a Object) -> Option<&'a Dictionary> {
+    deref(doc, obj).and_then(|o| o.as_dict().ok())
+}
+
+/// A page attribute, inherited through /Parent.
+fn inherited<'a>(doc: &'a Document, page: &'a Dictionary, key: &[u8]) -> Option<&'a Object> {
+    let mut node = page;
+    for _ in 0..MAX_DEPTH {
+        if let Ok(v) = node.get(key) {
+            return deref(doc, v);
+        }
+        node = node.get(b"Parent").ok().and_then(|p| dict_deref(doc, p))?;
+    }
+    None
+}
+
+fn as_rect(doc: &Document, obj: &Object) -> Option<[f32; 4]> {
+    let arr = obj.as_array().ok()?;
+    if arr.len() != 4 {
+        return None;
+    }
+    let mut v = [0f32; 4];
+    for (slot, o) in v.iter_mut().zip(arr) {
+        *slot = deref(doc, o)?.as_float().ok()?;
+        if !slot.is_finite() {
+            return None;
+        }
+    }
+    Some([v[0].min(v[2]), v[1].min(v[3]), v[0].max(v[2]), v[1].max(v[3])])
+}
+
+/// The visible box of a page (CropBox, else MediaBox, else A4) as `[llx lly urx ury]`.
+pub(crate) fn page_box(doc: &Document, page: &Dictionary) -> [f32; 4] {
+    inherited(doc, page, b"CropBox")
+        .and_then(|o| as_rect(doc, o))
+        .or_else(|| inherited(doc, page, b"MediaBox").and_then(|o| as_rect(doc, o)))
+        .unwrap_or([0.0, 0.0, 595.28, 841.89])
+}
+
+/// The page object ids in order.
+pub(crate) fn pages(doc: &Document) -> Vec<ObjectId> {
+    doc.get_pages().into_values().collect()
+}
+
+/// Writes a lopdf object in PDF syntax.
+pub(crate) fn write_object(out: &mut String, obj: &Object, depth: usize) -> Result<(), PadesError> {
+    if depth > MAX_DEPTH {
+        return Err(PadesError::Pdf("objects nested too deeply".into()));
+    }
+    match obj {
+        Object::Null => out.push_str("null"),
+        Object::Boolean(b) => out.push_str(if *b { "true" } else { "false" }),
+        Object::Integer(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Object::Real(r) => out.push_str(&num(*r)),
+        Object::Name(n) => write_name(out, n),
+        Object::String(s, _) => out.push_str(&hex_string(s)),
+        Object::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                write_object(out, item, depth + 1)?;
+            }
+            out.push(']');
+        }
+        Object::Dictionary(d) => write_dict(out, d, depth)?,
+        Object::Stream(_) => return Err(PadesError::Pdf("unexpected stream object".into())),
+        Object::Reference((id, generation)) => {
+            let _ = write!(out, "{id} {generation} R");
+        }
+    }
+    Ok(())
+}
+
+fn write_dict(out: &mut String, d: &Dictionary, depth: usize) -> Result<(), PadesError> {
+    out.push_str("<<");
+    for (k, v) in d.iter() {
+        out.push(' ');
+        write_name(out, k);
+        out.push(' ');
+        write_object(out, v, depth + 1)?;
+    }
+    out.push_str(" >>");
+    Ok(())
+}
+
+fn write_name(out: &mut String, name: &[u8]) {
+    out.push('/');
+    for &b in name {
+        if b.is_ascii_graphic() && !b"#/%()<>[]{}".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "#{b:02X}");
+        }
+    }
+}
+
+fn hex_string(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2 + 2);
+    s.push('<');
+    for b in bytes {
+        let _ = write!(s, "{b:02X}");
+    }
+    s.push('>');
+    s
+}
+
+/// A PDF text string: a literal for printable ASCII, else UTF-16BE with a byte-order mark.
+pub(crate) fn text_string(s: &str) -> String {
+    if s.chars().all(|c| (' '..='~').contains(&c)) {
+        let mut out = String::from("(");
+        for c in s.chars() {
+            if matches!(c, '(' | ')' | '\\') {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out.push(')');
+        out
+    } else {
+        let mut out = String::from("<FEFF");
+        for unit in s.encode_utf16() {
+            let _ = write!(out, "{unit:04X}");
+        }
+        out.push('>');
+        out
+    }
+}
+
+/// The objects of one incremental update.
+struct Update {
+    buf: Vec<u8>,
+    offsets: Vec<(ObjectId, usize)>,
+}
+
+impl Update {
+    fn object(&mut self, id: ObjectId, body: &str) {
+        self.offsets.push((id, self.buf.len()));
+        self.buf.extend_from_slice(format!("{} {} obj\n{body}\nendobj\n", id.0, id.1).as_bytes());
+    }
+
+    fn stream(&mut self, id: ObjectId, dict_entries: &str, data: &[u8]) {
+        self.offsets.push((id, self.buf.len()));
+        self.buf.extend_from_slice(
+            format!("{} {} obj\n<< {dict_entries} /Length {} >>\nstream\n", id.0, id.1, data.len()).as_bytes(),
+        );
+        self.buf.extend_from_slice(data);
+        self.buf.extend_from_slice(b"\nendstream\nendobj\n");
+    }
+}
+
+/// Groups sorted ids into `(first, count)` runs.
+fn runs(ids: &[u32]) -> Vec<(u32, u32)> {
+    let mut out: Vec<(u32, u32)> = Vec::new();
+    for &id in ids {
+        match out.last_mut() {
+            Some((first, count)) if *first + *count == id => *count += 1,
+            _ => out.push((id, 1)),
+        }
+    }
+    out
+}
+
+fn unique_field_name(doc: &Document, fields: &[Object]) -> String {
+    let names: Vec<Vec<u8>> = fields
+        .iter()
+        .filter_map(|f| dict_deref(doc, f))
+        .filter_map(|d| d.get(b"T").ok().and_then(|t| t.as_str().ok()).map(<[u8]>::to_vec))
+        .collect();
+    (1..)
+        .map(|i| format!("Signature{i}"))
+        .find(|n| !names.iter().any(|t| t.as_slice() == n.as_bytes()))
+        .unwrap_or_else(|| "Signature".into())
+}
+
+/// Whether a certification signature forbids any change (`/Perms /DocMDP`, `/P 1`).
+fn certified_without_changes(doc: &Document, catalog: &Dictionary) -> bool {
+    let get = |d: &Dictionary, key: &[u8]| d.get(key).ok().and_then(|o| deref(doc, o)).cloned();
+    let Some(sig) = get(catalog, b"Perms").and_then(|p| p.as_dict().ok().and_then(|p| get(p, b"DocMDP"))) else {
+        return false;
+    };
+    let refs = sig.as_dict().ok().and_then(|s| get(s, b"Reference")).and_then(|r| r.as_array().ok().cloned());
+    refs.unwrap_or_default().iter().filter_map(|r| dict_deref(doc, r)).any(|r| {
+        get(r, b"TransformParams")
+            .and_then(|t| t.as_dict().ok().and_then(|t| get(t, b"P")))
+            .and_then(|p| p.as_i64().ok())
+            == Some(1)
+    })
+}
+
+/// Signs: see [`crate::sign`].
+pub(crate) fn sign(req: &SignRequest, tsa: &dyn TimeStamper) -> Result<Vec<u8>, PadesError> {
+    let signer = Signer::new(req.key_pkcs8, req.cert_der, req.chain)?;
+    let pdf = req.pdf;
+    let doc = load(pdf)?;
+    if doc.trailer.get(b"Encrypt").is_ok() {
+        return Err(PadesError::Encrypted);
+    }
+    if doc.xref_recovery == Some(lopdf::xref::XrefRecovery::Reconstructed) {
+        return Err(PadesError::Pdf("the cross-reference table is damaged".into()));
+    }
+    let prev = doc.xref_start;
+    let prev_is_stream = match pdf.get(prev..) {
+        Some(rest) => !rest.trim_ascii_start().starts_with(b"xref"),
+        None => return Err(PadesError::Pdf("bad startxref".into())),
+    };
+
+    let page_index = req.appearance.as_ref().map(|a| a.page).unwrap_or(0);
+    let page_ids = pages(&doc);
+    let page_id = *page_ids.get(page_index).ok_or(PadesError::NoSuchPage(page_index))?;
+    let mut page = doc.get_dictionary(page_id).map_err(|e| PadesError::Pdf(e.to_string()))?.clone();
+    let [llx, lly, urx, ury] = page_box(&doc, &page);
+
+    let root_id = doc
+        .trailer
+        .get(b"Root")
+        .and_then(Object::as_reference)
+        .map_err(|_| PadesError::Pdf("the trailer has no /Root reference".into()))?;
+    let mut catalog = doc.get_dictionary(root_id).map_err(|e| PadesError::Pdf(e.to_string()))?.clone();
+    if certified_without_changes(&doc, &catalog) {
+        return Err(PadesError::Invalid("the document is certified with no changes permitted (DocMDP P=1)".into()));
+    }
+
+    // New object numbers.
+    let size = doc.trailer.get(b"Size").and_then(Object::as_i64).unwrap_or(0).max(0);
+    let mut next = u32::try_from(size).unwrap_or(0).max(doc.max_id.saturating_add(1));
+    let mut alloc = || {
+        let id = (next, 0u16);
+        next = next.saturating_add(1);
+        id
+    };
+    let sig_id = alloc();
+    let widget_id = alloc();
+
+    // The AcroForm: indirect (rewritten in place), direct in the catalog, or new.
+    let (acro_ref, mut acroform) = match catalog.get(b"AcroForm") {
+        Ok(Object::Reference(id)) => {
+            let d = doc.get_dictionary(*id).map_err(|e| PadesError::Pdf(e.to_string()))?.clone();
+            (Some(*id), d)
+        }
+        Ok(Object::Dictionary(d)) => (None, d.clone()),
+        _ => (None, Dictionary::new()),
+    };
+    let mut fields: Vec<Object> = acroform
+        .get(b"Fields")
+        .ok()
+        .and_then(|f| deref(&doc, f))
+        .and_then(|f| f.as_array().ok())
+        .cloned()
+        .unwrap_or_default();
+    let field_name = req.field_name.clone().unwrap_or_else(|| unique_field_name(&doc, &fields));
+    fields.push(Object::Reference(widget_id));
+    acroform.set("Fields", Object::Array(fields));
+    let flags = acroform.get(b"SigFlags").and_then(Object::as_i64).unwrap_or(0);
+    acroform.set("SigFlags", Object::Integer(flags | 3));
+
+    // The page's annotations, with the widget added.
+    let mut annots: Vec<Object> = page
+        .get(b"Annots")
+        .ok()
+        .and_then(|a| deref(&doc, a))
+        .and_then(|a| a.as_array().ok())
+        .cloned()
+        .unwrap_or_default();
+    annots.push(Object::Reference(widget_id));
+    page.set("Annots", Object::Array(annots));
+
+    let mut up = Update { buf: Vec::with_capacity(CONTENTS_SIZE * 2 + 16 * 1024), offsets: Vec::new() };
+    // The update starts on a new line after the original bytes.
+    let base = pdf.len() + usize::from(!pdf.ends_with(b"\n") && !pdf.ends_with(b"\r"));
+
+    let mut s = String::new();
+    write_dict(&mut s, &page, 0)?;
+    up.object(page_id, &s);
+    match acro_ref {
+        Some(id) => {
+            let mut s = String::new();
+            write_dict(&mut s, &acroform, 0)?;
+            up.object(id, &s);
+        }
+        None => {
+            let id = alloc();
+            let mut s = String::new();
+            write_dict(&mut s, &acroform, 0)?;
+            up.object(id, &s);
+            catalog.set("AcroForm", Object::Reference(id));
+            let mut s = String::new();
+            write_dict(&mut s, &catalog, 0)?;
+            up.object(root_id, &s);
+        }
+    }
+
+    // The widget and its appearance.
+    let (rect, ap) = match &req.appearance {
+        Some(a) => {
+            let [x, y, w, h] = a.rect_on(urx - llx, ury - lly);
+            let rect = [llx + x, ury - y - h, llx + x + w, ury - y];
+            let (ap_id, font_id, cid_id, desc_id, tu_id) = (alloc(), alloc(), alloc(), alloc(), alloc());
+            let content = a.content(w, h);
+            up.stream(
+                ap_id,
+                &format!(
+                    "/Type /XObject /Subtype /Form /BBox [0 0 {} {}] /Resources << /Font << /F1 {} 0 R >> >>",
+                    num(w),
+                    num(h),
+                    font_id.0
+                ),
+                content.as_bytes(),
+            );
+            let (type0, cid, desc, cmap) = font_objects(cid_id.0, desc_id.0, tu_id.0);
+            up.object(font_id, &type0);
+            up.object(cid_id, &cid);
+            up.object(desc_id, &desc);
+            up.stream(tu_id, "", &cmap);
+            (rect, Some(ap_id))
+        }
+        None => ([0.0; 4], None),
+    };
+    let ap_entry = ap.map(|id| format!(" /AP << /N {} 0 R >>", id.0)).unwrap_or_default();
+    up.object(
+        widget_id,
+        &format!(
+            "<< /Type /Annot /Subtype /Widget /FT /Sig /T {} /V {} 0 R /F 4 /Rect [{} {} {} {}] /P {} {} R{ap_entry} >>",
+            text_string(&field_name),
+            sig_id.0,
+            num(rect[0]),
+            num(rect[1]),
+            num(rect[2]),
+            num(rect[3]),
+            page_id.0,
+            page_id.1
+        ),
+    );
+
+    // The signature dictionary with placeholders.
+    let mut sig = String::from("<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /ByteRange ");
+    let byte_range_at = sig.len();
+    sig.push_str(&" ".repeat(BYTE_RANGE_WIDTH));
+    sig.push_str(" /Contents ");
+    let contents_at = sig.len();
+    sig.push('<');
+    sig.push_str(&"0".repeat(CONTENTS_SIZE * 2));
+    sig.push('>');
+    let _ = write!(sig, " /M {}", text_string(&pdf_date(req.signing_time)));
+    for (key, value) in
+        [("Name", &req.name), ("Reason", &req.reason), ("Location", &req.location), ("ContactInfo", &req.contact_info)]
+    {
+        if let Some(v) = value {
+            let _ = write!(sig, " /{key} {}", text_string(v));
+        }
+    }
+    sig.push_str(" >>");
+    let sig_obj_at = up.buf.len() + format!("{} 0 obj\n", sig_id.0).len();
+    up.object(sig_id, &sig);
+    let byte_range_pos = base + sig_obj_at + byte_range_at;
+    let contents_start = base + sig_obj_at + contents_at;
+    let contents_end = contents_start + CONTENTS_SIZE * 2 + 2;
+
+    // Cross-reference section.
+    let xref_at = base + up.buf.len();
+    let prev_size = u32::try_from(size).unwrap_or(0);
+    if prev_is_stream {
+        let xref_id = alloc();
+        up.offsets.push((xref_id, up.buf.len()));
+        let mut entries = up.offsets.clone();
+        entries.sort_unstable();
+        let ids: Vec<u32> = entries.iter().map(|(id, _)| id.0).collect();
+        let size = prev_size.max(ids.last().map_or(0, |l| l + 1));
+        let width = {
+            let max = (base + up.buf.len()) as u64;
+            (1..=8usize).find(|w| *w == 8 || max < 1u64 << (8 * w)).unwrap_or(8)
+        };
+        let mut data = Vec::with_capacity(entries.len() * (3 + width));
+        for (id, off) in &entries {
+            data.push(1u8);
+            data.extend_from_slice(&((base + off) as u64).to_be_bytes()[8 - width..]);
+            data.extend_from_slice(&id.1.to_be_bytes());
+        }
+        let index: Vec<String> = runs(&ids).iter().map(|(f, c)| format!("{f} {c}")).collect();
+        let dict = format!(
+            "/Type /XRef /W [1 {width} 2] /Index [{}] /Size {size} /Prev {prev}{}",
+            index.join(" "),
+            trailer_refs(&doc)?
+        );
+        up.offsets.pop();
+        up.stream(xref_id, &dict, &data);
+    } else {
+        let mut entries = up.offsets.clone();
+        entries.sort_unstable();
+        let ids: Vec<u32> = entries.iter().map(|(id, _)| id.0).collect();
+        let size = prev_size.max(ids.last().map_or(0, |l| l + 1));
+        let mut table = String::from("xref\n");
+        let mut i = 0;
+        for (first, count) in runs(&ids) {
+            let _ = writeln!(table, "{first} {count}");
+            for (id, off) in &entries[i..i + count as usize] {
+                let _ = write!(table, "{:010} {:05} n\r\n", base + off, id.1);
+            }
+            i += count as usize;
+        }
+        let _ = write!(table, "trailer\n<< /Size {size} /Prev {prev}{} >>\n", trailer_refs(&doc)?);
+        up.buf.extend_from_slice(table.as_bytes());
+    }
+    up.buf.extend_from_slice(format!("startxref\n{xref_at}\n%%EOF\n").as_bytes());
+
+    let mut out = Vec::with_capacity(base + up.buf.len());
+    out.extend_from_slice(pdf);
+    if base > pdf.len() {
+        out.push(b'\n');
+    }
+    out.extend_from_slice(&up.buf);
+
+    // Byte range, digest, CMS.
+    let total = out.len();
+    let range = format!("[0 {contents_start} {contents_end} {}]", total - contents_end);
+    let slot = out
+        .get_mut(byte_range_pos..byte_range_pos + BYTE_RANGE_WIDTH)
+        .ok_or_else(|| PadesError::Pdf("internal: byte range slot".into()))?;
+    slot[..range.len()].copy_from_slice(range.as_bytes());
+    let mut hasher = Sha256::new();
+    hasher.update(&out[..contents_start]);
+    hasher.update(&out[contents_end..]);
+    let content =
+        Content { content_type: OID_DATA, econtent: None, digest: hasher.finalize().into(), with_certs: true };
+    let cms = cms::signed_data(&signer, &content, &|signature| {
+        let imprint: [u8; 32] = Sha256::digest(signature).into();
+        Ok(vec![cms::timestamp_attribute(&tsa.timestamp(&imprint)?)])
+    })?;
+    if cms.len() > CONTENTS_SIZE {
+        return Err(PadesError::PlaceholderTooSmall { needed: cms.len(), available: CONTENTS_SIZE });
+    }
+    let hex = hex_string(&cms);
+    let hex = &hex.as_bytes()[1..hex.len() - 1];
+    out[contents_start + 1..contents_start + 1 + hex.len()].copy_from_slice(hex);
+    Ok(out)
+}
+
+/// `/Root`, `/Info` and `/ID` of the previous trailer.
+fn trailer_refs(doc: &Document) -> Result<String, PadesError> {
+    let mut s = String::new();
+    for key in [&b"Root"[..], b"Info", b"ID"] {
+        if let Ok(v) = doc.trailer.get(key) {
+            s.push(' ');
+            write_name(&mut s, key);
+            s.push(' ');
+            write_object(&mut s, v, 0)?;
+        }
+    }
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_group_consecutive_ids() {
+        assert_eq!(runs(&[3, 4, 5, 9, 11, 12]), vec![(3, 3), (9, 1), (11, 2)]);
+        assert_eq!(text_string("a(b)"), "(a\\(b\\))");
+        assert_eq!(text_string("東京"), "<FEFF67714EAC>");
+        let mut s = String::new();
+        write_name(&mut s, b"A B#");
+        assert_eq!(s, "/A#20B#23");
+    }
+}
