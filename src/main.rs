@@ -205,7 +205,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Ok(())
             } else {
                 for p in &report.problems {
-                    eprintln!("unreadable: {p}");
+                    eprintln!("problem: {p}");
                 }
                 bail!("{} problems found", report.problems.len())
             }

@@ -16,7 +16,8 @@ use std::process::Command;
 const T: &str = "/api/v1/t/HXOS2";
 
 pub fn tool(name: &str) -> bool {
-    let found = Command::new("sh").arg("-c").arg(format!("command -v {name}")).output().is_ok_and(|o| o.status.success());
+    let found =
+        Command::new("sh").arg("-c").arg(format!("command -v {name}")).output().is_ok_and(|o| o.status.success());
     if !found {
         assert!(std::env::var_os("CI").is_none(), "CI must have {name} (see .ci/run)");
         eprintln!("{name} not installed: its checks are skipped");
@@ -25,7 +26,13 @@ pub fn tool(name: &str) -> bool {
 }
 
 pub fn pdf(number: &str) -> Vec<u8> {
-    keiyaku_contracts::demo::order_pdf(number, "テスト工事 注文", "アイテックコンサルタント株式会社", 1_100_000, "2026-11-25")
+    keiyaku_contracts::demo::order_pdf(
+        number,
+        "テスト工事 注文",
+        "アイテックコンサルタント株式会社",
+        1_100_000,
+        "2026-11-25",
+    )
 }
 
 pub fn b64(bytes: &[u8]) -> String {
@@ -101,7 +108,11 @@ async fn contracts_snapshot(app: &TestApp) -> String {
         })
         .await
         .expect("snapshot");
-    format!("{base}{mine}")
+    // A digest keeps failure messages short.
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    format!("{base}{mine}").hash(&mut h);
+    format!("{:016x}", h.finish())
 }
 
 /// pyHanko's verdict on every signature of `file`, trusting the tenant CA.
@@ -163,10 +174,18 @@ async fn register_circulate_send_back_sign_and_validate() {
     let id = c["id"].as_str().expect("id").to_string();
     assert_eq!(c["status"], "circulating");
     assert_eq!(c["current_step"], 0);
-    let lines: Vec<&str> = c["route"].as_array().expect("route").iter().map(|s| s["line"].as_str().unwrap_or("")).collect();
+    let lines: Vec<&str> =
+        c["route"].as_array().expect("route").iter().map(|s| s["line"].as_str().unwrap_or("")).collect();
     assert_eq!(
         lines,
-        ["owner_approver", "partner_person_in_charge", "partner_approver", "partner_signer", "owner_administration", "owner_signer"]
+        [
+            "owner_approver",
+            "partner_person_in_charge",
+            "partner_approver",
+            "partner_signer",
+            "owner_administration",
+            "owner_signer"
+        ]
     );
     assert_eq!(c["route"][0]["users"], json!(["HX000002"]));
     assert_eq!(c["permissions"]["approve"], true);
@@ -179,15 +198,15 @@ async fn register_circulate_send_back_sign_and_validate() {
     // Step 1: the owner approver; step 2's person in charge is told and then sends it back.
     ok(&app, &registrant, &id, "approve", json!({"comment": "確認しました"})).await;
     let now_partner = waiting(&app, &partner).await;
-    assert_eq!(
-        count(&now_partner, "partner_person_in_charge"),
-        count(&before_partner, "partner_person_in_charge") + 1
-    );
+    assert_eq!(count(&now_partner, "partner_person_in_charge"), count(&before_partner, "partner_person_in_charge") + 1);
     let (s, v) = act(&app, &partner, &id, "send-back", json!({"comment": ""})).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "a send-back needs a comment: {v}");
     let v = ok(&app, &partner, &id, "send-back", json!({"comment": "金額を確認してください"})).await;
     assert_eq!(v["status"], "sent_back");
-    assert_eq!(count(&waiting(&app, &partner).await, "partner_person_in_charge"), count(&before_partner, "partner_person_in_charge"));
+    assert_eq!(
+        count(&waiting(&app, &partner).await, "partner_person_in_charge"),
+        count(&before_partner, "partner_person_in_charge")
+    );
     let (s, _) = act(&app, &partner, &id, "resubmit", json!({})).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "only the registrant resubmits");
     let v = ok(&app, &registrant, &id, "resubmit", json!({"comment": "内訳を追記しました"})).await;
@@ -295,14 +314,382 @@ async fn register_circulate_send_back_sign_and_validate() {
     }
 
     // The hash chain holds, and `verify` would see an altered link.
-    let problems = app
-        .services()
-        .kernel
-        .store
-        .read(|tx| keiyaku_contracts::storage::verify_chain(tx))
-        .await
-        .expect("verify");
+    let problems =
+        app.services().kernel.store.read(|tx| keiyaku_contracts::storage::verify_chain(tx)).await.expect("verify");
     assert!(problems.is_empty(), "{problems:?}");
     let _ = std::fs::remove_dir_all(&dir);
+    app.stop().await;
+}
+
+/// Registers a contract whose route is only the owner signer (HX000003).
+async fn signer_only(app: &TestApp, token: &str, number: &str) -> String {
+    let mut body = contract_body(number, "2026-11-25", 10_000, "A15336");
+    body["route"] = json!([{"party": "owner", "role": "signer"}]);
+    let v = register(app, token, body).await;
+    v["id"].as_str().expect("id").to_string()
+}
+
+#[tokio::test]
+async fn certificates_that_are_not_usable_cannot_sign() {
+    let app = TestApp::demo().await;
+    let registrant = app.demo_token("HX000002").await;
+    let signer = app.demo_token("HX000003").await;
+    let id = signer_only(&app, &registrant, "T-CERT-1").await;
+
+    // Not yet usable: the first day moved to tomorrow.
+    let store = app.services().kernel.store.clone();
+    let set_usable_from = |day: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .write(move |tx| {
+                    use keiyaku_kernel::store::Read;
+                    let serial = tx.get(&keiyaku_certs::model::USER_CERTS, "HXOS2/HX000003")?.expect("serial");
+                    let key = format!("HXOS2/{serial}");
+                    let mut cert = tx.get(&keiyaku_certs::model::CERTIFICATES, &key)?.expect("cert");
+                    let old = cert.usable_from;
+                    cert.usable_from = day.parse().expect("day");
+                    tx.put(&keiyaku_certs::model::CERTIFICATES, &key, &cert)?;
+                    Ok::<_, keiyaku_kernel::StoreError>(old)
+                })
+                .await
+                .expect("write")
+        }
+    };
+    let original = set_usable_from("2026-11-26").await;
+    let snap = contracts_snapshot(&app).await;
+    let (s, v) = act(&app, &signer, &id, "sign", json!({})).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("certificate_not_usable")), "{v}");
+    assert_eq!(v["title"], "証明書はまだ利用できません。");
+    assert!(v["detail"].as_str().unwrap_or_default().contains("2026/11/26"), "{v}");
+    assert_eq!(contracts_snapshot(&app).await, snap, "nothing written");
+    let original = original.to_string();
+    let restore: &'static str = Box::leak(original.into_boxed_str());
+    set_usable_from(restore).await;
+
+    // Expired: ten years on (sessions expire too: log in again).
+    app.clock.advance(jiff::SignedDuration::from_hours(24 * 366 * 10));
+    let signer_later = app.demo_token("HX000003").await;
+    let (s, v) = act(&app, &signer_later, &id, "sign", json!({})).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("certificate_not_usable")), "{v}");
+    assert_eq!(v["title"], "証明書の有効期限が切れています。");
+    app.clock.advance(jiff::SignedDuration::from_hours(-24 * 366 * 10));
+
+    // Revoked by the group administrator: refused, nothing written.
+    let admin = app.demo_token("HX000001").await;
+    let signer = app.demo_token("HX000003").await;
+    let (s, v) = app
+        .post(&format!("{T}/users/HX000003/certificate/revoke"), Some(&admin), json!({"reason": "key_compromise"}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let snap = contracts_snapshot(&app).await;
+    let (s, v) = act(&app, &signer, &id, "sign", json!({})).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("certificate_not_usable")), "{v}");
+    assert_eq!(contracts_snapshot(&app).await, snap);
+    let (s, v) = app.get(&format!("{T}/contracts/{id}"), Some(&signer)).await;
+    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("circulating")));
+    app.stop().await;
+}
+
+fn numbers(v: &Value) -> Vec<String> {
+    let mut n: Vec<String> =
+        v["items"].as_array().expect("items").iter().map(|c| c["number"].as_str().unwrap_or("").to_string()).collect();
+    n.sort();
+    n
+}
+
+/// Partner B with one user who holds every partner role; returns the user's token.
+async fn partner_b(app: &TestApp) -> String {
+    let admin = app.demo_token("HX000001").await;
+    let (s, v) = app
+        .post(
+            &format!("{T}/companies"),
+            Some(&admin),
+            json!({"name": "ビーテック建設株式会社", "name_kana": "ビーテックケンセツ", "vendor_code": "B22001"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let group = v["root_group"]["id"].as_str().expect("group").to_string();
+    let (s, v) = app
+        .post(
+            &format!("{T}/groups/{group}/users"),
+            Some(&admin),
+            json!({"user_id": "B2200101", "name": "林 次郎", "email": "hayashi@b22001.example.jp",
+                   "roles": ["group_admin", "person_in_charge", "approver", "signer"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let mail = app.last_mail_to("hayashi@b22001.example.jp").await.expect("mail");
+    let pw = initial_password(mail["body"].as_str().unwrap_or_default());
+    app.login_ready("HXOS2", "B2200101", &pw, "NewPass-b220").await
+}
+
+#[tokio::test]
+async fn search_by_each_criterion_and_combinations_and_partners_see_only_their_own() {
+    let app = TestApp::demo().await;
+    let registrant = app.demo_token("HX000002").await;
+    let admin = app.demo_token("HX000001").await;
+    let partner_a = app.demo_token("A1533601").await;
+    let signer_a = app.demo_token("A1533602").await;
+    let partner_b = partner_b(&app).await;
+
+    let mut ids = std::collections::BTreeMap::new();
+    for (number, date, amount, company) in [
+        ("S1", "2025-04-01", 100_000, "A15336"),
+        ("S2", "2025-04-30", 500_000, "A15336"),
+        ("S3", "2025-05-01", 1_000_000, "A15336"),
+        ("S4", "2025-04-15", 500_000, "B22001"),
+        ("S5", "2025-06-30", 2_000_000, "B22001"),
+    ] {
+        let v = register(&app, &registrant, contract_body(number, date, amount, company)).await;
+        ids.insert(number, v["id"].as_str().expect("id").to_string());
+    }
+    let search = |token: String, query: &'static str| {
+        let app = &app;
+        async move {
+            let (s, v) = app.get(&format!("{T}/contracts?{query}&per_page=200"), Some(&token)).await;
+            assert_eq!(s, StatusCode::OK, "{query}: {v}");
+            numbers(&v)
+        }
+    };
+    let year = "date_from=2025-01-01&date_to=2025-12-31";
+    let cases: Vec<(&'static str, Vec<&str>)> = vec![
+        ("date_from=2025-04-01&date_to=2025-04-30", vec!["S1", "S2", "S4"]),
+        ("date_from=2025-04-02&date_to=2025-04-29", vec!["S4"]),
+        ("date_from=2025-04-30&date_to=2025-04-30", vec!["S2"]),
+        ("date_from=2025/05/01&date_to=2025/06/30", vec!["S3", "S5"]),
+        ("date_to=2025-04-01", vec!["S1"]),
+        ("date_from=2025-01-01&date_to=2025-12-31&amount_min=500000&amount_max=500000", vec!["S2", "S4"]),
+        ("date_from=2025-01-01&date_to=2025-12-31&amount_min=1000000", vec!["S3", "S5"]),
+        ("date_from=2025-01-01&date_to=2025-12-31&amount_max=100000", vec!["S1"]),
+        ("date_from=2025-01-01&date_to=2025-12-31&counterparty=B22001", vec!["S4", "S5"]),
+        ("date_from=2025-01-01&date_to=2025-12-31&counterparty=A15336&amount_min=500000", vec!["S2", "S3"]),
+        ("date_from=2025-04-01&date_to=2025-04-30&counterparty=A15336&amount_max=100000", vec!["S1"]),
+        ("amount_min=499999&amount_max=500001&counterparty=B22001", vec!["S4"]),
+        ("date_from=2025-01-01&date_to=2025-12-31&counterparty=Z99999", vec![]),
+        ("date_from=2025-01-01&date_to=2025-12-31&number=S3", vec!["S3"]),
+        ("date_from=2025-01-01&date_to=2025-12-31&title=S5", vec!["S5"]),
+        ("date_from=2025-01-01&date_to=2025-12-31&step=owner_approver", vec!["S1", "S2", "S3", "S4", "S5"]),
+        ("date_from=2025-01-01&date_to=2025-12-31&status=completed", vec![]),
+        (
+            "date_from=2025-01-01&date_to=2025-12-31&registrant=HX000002&doc_type=purchase_order",
+            vec!["S1", "S2", "S3", "S4", "S5"],
+        ),
+    ];
+    for (query, want) in &cases {
+        assert_eq!(search(admin.clone(), query).await, *want, "{query}");
+        // Partner A sees the same minus B's contracts; partner B the same minus A's.
+        let a: Vec<&str> = want.iter().copied().filter(|n| ["S1", "S2", "S3"].contains(n)).collect();
+        let b: Vec<&str> = want.iter().copied().filter(|n| ["S4", "S5"].contains(n)).collect();
+        assert_eq!(search(partner_a.clone(), query).await, a, "partner A: {query}");
+        assert_eq!(search(signer_a.clone(), query).await, a, "partner A signer: {query}");
+        assert_eq!(search(partner_b.clone(), query).await, b, "partner B: {query}");
+    }
+
+    // Sorting and paging.
+    let (_, v) = app.get(&format!("{T}/contracts?{year}&sort=amount&order=asc&per_page=2&page=2"), Some(&admin)).await;
+    assert_eq!(v["total"], 5);
+    let order: Vec<&str> = v["items"].as_array().expect("items").iter().filter_map(|c| c["number"].as_str()).collect();
+    assert_eq!(order, ["S4", "S3"], "amount ascending, ties by registration");
+    let (_, v) = app.get(&format!("{T}/contracts?{year}&sort=transaction_date"), Some(&admin)).await;
+    let order: Vec<&str> = v["items"].as_array().expect("items").iter().filter_map(|c| c["number"].as_str()).collect();
+    assert_eq!(order, ["S5", "S3", "S2", "S4", "S1"], "newest transaction first by default");
+
+    // Bad criteria: 422 naming the field.
+    for (query, field) in [
+        ("date_from=2025-13-01", "date_from"),
+        ("date_from=2025-05-01&date_to=2025-04-01", "date_to"),
+        ("amount_min=-1", "amount_min"),
+        ("amount_min=10&amount_max=5", "amount_max"),
+        ("sort=price", "sort"),
+        ("status=signed", "status"),
+        ("per_page=0", "per_page"),
+    ] {
+        let (s, v) = app.get(&format!("{T}/contracts?{query}"), Some(&admin)).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {v}");
+        assert_eq!(v["errors"][0]["field"], field, "{query}: {v}");
+    }
+
+    // 文書検索 and CSV respect visibility too.
+    let (_, v) = app.get(&format!("{T}/documents?{year}&title=注文書"), Some(&partner_b)).await;
+    let docs: Vec<&str> =
+        v["items"].as_array().expect("items").iter().filter_map(|r| r["contract"]["number"].as_str()).collect();
+    assert_eq!(docs, ["S5", "S4"]);
+    let resp = app
+        .client
+        .get(app.url(&format!("{T}/contracts/csv?{year}")))
+        .bearer_auth(&partner_a)
+        .send()
+        .await
+        .expect("csv");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let csv = resp.text().await.expect("text");
+    assert!(csv.starts_with('\u{feff}') && csv.contains("契約番号,件名"), "{csv}");
+    assert_eq!(csv.lines().count(), 4, "header and S1-S3: {csv}");
+    assert!(!csv.contains("S4") && !csv.contains("ビーテック"), "{csv}");
+
+    // Every per-contract operation on the other partner's contracts: 404, nothing written.
+    let snap = contracts_snapshot(&app).await;
+    for (token, others) in [(&partner_a, ["S4", "S5"]), (&signer_a, ["S4", "S5"]), (&partner_b, ["S1", "S3"])] {
+        for n in others {
+            let id = &ids[n];
+            for path in [
+                format!("{T}/contracts/{id}"),
+                format!("{T}/contracts/{id}/documents/D1"),
+                format!("{T}/contracts/{id}/report"),
+            ] {
+                let (s, _, _) = download(&app, token, &path).await;
+                assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
+            }
+            for action in ["approve", "send-back", "sign", "resubmit", "cancel"] {
+                let (s, v) = act(&app, token, id, action, json!({"comment": "x"})).await;
+                assert_eq!(s, StatusCode::NOT_FOUND, "{action} {n}: {v}");
+            }
+        }
+    }
+    assert_eq!(contracts_snapshot(&app).await, snap, "refusals wrote nothing");
+    // Another tenant's user never sees these either.
+    let other = app.create_tenant("OTHR1", "OT000001", "ot@example.jp").await;
+    let other = app.login_ready("OTHR1", "OT000001", &other, "NewPass-oth1").await;
+    let (s, v) = app.get(&format!("/api/v1/t/OTHR1/contracts/{}", ids["S1"]), Some(&other)).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    let (s, _) = app.get(&format!("{T}/contracts/{}", ids["S1"]), Some(&other)).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "a token is for its own tenant");
+    app.stop().await;
+}
+
+/// Every user's 確認待ち文書 counts equal their waiting list grouped by step (demo data).
+#[tokio::test]
+async fn dashboard_counts_match_each_users_waiting_steps() {
+    let app = TestApp::demo().await;
+    for user in ["HX000001", "HX000002", "HX000003", "A1533601", "A1533602"] {
+        let token = app.demo_token(user).await;
+        let (s, list) = app.get(&format!("{T}/contracts/waiting"), Some(&token)).await;
+        assert_eq!(s, StatusCode::OK, "{list}");
+        let mut expected: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+        for c in list["items"].as_array().expect("items") {
+            *expected.entry(c["step"].as_str().expect("step").to_string()).or_default() += 1;
+        }
+        assert!(!expected.is_empty(), "the demo has something waiting for {user}");
+        let got: std::collections::BTreeMap<String, u64> =
+            waiting(&app, &token).await.into_iter().filter(|(_, n)| *n > 0).collect();
+        assert_eq!(got, expected, "{user}");
+    }
+    app.stop().await;
+}
+
+/// `keiyaku verify` reports an altered link of the contract audit chain.
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_detects_an_altered_contract_audit_record() {
+    let app = TestApp::demo().await;
+    let dir = app.dir.clone();
+    app.stop().await;
+    let verify = || keiyaku_command().args(["verify", "--data"]).arg(&dir).current_dir(&dir).output().expect("verify");
+    let out = verify();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    {
+        let modules = keiyaku::app::modules();
+        let refs: Vec<&dyn keiyaku_kernel::Module> = modules.iter().map(|m| m.as_ref()).collect();
+        let store = keiyaku_kernel::Store::open(
+            &dir.join(keiyaku::backup::DB_FILE),
+            std::sync::Arc::new(keiyaku_kernel::SystemClock),
+            &refs,
+        )
+        .expect("open");
+        store
+            .write_blocking(|tx| {
+                use keiyaku_kernel::store::Read;
+                let chain = keiyaku_contracts::model::CHAIN;
+                let (k, mut link) = tx.scan(&chain, "HXOS2/")?.into_iter().nth(2).expect("a third link");
+                link.actor = "someone-else".into();
+                tx.put(&chain, &k, &link)
+            })
+            .expect("tamper");
+    }
+    let out = verify();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("contract chain HXOS2: link 3 was altered"), "{err}");
+}
+
+/// Bad registrations: a clear 4xx naming the problem, and nothing written.
+#[tokio::test]
+async fn bad_registrations_are_refused_and_change_nothing() {
+    let app = TestApp::demo().await;
+    let registrant = app.demo_token("HX000002").await;
+    let partner = app.demo_token("A1533601").await;
+    let signer = app.demo_token("HX000003").await;
+    let snap = contracts_snapshot(&app).await;
+    let good = contract_body("BAD-1", "2026-11-25", 1000, "A15336");
+    let with = |f: &dyn Fn(&mut Value)| {
+        let mut b = good.clone();
+        f(&mut b);
+        b
+    };
+    let cases: Vec<(Value, StatusCode, &str)> = vec![
+        (with(&|b| b["number"] = json!("")), StatusCode::UNPROCESSABLE_ENTITY, "number"),
+        (with(&|b| b["number"] = json!("HX-2026-0101")), StatusCode::UNPROCESSABLE_ENTITY, "number"),
+        (with(&|b| b["title"] = json!("x".repeat(201))), StatusCode::UNPROCESSABLE_ENTITY, "title"),
+        (with(&|b| b["doc_type"] = json!("invoice")), StatusCode::UNPROCESSABLE_ENTITY, "doc_type"),
+        (with(&|b| b["counterparty"] = json!("Z99999")), StatusCode::UNPROCESSABLE_ENTITY, "counterparty"),
+        (with(&|b| b["counterparty"] = json!("")), StatusCode::UNPROCESSABLE_ENTITY, "counterparty"),
+        (with(&|b| b["transaction_date"] = json!("2026-02-30")), StatusCode::UNPROCESSABLE_ENTITY, "transaction_date"),
+        (with(&|b| b["amount"] = json!(-5)), StatusCode::UNPROCESSABLE_ENTITY, "amount"),
+        (with(&|b| b["amount"] = Value::Null), StatusCode::UNPROCESSABLE_ENTITY, "amount"),
+        (with(&|b| b["tax"] = json!("maybe")), StatusCode::UNPROCESSABLE_ENTITY, "tax"),
+        (with(&|b| b["documents"] = json!([])), StatusCode::UNPROCESSABLE_ENTITY, "documents"),
+        (
+            with(&|b| b["documents"][0]["content_base64"] = json!("not base64!")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "documents[0].content_base64",
+        ),
+        (
+            with(&|b| b["documents"][0]["content_base64"] = json!(b64(b"%PDF-1.7 but not really a PDF"))),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "",
+        ),
+        (
+            with(&|b| b["route"] = json!([{"party": "owner", "role": "signer", "users": ["HX000002"]}])),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "route[0].users",
+        ),
+        (
+            with(&|b| b["route"] = json!([{"party": "owner", "role": "approver"}])),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "route",
+        ),
+        (
+            with(&|b| b["route"] = json!([{"party": "nobody", "role": "signer"}])),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "route[0].party",
+        ),
+    ];
+    for (body, status, field) in cases {
+        let (s, v) = app.post(&format!("{T}/contracts"), Some(&registrant), body).await;
+        assert_eq!(s, status, "{field}: {v}");
+        assert!(v["title"].as_str().is_some_and(|t| !t.is_empty()), "{v}");
+        if !field.is_empty() {
+            assert_eq!(v["errors"][0]["field"], field, "{v}");
+        }
+    }
+    // Partners and signers do not register.
+    for token in [&partner, &signer] {
+        let (s, v) = app.post(&format!("{T}/contracts"), Some(token), good.clone()).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    }
+    assert_eq!(contracts_snapshot(&app).await, snap, "nothing written");
+    // The English messages follow Accept-Language.
+    let resp = app
+        .client
+        .post(app.url(&format!("{T}/contracts")))
+        .bearer_auth(&registrant)
+        .header("accept-language", "en")
+        .json(&with(&|b| b["amount"] = json!(-1)))
+        .send()
+        .await
+        .expect("send");
+    let v: Value = resp.json().await.expect("json");
+    assert!(v["errors"][0]["message"].as_str().unwrap_or_default().contains("trillion"), "{v}");
     app.stop().await;
 }
