@@ -82,7 +82,8 @@ pub fn sign(req: &Request<'_>, signer: &Material, tsa: &Material) -> Result<Vec<
     request.reason = Some(reason);
     request.appearance =
         Some(pades::Appearance { page: page - 1, rect: Some([x, y, STAMP_W, STAMP_H]), seal, label_lines });
-    let tsa = pades::LocalTsa::new(tsa.cert_der.clone(), vec![tsa.ca_der.clone()], tsa.key_pkcs8.clone());
+    let mut tsa = pades::LocalTsa::new(tsa.cert_der.clone(), vec![tsa.ca_der.clone()], tsa.key_pkcs8.clone());
+    tsa.time = Some(req.now);
     pades::sign(&request, &tsa).map_err(|e| ContractsError::internal(format!("signing failed: {e}")))
 }
 

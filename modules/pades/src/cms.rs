@@ -88,11 +88,7 @@ pub(crate) type UnsignedAttrs<'a> = dyn Fn(&[u8]) -> Result<Vec<Vec<u8>>, PadesE
 
 /// Builds a DER ContentInfo(SignedData). `unsigned` receives the signature value and returns
 /// unsigned attributes (already DER-encoded Attribute values) to add.
-pub(crate) fn signed_data(
-    signer: &Signer,
-    content: &Content,
-    unsigned: &UnsignedAttrs,
-) -> Result<Vec<u8>, PadesError> {
+pub(crate) fn signed_data(signer: &Signer, content: &Content, unsigned: &UnsignedAttrs) -> Result<Vec<u8>, PadesError> {
     let attrs = [
         attribute(OID_CONTENT_TYPE, &yasna::construct_der(|w| w.write_oid(&oid(content.content_type)))),
         attribute(OID_MESSAGE_DIGEST, &yasna::construct_der(|w| w.write_bytes(&content.digest))),

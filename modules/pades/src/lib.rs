@@ -27,6 +27,8 @@
 //! # Ok(()) }
 //! ```
 
+#![deny(missing_docs)]
+
 mod appearance;
 mod cms;
 mod der;
@@ -76,8 +78,8 @@ pub enum PadesError {
     Invalid(String),
 }
 
-/// Everything [`sign`] needs.
-#[derive(Debug, Clone)]
+/// Everything [`sign`] needs. Its `Debug` output shows sizes only (never the key).
+#[derive(Clone)]
 pub struct SignRequest<'a> {
     /// The PDF to sign (kept unchanged as the prefix of the result).
     pub pdf: &'a [u8],
@@ -101,6 +103,22 @@ pub struct SignRequest<'a> {
     pub field_name: Option<String>,
     /// The visible stamp; `None`: an invisible signature field on the first page.
     pub appearance: Option<Appearance>,
+}
+
+impl std::fmt::Debug for SignRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignRequest")
+            .field("pdf_len", &self.pdf.len())
+            .field("cert_len", &self.cert_der.len())
+            .field("chain_len", &self.chain.len())
+            .field("signing_time", &self.signing_time)
+            .field("name", &self.name)
+            .field("reason", &self.reason)
+            .field("location", &self.location)
+            .field("field_name", &self.field_name)
+            .field("appearance", &self.appearance)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'a> SignRequest<'a> {

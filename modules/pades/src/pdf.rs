@@ -451,10 +451,10 @@ pub(crate) fn sign(req: &SignRequest, tsa: &dyn TimeStamper) -> Result<Vec<u8>, 
     // Byte range, digest, CMS.
     let total = out.len();
     let range = format!("[0 {contents_start} {contents_end} {}]", total - contents_end);
-    let slot = out
-        .get_mut(byte_range_pos..byte_range_pos + BYTE_RANGE_WIDTH)
-        .ok_or_else(|| PadesError::Pdf("internal: byte range slot".into()))?;
-    slot[..range.len()].copy_from_slice(range.as_bytes());
+    out.get_mut(byte_range_pos..byte_range_pos + range.len().min(BYTE_RANGE_WIDTH))
+        .filter(|slot| slot.len() == range.len())
+        .ok_or_else(|| PadesError::Pdf("the file is too large".into()))?
+        .copy_from_slice(range.as_bytes());
     let mut hasher = Sha256::new();
     hasher.update(&out[..contents_start]);
     hasher.update(&out[contents_end..]);

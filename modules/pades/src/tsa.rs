@@ -35,8 +35,9 @@ pub struct LocalTsa {
     pub key_pkcs8: Vec<u8>,
     /// The TSA policy OID in dotted form (arcs may exceed 64 bits).
     pub policy: String,
-    /// The clock used for `genTime`.
-    pub clock: fn() -> jiff::Timestamp,
+    /// The time written as `genTime`; `None`: the system clock at each token. The
+    /// appliance sets it to its own clock's time (which tests may move).
+    pub time: Option<jiff::Timestamp>,
 }
 
 impl std::fmt::Debug for LocalTsa {
@@ -51,7 +52,7 @@ const IMPRINT_ALGS: [(&[u64], usize); 4] = [(OID_SHA256, 32), (OID_SHA384, 48), 
 impl LocalTsa {
     /// A TSA with the [`DEFAULT_TSA_POLICY`] and the system clock.
     pub fn new(cert_der: Vec<u8>, chain: Vec<Vec<u8>>, key_pkcs8: Vec<u8>) -> Self {
-        Self { cert_der, chain, key_pkcs8, policy: DEFAULT_TSA_POLICY.to_string(), clock: jiff::Timestamp::now }
+        Self { cert_der, chain, key_pkcs8, policy: DEFAULT_TSA_POLICY.to_string(), time: None }
     }
 
     /// A token over `imprint` hashed with `hash_alg_der` (an AlgorithmIdentifier, copied
@@ -73,7 +74,7 @@ impl LocalTsa {
         let mut serial = [0u8; 16];
         SystemRandom::new().fill(&mut serial).map_err(|_| PadesError::Timestamp("no randomness".into()))?;
         serial[0] = (serial[0] & 0x7f) | 0x40;
-        let gen_time = (self.clock)();
+        let gen_time = self.time.unwrap_or_else(jiff::Timestamp::now);
         let tst_info = yasna::construct_der(|w| {
             w.write_sequence(|w| {
                 w.next().write_u8(1);

@@ -68,6 +68,17 @@ struct Files {
     once: Vec<u8>,
 }
 
+impl Drop for Files {
+    /// Removes the scratch directory unless the test failed (then it is kept for inspection).
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        } else {
+            eprintln!("files kept in {}", self.dir.display());
+        }
+    }
+}
+
 fn files(name: &str) -> Files {
     let pki = pki();
     let dir = scratch(name);
@@ -351,4 +362,51 @@ fn openssl_ts_clients_get_answers_from_the_local_tsa() {
     write(&f.dir, "policy.tsr", keiyaku_pades::tsa_response(&tsa, &req).unwrap());
     let (_, text) = run("openssl", &["ts", "-reply", "-in", "policy.tsr", "-text"], &f.dir);
     assert!(text.contains("Rejected") && text.contains("policy"), "{text}");
+}
+
+#[test]
+fn signs_files_written_by_other_tools() {
+    if !have("pyhanko", "--version") || !have("pdftocairo", "-v") || !have("qpdf", "--version") {
+        return;
+    }
+    let f = files("others");
+    write(&f.dir, "signer.pem", &f.pki.signer_pem);
+    write(&f.dir, "signer.key.pem", &f.pki.signer_key_pem);
+    let (ok, _) = run("pdftocairo", &["-pdf", "original.pdf", "cairo.pdf"], &f.dir);
+    assert!(ok);
+    let (ok, _) = run("qpdf", &["--linearize", "original.pdf", "linearized.pdf"], &f.dir);
+    assert!(ok);
+    let (ok, out) = run(
+        "pyhanko",
+        &[
+            "sign",
+            "addsig",
+            "--field",
+            "PySig",
+            "pemder",
+            "--key",
+            "signer.key.pem",
+            "--cert",
+            "signer.pem",
+            "--chain",
+            "ca.pem",
+            "--no-pass",
+            "original.pdf",
+            "pyhanko.pdf",
+        ],
+        &f.dir,
+    );
+    assert!(ok, "{out}");
+    for (input, signatures) in [("cairo.pdf", 1), ("linearized.pdf", 1), ("pyhanko.pdf", 2)] {
+        let pdf = std::fs::read(f.dir.join(input)).unwrap();
+        let signed = sign(&f.pki.request(&pdf), &f.pki.tsa()).unwrap();
+        let infos = keiyaku_pades::verify(&signed).unwrap();
+        assert_eq!(infos.len(), signatures);
+        assert!(infos.iter().all(|i| i.is_intact()), "{input}: {infos:?}");
+        let name = format!("signed-{input}");
+        write(&f.dir, &name, &signed);
+        let (ok, out) = pyhanko(&f.dir, &name);
+        assert!(ok, "{out}");
+        assert_eq!(out.matches("The signature is judged VALID.").count(), signatures, "{input}: {out}");
+    }
 }

@@ -189,7 +189,9 @@ pub fn have(tool: &str, version_arg: &str) -> bool {
 
 /// A fresh scratch directory for one test.
 pub fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("keiyaku-pades-{}-{name}", std::process::id()));
+    static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("keiyaku-pades-{}-{n}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -216,5 +218,7 @@ pub fn with_object_streams(pdf: &[u8]) -> Option<Vec<u8>> {
         .status()
         .unwrap();
     assert!(status.success());
-    Some(std::fs::read(output).unwrap())
+    let pdf = std::fs::read(output).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    Some(pdf)
 }
