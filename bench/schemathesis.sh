@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Schemathesis against the served OpenAPI document, logged in as the owner's tenant
 # administrator of the demo: fails on any 5xx or any response that violates the schema.
-# MAX_EXAMPLES (default 50) per operation; CI runs a short pass with MAX_EXAMPLES=5.
+# MAX_EXAMPLES (default 50) per operation; CI runs a short pass with MAX_EXAMPLES=5. The
+# RFC 3161 endpoint (/tsa, DER bodies schemathesis cannot generate) is tested with openssl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v st >/dev/null 2>&1 || pip install -q schemathesis
@@ -20,5 +21,5 @@ TOKEN=$(curl -sk "$BASE/api/v1/t/HXOS2/auth/login" -H 'content-type: application
 st run "$BASE/api/openapi.json" --url "$BASE" --tls-verify false \
   -H "Authorization: Bearer $TOKEN" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
-  --max-examples "${MAX_EXAMPLES:-50}" --exclude-path-regex '/(auth/logout|auth/password)$' \
+  --max-examples "${MAX_EXAMPLES:-50}" --exclude-path-regex '/(auth/logout|auth/password|tsa)$' \
   --suppress-health-check all --no-color

@@ -693,3 +693,71 @@ async fn bad_registrations_are_refused_and_change_nothing() {
     assert!(v["errors"][0]["message"].as_str().unwrap_or_default().contains("trillion"), "{v}");
     app.stop().await;
 }
+
+/// The tenant's timestamp authority answers RFC 3161 requests that openssl makes and checks.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_tenant_timestamp_authority_answers_openssl() {
+    if !tool("openssl") {
+        return;
+    }
+    let app = TestApp::demo().await;
+    let token = app.demo_token("HX000002").await;
+    let dir = tempdir("tsa");
+    std::fs::write(dir.join("data.txt"), "注文書の内容").expect("data");
+    let status = Command::new("openssl")
+        .args(["ts", "-query", "-sha256", "-cert", "-data"])
+        .arg(dir.join("data.txt"))
+        .arg("-out")
+        .arg(dir.join("q.tsq"))
+        .status()
+        .expect("openssl");
+    assert!(status.success());
+    let query = std::fs::read(dir.join("q.tsq")).expect("query");
+    let resp = app
+        .client
+        .post(app.url(&format!("{T}/tsa")))
+        .bearer_auth(&token)
+        .header("content-type", "application/timestamp-query")
+        .body(query)
+        .send()
+        .await
+        .expect("tsa");
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "application/timestamp-reply");
+    std::fs::write(dir.join("r.tsr"), resp.bytes().await.expect("body")).expect("reply");
+    let (_, _, ca) = download(&app, &token, &format!("{T}/ca/certificate")).await;
+    std::fs::write(dir.join("ca.pem"), ca).expect("ca");
+    let out = Command::new("openssl")
+        .args(["ts", "-verify", "-queryfile"])
+        .arg(dir.join("q.tsq"))
+        .arg("-in")
+        .arg(dir.join("r.tsr"))
+        .arg("-CAfile")
+        .arg(dir.join("ca.pem"))
+        .output()
+        .expect("verify");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && text.contains("Verification: OK"), "{text}");
+    // Garbage gets a rejection, never a 5xx; no token, no stamp.
+    let resp = app
+        .client
+        .post(app.url(&format!("{T}/tsa")))
+        .bearer_auth(&token)
+        .header("content-type", "application/timestamp-query")
+        .body(vec![0x30, 0x03, 0x02, 0x01])
+        .send()
+        .await
+        .expect("tsa");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let resp = app
+        .client
+        .post(app.url(&format!("{T}/tsa")))
+        .header("content-type", "application/timestamp-query")
+        .body(vec![0x30, 0x00])
+        .send()
+        .await
+        .expect("tsa");
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let _ = std::fs::remove_dir_all(&dir);
+    app.stop().await;
+}

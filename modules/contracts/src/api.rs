@@ -435,6 +435,20 @@ enum PdfFile {
     Pdf(Binary<Vec<u8>>, #[oai(header = "Content-Disposition")] String, #[oai(header = "ETag")] String),
 }
 
+/// An RFC 3161 `TimeStampReq`.
+#[derive(poem_openapi::ApiRequest)]
+enum TimestampQuery {
+    #[oai(content_type = "application/timestamp-query")]
+    Der(Binary<Vec<u8>>),
+}
+
+#[derive(ApiResponse)]
+enum TimestampReply {
+    /// The RFC 3161 `TimeStampResp` (granted, or rejected with a failure reason).
+    #[oai(status = 200, content_type = "application/timestamp-reply")]
+    Der(Binary<Vec<u8>>),
+}
+
 #[derive(ApiResponse)]
 enum CsvFile {
     /// UTF-8 with a byte order mark (Excel), CRLF line ends.
@@ -918,5 +932,21 @@ impl ContractsApi {
         let caller = caller(&self.auth, &ctx, &tenant.0, &token).await?;
         let d = self.contracts.report(&caller, &id.0).await.map_err(|e| ctx.fail(&e))?;
         Ok(PdfFile::Pdf(Binary(d.bytes), content_disposition(&d.file_name), format!("\"{}\"", d.sha256)))
+    }
+
+    /// The tenant's RFC 3161 timestamp authority (the one that stamps keiyaku's signatures),
+    /// for tenant users: `application/timestamp-query` in, `application/timestamp-reply` out.
+    #[oai(path = "/api/v1/t/:tenant/tsa", method = "post", operation_id = "timestamp", tag = "Tag::Contracts")]
+    async fn timestamp(
+        &self,
+        ctx: Ctx,
+        tenant: Path<String>,
+        token: BearerToken,
+        body: TimestampQuery,
+    ) -> ApiResult<TimestampReply> {
+        let caller = caller(&self.auth, &ctx, &tenant.0, &token).await?;
+        let TimestampQuery::Der(der) = body;
+        let reply = self.contracts.timestamp(&caller, der.0).await.map_err(|e| ctx.fail(&e))?;
+        Ok(TimestampReply::Der(Binary(reply)))
     }
 }

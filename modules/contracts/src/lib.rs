@@ -220,6 +220,24 @@ impl Contracts {
         self.write(move |tx, env| flow::sign_contract(tx, env, &caller, &id, &input)).await
     }
 
+    /// An RFC 3161 time-stamp response from the tenant's timestamp authority to a DER
+    /// `TimeStampReq` (a malformed request gets a "rejection" response, not an error).
+    pub async fn timestamp(&self, caller: &Caller, request_der: Vec<u8>) -> Result<Vec<u8>, ContractsError> {
+        if self.certs.is_none() {
+            return Err(ContractsError::internal("time-stamping needs the certs module"));
+        }
+        let tenant = caller.tenant.clone();
+        self.write(move |tx, env| {
+            let kek = env.kek.ok_or_else(|| ContractsError::internal("time-stamping needs the certs module"))?;
+            let t = directory::get_tenant(tx, &tenant)?.ok_or(ContractsError::NotFound("tenant"))?;
+            let m = keiyaku_certs::signing::tsa_material(tx, kek, &t)?;
+            let mut tsa = keiyaku_pades::LocalTsa::new(m.cert_der, vec![m.ca_der], m.key_pkcs8);
+            tsa.time = Some(tx.now());
+            keiyaku_pades::tsa_response(&tsa, &request_der).map_err(|e| ContractsError::internal(e.to_string()))
+        })
+        .await
+    }
+
     /// getContract: the contract with names and what the caller may do.
     pub async fn get(&self, caller: &Caller, id: &str) -> Result<ContractView, ContractsError> {
         let (caller, id) = (caller.clone(), id.to_string());
