@@ -698,3 +698,31 @@ pub fn waiting_ids(tx: &impl Read, caller: &Caller) -> Result<Vec<(String, Strin
 pub fn today_in_japan(tx: &impl Read) -> Date {
     today(tx)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_date;
+    use proptest::prelude::*;
+
+    #[test]
+    fn dates_in_both_forms() {
+        assert_eq!(parse_date("2026-11-25").map(|d| d.to_string()), Some("2026-11-25".into()));
+        assert_eq!(parse_date(" 2026/11/25 ").map(|d| d.to_string()), Some("2026-11-25".into()));
+        assert_eq!(parse_date("2026-02-29"), None);
+        assert_eq!(parse_date("1899-12-31"), None);
+        assert_eq!(parse_date("令和8年"), None);
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_parses_or_not_without_panicking(s in "\\PC{0,30}") {
+            let _ = parse_date(&s);
+        }
+
+        #[test]
+        fn valid_dates_round_trip(y in 1900i16..2199, m in 1i8..=12, d in 1i8..=28) {
+            let text = format!("{y:04}-{m:02}-{d:02}");
+            prop_assert_eq!(parse_date(&text).map(|x| x.to_string()), Some(text));
+        }
+    }
+}

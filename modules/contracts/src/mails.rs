@@ -117,3 +117,25 @@ pub fn completed(tx: &mut Tx, env: &Env<'_>, tenant: &Tenant, c: &Contract) -> R
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::yen;
+    use proptest::prelude::*;
+
+    #[test]
+    fn yen_groups_thousands() {
+        assert_eq!(yen(0), "0");
+        assert_eq!(yen(1_000), "1,000");
+        assert_eq!(yen(4_180_000), "4,180,000");
+        assert_eq!(yen(-12_345), "-12,345");
+    }
+
+    proptest! {
+        #[test]
+        fn yen_reads_back(n in any::<i64>()) {
+            let s = yen(n);
+            prop_assert_eq!(s.replace(',', "").parse::<i128>().ok(), Some(i128::from(n)));
+        }
+    }
+}

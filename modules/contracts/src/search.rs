@@ -316,3 +316,32 @@ pub fn csv(tx: &impl Read, caller: &Caller, q: &Query, lang: Lang) -> Result<Vec
     }
     Ok(out.into_bytes())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+    use proptest::prelude::*;
+
+    #[test]
+    fn csv_fields_are_quoted_and_formulas_defused() {
+        assert_eq!(csv_field("abc"), "abc");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=SUM(A1)"), "'=SUM(A1)");
+        assert_eq!(csv_field("-1"), "'-1");
+    }
+
+    proptest! {
+        /// A field never breaks a CSV row: any quote, comma or line break ends up quoted.
+        #[test]
+        fn fields_stay_in_their_cell(s in ".*") {
+            let f = csv_field(&s);
+            if f.contains([',', '\n', '\r', '"']) {
+                prop_assert!(f.starts_with('"') && f.ends_with('"'));
+                let inner = &f[1..f.len() - 1];
+                prop_assert!(!inner.replace("\"\"", "").contains('"'));
+            }
+            prop_assert!(!f.starts_with(['=', '+', '-', '@']));
+        }
+    }
+}

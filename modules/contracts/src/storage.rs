@@ -132,3 +132,86 @@ pub fn verify_chain(tx: &impl Read) -> Result<Vec<String>, StoreError> {
     }
     Ok(problems)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use keiyaku_kernel::Store;
+    use keiyaku_kernel::module::{KernelModule, Module};
+    use std::sync::Arc;
+
+    fn store() -> (Store, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("keiyaku-contracts-storage-{}", keiyaku_kernel::ids::new_id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let modules: Vec<Box<dyn Module>> = vec![Box::new(KernelModule), Box::new(crate::ContractsModule)];
+        let refs: Vec<&dyn Module> = modules.iter().map(|m| m.as_ref()).collect();
+        let s = Store::open(&dir.join("t.redb"), Arc::new(keiyaku_kernel::SystemClock), &refs).unwrap();
+        (s, dir)
+    }
+
+    #[test]
+    fn blobs_are_stored_once_and_checked() {
+        let (s, dir) = store();
+        let big: Vec<u8> = (0..(CHUNK_BYTES * 2 + 10)).map(|i| (i % 251) as u8).collect();
+        let sha = s
+            .write_blocking(|tx| {
+                let a = put_blob(tx, "T", &big)?;
+                let b = put_blob(tx, "T", &big)?;
+                assert_eq!(a, b);
+                Ok::<_, StoreError>(a)
+            })
+            .unwrap();
+        assert_eq!(s.read_blocking(|tx| Ok::<_, StoreError>(tx.count(&BLOBS, "T/")?)).unwrap(), 3);
+        assert_eq!(s.read_blocking(|tx| get_blob(tx, "T", &sha)).unwrap(), big);
+        // Another tenant cannot read it by hash.
+        assert!(matches!(s.read_blocking(|tx| get_blob(tx, "U", &sha)), Err(ContractsError::NotFound(_))));
+        // A damaged chunk is detected, not served.
+        s.write_blocking(|tx| tx.put_bytes(&BLOBS, &chunk_key("T", &sha, 1), b"damaged")).unwrap();
+        assert!(matches!(s.read_blocking(|tx| get_blob(tx, "T", &sha)), Err(ContractsError::Internal(_))));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn the_chain_detects_changed_removed_and_truncated_links() {
+        let (s, dir) = store();
+        let actor = Actor::system();
+        s.write_blocking(|tx| {
+            for i in 0..5 {
+                record(tx, &actor, "T", "contract.approve", &format!("C{i}"), serde_json::json!({"step": i}))?;
+            }
+            record(tx, &actor, "U", "contract.approve", "C9", serde_json::json!({}))
+        })
+        .unwrap();
+        assert!(s.read_blocking(verify_chain).unwrap().is_empty());
+
+        // Changed.
+        s.write_blocking(|tx| {
+            let mut e = tx.get(&CHAIN, "T/000000000002")?.unwrap();
+            e.detail = serde_json::json!({"step": 99});
+            tx.put(&CHAIN, "T/000000000002", &e)
+        })
+        .unwrap();
+        let p = s.read_blocking(verify_chain).unwrap();
+        assert_eq!(p, ["contract chain T: link 2 was altered"]);
+
+        // Removed (after restoring the hash, the gap alone is reported).
+        s.write_blocking(|tx| tx.remove(&CHAIN, "T/000000000002").map(|_| ())).unwrap();
+        let p = s.read_blocking(verify_chain).unwrap();
+        assert!(p.iter().any(|l| l.contains("link 2 missing")), "{p:?}");
+
+        // Truncated at the end.
+        let (s2, dir2) = store();
+        s2.write_blocking(|tx| {
+            for i in 0..3 {
+                record(tx, &actor, "T", "x", &format!("C{i}"), serde_json::json!({}))?;
+            }
+            tx.remove(&CHAIN, "T/000000000003").map(|_| ())
+        })
+        .unwrap();
+        let p = s2.read_blocking(verify_chain).unwrap();
+        assert!(p.iter().any(|l| l.contains("newest links are missing")), "{p:?}");
+        let _ = std::fs::remove_dir_all(dir);
+        let _ = std::fs::remove_dir_all(dir2);
+    }
+}
