@@ -314,8 +314,7 @@ async fn register_circulate_send_back_sign_and_validate() {
     }
 
     // The hash chain holds, and `verify` would see an altered link.
-    let problems =
-        app.services().kernel.store.read(|tx| keiyaku_contracts::storage::verify_chain(tx)).await.expect("verify");
+    let problems = app.services().kernel.store.read(keiyaku_contracts::storage::verify_chain).await.expect("verify");
     assert!(problems.is_empty(), "{problems:?}");
     let _ = std::fs::remove_dir_all(&dir);
     app.stop().await;

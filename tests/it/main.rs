@@ -10,6 +10,8 @@ mod binary;
 mod browser;
 #[cfg(feature = "certs")]
 mod browser_certs;
+#[cfg(feature = "contracts")]
+mod browser_contracts;
 #[cfg(feature = "support")]
 mod browser_support;
 #[cfg(feature = "users")]

@@ -503,8 +503,8 @@ fn criteria(
     }
 }
 
-fn paging(ctx: &Ctx, page: Option<i64>, per_page: Option<i64>) -> ApiResult<Paging> {
-    Paging::new(page, per_page).map_err(|e| ctx.fail(&ContractsError::Invalid(e)))
+fn paging(page: Option<i64>, per_page: Option<i64>) -> Result<Paging, ContractsError> {
+    Paging::new(page, per_page).map_err(ContractsError::Invalid)
 }
 
 #[OpenApi]
@@ -541,7 +541,7 @@ impl ContractsApi {
         per_page: Query<Option<i64>>,
     ) -> ApiResult<Json<ContractList>> {
         let caller = caller(&self.auth, &ctx, &tenant.0, &token).await?;
-        let paging = paging(&ctx, page.0, per_page.0)?;
+        let paging = paging(page.0, per_page.0).map_err(|e| ctx.fail(&e))?;
         let input = criteria(
             date_from.0,
             date_to.0,
@@ -640,7 +640,7 @@ impl ContractsApi {
         per_page: Query<Option<i64>>,
     ) -> ApiResult<Json<DocumentRowList>> {
         let caller = caller(&self.auth, &ctx, &tenant.0, &token).await?;
-        let paging = paging(&ctx, page.0, per_page.0)?;
+        let paging = paging(page.0, per_page.0).map_err(|e| ctx.fail(&e))?;
         let input = criteria(
             date_from.0,
             date_to.0,

@@ -560,7 +560,7 @@ pub fn cancel(tx: &mut Tx, caller: &Caller, id: &str, comment: &str) -> Result<C
 /// signing step or the caller is neither.
 fn acting_signer(tx: &impl Read, caller: &Caller, c: &Contract) -> Result<Option<String>, ContractsError> {
     let Some(step) = c.current_step().filter(|s| s.is_signing()) else { return Ok(None) };
-    if step.users.iter().any(|u| *u == caller.user_id) {
+    if step.users.contains(&caller.user_id) {
         return Ok(Some(caller.user_id.clone()));
     }
     for u in &step.users {

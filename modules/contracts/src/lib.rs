@@ -329,7 +329,7 @@ impl Contracts {
                     out.push(Summary::of(&c));
                 }
             }
-            out.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+            out.sort_by_key(|c| std::cmp::Reverse(c.created_at));
             Ok(out)
         })
         .await

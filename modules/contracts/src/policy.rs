@@ -35,7 +35,7 @@ pub fn can_see(c: &Caller, v: &Visible<'_>) -> bool {
     if !c.owner_side {
         return v.counterparty == c.company_id;
     }
-    sees_all(c) || v.registrant_group == c.group_id || v.participants.iter().any(|p| *p == c.user_id)
+    sees_all(c) || v.registrant_group == c.group_id || v.participants.contains(&c.user_id)
 }
 
 /// Visible to `c`, or 404 (never tell that an invisible contract exists).
@@ -63,5 +63,5 @@ pub fn require_registrant(c: &Caller, contract: &Contract) -> Result<(), Contrac
 
 /// The caller is one of the current step's users.
 pub fn on_current_step(c: &Caller, contract: &Contract) -> bool {
-    contract.current_step().is_some_and(|s| s.users.iter().any(|u| *u == c.user_id))
+    contract.current_step().is_some_and(|s| s.users.contains(&c.user_id))
 }

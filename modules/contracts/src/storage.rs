@@ -162,7 +162,7 @@ mod tests {
                 Ok::<_, StoreError>(a)
             })
             .unwrap();
-        assert_eq!(s.read_blocking(|tx| Ok::<_, StoreError>(tx.count(&BLOBS, "T/")?)).unwrap(), 3);
+        assert_eq!(s.read_blocking(|tx| tx.count(&BLOBS, "T/")).unwrap(), 3);
         assert_eq!(s.read_blocking(|tx| get_blob(tx, "T", &sha)).unwrap(), big);
         // Another tenant cannot read it by hash.
         assert!(matches!(s.read_blocking(|tx| get_blob(tx, "U", &sha)), Err(ContractsError::NotFound(_))));

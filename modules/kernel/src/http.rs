@@ -258,21 +258,6 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn problem_responses_carry_type_and_retry_after() {
-        let mut p = Problem::for_status(429, Lang::En);
-        p.retry_after = Some(900);
-        let resp = problem_response(&p);
-        assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
-        assert_eq!(resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()), Some(PROBLEM_JSON));
-        assert_eq!(resp.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("900"));
-    }
-}
-
 /// `Content-Disposition` for a download (RFC 6266): an ASCII `filename` for old clients
 /// (runs of other characters become `_`) and the exact name as UTF-8 in `filename*`
 /// (RFC 5987 / 8187).
@@ -304,4 +289,19 @@ pub fn content_disposition(file_name: &str) -> String {
         })
         .collect();
     format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problem_responses_carry_type_and_retry_after() {
+        let mut p = Problem::for_status(429, Lang::En);
+        p.retry_after = Some(900);
+        let resp = problem_response(&p);
+        assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()), Some(PROBLEM_JSON));
+        assert_eq!(resp.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("900"));
+    }
 }

@@ -81,6 +81,6 @@ mod tests {
         assert!(Paging::new(None, Some(201)).is_err());
         let p = Paging::new(Some(2), Some(2)).unwrap_or_default();
         let page = p.take((1..=5).collect::<Vec<_>>());
-        assert_eq!((page.items, page.total, page.pages()), (vec![3, 4], 5, 3));
+        assert_eq!((page.pages(), page.total, page.items), (3, 5, vec![3, 4]));
     }
 }

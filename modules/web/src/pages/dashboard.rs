@@ -227,6 +227,21 @@ fn menu_list(pc: &PageCtx, tenant: &str, entries: &[MenuEntry]) -> Markup {
     }
 }
 
+/// The 確認待ち一覧 of one line (found back from its label), for the line's link.
+fn waiting_href(tenant: &str, lang: Lang, owner_name: &str, label: &str) -> String {
+    use keiyaku_kernel::directory::Role;
+    use keiyaku_kernel::waiting::Side;
+    let short = short_company_name(owner_name);
+    let line = [Side::Owner, Side::Partner]
+        .into_iter()
+        .flat_map(|side| Role::ALL.into_iter().map(move |role| WaitingLine { side, role }))
+        .find(|l| l.label(lang, &short) == label);
+    match line {
+        Some(l) => format!("{}?line={}", tenant_path(tenant, "contracts/waiting"), l.key()),
+        None => tenant_path(tenant, "contracts/waiting"),
+    }
+}
+
 fn box_(title: &str, head_link: Option<(&str, &str)>, body: Markup) -> Markup {
     html! {
         section.box {
@@ -312,7 +327,13 @@ pub fn dashboard_view(pc: &PageCtx, s: &Signed, tab: Tab, notice: Option<Msg>, d
                     dl.waiting-grid {
                         @for (label, n) in &rows {
                             div.waiting-cell {
-                                dt { (label) }
+                                dt {
+                                    @if cfg!(feature = "contracts") {
+                                        a href=(waiting_href(t, pc.lang, &s.owner_company_name, label)) { (label) }
+                                    } @else {
+                                        (label)
+                                    }
+                                }
                                 dd class=[(*n == 0).then_some("count-zero")] { (count_text(pc.lang, *n)) }
                             }
                         }

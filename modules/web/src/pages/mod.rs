@@ -12,6 +12,8 @@ pub mod home;
 pub mod auth;
 #[cfg(feature = "certs")]
 pub mod certs;
+#[cfg(feature = "contracts")]
+pub mod contracts;
 #[cfg(feature = "auth")]
 pub mod dashboard;
 #[cfg(feature = "auth")]
@@ -36,6 +38,8 @@ pub(crate) fn mount(route: Route, web: &Web) -> Route {
         let route = certs::mount(route, web);
         #[cfg(feature = "support")]
         let route = support::mount(route, web);
+        #[cfg(feature = "contracts")]
+        let route = contracts::mount(route, web);
         let route = dashboard::mount(route, web);
         mailbox::mount(route, web)
     };

@@ -1,0 +1,1936 @@
+//! Pages of the contracts module, under `/t/:tenant/`:
+//!
+//! - `contracts/new` — 契約登録 in two steps without script: first the 取引先 (`GET
+//!   ?counterparty=`), then the form with that partner's candidates for every step of the
+//!   default 回覧ルート; `POST contracts/new` (multipart, the PDF documents);
+//! - `contracts` — 契約検索 (criteria as GET, sortable, paged) and `contracts.csv` (same
+//!   criteria, Excel CSV);
+//! - `documents` — 文書検索, one row per document;
+//! - `contracts/waiting` — 確認待ち一覧 (the contracts waiting for the caller);
+//! - `contracts/:id` — the contract: fields, documents with every version, the route, the
+//!   history and the forms the caller may use (`POST …/approve`, `…/send_back`, `…/sign`,
+//!   `…/resubmit` (multipart), `…/cancel`);
+//! - `contracts/:id/documents/:doc[?version=n]` — a document version (PDF);
+//! - `contracts/:id/report` — 合意締結証明書 (PDF).
+//!
+//! Every rule and permission is the service's ([`Contracts`], [`ContractView`]); forms use
+//! the service's field names (`number`, `fields[0].name`, `route[3].users`, …) so that its
+//! errors are shown beside the right input. Success redirects with a fixed `?done=` code.
+
+use crate::Web;
+use crate::layout::{self, Msg, PageCtx, Tab, app_page, field_errors, has_error};
+use crate::pages::users::{Pairs, enc};
+use crate::session::{CSRF_FIELD, Need, Signed, signed_in, tenant_path};
+use keiyaku_contracts::model::{DocType, Status, Summary, Tax, Version};
+use keiyaku_contracts::route::DEFAULT as DEFAULT_ROUTE;
+use keiyaku_contracts::search::DocumentRow;
+use keiyaku_contracts::{
+    ContractView, Contracts, ContractsError, Download, NewContract, NewDocument, RouteCandidates, RouteStepInput,
+    SearchInput, SignInput, line_of,
+};
+use keiyaku_kernel::Lang;
+use keiyaku_kernel::clock;
+use keiyaku_kernel::directory::{self, Company};
+use keiyaku_kernel::error::{ApiError, FieldError};
+use keiyaku_kernel::http::content_disposition;
+use keiyaku_kernel::paging::{Page, Paging};
+use keiyaku_kernel::waiting::{WaitingLine, short_company_name};
+use maud::{Markup, html};
+use poem::http::{StatusCode, header};
+use poem::web::{Data, Form, Multipart, Path};
+use poem::{EndpointExt, Request, Response, Route, get, handler, post};
+use serde::Deserialize;
+
+/// Rows per page of the search results.
+pub const PER_PAGE: usize = 20;
+/// Free fields (自由項目) the registration form offers.
+pub const FREE_FIELDS: usize = 3;
+
+pub fn mount(route: Route, web: &Web) -> Route {
+    if web.contracts.is_none() {
+        // Without the service the dashboard's 準備中 fallback answers these paths.
+        return route;
+    }
+    route
+        .at("/t/:tenant/contracts", get(search_page).data(web.clone()))
+        .at("/t/:tenant/contracts.csv", get(search_csv).data(web.clone()))
+        .at("/t/:tenant/documents", get(documents_page).data(web.clone()))
+        .at("/t/:tenant/contracts/new", get(new_page).post(new_submit).data(web.clone()))
+        .at("/t/:tenant/contracts/waiting", get(waiting_page).data(web.clone()))
+        .at("/t/:tenant/contracts/:id", get(detail_page).data(web.clone()))
+        .at("/t/:tenant/contracts/:id/approve", post(approve_submit).data(web.clone()))
+        .at("/t/:tenant/contracts/:id/send_back", post(send_back_submit).data(web.clone()))
+        .at("/t/:tenant/contracts/:id/sign", post(sign_submit).data(web.clone()))
+        .at("/t/:tenant/contracts/:id/cancel", post(cancel_submit).data(web.clone()))
+        .at("/t/:tenant/contracts/:id/resubmit", post(resubmit_submit).data(web.clone()))
+        .at("/t/:tenant/contracts/:id/report", get(report_download).data(web.clone()))
+        .at("/t/:tenant/contracts/:id/documents/:doc", get(document_download).data(web.clone()))
+}
+
+// ---------------------------------------------------------------------------------------
+// Small helpers
+
+/// `/t/{tenant}/contracts/{id}`.
+pub fn contract_href(tenant: &str, id: &str) -> String {
+    tenant_path(tenant, &format!("contracts/{}", enc(id)))
+}
+
+/// A document version's download URL (the latest without `version`).
+pub fn document_href(tenant: &str, id: &str, doc: &str, version: Option<u32>) -> String {
+    let base = format!("{}/documents/{}", contract_href(tenant, id), enc(doc));
+    match version {
+        Some(n) => format!("{base}?version={n}"),
+        None => base,
+    }
+}
+
+/// `¥1,980,000`.
+pub fn yen(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("{}¥{out}", if n < 0 { "-" } else { "" })
+}
+
+fn date_text(d: jiff::civil::Date) -> String {
+    d.strftime("%Y/%m/%d").to_string()
+}
+
+/// The first 12 hex digits of a SHA-256 (the full one in the title).
+fn short_hash(h: &str) -> &str {
+    h.get(..12).unwrap_or(h)
+}
+
+/// Messages a redirect may ask for with `?done=` (only these codes exist).
+pub fn done_text(code: &str, lang: Lang) -> Option<&'static str> {
+    Some(match code {
+        "registered" => lang.pick("契約を登録しました。", "The contract has been registered."),
+        "approved" => lang.pick("承認しました。", "Approved."),
+        "sent_back" => lang.pick("差し戻しました。", "The contract has been sent back."),
+        "signed" => lang.pick("署名しました。", "Signed."),
+        "resubmitted" => lang.pick("再提出しました。", "The contract has been resubmitted."),
+        "cancelled" => lang.pick("取り消しました。", "The contract has been cancelled."),
+        _ => return None,
+    })
+}
+
+fn expired_form(pc: &PageCtx) -> Msg {
+    Msg::error(
+        pc.t("画面の有効期限が切れたか、不正な送信です。", "This form has expired or was not sent from this site."),
+        Some(
+            pc.t("画面を開き直してから、もう一度お試しください。", "Please reload the page and try again.").to_string(),
+        ),
+    )
+}
+
+fn invalid_msg(pc: &PageCtx) -> Msg {
+    Msg::error(pc.t("入力内容に誤りがあります。", "Some fields are invalid."), None)
+}
+
+/// The short name of the service owner (「オリ白」) for the step labels.
+fn owner_short(s: &Signed) -> String {
+    short_company_name(&s.owner_company_name)
+}
+
+/// The label of a waiting-line key (`owner_signer` → 「オリ白:署名者」).
+fn step_label(lang: Lang, short: &str, key: Option<&str>) -> String {
+    key.and_then(line_of).map(|l| l.label(lang, short)).unwrap_or_else(|| "—".to_string())
+}
+
+fn status_badge(lang: Lang, s: Status) -> Markup {
+    let class = match s {
+        Status::Circulating => "ct-status ct-circulating",
+        Status::SentBack => "ct-status ct-sent-back",
+        Status::Completed => "ct-status ct-completed",
+        Status::Cancelled => "ct-status ct-cancelled",
+    };
+    html! { span class=(class) { (s.label(lang)) } }
+}
+
+fn action_label(lang: Lang, action: &str) -> &'static str {
+    match action {
+        "register" => lang.pick("登録", "Registered"),
+        "approve" => lang.pick("承認", "Approved"),
+        "sign" => lang.pick("署名", "Signed"),
+        "send_back" => lang.pick("差戻し", "Sent back"),
+        "resubmit" => lang.pick("再提出", "Resubmitted"),
+        "cancel" => lang.pick("取消", "Cancelled"),
+        "complete" => lang.pick("締結完了", "Completed"),
+        "correct" => lang.pick("訂正", "Corrected"),
+        "delete" => lang.pick("削除", "Deleted"),
+        _ => lang.pick("その他", "Other"),
+    }
+}
+
+/// A service error as status, message and field errors; None for server errors.
+fn failure(pc: &PageCtx, e: &ContractsError) -> Option<(StatusCode, Msg, Vec<FieldError>)> {
+    if e.status() >= 500 {
+        return None;
+    }
+    let p = e.problem(pc.lang);
+    let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let msg = match e {
+        ContractsError::Invalid(_) => invalid_msg(pc),
+        ContractsError::NotFound(_) => not_found_msg(pc),
+        _ => Msg::from_problem(&p),
+    };
+    Some((status, msg, p.errors))
+}
+
+fn not_found_msg(pc: &PageCtx) -> Msg {
+    Msg::error(
+        pc.t("契約が見つかりません。", "The contract does not exist."),
+        Some(pc.t("削除されたか、閲覧する権限がありません。", "It does not exist or you may not see it.").to_string()),
+    )
+}
+
+async fn open<'a>(web: &'a Web, req: &Request, tenant: &str) -> Result<(PageCtx, Signed, &'a Contracts), Response> {
+    let pc = PageCtx::of(req);
+    let Some(contracts) = web.contracts.as_ref() else {
+        return Err(layout::not_found(&pc));
+    };
+    let s = signed_in(web, &pc, req, tenant, Need::Ready).await?;
+    Ok((pc, s, contracts))
+}
+
+/// A message page inside the logged-in shell (403, 404, a refusal of the service).
+fn message_page(pc: &PageCtx, s: &Signed, status: StatusCode, title: &str, msg: &Msg) -> Response {
+    let body = html! {
+        (layout::message(msg))
+        p.card-links {
+            a href=(tenant_path(&s.tenant_code, "contracts")) { (pc.t("契約検索へ", "Contract search")) }
+            " · "
+            a href=(tenant_path(&s.tenant_code, "")) { (pc.t("ダッシュボードへ戻る", "Back to the dashboard")) }
+        }
+    };
+    pc.respond(status, app_page(pc, s, Tab::Normal, title, body))
+}
+
+/// The page for a refusal or failure of the service.
+fn refused(pc: &PageCtx, s: &Signed, title: &str, e: &ContractsError) -> Response {
+    match failure(pc, e) {
+        Some((status, msg, _)) => message_page(pc, s, status, title, &msg),
+        None => layout::server_error(pc, e),
+    }
+}
+
+/// Every company of the tenant (names of counterparties).
+async fn companies(web: &Web, tenant: &str) -> Result<Vec<Company>, keiyaku_kernel::store::StoreError> {
+    let t = tenant.to_string();
+    web.kernel.store.read(move |tx| directory::list_companies(tx, &t)).await
+}
+
+fn company_name<'a>(list: &'a [Company], id: &str) -> &'a str {
+    list.iter().find(|c| c.id == id).map(|c| c.name.as_str()).unwrap_or_default()
+}
+
+/// Paging links: 前へ, `n / m`, 次へ.
+fn pager(pc: &PageCtx, page: usize, pages: usize, href: impl Fn(usize) -> String) -> Markup {
+    html! {
+        @if pages > 1 {
+            nav.pager aria-label=(pc.t("ページ", "Pages")) {
+                @if page > 1 { a rel="prev" href=(href(page - 1)) { "« " (pc.t("前へ", "Previous")) } }
+                span.pager-pos { (page.min(pages)) " / " (pages) }
+                @if page < pages { a rel="next" href=(href(page + 1)) { (pc.t("次へ", "Next")) " »" } }
+            }
+        }
+    }
+}
+
+fn count_text(lang: Lang, total: usize) -> String {
+    match lang {
+        Lang::Ja => format!("全{total}件"),
+        Lang::En if total == 1 => "1 result".to_string(),
+        Lang::En => format!("{total} results"),
+    }
+}
+
+fn pdf_response(d: Download) -> Response {
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/pdf")
+        .header(header::CONTENT_DISPOSITION, content_disposition(&d.file_name))
+        .header(header::CACHE_CONTROL, "private, no-store")
+        .body(d.bytes)
+}
+
+// ---------------------------------------------------------------------------------------
+// 契約検索 / 文書検索
+
+/// The search criteria as given (query string), in the service's names.
+#[derive(Debug, Clone, Default)]
+pub struct Criteria(Vec<(&'static str, String)>);
+
+const CRITERIA: [&str; 13] = [
+    "date_from",
+    "date_to",
+    "amount_min",
+    "amount_max",
+    "counterparty",
+    "number",
+    "title",
+    "doc_type",
+    "status",
+    "step",
+    "registrant",
+    "sort",
+    "order",
+];
+
+impl Criteria {
+    pub fn of(p: &Pairs) -> Self {
+        Criteria(CRITERIA.iter().map(|n| (*n, p.get(n).trim().chars().take(200).collect())).collect())
+    }
+
+    pub fn get(&self, name: &str) -> &str {
+        self.0.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str()).unwrap_or_default()
+    }
+
+    /// The query string of the non-empty criteria, with `set` replacing or adding values.
+    pub fn query(&self, set: &[(&str, &str)]) -> String {
+        let mut parts: Vec<String> = self
+            .0
+            .iter()
+            .filter(|(k, v)| !v.is_empty() && !set.iter().any(|(n, _)| n == k))
+            .map(|(k, v)| format!("{k}={}", enc(v)))
+            .collect();
+        parts.extend(set.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| format!("{k}={}", enc(v))));
+        parts.join("&")
+    }
+
+    /// The service's input; amounts that are not numbers are field errors.
+    pub fn input(&self, lang: Lang) -> Result<SearchInput, Vec<FieldError>> {
+        let opt = |n: &str| Some(self.get(n).to_string()).filter(|v| !v.is_empty());
+        let mut errors = Vec::new();
+        let mut amount = |n: &str| match parse_amount(self.get(n)) {
+            Ok(a) => a,
+            Err(_) => {
+                errors.push(not_a_number(n, lang));
+                None
+            }
+        };
+        let (amount_min, amount_max) = (amount("amount_min"), amount("amount_max"));
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(SearchInput {
+            date_from: opt("date_from"),
+            date_to: opt("date_to"),
+            amount_min,
+            amount_max,
+            counterparty: opt("counterparty"),
+            number: opt("number"),
+            title: opt("title"),
+            doc_type: opt("doc_type"),
+            status: opt("status"),
+            step: opt("step"),
+            registrant: opt("registrant"),
+            sort: opt("sort"),
+            order: opt("order"),
+        })
+    }
+}
+
+fn not_a_number(field: &str, lang: Lang) -> FieldError {
+    FieldError {
+        field: field.to_string(),
+        code: "not_a_number".into(),
+        message: lang.pick("半角数字で入力してください。", "Enter a number.").to_string(),
+    }
+}
+
+/// An amount as typed: digits, optionally with `,`, `¥` and spaces; empty is None.
+pub fn parse_amount(s: &str) -> Result<Option<i64>, std::num::ParseIntError> {
+    let t: String = s.chars().filter(|c| !matches!(c, ',' | '¥' | '￥' | ' ' | '円')).collect();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    t.parse::<i64>().map(Some)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SearchKind {
+    Contracts,
+    Documents,
+}
+
+impl SearchKind {
+    fn path(self) -> &'static str {
+        match self {
+            SearchKind::Contracts => "contracts",
+            SearchKind::Documents => "documents",
+        }
+    }
+
+    fn title(self, pc: &PageCtx) -> &'static str {
+        match self {
+            SearchKind::Contracts => pc.t("契約検索", "Contract search"),
+            SearchKind::Documents => pc.t("文書検索", "Document search"),
+        }
+    }
+}
+
+enum Results {
+    Contracts(Page<Summary>),
+    Documents(Page<DocumentRow>),
+}
+
+struct SearchView<'a> {
+    kind: SearchKind,
+    criteria: &'a Criteria,
+    /// The partner companies the caller may pick (a partner: its own company only).
+    partners: Vec<&'a Company>,
+    companies: &'a [Company],
+    results: Option<Results>,
+    msg: Option<Msg>,
+    errors: &'a [FieldError],
+}
+
+fn crit_input(v: &SearchView<'_>, name: &str, id: &str, kind: &str, attrs: (&str, &str)) -> Markup {
+    let invalid = has_error(v.errors, name);
+    html! {
+        input id=(id) type=(kind) name=(name) value=(v.criteria.get(name)) placeholder=(attrs.0) inputmode=[(!attrs.1.is_empty()).then_some(attrs.1)]
+            class=[invalid.then_some("invalid")] aria-invalid=[invalid.then_some("true")] autocomplete="off";
+    }
+}
+
+fn criteria_form(pc: &PageCtx, s: &Signed, v: &SearchView<'_>) -> Markup {
+    let t = &s.tenant_code;
+    let c = v.criteria;
+    let short = owner_short(s);
+    let title_label = match v.kind {
+        SearchKind::Contracts => pc.t("件名", "Title"),
+        SearchKind::Documents => pc.t("件名・文書名", "Title or document name"),
+    };
+    html! {
+        form.ct-criteria method="get" action=(tenant_path(t, v.kind.path())) role="search" {
+            div.ct-crit-grid {
+                div.ct-crit {
+                    label for="date_from" { (pc.t("取引年月日", "Transaction date")) }
+                    div.ct-range {
+                        (crit_input(v, "date_from", "date_from", "date", ("", "")))
+                        span aria-hidden="true" { "〜" }
+                        label.visually-hidden for="date_to" { (pc.t("取引年月日(終了)", "Transaction date (to)")) }
+                        (crit_input(v, "date_to", "date_to", "date", ("", "")))
+                    }
+                    (field_errors(v.errors, "date_from"))
+                    (field_errors(v.errors, "date_to"))
+                }
+                div.ct-crit {
+                    label for="amount_min" { (pc.t("取引金額(円)", "Amount (yen)")) }
+                    div.ct-range {
+                        (crit_input(v, "amount_min", "amount_min", "text", (pc.t("下限", "min"), "numeric")))
+                        span aria-hidden="true" { "〜" }
+                        label.visually-hidden for="amount_max" { (pc.t("取引金額(上限)", "Amount (max)")) }
+                        (crit_input(v, "amount_max", "amount_max", "text", (pc.t("上限", "max"), "numeric")))
+                    }
+                    (field_errors(v.errors, "amount_min"))
+                    (field_errors(v.errors, "amount_max"))
+                }
+                div.ct-crit {
+                    label for="counterparty" { (pc.t("取引先", "Counterparty")) }
+                    select #counterparty name="counterparty" {
+                        option value="" { (pc.t("すべて", "All")) }
+                        @for p in &v.partners {
+                            option value=(p.id) selected[c.get("counterparty") == p.id || p.vendor_code.as_deref() == Some(c.get("counterparty"))] {
+                                (p.name) @if let Some(code) = &p.vendor_code { " (" (code) ")" }
+                            }
+                        }
+                    }
+                }
+                div.ct-crit {
+                    label for="number" { (pc.t("契約番号", "Contract number")) }
+                    (crit_input(v, "number", "number", "search", ("", "")))
+                    (field_errors(v.errors, "number"))
+                }
+                div.ct-crit {
+                    label for="title" { (title_label) }
+                    (crit_input(v, "title", "title", "search", ("", "")))
+                    (field_errors(v.errors, "title"))
+                }
+                div.ct-crit {
+                    label for="doc_type" { (pc.t("文書種別", "Document type")) }
+                    select #doc_type name="doc_type" {
+                        option value="" { (pc.t("すべて", "All")) }
+                        @for d in DocType::ALL {
+                            option value=(d.as_str()) selected[c.get("doc_type") == d.as_str()] { (d.label(pc.lang)) }
+                        }
+                    }
+                    (field_errors(v.errors, "doc_type"))
+                }
+                div.ct-crit {
+                    label for="status" { (pc.t("状態", "Status")) }
+                    select #status name="status" {
+                        option value="" { (pc.t("すべて", "All")) }
+                        @for st in Status::ALL {
+                            option value=(st.as_str()) selected[c.get("status") == st.as_str()] { (st.label(pc.lang)) }
+                        }
+                    }
+                    (field_errors(v.errors, "status"))
+                }
+                div.ct-crit {
+                    label for="step" { (pc.t("現在のステップ", "Current step")) }
+                    select #step name="step" {
+                        option value="" { (pc.t("すべて", "All")) }
+                        @for (party, role) in DEFAULT_ROUTE {
+                            @let line = WaitingLine { side: party.side(), role };
+                            option value=(line.key()) selected[c.get("step") == line.key()] { (line.label(pc.lang, &short)) }
+                        }
+                    }
+                    (field_errors(v.errors, "step"))
+                }
+                div.ct-crit {
+                    label for="registrant" { (pc.t("登録者(ユーザーID)", "Registrant (user ID)")) }
+                    (crit_input(v, "registrant", "registrant", "search", ("", "")))
+                    (field_errors(v.errors, "registrant"))
+                }
+            }
+            @if !c.get("sort").is_empty() { input type="hidden" name="sort" value=(c.get("sort")); }
+            @if !c.get("order").is_empty() { input type="hidden" name="order" value=(c.get("order")); }
+            div.ct-crit-actions {
+                button.button type="submit" { (pc.t("検索", "Search")) }
+                a.small-link href=(tenant_path(t, v.kind.path())) { (pc.t("条件をクリア", "Clear")) }
+            }
+        }
+    }
+}
+
+/// A column head that sorts by `key` (descending first, then toggling).
+fn sort_head(pc: &PageCtx, s: &Signed, v: &SearchView<'_>, key: &str, label: &str) -> Markup {
+    let current = match v.criteria.get("sort") {
+        "" => "transaction_date",
+        k => k,
+    };
+    let asc = v.criteria.get("order") == "asc";
+    let active = current == key;
+    let next = if active && !asc { "asc" } else { "desc" };
+    let href = format!(
+        "{}?{}",
+        tenant_path(&s.tenant_code, v.kind.path()),
+        v.criteria.query(&[("sort", key), ("order", next), ("page", "")])
+    );
+    let arrow = if !active {
+        ""
+    } else if asc {
+        " ▲"
+    } else {
+        " ▼"
+    };
+    let sort = if !active {
+        None
+    } else if asc {
+        Some("ascending")
+    } else {
+        Some("descending")
+    };
+    html! {
+        th scope="col" aria-sort=[sort] {
+            a.ct-sort href=(href) title=(pc.t("並べ替え", "Sort")) { (label) (arrow) }
+        }
+    }
+}
+
+fn summary_cells(pc: &PageCtx, s: &Signed, companies: &[Company], c: &Summary) -> Markup {
+    let short = owner_short(s);
+    html! {
+        td { (company_name(companies, &c.counterparty)) }
+        td.ct-nowrap { (date_text(c.transaction_date)) }
+        td.num { (yen(c.amount)) }
+        td.ct-nowrap { (status_badge(pc.lang, c.status)) }
+        td.ct-nowrap { (step_label(pc.lang, &short, c.step.as_deref())) }
+    }
+}
+
+fn results_view(pc: &PageCtx, s: &Signed, v: &SearchView<'_>, results: &Results) -> Markup {
+    let t = &s.tenant_code;
+    let (total, page, pages) = match results {
+        Results::Contracts(p) => (p.total, p.page, p.pages()),
+        Results::Documents(p) => (p.total, p.page, p.pages()),
+    };
+    let csv_href = format!("{}?{}", tenant_path(t, "contracts.csv"), v.criteria.query(&[]));
+    let page_href = |n: usize| {
+        let n = n.to_string();
+        format!("{}?{}", tenant_path(t, v.kind.path()), v.criteria.query(&[("page", if n == "1" { "" } else { &n })]))
+    };
+    html! {
+        div.ct-results-head {
+            p.result-count { (count_text(pc.lang, total)) }
+            a.button.button-small.button-secondary.ct-csv href=(csv_href) download { (pc.t("CSV出力", "Export CSV")) }
+        }
+        @if total == 0 {
+            p.empty { (pc.t("条件に一致する契約はありません。", "No contracts match.")) }
+        } @else {
+            div.table-scroll {
+                table.list.ct-table {
+                    thead {
+                        tr {
+                            @if v.kind == SearchKind::Documents { th scope="col" { (pc.t("文書名", "Document")) } }
+                            (sort_head(pc, s, v, "number", pc.t("契約番号", "Number")))
+                            th scope="col" { (pc.t("件名", "Title")) }
+                            th scope="col" { (pc.t("取引先", "Counterparty")) }
+                            (sort_head(pc, s, v, "transaction_date", pc.t("取引年月日", "Date")))
+                            (sort_head(pc, s, v, "amount", pc.t("取引金額", "Amount")))
+                            th scope="col" { (pc.t("状態", "Status")) }
+                            th scope="col" { (pc.t("現在のステップ", "Current step")) }
+                        }
+                    }
+                    tbody {
+                        @match results {
+                            Results::Contracts(p) => {
+                                @for c in &p.items {
+                                    tr {
+                                        td.code.ct-nowrap { a href=(contract_href(t, &c.id)) { (c.number) } }
+                                        td { (c.title) }
+                                        (summary_cells(pc, s, v.companies, c))
+                                    }
+                                }
+                            }
+                            Results::Documents(p) => {
+                                @for r in &p.items {
+                                    tr {
+                                        td { a href=(document_href(t, &r.contract.id, &r.document_id, None)) download { (r.name) } }
+                                        td.code.ct-nowrap { a href=(contract_href(t, &r.contract.id)) { (r.contract.number) } }
+                                        td { (r.contract.title) }
+                                        (summary_cells(pc, s, v.companies, &r.contract))
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            (pager(pc, page, pages, page_href))
+        }
+    }
+}
+
+fn search_view(pc: &PageCtx, s: &Signed, v: &SearchView<'_>) -> Markup {
+    let desc = match v.kind {
+        SearchKind::Contracts => {
+            pc.t("登録されている契約 (フォルダ) を検索します。", "Search the registered contracts (folders).")
+        }
+        SearchKind::Documents => {
+            pc.t("登録されている文書 (契約書) を検索します。", "Search the registered documents (contracts).")
+        }
+    };
+    let body = html! {
+        p.lead { (desc) }
+        (layout::messages(v.msg.as_ref()))
+        section.box.ct-search {
+            div.box-body { (criteria_form(pc, s, v)) }
+        }
+        @if let Some(r) = &v.results {
+            section.ct-results aria-label=(pc.t("検索結果", "Results")) { (results_view(pc, s, v, r)) }
+        }
+    };
+    app_page(pc, s, Tab::Normal, v.kind.title(pc), body)
+}
+
+async fn search(web: &Web, req: &Request, tenant: &str, kind: SearchKind) -> Response {
+    let (pc, s, contracts) = match open(web, req, tenant).await {
+        Ok(x) => x,
+        Err(resp) => return resp,
+    };
+    let p = Pairs::parse(req.uri().query().unwrap_or_default());
+    let criteria = Criteria::of(&p);
+    let page = p.get("page").trim().parse::<i64>().ok().filter(|n| (1..=1_000_000).contains(n)).unwrap_or(1);
+    let paging = Paging::new(Some(page), Some(PER_PAGE as i64)).unwrap_or_default();
+    let all = match companies(web, tenant).await {
+        Ok(c) => c,
+        Err(e) => return layout::server_error(&pc, &e),
+    };
+    let caller = s.caller();
+    let partners: Vec<&Company> =
+        all.iter().filter(|c| !c.owner && (caller.owner_side || c.id == caller.company_id)).collect();
+    let (mut status, mut msg, mut errors, mut results) = (StatusCode::OK, None, Vec::new(), None);
+    match criteria.input(pc.lang) {
+        Err(e) => (status, msg, errors) = (StatusCode::UNPROCESSABLE_ENTITY, Some(invalid_msg(&pc)), e),
+        Ok(input) => {
+            let found = match kind {
+                SearchKind::Contracts => contracts.search(caller, input, paging).await.map(Results::Contracts),
+                SearchKind::Documents => {
+                    contracts.search_documents(caller, input, paging).await.map(Results::Documents)
+                }
+            };
+            match found {
+                Ok(r) => results = Some(r),
+                Err(e) => match failure(&pc, &e) {
+                    Some((st, m, errs)) => (status, msg, errors) = (st, Some(m), errs),
+                    None => return layout::server_error(&pc, &e),
+                },
+            }
+        }
+    }
+    let v = SearchView { kind, criteria: &criteria, partners, companies: &all, results, msg, errors: &errors };
+    pc.respond(status, search_view(&pc, &s, &v))
+}
+
+#[handler]
+async fn search_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> Response {
+    search(web, req, &tenant, SearchKind::Contracts).await
+}
+
+#[handler]
+async fn documents_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> Response {
+    search(web, req, &tenant, SearchKind::Documents).await
+}
+
+#[handler]
+async fn search_csv(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> Response {
+    let (pc, s, contracts) = match open(web, req, &tenant).await {
+        Ok(x) => x,
+        Err(resp) => return resp,
+    };
+    let criteria = Criteria::of(&Pairs::parse(req.uri().query().unwrap_or_default()));
+    let back = format!("{}?{}", tenant_path(&tenant, "contracts"), criteria.query(&[]));
+    let back = Some((back.as_str(), pc.t("契約検索へ戻る", "Back to the contract search")));
+    let input = match criteria.input(pc.lang) {
+        Ok(i) => i,
+        Err(errors) => {
+            let detail = errors.first().map(|e| e.message.as_str());
+            return layout::error_page(&pc, StatusCode::UNPROCESSABLE_ENTITY, &invalid_msg(&pc).title, detail, back);
+        }
+    };
+    match contracts.csv(s.caller(), input, pc.lang).await {
+        Ok(bytes) => {
+            let name = format!(
+                "{}_{}.csv",
+                pc.t("契約一覧", "contracts"),
+                clock::display(web.kernel.now()).get(..10).unwrap_or_default().replace('/', "")
+            );
+            Response::builder()
+                .status(StatusCode::OK)
+                .header(header::CONTENT_TYPE, "text/csv; charset=utf-8")
+                .header(header::CONTENT_DISPOSITION, content_disposition(&name))
+                .header(header::CACHE_CONTROL, "private, no-store")
+                .body(bytes)
+        }
+        Err(e) => match failure(&pc, &e) {
+            Some((status, msg, errors)) => {
+                let detail = errors.first().map(|e| e.message.clone()).or(msg.detail);
+                layout::error_page(&pc, status, &msg.title, detail.as_deref(), back)
+            }
+            None => layout::server_error(&pc, &e),
+        },
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 確認待ち一覧
+
+fn waiting_view(pc: &PageCtx, s: &Signed, list: &[Summary], companies: &[Company], line: Option<&str>) -> Markup {
+    let t = &s.tenant_code;
+    let short = owner_short(s);
+    let body = html! {
+        p.lead { (pc.t("あなたの確認・承認・署名を待っている契約です。", "The contracts waiting for your confirmation, approval or signature.")) }
+        @if let Some(l) = line {
+            p.toolbar-links {
+                (pc.t("絞り込み: ", "Filter: ")) strong { (step_label(pc.lang, &short, Some(l))) }
+                " · " a href=(tenant_path(t, "contracts/waiting")) { (pc.t("すべて表示", "Show all")) }
+            }
+        }
+        p.result-count { (count_text(pc.lang, list.len())) }
+        @if list.is_empty() {
+            p.empty { (pc.t("確認待ちの契約はありません。", "Nothing is waiting for you.")) }
+        } @else {
+            div.table-scroll {
+                table.list.ct-table {
+                    thead {
+                        tr {
+                            th scope="col" { (pc.t("契約番号", "Number")) }
+                            th scope="col" { (pc.t("件名", "Title")) }
+                            th scope="col" { (pc.t("取引先", "Counterparty")) }
+                            th scope="col" { (pc.t("取引年月日", "Date")) }
+                            th scope="col" { (pc.t("取引金額", "Amount")) }
+                            th scope="col" { (pc.t("状態", "Status")) }
+                            th scope="col" { (pc.t("現在のステップ", "Current step")) }
+                        }
+                    }
+                    tbody {
+                        @for c in list {
+                            tr {
+                                td.code.ct-nowrap { a href=(contract_href(t, &c.id)) { (c.number) } }
+                                td { (c.title) }
+                                (summary_cells(pc, s, companies, c))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    app_page(pc, s, Tab::Normal, pc.t("確認待ち一覧", "Waiting for you"), body)
+}
+
+#[handler]
+async fn waiting_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> Response {
+    let (pc, s, contracts) = match open(web, req, &tenant).await {
+        Ok(x) => x,
+        Err(resp) => return resp,
+    };
+    let p = Pairs::parse(req.uri().query().unwrap_or_default());
+    let line = Some(p.get("line")).filter(|l| line_of(l).is_some());
+    let list = match contracts.waiting(s.caller()).await {
+        Ok(l) => l,
+        Err(e) => return refused(&pc, &s, pc.t("確認待ち一覧", "Waiting for you"), &e),
+    };
+    let list: Vec<Summary> = list.into_iter().filter(|c| line.is_none_or(|l| c.step.as_deref() == Some(l))).collect();
+    let all = match companies(web, &tenant).await {
+        Ok(c) => c,
+        Err(e) => return layout::server_error(&pc, &e),
+    };
+    pc.respond(StatusCode::OK, waiting_view(&pc, &s, &list, &all, line))
+}
+
+// ---------------------------------------------------------------------------------------
+// 契約登録
+
+/// The registration form as sent (kept on errors; the files must be chosen again).
+#[derive(Debug, Clone, Default)]
+pub struct RegisterForm {
+    pub counterparty: String,
+    pub number: String,
+    pub title: String,
+    pub doc_type: String,
+    pub transaction_date: String,
+    pub amount: String,
+    pub tax: String,
+    pub fields: [(String, String); FREE_FIELDS],
+    /// The user chosen per default route step ("" = every holder).
+    pub route: [String; DEFAULT_ROUTE.len()],
+}
+
+fn new_title(pc: &PageCtx) -> &'static str {
+    pc.t("契約登録", "New contract")
+}
+
+fn req_mark(pc: &PageCtx) -> Markup {
+    html! { span.req title=(pc.t("必須", "required")) { "*" } }
+}
+
+fn steps_nav(pc: &PageCtx, current: usize) -> Markup {
+    let steps = [pc.t("取引先の選択", "Counterparty"), pc.t("契約内容の入力", "Contract details")];
+    html! {
+        ol.ct-steps {
+            @for (i, label) in steps.iter().enumerate() {
+                li class=[(i + 1 == current).then_some("current")] aria-current=[(i + 1 == current).then_some("step")] {
+                    (i + 1) ". " (label)
+                }
+            }
+        }
+    }
+}
+
+/// Step 1: choose the 取引先.
+fn choose_partner_view(pc: &PageCtx, s: &Signed, partners: &[Company], selected: &str, msg: Option<Msg>) -> Markup {
+    let t = &s.tenant_code;
+    let body = html! {
+        p.lead { (pc.t("新しい契約 (フォルダ) を登録します。", "Register a new contract (folder).")) }
+        (steps_nav(pc, 1))
+        (layout::messages(msg.as_ref()))
+        section.box {
+            div.box-body {
+                @if partners.is_empty() {
+                    p.empty { (pc.t("取引先が登録されていません。先にユーザー管理で取引先を登録してください。", "No partner company is registered yet.")) }
+                } @else {
+                    form.form-grid.wide-labels method="get" action=(tenant_path(t, "contracts/new")) {
+                        label for="counterparty" { (pc.t("取引先", "Counterparty")) (req_mark(pc)) }
+                        div.field {
+                            select #counterparty name="counterparty" required {
+                                @for p in partners {
+                                    option value=(p.id) selected[selected == p.id] {
+                                        (p.name) @if let Some(code) = &p.vendor_code { " (" (code) ")" }
+                                    }
+                                }
+                            }
+                            p.hint { (pc.t("回覧ルートの取引先側の担当者・承認者・署名者は、選んだ取引先のユーザーから選びます。", "The partner-side steps of the route are taken by users of this company.")) }
+                        }
+                        div.actions-row {
+                            button.button type="submit" { (pc.t("次へ", "Next")) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    app_page(pc, s, Tab::Normal, new_title(pc), body)
+}
+
+/// Field errors of every field whose name starts with `prefix`.
+fn errors_under(errors: &[FieldError], prefix: &str) -> Markup {
+    html! {
+        @for e in errors.iter().filter(|e| e.field == prefix || e.field.starts_with(&format!("{prefix}[")) || e.field.starts_with(&format!("{prefix}."))) {
+            p.field-error { (e.message) }
+        }
+    }
+}
+
+fn text_input(
+    errors: &[FieldError],
+    name: &str,
+    kind: &str,
+    value: &str,
+    max: Option<usize>,
+    required: bool,
+) -> Markup {
+    let invalid = has_error(errors, name);
+    html! {
+        input id=(name) type=(kind) name=(name) value=(value) maxlength=[max]
+            required[required] aria-required=[required.then_some("true")]
+            class=[invalid.then_some("invalid")] aria-invalid=[invalid.then_some("true")]
+            aria-describedby=[invalid.then(|| format!("{name}-error"))] autocomplete="off";
+    }
+}
+
+/// Errors the form has no place for (shown under the message box).
+fn other_errors(errors: &[FieldError]) -> Vec<&FieldError> {
+    const PLACED: [&str; 8] =
+        ["number", "title", "doc_type", "counterparty", "transaction_date", "amount", "tax", "comment"];
+    errors
+        .iter()
+        .filter(|e| {
+            !PLACED.contains(&e.field.as_str())
+                && !e.field.starts_with("fields[")
+                && !e.field.starts_with("documents")
+                && !e.field.starts_with("route")
+        })
+        .collect()
+}
+
+pub struct RegisterView<'a> {
+    pub rc: &'a RouteCandidates,
+    pub form: &'a RegisterForm,
+    pub msg: Option<Msg>,
+    pub errors: &'a [FieldError],
+    pub max_bytes: usize,
+    pub max_documents: usize,
+}
+
+/// Step 2: the contract's fields, the documents and the route.
+pub fn register_view(pc: &PageCtx, s: &Signed, v: &RegisterView<'_>) -> Markup {
+    let t = &s.tenant_code;
+    let f = v.form;
+    let errors = v.errors;
+    let short = owner_short(s);
+    let mib = v.max_bytes / (1024 * 1024);
+    let partner = v.rc.partner.as_ref();
+    let others = other_errors(errors);
+    let body = html! {
+        p.lead { (pc.t("新しい契約 (フォルダ) を登録します。", "Register a new contract (folder).")) }
+        (steps_nav(pc, 2))
+        (layout::messages(v.msg.as_ref()))
+        @if !others.is_empty() {
+            ul.ct-other-errors { @for e in others { li.field-error { (e.message) } } }
+        }
+        form.ct-register method="post" action=(tenant_path(t, "contracts/new")) enctype="multipart/form-data" novalidate {
+            input type="hidden" name=(CSRF_FIELD) value=(s.csrf());
+            input type="hidden" name="counterparty" value=(f.counterparty);
+            section.box {
+                div.box-head { h2.box-title { (pc.t("契約情報", "Contract")) } }
+                div.box-body.form-grid.wide-labels {
+                    span.form-label { (pc.t("取引先", "Counterparty")) }
+                    div.field.field-static {
+                        @if let Some(p) = partner {
+                            strong { (p.name) } @if let Some(code) = &p.vendor_code { " (" (code) ")" }
+                        }
+                        " "
+                        a.small-link #change-partner href=(format!("{}?current={}", tenant_path(t, "contracts/new"), enc(&f.counterparty))) { (pc.t("取引先を変更", "Change")) }
+                        (field_errors(errors, "counterparty"))
+                    }
+                    label for="number" { (pc.t("契約番号", "Contract number")) (req_mark(pc)) }
+                    div.field {
+                        (text_input(errors, "number", "text", &f.number, Some(keiyaku_contracts::flow::NUMBER_MAX), true))
+                        (field_errors(errors, "number"))
+                    }
+                    label for="title" { (pc.t("件名", "Title")) (req_mark(pc)) }
+                    div.field {
+                        (text_input(errors, "title", "text", &f.title, Some(keiyaku_contracts::flow::TITLE_MAX), true))
+                        (field_errors(errors, "title"))
+                    }
+                    label for="doc_type" { (pc.t("文書種別", "Document type")) (req_mark(pc)) }
+                    div.field {
+                        select #doc_type name="doc_type" class=[has_error(errors, "doc_type").then_some("invalid")] {
+                            @for d in DocType::ALL {
+                                option value=(d.as_str()) selected[f.doc_type == d.as_str()] { (d.label(pc.lang)) }
+                            }
+                        }
+                        (field_errors(errors, "doc_type"))
+                    }
+                    label for="transaction_date" { (pc.t("取引年月日", "Transaction date")) (req_mark(pc)) }
+                    div.field {
+                        (text_input(errors, "transaction_date", "date", &f.transaction_date, None, true))
+                        (field_errors(errors, "transaction_date"))
+                    }
+                    label for="amount" { (pc.t("取引金額", "Amount")) (req_mark(pc)) }
+                    div.field {
+                        div.ct-amount {
+                            (text_input(errors, "amount", "text", &f.amount, Some(20), true))
+                            span { (pc.t("円", "yen")) }
+                            span.radio-row {
+                                @for tax in [Tax::Included, Tax::Excluded] {
+                                    label.radio {
+                                        input type="radio" name="tax" value=(tax.as_str())
+                                            checked[f.tax == tax.as_str() || (f.tax.is_empty() && tax == Tax::Included)];
+                                        " " (tax.label(pc.lang))
+                                    }
+                                }
+                            }
+                        }
+                        p.hint { (pc.t("例: 1980000", "e.g. 1980000")) }
+                        (field_errors(errors, "amount"))
+                        (field_errors(errors, "tax"))
+                    }
+                    span.form-label { (pc.t("自由項目", "Free fields")) }
+                    div.field {
+                        @for (i, (name, value)) in f.fields.iter().enumerate() {
+                            @let n = format!("fields[{i}].name");
+                            @let val = format!("fields[{i}].value");
+                            div.ct-free {
+                                label.visually-hidden for=(n) { (pc.t("項目名", "Name")) " " (i + 1) }
+                                input id=(n) type="text" name=(n) value=(name) placeholder=(pc.t("項目名", "Name")) maxlength=(keiyaku_contracts::flow::FIELD_NAME_MAX) class=[has_error(errors, &n).then_some("invalid")] autocomplete="off";
+                                label.visually-hidden for=(val) { (pc.t("値", "Value")) " " (i + 1) }
+                                input id=(val) type="text" name=(val) value=(value) placeholder=(pc.t("値", "Value")) maxlength=(keiyaku_contracts::flow::FIELD_VALUE_MAX) class=[has_error(errors, &val).then_some("invalid")] autocomplete="off";
+                            }
+                            (field_errors(errors, &n))
+                            (field_errors(errors, &val))
+                        }
+                    }
+                    label for="documents" { (pc.t("PDF文書", "PDF documents")) (req_mark(pc)) }
+                    div.field {
+                        input #documents type="file" name="documents" accept=".pdf,application/pdf" multiple
+                            class=[errors.iter().any(|e| e.field.starts_with("documents")).then_some("invalid")];
+                        p.hint {
+                            (match pc.lang {
+                                Lang::Ja => format!("PDFファイル(1ファイル{mib}MBまで、{}ファイルまで)。複数のファイルを選択できます。", v.max_documents),
+                                Lang::En => format!("PDF files (up to {mib} MB each, at most {}). You can choose several files.", v.max_documents),
+                            })
+                        }
+                        @if v.msg.is_some() {
+                            p.hint.ct-reselect { (pc.t("エラーのため、PDFファイルをもう一度選択してください。", "Please choose the PDF files again.")) }
+                        }
+                        (errors_under(errors, "documents"))
+                    }
+                }
+            }
+            section.box {
+                div.box-head { h2.box-title { (pc.t("回覧ルート", "Route")) } }
+                div.box-body {
+                    p.hint { (pc.t("上から順に回覧します。各ステップの担当者を選ぶか、「全員」のままにすると該当する全員に確認依頼が届き、いずれか1名が対応します。", "The contract circulates from top to bottom. Choose who takes each step, or leave 「All」: every holder of the role is asked and any one of them completes the step.")) }
+                    (errors_under(errors, "route"))
+                    ol.ct-route-form {
+                        @for (i, (party, role, users)) in v.rc.steps.iter().enumerate() {
+                            @let name = format!("route[{i}].users");
+                            @let line = WaitingLine { side: party.side(), role: *role };
+                            @let chosen = f.route.get(i).map(String::as_str).unwrap_or_default();
+                            li {
+                                label for=(name) { (line.label(pc.lang, &short)) }
+                                div.field {
+                                    select id=(name) name=(name) class=[(has_error(errors, &name) || users.is_empty()).then_some("invalid")] {
+                                        option value="" {
+                                            (pc.t("全員", "All"))
+                                            @if !users.is_empty() {
+                                                " (" (users.iter().map(|u| u.name.as_str()).collect::<Vec<_>>().join(pc.t("、", ", "))) ")"
+                                            }
+                                        }
+                                        @for u in users {
+                                            option value=(u.user_id) selected[chosen == u.user_id] { (u.name) " (" (u.user_id) ")" }
+                                        }
+                                    }
+                                    @if users.is_empty() {
+                                        p.field-error { (pc.t("このステップを担当できるユーザーがいません。", "Nobody can take this step.")) }
+                                    }
+                                    (field_errors(errors, &name))
+                                    (field_errors(errors, &format!("route[{i}].role")))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            div.ct-submit-row {
+                button.button type="submit" { (pc.t("登録する", "Register")) }
+                a.small-link href=(tenant_path(t, "")) { (pc.t("キャンセル", "Cancel")) }
+            }
+        }
+    };
+    app_page(pc, s, Tab::Normal, new_title(pc), body)
+}
+
+fn max_documents(web: &Web) -> usize {
+    web.kernel.config.contracts.max_documents
+}
+
+#[handler]
+async fn new_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> Response {
+    let (pc, s, contracts) = match open(web, req, &tenant).await {
+        Ok(x) => x,
+        Err(resp) => return resp,
+    };
+    let p = Pairs::parse(req.uri().query().unwrap_or_default());
+    let asked = p.get("counterparty").trim().chars().take(64).collect::<String>();
+    let rc = match contracts.route_candidates(s.caller(), Some(asked.clone()).filter(|a| !a.is_empty())).await {
+        Ok(rc) => rc,
+        Err(e) => return refused(&pc, &s, new_title(&pc), &e),
+    };
+    let Some(partner) = rc.partner.clone() else {
+        let (status, msg) = if asked.is_empty() {
+            (StatusCode::OK, None)
+        } else {
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(Msg::error(pc.t("取引先を選択してください。", "Please choose a counterparty."), None)),
+            )
+        };
+        let current = p.get("current");
+        return pc.respond(status, choose_partner_view(&pc, &s, &rc.partners, current, msg));
+    };
+    let form = RegisterForm {
+        counterparty: partner.id,
+        doc_type: DocType::PurchaseOrder.as_str().into(),
+        tax: Tax::Included.as_str().into(),
+        ..RegisterForm::default()
+    };
+    let v = RegisterView {
+        rc: &rc,
+        form: &form,
+        msg: None,
+        errors: &[],
+        max_bytes: contracts.max_document_bytes(),
+        max_documents: max_documents(web),
+    };
+    pc.respond(StatusCode::OK, register_view(&pc, &s, &v))
+}
+
+/// An uploaded file part: its name and content, or that it is over `max`.
+async fn read_file(field: poem::web::Field, max: usize) -> Option<(String, Vec<u8>, bool)> {
+    use tokio::io::AsyncReadExt;
+    let name = field.file_name().unwrap_or_default().chars().take(300).collect::<String>();
+    let mut bytes = Vec::new();
+    let mut r = field.into_async_read().take(max as u64 + 1);
+    r.read_to_end(&mut bytes).await.ok()?;
+    let too_large = bytes.len() > max;
+    if too_large {
+        bytes.clear();
+    }
+    Some((name, bytes, too_large))
+}
+
+struct RegisterFields {
+    csrf: String,
+    form: RegisterForm,
+    documents: Vec<NewDocument>,
+    too_large: bool,
+}
+
+async fn read_register(mut mp: Multipart, max: usize, max_docs: usize) -> Option<RegisterFields> {
+    let mut out =
+        RegisterFields { csrf: String::new(), form: RegisterForm::default(), documents: Vec::new(), too_large: false };
+    while let Some(field) = mp.next_field().await.ok()? {
+        let name = field.name().unwrap_or_default().to_string();
+        if name == "documents" {
+            let (file, bytes, too_large) = read_file(field, max).await?;
+            out.too_large |= too_large;
+            if !(file.is_empty() && bytes.is_empty()) && out.documents.len() <= max_docs {
+                out.documents.push(NewDocument { name: file, bytes });
+            }
+            continue;
+        }
+        let text: String = field.text().await.ok()?.chars().take(2000).collect();
+        let f = &mut out.form;
+        match name.as_str() {
+            "csrf" => out.csrf = text,
+            "counterparty" => f.counterparty = text,
+            "number" => f.number = text,
+            "title" => f.title = text,
+            "doc_type" => f.doc_type = text,
+            "transaction_date" => f.transaction_date = text,
+            "amount" => f.amount = text,
+            "tax" => f.tax = text,
+            other => {
+                if let Some(rest) = other.strip_prefix("fields[")
+                    && let Some((i, part)) = rest.split_once("].")
+                    && let Ok(i) = i.parse::<usize>()
+                    && let Some(slot) = f.fields.get_mut(i)
+                {
+                    match part {
+                        "name" => slot.0 = text,
+                        "value" => slot.1 = text,
+                        _ => {}
+                    }
+                } else if let Some(rest) = other.strip_prefix("route[")
+                    && let Some(i) = rest.strip_suffix("].users")
+                    && let Ok(i) = i.parse::<usize>()
+                    && let Some(slot) = f.route.get_mut(i)
+                {
+                    *slot = text;
+                }
+            }
+        }
+    }
+    Some(out)
+}
+
+/// The service's input from the form; the indices of the free fields sent (errors name
+/// them by position among those sent).
+fn new_contract(f: &RegisterForm, documents: Vec<NewDocument>) -> (NewContract, Vec<usize>) {
+    let mut sent = Vec::new();
+    let mut fields = Vec::new();
+    for (i, (n, v)) in f.fields.iter().enumerate() {
+        if !n.trim().is_empty() || !v.trim().is_empty() {
+            sent.push(i);
+            fields.push(keiyaku_contracts::model::Field { name: n.clone(), value: v.clone() });
+        }
+    }
+    let route = if f.route.iter().all(|u| u.trim().is_empty()) {
+        None
+    } else {
+        Some(
+            DEFAULT_ROUTE
+                .iter()
+                .zip(&f.route)
+                .map(|((party, role), user)| RouteStepInput {
+                    party: party.as_str().into(),
+                    role: role.as_str().into(),
+                    users: if user.trim().is_empty() { Vec::new() } else { vec![user.trim().to_string()] },
+                })
+                .collect(),
+        )
+    };
+    let new = NewContract {
+        number: f.number.clone(),
+        title: f.title.clone(),
+        doc_type: f.doc_type.clone(),
+        counterparty: f.counterparty.clone(),
+        transaction_date: f.transaction_date.clone(),
+        amount: parse_amount(&f.amount).ok().flatten(),
+        tax: f.tax.clone(),
+        fields,
+        documents,
+        route,
+    };
+    (new, sent)
+}
+
+/// Renames `fields[k].x` (k-th sent) to the form's row.
+fn remap_fields(errors: &mut [FieldError], sent: &[usize]) {
+    for e in errors.iter_mut() {
+        if let Some(rest) = e.field.strip_prefix("fields[")
+            && let Some((k, part)) = rest.split_once(']')
+            && let Ok(k) = k.parse::<usize>()
+            && let Some(row) = sent.get(k)
+        {
+            e.field = format!("fields[{row}]{part}");
+        }
+    }
+}
+
+#[handler]
+async fn new_submit(
+    req: &Request,
+    Path(tenant): Path<String>,
+    Data(web): Data<&Web>,
+    mp: poem::Result<Multipart>,
+) -> Response {
+    let (pc, s, contracts) = match open(web, req, &tenant).await {
+        Ok(x) => x,
+        Err(resp) => return resp,
+    };
+    let max = contracts.max_document_bytes();
+    let Some(fields) = (match mp {
+        Ok(mp) => read_register(mp, max, max_documents(web)).await,
+        Err(_) => None,
+    }) else {
+        return layout::bad_form(&pc);
+    };
+    let form = fields.form;
+    let rc = match contracts.route_candidates(s.caller(), Some(form.counterparty.clone())).await {
+        Ok(rc) => rc,
+        Err(e) => return refused(&pc, &s, new_title(&pc), &e),
+    };
+    let again = |status: StatusCode, msg: Msg, errors: Vec<FieldError>| {
+        if rc.partner.is_none() {
+            let msg = Msg::error(pc.t("取引先を選択してください。", "Please choose a counterparty."), None);
+            return pc
+                .respond(StatusCode::UNPROCESSABLE_ENTITY, choose_partner_view(&pc, &s, &rc.partners, "", Some(msg)));
+        }
+        let v = RegisterView {
+            rc: &rc,
+            form: &form,
+            msg: Some(msg),
+            errors: &errors,
+            max_bytes: max,
+            max_documents: max_documents(web),
+        };
+        pc.respond(status, register_view(&pc, &s, &v))
+    };
+    if !s.check_csrf(&fields.csrf) {
+        return again(StatusCode::FORBIDDEN, expired_form(&pc), Vec::new());
+    }
+    if fields.too_large {
+        let p = ContractsError::TooLarge { max }.problem(pc.lang);
+        let errors = vec![FieldError {
+            field: "documents".into(),
+            code: "payload_too_large".into(),
+            message: p.detail.clone().unwrap_or_else(|| p.title.clone()),
+        }];
+        return again(StatusCode::PAYLOAD_TOO_LARGE, Msg::from_problem(&p), errors);
+    }
+    let amount_bad = parse_amount(&form.amount).is_err();
+    let (new, sent) = new_contract(&form, fields.documents);
+    match contracts.register(s.caller(), new).await {
+        Ok(c) => layout::see_other(&format!("{}?done=registered", contract_href(&tenant, &c.id)), &[]),
+        Err(e) => match failure(&pc, &e) {
+            Some((status, msg, mut errors)) => {
+                remap_fields(&mut errors, &sent);
+                if amount_bad {
+                    errors.retain(|e| e.field != "amount");
+                    errors.push(not_a_number("amount", pc.lang));
+                }
+                again(status, msg, errors)
+            }
+            None => layout::server_error(&pc, &e),
+        },
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The contract page
+
+/// Which form a re-rendered page answers (its errors go beside its comment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Approve,
+    SendBack,
+    Sign,
+    Resubmit,
+    Cancel,
+}
+
+impl Action {
+    fn path(self) -> &'static str {
+        match self {
+            Action::Approve => "approve",
+            Action::SendBack => "send_back",
+            Action::Sign => "sign",
+            Action::Resubmit => "resubmit",
+            Action::Cancel => "cancel",
+        }
+    }
+
+    fn done(self) -> &'static str {
+        match self {
+            Action::Approve => "approved",
+            Action::SendBack => "sent_back",
+            Action::Sign => "signed",
+            Action::Resubmit => "resubmitted",
+            Action::Cancel => "cancelled",
+        }
+    }
+}
+
+pub struct DetailView<'a> {
+    pub view: &'a ContractView,
+    pub msg: Option<Msg>,
+    errors: &'a [FieldError],
+    /// The form that was sent (its comment is kept and its errors shown beside it).
+    action: Option<Action>,
+    comment: &'a str,
+}
+
+fn version_kind(pc: &PageCtx, v: &ContractView, ver: &Version) -> String {
+    match &ver.signer {
+        Some(signer) => {
+            let mut s = format!("{} ({})", pc.t("署名済", "Signed"), v.name_of(signer));
+            if ver.by != *signer {
+                s = match pc.lang {
+                    Lang::Ja => format!("署名済 ({}・代理: {})", v.name_of(signer), v.name_of(&ver.by)),
+                    Lang::En => format!("Signed ({}, by delegate {})", v.name_of(signer), v.name_of(&ver.by)),
+                };
+            }
+            s
+        }
+        None if ver.n == 1 => pc.t("原本", "Original").to_string(),
+        None => pc.t("差替", "Replacement").to_string(),
+    }
+}
+
+fn who(pc: &PageCtx, v: &ContractView, by: &str, on_behalf_of: Option<&str>) -> String {
+    match on_behalf_of {
+        Some(o) if o != by => match pc.lang {
+            Lang::Ja => format!("{} ({}の代理)", v.name_of(by), v.name_of(o)),
+            Lang::En => format!("{} (for {})", v.name_of(by), v.name_of(o)),
+        },
+        _ => v.name_of(by),
+    }
+}
+
+fn facts(pc: &PageCtx, s: &Signed, v: &ContractView) -> Markup {
+    let c = &v.contract;
+    let short = owner_short(s);
+    html! {
+        dl.ct-facts {
+            div { dt { (pc.t("契約番号", "Contract number")) } dd.code { (c.number) } }
+            div { dt { (pc.t("件名", "Title")) } dd { (c.title) } }
+            div { dt { (pc.t("文書種別", "Document type")) } dd { (c.doc_type.label(pc.lang)) } }
+            div {
+                dt { (pc.t("取引先", "Counterparty")) }
+                dd { (v.counterparty_name) @if let Some(code) = &v.vendor_code { " (" (code) ")" } }
+            }
+            div { dt { (pc.t("取引年月日", "Transaction date")) } dd { (date_text(c.transaction_date)) } }
+            div { dt { (pc.t("取引金額", "Amount")) } dd { (yen(c.amount)) " (" (c.tax.label(pc.lang)) ")" } }
+            @for f in &c.fields {
+                div { dt { (f.name) } dd { (f.value) } }
+            }
+            div { dt { (pc.t("状態", "Status")) } dd { (status_badge(pc.lang, c.status)) } }
+            @if let Some(step) = c.current_step() {
+                div { dt { (pc.t("現在のステップ", "Current step")) } dd { (step.line().label(pc.lang, &short)) } }
+            }
+            div { dt { (pc.t("登録者", "Registrant")) } dd { (v.name_of(&c.registrant)) } }
+            div { dt { (pc.t("登録日時", "Registered")) } dd { (clock::display(c.created_at)) } }
+            @if let Some(at) = c.completed_at {
+                div { dt { (pc.t("締結日時", "Completed")) } dd { (clock::display(at)) } }
+            }
+            div { dt { (pc.t("保存期限", "Kept until")) } dd { (date_text(c.retention_until)) } }
+        }
+    }
+}
+
+fn documents_box(pc: &PageCtx, s: &Signed, v: &ContractView) -> Markup {
+    let t = &s.tenant_code;
+    let c = &v.contract;
+    html! {
+        section.box.ct-documents {
+            div.box-head {
+                h2.box-title { (pc.t("文書", "Documents")) }
+                a.box-head-link #report-link href=(format!("{}/report", contract_href(t, &c.id))) download { (pc.t("合意締結証明書", "Completion report")) }
+            }
+            div.box-body {
+                @for d in &c.documents {
+                    h3.ct-doc-name {
+                        a href=(document_href(t, &c.id, &d.id, None)) download { (d.name) }
+                    }
+                    div.table-scroll {
+                        table.list.ct-versions {
+                            thead {
+                                tr {
+                                    th scope="col" { (pc.t("版", "Version")) }
+                                    th scope="col" { (pc.t("種別", "Kind")) }
+                                    th scope="col" { (pc.t("日時", "When")) }
+                                    th scope="col" { "SHA-256" }
+                                    th scope="col" { span.visually-hidden { (pc.t("ダウンロード", "Download")) } }
+                                }
+                            }
+                            tbody {
+                                @for ver in &d.versions {
+                                    tr {
+                                        td.num { (ver.n) }
+                                        td { (version_kind(pc, v, ver)) }
+                                        td.ct-nowrap { (clock::display(ver.created_at)) }
+                                        td.code title=(ver.sha256) { (short_hash(&ver.sha256)) "…" }
+                                        td.actions {
+                                            a href=(document_href(t, &c.id, &d.id, Some(ver.n))) download { (pc.t("ダウンロード", "Download")) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn route_box(pc: &PageCtx, s: &Signed, v: &ContractView) -> Markup {
+    let c = &v.contract;
+    let short = owner_short(s);
+    html! {
+        section.box.ct-route {
+            div.box-head { h2.box-title { (pc.t("回覧ルート", "Route")) } }
+            div.box-body {
+                ol.ct-route-list {
+                    @for (i, step) in c.route.iter().enumerate() {
+                        @let current = c.status == Status::Circulating && c.current == Some(i);
+                        @let class = if step.done.is_some() { "done" } else if current { "current" } else { "pending" };
+                        li class=(class) aria-current=[current.then_some("step")] {
+                            div.ct-step-head {
+                                span.ct-step-label { (step.line().label(pc.lang, &short)) }
+                                span.ct-step-state {
+                                    @if let Some(d) = &step.done {
+                                        (pc.t("完了", "Done")) ": " (who(pc, v, &d.by, d.on_behalf_of.as_deref())) " " (clock::display(d.at))
+                                    } @else if current {
+                                        (if step.is_signing() { pc.t("署名待ち", "Waiting for signature") } else { pc.t("確認待ち", "Waiting") })
+                                    } @else {
+                                        (pc.t("未着手", "Pending"))
+                                    }
+                                }
+                            }
+                            div.ct-step-users {
+                                (step.users.iter().map(|u| v.name_of(u)).collect::<Vec<_>>().join(pc.t("、", ", ")))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn history_box(pc: &PageCtx, s: &Signed, v: &ContractView) -> Markup {
+    let c = &v.contract;
+    let short = owner_short(s);
+    html! {
+        section.box.ct-history {
+            div.box-head { h2.box-title { (pc.t("履歴", "History")) } }
+            div.box-body {
+                ol.ct-history-list {
+                    @for e in &c.history {
+                        li {
+                            span.ct-when { (clock::display(e.at)) }
+                            " "
+                            strong { (action_label(pc.lang, &e.action)) }
+                            @if let Some(step) = e.step.and_then(|i| c.route.get(i)) {
+                                " " span.ct-hist-step { "(" (step.line().label(pc.lang, &short)) ")" }
+                            }
+                            @if e.by != "system" {
+                                " " span.ct-hist-by { (who(pc, v, &e.by, e.on_behalf_of.as_deref())) }
+                            }
+                            @if let Some(comment) = &e.comment {
+                                p.ct-comment { (comment) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn comment_field(pc: &PageCtx, v: &DetailView<'_>, action: Action, required: bool) -> Markup {
+    let id = format!("{}-comment", action.path());
+    let mine = v.action == Some(action);
+    let errors: &[FieldError] = if mine { v.errors } else { &[] };
+    let invalid = has_error(errors, "comment");
+    html! {
+        label for=(id) {
+            (pc.t("コメント", "Comment"))
+            @if required { (req_mark(pc)) } @else { " " span.hint { (pc.t("(任意)", "(optional)")) } }
+        }
+        textarea id=(id) name="comment" rows="3" maxlength=(keiyaku_contracts::flow::COMMENT_MAX)
+            required[required] class=[invalid.then_some("invalid")] aria-invalid=[invalid.then_some("true")] {
+            @if mine { (v.comment) }
+        }
+        (field_errors(errors, "comment"))
+    }
+}
+
+fn actions_box(pc: &PageCtx, s: &Signed, v: &DetailView<'_>) -> Markup {
+    let cv = v.view;
+    let c = &cv.contract;
+    let base = contract_href(&s.tenant_code, &c.id);
+    let any = cv.can_approve || cv.can_sign || cv.can_send_back || cv.can_resubmit || cv.can_cancel;
+    html! {
+        @if any {
+            section.box.ct-actions id="actions" {
+                div.box-head { h2.box-title { (pc.t("操作", "Actions")) } }
+                div.box-body {
+                    @if cv.can_sign && let Some(signer) = &cv.sign_for {
+                        form.ct-action method="post" action=(format!("{base}/sign")) {
+                            input type="hidden" name=(CSRF_FIELD) value=(s.csrf());
+                            input type="hidden" name="on_behalf_of" value=(signer);
+                            h3.ct-action-title { (pc.t("署名", "Sign")) }
+                            @if *signer == s.caller().user_id {
+                                p { (pc.t("あなたの電子証明書と印影で、すべての文書に署名します。", "All documents are signed with your certificate and seal.")) }
+                            } @else {
+                                p.ct-delegate {
+                                    (match pc.lang {
+                                        Lang::Ja => format!("{} の代理として署名します。", cv.name_of(signer)),
+                                        Lang::En => format!("You sign on behalf of {}.", cv.name_of(signer)),
+                                    })
+                                }
+                            }
+                            button.button type="submit" { (pc.t("署名する", "Sign")) }
+                        }
+                    }
+                    @if cv.can_approve {
+                        form.ct-action method="post" action=(format!("{base}/approve")) {
+                            input type="hidden" name=(CSRF_FIELD) value=(s.csrf());
+                            h3.ct-action-title { (pc.t("承認", "Approve")) }
+                            (comment_field(pc, v, Action::Approve, false))
+                            button.button type="submit" { (pc.t("承認する", "Approve")) }
+                        }
+                    }
+                    @if cv.can_send_back {
+                        form.ct-action method="post" action=(format!("{base}/send_back")) novalidate {
+                            input type="hidden" name=(CSRF_FIELD) value=(s.csrf());
+                            h3.ct-action-title { (pc.t("差戻し", "Send back")) }
+                            p.hint { (pc.t("登録者に差し戻します。理由をコメントに記入してください。", "The contract goes back to the registrant; say why.")) }
+                            (comment_field(pc, v, Action::SendBack, true))
+                            button.button.button-secondary type="submit" { (pc.t("差し戻す", "Send back")) }
+                        }
+                    }
+                    @if cv.can_resubmit {
+                        form.ct-action method="post" action=(format!("{base}/resubmit")) enctype="multipart/form-data" {
+                            input type="hidden" name=(CSRF_FIELD) value=(s.csrf());
+                            h3.ct-action-title { (pc.t("再提出", "Resubmit")) }
+                            p.hint { (pc.t("差し替える文書があればPDFを選択してください(任意)。回覧は最初のステップからやり直します。", "Optionally choose a corrected PDF per document; the route starts again from its first step.")) }
+                            @for d in &c.documents {
+                                @let name = format!("replace_{}", d.id);
+                                label for=(name) { (d.name) }
+                                input id=(name) type="file" name=(name) accept=".pdf,application/pdf";
+                            }
+                            @if v.action == Some(Action::Resubmit) { (errors_under(v.errors, "documents")) }
+                            (comment_field(pc, v, Action::Resubmit, false))
+                            button.button type="submit" { (pc.t("再提出する", "Resubmit")) }
+                        }
+                    }
+                    @if cv.can_cancel {
+                        form.ct-action method="post" action=(format!("{base}/cancel")) {
+                            input type="hidden" name=(CSRF_FIELD) value=(s.csrf());
+                            h3.ct-action-title { (pc.t("取消", "Cancel the contract")) }
+                            p.hint { (pc.t("取り消した契約は元に戻せません。", "A cancelled contract cannot be restored.")) }
+                            (comment_field(pc, v, Action::Cancel, false))
+                            button.button.button-secondary.ct-danger type="submit" { (pc.t("取り消す", "Cancel the contract")) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub fn detail_view(pc: &PageCtx, s: &Signed, v: &DetailView<'_>) -> Markup {
+    let c = &v.view.contract;
+    let t = &s.tenant_code;
+    let body = html! {
+        p.toolbar-links {
+            a href=(tenant_path(t, "contracts")) { (pc.t("契約検索", "Contract search")) }
+            " · "
+            a href=(tenant_path(t, "contracts/waiting")) { (pc.t("確認待ち一覧", "Waiting for you")) }
+        }
+        (layout::messages(v.msg.as_ref()))
+        div.ct-detail {
+            div.ct-detail-main {
+                section.box.ct-summary {
+                    div.box-head { h2.box-title { (c.number) " " (c.title) } }
+                    div.box-body { (facts(pc, s, v.view)) }
+                }
+                (documents_box(pc, s, v.view))
+                (history_box(pc, s, v.view))
+            }
+            div.ct-detail-side {
+                (actions_box(pc, s, v))
+                (route_box(pc, s, v.view))
+            }
+        }
+    };
+    app_page(pc, s, Tab::Normal, pc.t("契約詳細", "Contract"), body)
+}
+
+/// The contract page with what a form's outcome says.
+async fn render_detail(
+    contracts: &Contracts,
+    pc: &PageCtx,
+    s: &Signed,
+    id: &str,
+    status: StatusCode,
+    msg: Option<Msg>,
+    sent: Option<(Action, &str, &[FieldError])>,
+) -> Response {
+    let title = pc.t("契約詳細", "Contract");
+    let view = match contracts.get(s.caller(), id).await {
+        Ok(v) => v,
+        Err(e) => return refused(pc, s, title, &e),
+    };
+    let (action, comment, errors) = match sent {
+        Some((a, c, e)) => (Some(a), c, e),
+        None => (None, "", &[][..]),
+    };
+    let v = DetailView { view: &view, msg, errors, action, comment };
+    pc.respond(status, detail_view(pc, s, &v))
+}
+
+#[handler]
+async fn detail_page(req: &Request, Path((tenant, id)): Path<(String, String)>, Data(web): Data<&Web>) -> Response {
+    let (pc, s, contracts) = match open(web, req, &tenant).await {
+        Ok(x) => x,
+        Err(resp) => return resp,
+    };
+    let p = Pairs::parse(req.uri().query().unwrap_or_default());
+    let msg = done_text(p.get("done"), pc.lang).map(Msg::notice);
+    render_detail(contracts, &pc, &s, &id, StatusCode::OK, msg, None).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ActionForm {
+    csrf: String,
+    comment: String,
+    on_behalf_of: String,
+}
+
+async fn act(
+    web: &Web,
+    req: &Request,
+    (tenant, id): (String, String),
+    form: poem::Result<Form<ActionForm>>,
+    action: Action,
+) -> Response {
+    let (pc, s, contracts) = match open(web, req, &tenant).await {
+        Ok(x) => x,
+        Err(resp) => return resp,
+    };
+    let Ok(Form(form)) = form else {
+        return layout::bad_form(&pc);
+    };
+    let comment: String = form.comment.chars().take(keiyaku_contracts::flow::COMMENT_MAX * 2).collect();
+    if !s.check_csrf(&form.csrf) {
+        let sent = Some((action, comment.as_str(), &[][..]));
+        return render_detail(contracts, &pc, &s, &id, StatusCode::FORBIDDEN, Some(expired_form(&pc)), sent).await;
+    }
+    let caller = s.caller();
+    let result = match action {
+        Action::Approve => contracts.approve(caller, &id, &comment).await,
+        Action::SendBack => contracts.send_back(caller, &id, &comment).await,
+        Action::Cancel => contracts.cancel(caller, &id, &comment).await,
+        Action::Sign => {
+            let on_behalf_of = Some(form.on_behalf_of.trim().to_string()).filter(|o| !o.is_empty());
+            contracts.sign(caller, &id, SignInput { on_behalf_of, ..SignInput::default() }).await
+        }
+        Action::Resubmit => contracts.resubmit(caller, &id, Vec::new(), &comment).await,
+    };
+    outcome(contracts, &pc, &s, &tenant, &id, action, &comment, result).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn outcome(
+    contracts: &Contracts,
+    pc: &PageCtx,
+    s: &Signed,
+    tenant: &str,
+    id: &str,
+    action: Action,
+    comment: &str,
+    result: Result<keiyaku_contracts::Contract, ContractsError>,
+) -> Response {
+    match result {
+        Ok(c) => layout::see_other(&format!("{}?done={}", contract_href(tenant, &c.id), action.done()), &[]),
+        Err(e) => match failure(pc, &e) {
+            Some((status, msg, errors)) => {
+                render_detail(contracts, pc, s, id, status, Some(msg), Some((action, comment, &errors))).await
+            }
+            None => layout::server_error(pc, &e),
+        },
+    }
+}
+
+#[handler]
+async fn approve_submit(
+    req: &Request,
+    Path(p): Path<(String, String)>,
+    Data(web): Data<&Web>,
+    form: poem::Result<Form<ActionForm>>,
+) -> Response {
+    act(web, req, p, form, Action::Approve).await
+}
+
+#[handler]
+async fn send_back_submit(
+    req: &Request,
+    Path(p): Path<(String, String)>,
+    Data(web): Data<&Web>,
+    form: poem::Result<Form<ActionForm>>,
+) -> Response {
+    act(web, req, p, form, Action::SendBack).await
+}
+
+#[handler]
+async fn sign_submit(
+    req: &Request,
+    Path(p): Path<(String, String)>,
+    Data(web): Data<&Web>,
+    form: poem::Result<Form<ActionForm>>,
+) -> Response {
+    act(web, req, p, form, Action::Sign).await
+}
+
+#[handler]
+async fn cancel_submit(
+    req: &Request,
+    Path(p): Path<(String, String)>,
+    Data(web): Data<&Web>,
+    form: poem::Result<Form<ActionForm>>,
+) -> Response {
+    act(web, req, p, form, Action::Cancel).await
+}
+
+#[handler]
+async fn resubmit_submit(
+    req: &Request,
+    Path((tenant, id)): Path<(String, String)>,
+    Data(web): Data<&Web>,
+    mp: poem::Result<Multipart>,
+) -> Response {
+    let (pc, s, contracts) = match open(web, req, &tenant).await {
+        Ok(x) => x,
+        Err(resp) => return resp,
+    };
+    let max = contracts.max_document_bytes();
+    let read = async {
+        let mut mp = mp.ok()?;
+        let (mut csrf, mut comment, mut docs, mut too_large) = (String::new(), String::new(), Vec::new(), false);
+        while let Some(field) = mp.next_field().await.ok()? {
+            let name = field.name().unwrap_or_default().to_string();
+            if let Some(doc) = name.strip_prefix("replace_") {
+                let doc = doc.chars().take(20).collect::<String>();
+                let (file, bytes, big) = read_file(field, max).await?;
+                too_large |= big;
+                if !bytes.is_empty() && docs.len() < 100 {
+                    docs.push((doc, NewDocument { name: file, bytes }));
+                }
+                continue;
+            }
+            let text: String = field.text().await.ok()?.chars().take(4000).collect();
+            match name.as_str() {
+                "csrf" => csrf = text,
+                "comment" => comment = text,
+                _ => {}
+            }
+        }
+        Some((csrf, comment, docs, too_large))
+    };
+    let Some((csrf, comment, docs, too_large)) = read.await else {
+        return layout::bad_form(&pc);
+    };
+    let action = Action::Resubmit;
+    if !s.check_csrf(&csrf) {
+        let sent = Some((action, comment.as_str(), &[][..]));
+        return render_detail(contracts, &pc, &s, &id, StatusCode::FORBIDDEN, Some(expired_form(&pc)), sent).await;
+    }
+    if too_large {
+        let p = ContractsError::TooLarge { max }.problem(pc.lang);
+        let sent = Some((action, comment.as_str(), &[][..]));
+        return render_detail(
+            contracts,
+            &pc,
+            &s,
+            &id,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Some(Msg::from_problem(&p)),
+            sent,
+        )
+        .await;
+    }
+    let result = contracts.resubmit(s.caller(), &id, docs, &comment).await;
+    outcome(contracts, &pc, &s, &tenant, &id, action, &comment, result).await
+}
+
+#[handler]
+async fn document_download(
+    req: &Request,
+    Path((tenant, id, doc)): Path<(String, String, String)>,
+    Data(web): Data<&Web>,
+) -> Response {
+    let (pc, s, contracts) = match open(web, req, &tenant).await {
+        Ok(x) => x,
+        Err(resp) => return resp,
+    };
+    let p = Pairs::parse(req.uri().query().unwrap_or_default());
+    let version = match p.get("version").trim() {
+        "" => None,
+        v => match v.parse::<u32>() {
+            Ok(n) => Some(n),
+            Err(_) => return refused(&pc, &s, pc.t("文書", "Document"), &ContractsError::NotFound("version")),
+        },
+    };
+    match contracts.download(s.caller(), &id, &doc, version).await {
+        Ok(d) => pdf_response(d),
+        Err(e) => refused(&pc, &s, pc.t("文書", "Document"), &e),
+    }
+}
+
+#[handler]
+async fn report_download(req: &Request, Path((tenant, id)): Path<(String, String)>, Data(web): Data<&Web>) -> Response {
+    let (pc, s, contracts) = match open(web, req, &tenant).await {
+        Ok(x) => x,
+        Err(resp) => return resp,
+    };
+    match contracts.report(s.caller(), &id).await {
+        Ok(d) => pdf_response(d),
+        Err(e) => refused(&pc, &s, pc.t("合意締結証明書", "Completion report"), &e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yen_has_commas() {
+        assert_eq!(yen(0), "¥0");
+        assert_eq!(yen(999), "¥999");
+        assert_eq!(yen(1000), "¥1,000");
+        assert_eq!(yen(1_980_000), "¥1,980,000");
+        assert_eq!(yen(-1_234_567), "-¥1,234,567");
+    }
+
+    #[test]
+    fn amounts_parse_leniently() {
+        assert_eq!(parse_amount(""), Ok(None));
+        assert_eq!(parse_amount("¥1,980,000"), Ok(Some(1_980_000)));
+        assert_eq!(parse_amount("12円"), Ok(Some(12)));
+        assert!(parse_amount("1e3").is_err());
+    }
+
+    #[test]
+    fn criteria_round_trip_and_check_amounts() {
+        let p = Pairs::parse("counterparty=A15336&title=%E6%B8%AC%E9%87%8F&amount_min=x&page=2&bogus=1");
+        let c = Criteria::of(&p);
+        assert_eq!(c.get("title"), "測量");
+        assert_eq!(c.query(&[]), "amount_min=x&counterparty=A15336&title=%E6%B8%AC%E9%87%8F");
+        assert_eq!(
+            c.query(&[("sort", "amount"), ("page", "")]),
+            "amount_min=x&counterparty=A15336&title=%E6%B8%AC%E9%87%8F&sort=amount"
+        );
+        let errs = c.input(Lang::Ja).err().unwrap_or_default();
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].field, "amount_min");
+        let ok = Criteria::of(&Pairs::parse("amount_max=1%2C000&status=completed")).input(Lang::Ja);
+        let ok = ok.unwrap_or_default();
+        assert_eq!((ok.amount_max, ok.status.as_deref()), (Some(1000), Some("completed")));
+    }
+
+    #[test]
+    fn done_codes_are_fixed() {
+        assert_eq!(done_text("registered", Lang::Ja), Some("契約を登録しました。"));
+        assert_eq!(done_text("signed", Lang::Ja), Some("署名しました。"));
+        assert_eq!(done_text("<x>", Lang::Ja), None);
+        assert_eq!(document_href("HXOS2", "C1", "D1", Some(2)), "/t/HXOS2/contracts/C1/documents/D1?version=2");
+    }
+
+    #[test]
+    fn free_fields_and_route_map_to_the_service() {
+        let mut f = RegisterForm { amount: "1,000".into(), ..RegisterForm::default() };
+        f.fields[1] = ("工事番号".into(), "K1".into());
+        let (new, sent) = new_contract(&f, Vec::new());
+        assert_eq!(
+            (new.amount, new.fields.len(), sent.as_slice(), new.route.is_none()),
+            (Some(1000), 1, &[1][..], true)
+        );
+        let mut errors =
+            vec![FieldError { field: "fields[0].value".into(), code: String::new(), message: String::new() }];
+        remap_fields(&mut errors, &sent);
+        assert_eq!(errors[0].field, "fields[1].value");
+        f.route[5] = "HX000003".into();
+        let (new, _) = new_contract(&f, Vec::new());
+        let route = new.route.unwrap_or_default();
+        assert_eq!(route.len(), 6);
+        assert_eq!((route[5].role.as_str(), route[5].users.clone()), ("signer", vec!["HX000003".to_string()]));
+        assert!(route[0].users.is_empty());
+    }
+}
