@@ -760,3 +760,101 @@ async fn the_tenant_timestamp_authority_answers_openssl() {
     let _ = std::fs::remove_dir_all(&dir);
     app.stop().await;
 }
+
+/// 訂正削除履歴: corrections keep every old and new value; deletion only after retention.
+#[tokio::test]
+async fn corrections_are_recorded_and_deletion_waits_for_the_retention_period() {
+    let app = TestApp::demo().await;
+    let registrant = app.demo_token("HX000002").await;
+    let admin = app.demo_token("HX000001").await;
+    let c = register(&app, &registrant, contract_body("R-0001", "2026-11-25", 500_000, "A15336")).await;
+    let id = c["id"].as_str().expect("id").to_string();
+    let patch = |token: String, body: Value| {
+        let app = &app;
+        let id = id.clone();
+        async move {
+            let resp = app
+                .client
+                .patch(app.url(&format!("{T}/contracts/{id}")))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .expect("patch");
+            let s = resp.status();
+            (s, resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    // The registrant corrects only while the contract is sent back; a reason is required.
+    let (s, v) = patch(registrant.clone(), json!({"amount": 550_000, "reason": "税込額の誤り"})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    let (s, v) = patch(admin.clone(), json!({"amount": 550_000})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["errors"][0]["field"], "reason");
+    let (s, v) =
+        patch(admin.clone(), json!({"amount": 550_000, "title": "R-0001 訂正後", "reason": "税込額の誤り"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!((v["amount"].as_i64(), v["title"].as_str()), (Some(550_000), Some("R-0001 訂正後")));
+    let event = v["history"].as_array().expect("history").last().cloned().expect("event");
+    assert_eq!(event["action"], "correct");
+    let comment = event["comment"].as_str().unwrap_or_default();
+    assert!(comment.contains("税込額の誤り") && comment.contains("500000") && comment.contains("550000"), "{comment}");
+    let (_, found) = app.get(&format!("{T}/contracts?number=R-0001&amount_min=550000&amount_max=550000"), Some(&admin)).await;
+    assert_eq!(found["total"], 1, "the index follows the correction");
+    let (_, found) = app.get(&format!("{T}/contracts?number=R-0001&amount_max=500000"), Some(&admin)).await;
+    assert_eq!(found["total"], 0);
+
+    // No deletion during the retention period (ten years from the transaction date).
+    let delete = |token: String| {
+        let app = &app;
+        let id = id.clone();
+        async move {
+            let resp = app
+                .client
+                .delete(app.url(&format!("{T}/contracts/{id}")))
+                .bearer_auth(token)
+                .json(&json!({"reason": "保存期間満了"}))
+                .send()
+                .await
+                .expect("delete");
+            let s = resp.status();
+            (s, resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let snap = contracts_snapshot(&app).await;
+    let (s, v) = delete(admin.clone()).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("conflict")), "{v}");
+    assert_eq!(v["title"], "保存期間中の契約は削除できません。");
+    let (s, _) = delete(registrant.clone()).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(contracts_snapshot(&app).await, snap);
+
+    // After it: deleted, the record and its history stay, the content is gone.
+    app.clock.advance(jiff::SignedDuration::from_hours(24 * 366 * 10 + 24 * 5));
+    let admin = app.demo_token("HX000001").await;
+    let (s, v) = delete(admin.clone()).await;
+    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("deleted")), "{v}");
+    assert!(v["documents"][0]["versions"][0]["deleted_at"].is_string());
+    let (s, _, _) = download(&app, &admin, &format!("{T}/contracts/{id}/documents/D1")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _, _) = download(&app, &admin, &format!("{T}/contracts/{id}/report")).await;
+    assert_eq!(s, StatusCode::OK, "the report of a deleted contract remains");
+    let (s, v) = delete(admin.clone()).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    let problems = app.services().kernel.store.read(keiyaku_contracts::storage::verify_chain).await.expect("verify");
+    assert!(problems.is_empty(), "{problems:?}");
+    let actions = app
+        .services()
+        .kernel
+        .store
+        .read(|tx| {
+            use keiyaku_kernel::store::Read;
+            Ok::<_, keiyaku_kernel::StoreError>(
+                tx.scan(&keiyaku_contracts::model::CHAIN, "HXOS2/")?.into_iter().map(|(_, e)| e.action).collect::<Vec<_>>(),
+            )
+        })
+        .await
+        .expect("chain");
+    assert!(actions.contains(&"contract.correct".to_string()) && actions.contains(&"contract.delete".to_string()));
+    app.stop().await;
+}

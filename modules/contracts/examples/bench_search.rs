@@ -138,6 +138,7 @@ fn main() -> Res<()> {
                             by: "U0000001".into(),
                             signer: None,
                             cert_serial: None,
+                            deleted_at: None,
                         }],
                     }],
                     route: vec![Step {

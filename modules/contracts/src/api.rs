@@ -120,6 +120,30 @@ struct ReplacementBody {
 }
 
 #[derive(Object)]
+#[oai(rename = "CorrectContractRequest")]
+struct CorrectBody {
+    title: Option<String>,
+    /// `YYYY-MM-DD`.
+    transaction_date: Option<String>,
+    amount: Option<i64>,
+    /// `included` or `excluded`.
+    tax: Option<String>,
+    /// Replaces all free fields.
+    fields: Option<Vec<FieldView>>,
+    /// Why the correction is made (kept in the 訂正削除履歴).
+    #[oai(default)]
+    reason: String,
+}
+
+#[derive(Object)]
+#[oai(rename = "DeleteContractRequest")]
+struct DeleteBody {
+    /// Why (kept in the 訂正削除履歴).
+    #[oai(default)]
+    reason: String,
+}
+
+#[derive(Object)]
 #[oai(rename = "ResubmitContractRequest")]
 struct ResubmitBody {
     #[oai(default)]
@@ -154,6 +178,8 @@ struct VersionView {
     /// signer here and the delegate in `by`).
     signer: Option<String>,
     cert_serial: Option<String>,
+    /// Set when the content was deleted after the retention period.
+    deleted_at: Option<String>,
     url: String,
 }
 
@@ -269,6 +295,7 @@ fn detail(v: &ContractView, lang: Lang) -> ContractDetail {
                         by: x.by.clone(),
                         signer: x.signer.clone(),
                         cert_serial: x.cert_serial.clone(),
+                        deleted_at: x.deleted_at.map(rfc3339),
                         url: format!("/api/v1/t/{}/contracts/{}/documents/{}?version={}", c.tenant, c.id, d.id, x.n),
                     })
                     .collect(),
@@ -788,6 +815,60 @@ impl ContractsApi {
     async fn after(&self, ctx: &Ctx, caller: &keiyaku_kernel::Caller, id: &str) -> ApiResult<Json<ContractDetail>> {
         let v = self.contracts.get(caller, id).await.map_err(|e| ctx.fail(&e))?;
         Ok(Json(detail(&v, ctx.lang)))
+    }
+
+    /// 訂正: corrects the registered attributes (the registrant while sent back; 管理部 and
+    /// group administrators at any time). Documents are never changed; every old and new
+    /// value is kept in the history and the audit chain (訂正削除履歴).
+    #[oai(
+        path = "/api/v1/t/:tenant/contracts/:id",
+        method = "patch",
+        operation_id = "correctContract",
+        tag = "Tag::Contracts"
+    )]
+    async fn correct(
+        &self,
+        ctx: Ctx,
+        tenant: Path<String>,
+        id: Path<String>,
+        token: BearerToken,
+        body: Json<CorrectBody>,
+    ) -> ApiResult<Json<ContractDetail>> {
+        let caller = caller(&self.auth, &ctx, &tenant.0, &token).await?;
+        let b = body.0;
+        let input = crate::flow::Correction {
+            title: b.title,
+            transaction_date: b.transaction_date,
+            amount: b.amount,
+            tax: b.tax,
+            fields: b
+                .fields
+                .map(|f| f.into_iter().map(|f| crate::model::Field { name: f.name, value: f.value }).collect()),
+            reason: b.reason,
+        };
+        self.contracts.correct(&caller, &id.0, input).await.map_err(|e| ctx.fail(&e))?;
+        self.after(&ctx, &caller, &id.0).await
+    }
+
+    /// 削除: after the retention period only (409 before), by 管理部 or group administrators;
+    /// the documents' contents go, the record and its history stay.
+    #[oai(
+        path = "/api/v1/t/:tenant/contracts/:id",
+        method = "delete",
+        operation_id = "deleteContract",
+        tag = "Tag::Contracts"
+    )]
+    async fn delete(
+        &self,
+        ctx: Ctx,
+        tenant: Path<String>,
+        id: Path<String>,
+        token: BearerToken,
+        body: Json<DeleteBody>,
+    ) -> ApiResult<Json<ContractDetail>> {
+        let caller = caller(&self.auth, &ctx, &tenant.0, &token).await?;
+        self.contracts.delete(&caller, &id.0, &body.0.reason).await.map_err(|e| ctx.fail(&e))?;
+        self.after(&ctx, &caller, &id.0).await
     }
 
     /// 確認/承認 of the current step by one of its users.

@@ -279,6 +279,7 @@ pub fn register(tx: &mut Tx, env: &Env<'_>, caller: &Caller, new: &NewContract) 
                 by: caller.user_id.clone(),
                 signer: None,
                 cert_serial: None,
+                deleted_at: None,
             }],
         });
     }
@@ -504,6 +505,7 @@ pub fn resubmit(
                 by: caller.user_id.clone(),
                 signer: None,
                 cert_serial: None,
+                deleted_at: None,
             });
         }
     }
@@ -649,6 +651,7 @@ pub fn sign_contract(
             by: caller.user_id.clone(),
             signer: Some(signer_id.clone()),
             cert_serial: Some(material.serial.clone()),
+            deleted_at: None,
         });
     }
     let on_behalf_of = (signer_id != caller.user_id).then(|| signer_id.clone());
@@ -671,6 +674,214 @@ pub fn sign_contract(
         comment: None,
     };
     advance(tx, env, &old, c, done, event)
+}
+
+/// 訂正: new values for a contract's attributes (None: unchanged). The signed documents are
+/// never changed; only the registered attributes are, and each change is kept.
+#[derive(Debug, Clone, Default)]
+pub struct Correction {
+    pub title: Option<String>,
+    pub transaction_date: Option<String>,
+    pub amount: Option<i64>,
+    pub tax: Option<String>,
+    pub fields: Option<Vec<Field>>,
+    /// Why (required).
+    pub reason: String,
+}
+
+/// 訂正 of a contract's attributes — by the registrant while it is sent back, or by the
+/// owner's 管理部 / group administrators at any time — recorded with every old and new value
+/// (訂正削除履歴) in the history and the hash chain.
+pub fn correct(
+    tx: &mut Tx,
+    env: &Env<'_>,
+    caller: &Caller,
+    id: &str,
+    input: &Correction,
+) -> Result<Contract, ContractsError> {
+    let old = load(tx, caller, id)?;
+    let registrant_may = old.registrant == caller.user_id && old.status == Status::SentBack;
+    if !(registrant_may || policy::sees_all(caller)) {
+        return Err(ContractsError::Forbidden(Forbidden::NotRegistrant));
+    }
+    if old.status == Status::Deleted {
+        return Err(ContractsError::Conflict("closed"));
+    }
+    let mut v = Validator::new();
+    v.text("reason", &input.reason, COMMENT_MAX);
+    if let Some(t) = &input.title {
+        v.text("title", t, TITLE_MAX);
+    }
+    let date = match &input.transaction_date {
+        Some(d) => {
+            let parsed = parse_date(d);
+            if parsed.is_none() {
+                v.fail(
+                    "transaction_date",
+                    custom(
+                        "invalid_date",
+                        "YYYY-MM-DDの形式で正しい日付を入力してください。",
+                        "Enter a valid date as YYYY-MM-DD.",
+                    ),
+                );
+            }
+            parsed
+        }
+        None => None,
+    };
+    if input.amount.is_some_and(|a| !(0..=AMOUNT_MAX).contains(&a)) {
+        v.fail(
+            "amount",
+            custom("out_of_range", "0〜1兆円の範囲で入力してください。", "Use an amount from 0 to 1 trillion yen."),
+        );
+    }
+    let tax = match input.tax.as_deref().map(str::trim) {
+        Some(t) => {
+            let parsed = Tax::parse(t);
+            if parsed.is_none() {
+                v.fail("tax", Rule::Unknown { value: t.chars().take(40).collect() });
+            }
+            parsed
+        }
+        None => None,
+    };
+    if let Some(fields) = &input.fields {
+        if fields.len() > FIELDS_MAX {
+            v.fail("fields", Rule::TooLong { max: FIELDS_MAX });
+        }
+        for (i, f) in fields.iter().take(FIELDS_MAX).enumerate() {
+            v.text(&format!("fields[{i}].name"), &f.name, FIELD_NAME_MAX);
+            v.optional_text(&format!("fields[{i}].value"), &f.value, FIELD_VALUE_MAX);
+        }
+    }
+    v.finish()?;
+    let mut c = old.clone();
+    let mut changes = Vec::new();
+    if let Some(t) = &input.title
+        && t.trim() != c.title
+    {
+        changes.push(("title", json!(c.title), json!(t.trim())));
+        c.title = t.trim().to_string();
+    }
+    if let Some(d) = date
+        && d != c.transaction_date
+    {
+        changes.push(("transaction_date", json!(c.transaction_date.to_string()), json!(d.to_string())));
+        c.transaction_date = d;
+        // The retention period runs from the transaction date; a correction never shortens it.
+        let years = jiff::Span::new().years(i64::from(env.config.contracts.retention_years));
+        c.retention_until = c.retention_until.max(d.checked_add(years).unwrap_or(d));
+    }
+    if let Some(a) = input.amount
+        && a != c.amount
+    {
+        changes.push(("amount", json!(c.amount), json!(a)));
+        c.amount = a;
+    }
+    if let Some(t) = tax
+        && t != c.tax
+    {
+        changes.push(("tax", json!(c.tax.as_str()), json!(t.as_str())));
+        c.tax = t;
+    }
+    if let Some(fields) = &input.fields {
+        let fields: Vec<Field> = fields
+            .iter()
+            .map(|f| Field { name: f.name.trim().to_string(), value: f.value.trim().to_string() })
+            .collect();
+        if fields != c.fields {
+            let show =
+                |fs: &[Field]| fs.iter().map(|f| format!("{}={}", f.name, f.value)).collect::<Vec<_>>().join(", ");
+            changes.push(("fields", json!(show(&c.fields)), json!(show(&fields))));
+            c.fields = fields;
+        }
+    }
+    if changes.is_empty() {
+        return Ok(old);
+    }
+    let now = tx.now();
+    c.updated_at = now;
+    let summary: Vec<String> = changes.iter().map(|(f, a, b)| format!("{f}: {a} → {b}")).collect();
+    c.history.push(Event {
+        at: now,
+        by: caller.user_id.clone(),
+        on_behalf_of: None,
+        action: "correct".into(),
+        step: None,
+        comment: Some(format!("{}（{}）", input.reason.trim(), summary.join("; "))),
+    });
+    save(tx, Some(&old), &c)?;
+    let detail: Vec<_> = changes.iter().map(|(f, a, b)| json!({"field": f, "old": a, "new": b})).collect();
+    storage::record(
+        tx,
+        &caller.actor(),
+        &caller.tenant,
+        "contract.correct",
+        id,
+        json!({"reason": input.reason.trim(), "changes": detail}),
+    )?;
+    Ok(c)
+}
+
+/// 削除 after the retention period, by the owner's 管理部 / group administrators: the
+/// documents' contents are removed (their hashes stay), the contract stays as a record with
+/// its history, and the deletion is recorded in the hash chain. Refused during retention.
+pub fn delete(tx: &mut Tx, caller: &Caller, id: &str, reason: &str) -> Result<Contract, ContractsError> {
+    let old = load(tx, caller, id)?;
+    if !policy::sees_all(caller) {
+        return Err(ContractsError::Forbidden(Forbidden::NotRegistrant));
+    }
+    if old.status == Status::Deleted {
+        return Err(ContractsError::Conflict("closed"));
+    }
+    if today(tx) <= old.retention_until {
+        return Err(ContractsError::Conflict("retention"));
+    }
+    check_comment("reason", reason, true)?;
+    let now = tx.now();
+    let mut c = old.clone();
+    let mut removed = Vec::new();
+    for doc in &mut c.documents {
+        for v in &mut doc.versions {
+            if v.deleted_at.is_none() {
+                v.deleted_at = Some(now);
+                removed.push(v.sha256.clone());
+            }
+        }
+    }
+    c.status = Status::Deleted;
+    c.current = None;
+    c.updated_at = now;
+    c.history.push(Event {
+        at: now,
+        by: caller.user_id.clone(),
+        on_behalf_of: None,
+        action: "delete".into(),
+        step: None,
+        comment: comment_of(reason),
+    });
+    save(tx, Some(&old), &c)?;
+    // Content shared with another contract's live version stays.
+    let mut in_use = std::collections::HashSet::new();
+    for (_, other) in tx.scan(&CONTRACTS, &format!("{}/", caller.tenant))? {
+        for d in &other.documents {
+            for v in d.versions.iter().filter(|v| v.deleted_at.is_none()) {
+                in_use.insert(v.sha256.clone());
+            }
+        }
+    }
+    for sha in removed.iter().filter(|s| !in_use.contains(*s)) {
+        storage::remove_blob(tx, &caller.tenant, sha)?;
+    }
+    storage::record(
+        tx,
+        &caller.actor(),
+        &caller.tenant,
+        "contract.delete",
+        id,
+        json!({"reason": reason.trim(), "documents": removed, "retention_until": old.retention_until.to_string()}),
+    )?;
+    Ok(c)
 }
 
 /// The contracts waiting for `caller`: theirs, and — for signing steps — those of the

@@ -238,6 +238,24 @@ impl Contracts {
         .await
     }
 
+    /// correctContract (訂正): the registrant while sent back, 管理部 / group administrators
+    /// at any time; every old and new value is kept.
+    pub async fn correct(
+        &self,
+        caller: &Caller,
+        id: &str,
+        input: flow::Correction,
+    ) -> Result<Contract, ContractsError> {
+        let (caller, id) = (caller.clone(), id.to_string());
+        self.write(move |tx, env| flow::correct(tx, env, &caller, &id, &input)).await
+    }
+
+    /// deleteContract (削除): only after the retention period; the record stays.
+    pub async fn delete(&self, caller: &Caller, id: &str, reason: &str) -> Result<Contract, ContractsError> {
+        let (caller, id, reason) = (caller.clone(), id.to_string(), reason.to_string());
+        self.write(move |tx, _| flow::delete(tx, &caller, &id, &reason)).await
+    }
+
     /// getContract: the contract with names and what the caller may do.
     pub async fn get(&self, caller: &Caller, id: &str) -> Result<ContractView, ContractsError> {
         let (caller, id) = (caller.clone(), id.to_string());
@@ -261,6 +279,9 @@ impl Contracts {
                 None => d.latest(),
             }
             .ok_or(ContractsError::NotFound("version"))?;
+            if v.deleted_at.is_some() {
+                return Err(ContractsError::NotFound("version"));
+            }
             let bytes = storage::get_blob(tx, &caller.tenant, &v.sha256)?;
             Ok(Download { file_name: file_name(&c, d, v), sha256: v.sha256.clone(), bytes })
         })

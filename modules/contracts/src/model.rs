@@ -172,10 +172,13 @@ pub enum Status {
     Completed,
     /// 取消: cancelled by the registrant.
     Cancelled,
+    /// 削除済: deleted after its retention period; the record and its history stay.
+    Deleted,
 }
 
 impl Status {
-    pub const ALL: [Status; 4] = [Status::Circulating, Status::SentBack, Status::Completed, Status::Cancelled];
+    pub const ALL: [Status; 5] =
+        [Status::Circulating, Status::SentBack, Status::Completed, Status::Cancelled, Status::Deleted];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -183,6 +186,7 @@ impl Status {
             Status::SentBack => "sent_back",
             Status::Completed => "completed",
             Status::Cancelled => "cancelled",
+            Status::Deleted => "deleted",
         }
     }
 
@@ -196,6 +200,7 @@ impl Status {
             Status::SentBack => lang.pick("差戻し", "Sent back"),
             Status::Completed => lang.pick("締結済", "Completed"),
             Status::Cancelled => lang.pick("取消", "Cancelled"),
+            Status::Deleted => lang.pick("削除済", "Deleted"),
         }
     }
 }
@@ -224,6 +229,9 @@ pub struct Version {
     pub signer: Option<String>,
     #[serde(default)]
     pub cert_serial: Option<String>,
+    /// When the content was deleted (after the retention period); the hash stays.
+    #[serde(default)]
+    pub deleted_at: Option<Timestamp>,
 }
 
 /// A document (文書) of a contract: a PDF with every version kept.
@@ -282,7 +290,7 @@ pub struct Event {
     #[serde(default)]
     pub on_behalf_of: Option<String>,
     /// `register`, `approve`, `sign`, `send_back`, `resubmit`, `cancel`, `complete`,
-    /// `correct`, `delete`.
+    /// `correct` (the comment lists each field's old and new value), `delete`.
     pub action: String,
     #[serde(default)]
     pub step: Option<usize>,

@@ -163,10 +163,16 @@ pub fn completion_report(tx: &impl Read, c: &Contract) -> Result<Vec<u8>, Contra
         };
         w.pair(&format!("{}. {}", i + 1, s.role.label(ja)), &format!("{side}　{state}"));
     }
-    for e in c.history.iter().filter(|e| matches!(e.action.as_str(), "send_back" | "resubmit" | "cancel")) {
+    for e in c
+        .history
+        .iter()
+        .filter(|e| matches!(e.action.as_str(), "send_back" | "resubmit" | "cancel" | "correct" | "delete"))
+    {
         let label = match e.action.as_str() {
             "send_back" => "差戻し",
             "resubmit" => "再提出",
+            "correct" => "訂正",
+            "delete" => "削除",
             _ => "取消",
         };
         let comment = e.comment.as_deref().map(|c| format!("「{c}」")).unwrap_or_default();
@@ -185,10 +191,11 @@ pub fn completion_report(tx: &impl Read, c: &Contract) -> Result<Vec<u8>, Contra
                 (None, 1) => "原本".to_string(),
                 (None, _) => "差替え".to_string(),
             };
-            w.line(8.5, Font::Mincho, &format!("版{} {} {} {}バイト", v.n, when(v.created_at), kind, v.size));
+            let deleted = v.deleted_at.map(|at| format!("（{} 削除）", when(at))).unwrap_or_default();
+            w.line(8.5, Font::Mincho, &format!("版{} {} {} {}バイト{deleted}", v.n, when(v.created_at), kind, v.size));
             w.line(8.5, Font::Mincho, &format!("　SHA-256: {}", v.sha256));
         }
-        if let Some(latest) = d.latest().filter(|v| v.signer.is_some()) {
+        if let Some(latest) = d.latest().filter(|v| v.signer.is_some() && v.deleted_at.is_none()) {
             let pdf = storage::get_blob(tx, &c.tenant, &latest.sha256)?;
             for line in sign::describe_signatures(&pdf) {
                 w.line(8.5, Font::Mincho, &format!("　{line}"));

@@ -56,6 +56,17 @@ pub fn get_blob(tx: &impl Read, tenant: &str, sha: &str) -> Result<Vec<u8>, Cont
     Ok(out)
 }
 
+/// Removes stored content (after its retention period).
+pub fn remove_blob(tx: &mut Tx, tenant: &str, sha: &str) -> Result<(), StoreError> {
+    if let Some(meta) = tx.get(&BLOB_META, &key(tenant, sha))? {
+        for n in 0..meta.chunks {
+            tx.remove(&BLOBS, &chunk_key(tenant, sha, n))?;
+        }
+        tx.remove(&BLOB_META, &key(tenant, sha))?;
+    }
+    Ok(())
+}
+
 fn link_hash(prev: &str, entry: &ChainEntry) -> Result<String, StoreError> {
     let mut e = entry.clone();
     e.hash = String::new();

@@ -147,7 +147,7 @@ fn status_badge(lang: Lang, s: Status) -> Markup {
         Status::Circulating => "ct-status ct-circulating",
         Status::SentBack => "ct-status ct-sent-back",
         Status::Completed => "ct-status ct-completed",
-        Status::Cancelled => "ct-status ct-cancelled",
+        Status::Cancelled | Status::Deleted => "ct-status ct-cancelled",
     };
     html! { span class=(class) { (s.label(lang)) } }
 }
