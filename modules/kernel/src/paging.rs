@@ -47,11 +47,15 @@ impl Paging {
         })
     }
 
+    /// How many items come before this page.
+    pub fn skip(&self) -> usize {
+        self.page.saturating_sub(1).saturating_mul(self.per_page)
+    }
+
     /// The page of `items` this paging selects.
     pub fn take<T>(&self, items: Vec<T>) -> Page<T> {
         let total = items.len();
-        let skip = (self.page - 1).saturating_mul(self.per_page);
-        let items = items.into_iter().skip(skip).take(self.per_page).collect();
+        let items = items.into_iter().skip(self.skip()).take(self.per_page).collect();
         Page { items, total, page: self.page, per_page: self.per_page }
     }
 }

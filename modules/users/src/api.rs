@@ -533,7 +533,7 @@ impl UsersApi {
         per_page: Query<Option<i64>>,
     ) -> ApiResult<Json<UserPage>> {
         let c = self.caller(&ctx, &tenant.0, &token).await?;
-        let paging = Paging::new(page.0, per_page.0).map_err(|e| ctx.fail(&e))?;
+        let paging = Paging::new(page.0, per_page.0).map_err(|e| ctx.fail(&UsersError::Invalid(e)))?;
         let p = self.users.list_group_users(&c, group_id.0, paging).await.map_err(|e| ctx.fail(&e))?;
         Ok(Json(UserPage::from(p)))
     }
@@ -609,7 +609,7 @@ impl UsersApi {
         per_page: Query<Option<i64>>,
     ) -> ApiResult<Json<UserPage>> {
         let c = self.caller(&ctx, &tenant.0, &token).await?;
-        let paging = Paging::new(page.0, per_page.0).map_err(|e| ctx.fail(&e))?;
+        let paging = Paging::new(page.0, per_page.0).map_err(|e| ctx.fail(&UsersError::Invalid(e)))?;
         let status = match status.0.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => None,
             Some("active") => Some(UserStatus::Active),

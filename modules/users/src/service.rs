@@ -17,58 +17,10 @@ use keiyaku_kernel::store::{Read, Table, Tx};
 use keiyaku_kernel::validate::{Invalid, Rule, Validator, normalize_email};
 use std::collections::{HashMap, HashSet};
 
-pub const PER_PAGE_DEFAULT: usize = 50;
-pub const PER_PAGE_MAX: usize = 200;
+pub use keiyaku_kernel::paging::{PER_PAGE_DEFAULT, PER_PAGE_MAX, Paging};
 pub const MAX_SUB_EMAILS: usize = 5;
 /// Longest search text accepted.
 pub const QUERY_MAX: usize = 100;
-
-/// `?page=1&per_page=50`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Paging {
-    pub page: usize,
-    pub per_page: usize,
-}
-
-impl Default for Paging {
-    fn default() -> Self {
-        Self { page: 1, per_page: PER_PAGE_DEFAULT }
-    }
-}
-
-impl Paging {
-    /// Checks `page ≥ 1` and `1 ≤ per_page ≤ 200` (422 otherwise).
-    pub fn new(page: Option<i64>, per_page: Option<i64>) -> Result<Self, UsersError> {
-        let mut invalid = Vec::new();
-        let page = page.unwrap_or(1);
-        let per_page = per_page.unwrap_or(PER_PAGE_DEFAULT as i64);
-        if !(1..=1_000_000).contains(&page) {
-            invalid.push(Invalid::new("page", range_rule(1, 1_000_000)));
-        }
-        if !(1..=PER_PAGE_MAX as i64).contains(&per_page) {
-            invalid.push(Invalid::new("per_page", range_rule(1, PER_PAGE_MAX as i64)));
-        }
-        if !invalid.is_empty() {
-            return Err(UsersError::Invalid(invalid));
-        }
-        Ok(Self {
-            page: usize::try_from(page).unwrap_or(1),
-            per_page: usize::try_from(per_page).unwrap_or(PER_PAGE_DEFAULT),
-        })
-    }
-
-    pub fn skip(&self) -> usize {
-        self.page.saturating_sub(1).saturating_mul(self.per_page)
-    }
-}
-
-fn range_rule(min: i64, max: i64) -> Rule {
-    Rule::Custom {
-        code: "out_of_range",
-        ja: format!("{min}から{max}までの数値を指定してください。"),
-        en: format!("Use a number from {min} to {max}."),
-    }
-}
 
 /// One page of a list.
 #[derive(Debug, Clone)]

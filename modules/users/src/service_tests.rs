@@ -436,7 +436,7 @@ fn paging_limits() {
     assert_eq!(Paging::new(None, None).ok(), Some(Paging { page: 1, per_page: 50 }));
     assert_eq!(Paging::new(Some(2), Some(200)).map(|p| p.skip()).ok(), Some(200));
     for (p, pp) in [(Some(0), None), (None, Some(0)), (None, Some(201)), (Some(-5), Some(10))] {
-        assert!(matches!(Paging::new(p, pp), Err(UsersError::Invalid(_))));
+        assert!(Paging::new(p, pp).is_err());
     }
 }
 
