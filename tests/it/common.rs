@@ -79,14 +79,27 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut req = self.client.request(method, self.url(path));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.expect("request");
+        // A connection that fails before the request is sent (seen once on a loaded CI
+        // machine: "tls handshake eof") is retried; nothing reached the server then.
+        let mut attempt = 0;
+        let resp = loop {
+            let mut req = self.client.request(method.clone(), self.url(path));
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            if let Some(b) = &body {
+                req = req.json(b);
+            }
+            match req.send().await {
+                Ok(resp) => break resp,
+                Err(e) if e.is_connect() && attempt < 3 => {
+                    attempt += 1;
+                    eprintln!("retrying {path} after a connection failure: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("request {path}: {e}"),
+            }
+        };
         let status = resp.status();
         let text = resp.text().await.unwrap_or_default();
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))

@@ -225,7 +225,8 @@ async fn notices_show_to_the_right_users_in_their_window() {
     let (s, _) = app.get(&t("/notices"), None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 
-    // The dashboard API: waiting lines (zero until contracts exist), notices, files, last login.
+    // The dashboard API: waiting lines (the demo's contract waiting for the owner approver
+    // HX000002 when the contracts module is built in), notices, files, last login.
     let (s, d) = app.get(&t("/dashboard"), Some(&owner_user)).await;
     assert_eq!(s, StatusCode::OK, "{d}");
     let lines: Vec<(&str, &str, u64)> = d["waiting"]
@@ -239,7 +240,7 @@ async fn notices_show_to_the_right_users_in_their_window() {
     assert_eq!(
         lines,
         [
-            ("owner_approver", "オリ白:承認者", 0),
+            ("owner_approver", "オリ白:承認者", u64::from(cfg!(feature = "contracts"))),
             ("partner_person_in_charge", "取引先:担当", 0),
             ("owner_administration", "オリ白:管理部", 0),
             ("owner_signer", "オリ白:署名者", 0),
