@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS="${1:-5}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/target-pades}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 OUT="$(mktemp -d /tmp/pades-bench.XXXXXX)"
 cargo build --quiet --release -p keiyaku-pades --example bench_sign
 "$CARGO_TARGET_DIR/release/examples/bench_sign" "$OUT" "$RUNS" | tee "$OUT/keiyaku.txt"
