@@ -7,6 +7,12 @@ use std::time::{Duration, Instant};
 
 const CONCURRENCY: usize = 32;
 const SECONDS: u64 = 4;
+/// The benchmarks send thousands of requests per second from one address (and one account):
+/// the rate limits stay on, so their cost is measured, but far above what the load reaches.
+const NO_RATE_LIMITS: [(&str, &str); 2] = [
+    ("KEIYAKU_LIMITS__REQUESTS_PER_MINUTE_PER_CLIENT", "100000000"),
+    ("KEIYAKU_LIMITS__REQUESTS_PER_MINUTE_PER_ACCOUNT", "100000000"),
+];
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(18443)
@@ -118,30 +124,54 @@ fn main() {
 }
 
 /// Bounded load on loopback: `clients` concurrent clients for `secs` seconds mixing logins,
-/// reads, searches and writes against a demo appliance. Prints req/s, p50/p99, errors and
-/// RSS before and after.
+/// reads, user and contract searches and writes (tenants, contracts with a PDF) against a demo
+/// appliance. Prints req/s, p50/p99, errors and RSS before and after.
+///
+/// With `BENCH_URL` (and `BENCH_PID` for the RSS) the load goes to an appliance already
+/// serving the demo with the operator password `bench-Operator-1` (`bench/backup_under_load.sh`).
 async fn load_test(secs: u64, clients: usize) {
     let bin = std::env::var("BENCH_KEIYAKU_BIN").unwrap_or_else(|_| "target/release/keiyaku".into());
     let data = std::env::temp_dir().join(format!("keiyaku-load-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data);
-    let port = free_port();
-    let base = format!("https://127.0.0.1:{port}");
     let client = reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap_or_default();
-    let Ok(child) = Command::new(&bin)
-        .args(["serve", "--demo", "--data"])
-        .arg(&data)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .env("KEIYAKU_LOG", "error")
-        .env("KEIYAKU_OPERATOR_PASSWORD", "bench-Operator-1")
-        .stdout(Stdio::null())
-        .spawn()
-    else {
-        eprintln!("cannot start {bin}");
-        return;
+    let (base, server, pid) = match std::env::var("BENCH_URL") {
+        Ok(url) => {
+            let pid = std::env::var("BENCH_PID").ok().and_then(|p| p.parse().ok()).unwrap_or(0);
+            (url.trim_end_matches('/').to_string(), None, pid)
+        }
+        Err(_) => {
+            let _ = std::fs::remove_dir_all(&data);
+            let port = free_port();
+            let Ok(child) = Command::new(&bin)
+                .args(["serve", "--demo", "--data"])
+                .arg(&data)
+                .args(["--listen", &format!("127.0.0.1:{port}")])
+                .env("KEIYAKU_LOG", "error")
+                .env("KEIYAKU_OPERATOR_PASSWORD", "bench-Operator-1")
+                .envs(NO_RATE_LIMITS)
+                .stdout(Stdio::null())
+                .spawn()
+            else {
+                eprintln!("cannot start {bin}");
+                return;
+            };
+            let pid = child.id();
+            (format!("https://127.0.0.1:{port}"), Some(Proc(child)), pid)
+        }
     };
-    let server = Proc(child);
     wait_healthy(&client, &format!("{base}/healthz"), Instant::now()).await;
-    let rss_before = rss_mb(server.0.id());
+    let rss_before = rss_mb(pid);
+    // One PDF for every registration (a 注文書 as the demo makes them).
+    let pdf = std::sync::Arc::new(base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        keiyaku_contracts::demo::order_pdf(
+            "L-0001",
+            "負荷試験 注文",
+            "アイテックコンサルタント株式会社",
+            1_100_000,
+            "2026-11-25",
+        ),
+    ));
+    let run = std::process::id() % 10_000;
     let op = client
         .post(format!("{base}/api/v1/operator/login"))
         .json(&serde_json::json!({"password": "bench-Operator-1"}))
@@ -156,7 +186,10 @@ async fn load_test(secs: u64, clients: usize) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     let mut tasks = Vec::new();
     for c in 0..clients {
-        let (client, base, op_token) = (client.clone(), base.clone(), op_token.clone());
+        let (client, base, op_token, pdf) = (client.clone(), base.clone(), op_token.clone(), pdf.clone());
+        // Half the clients are the owner's group administrator (searches users, registers
+        // contracts), half a partner's person in charge.
+        let user = if c % 2 == 0 { "HX000001" } else { "A1533601" };
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let mut errors = 0u64;
@@ -170,7 +203,7 @@ async fn load_test(secs: u64, clients: usize) {
                     0 => {
                         let r = client
                             .post(format!("{base}/api/v1/t/HXOS2/auth/login"))
-                            .json(&serde_json::json!({"login": "A1533601", "password": "keiyaku-demo"}))
+                            .json(&serde_json::json!({"login": user, "password": "keiyaku-demo"}))
                             .send()
                             .await;
                         match r {
@@ -208,6 +241,29 @@ async fn load_test(secs: u64, clients: usize) {
                         Ok(r) => Err(r.status().to_string()),
                         Err(e) => Err(e.to_string()),
                     },
+                    5 if n % 100 == 5 && c % 2 == 0 => {
+                        // A write: 契約登録 with one PDF (content-addressed document, route,
+                        // date index, audit chain, notification mail in one commit).
+                        let number = format!("L{run}-{c}-{n}");
+                        let body = serde_json::json!({"number": number, "title": "負荷試験 注文",
+                            "doc_type": "purchase_order", "counterparty": "A15336", "transaction_date": "2026-11-25",
+                            "amount": 1_100_000, "tax": "included",
+                            "documents": [{"name": "注文書.pdf", "content_base64": pdf.as_str()}]});
+                        match client.post(format!("{base}/api/v1/t/HXOS2/contracts")).bearer_auth(&token).json(&body).send().await {
+                            Ok(r) if r.status() == 201 => Ok(()),
+                            Ok(r) => Err(format!("{} {}", r.status(), r.text().await.unwrap_or_default())),
+                            Err(e) => Err(e.to_string()),
+                        }
+                    }
+                    5 | 6 => {
+                        // 契約検索 by transaction date (電子帳簿保存法), first page.
+                        let url = format!("{base}/api/v1/t/HXOS2/contracts?date_from=2025-01-01&date_to=2027-12-31");
+                        match client.get(url).bearer_auth(&token).send().await {
+                            Ok(r) if r.status().is_success() => r.bytes().await.map(|_| ()).map_err(|e| e.to_string()),
+                            Ok(r) => Err(r.status().to_string()),
+                            Err(e) => Err(e.to_string()),
+                        }
+                    }
                     _ => match client.get(format!("{base}/api/v1/t/HXOS2/me")).bearer_auth(&token).send().await {
                         Ok(r) if r.status().is_success() => Ok(()),
                         Ok(r) => Err(r.status().to_string()),
@@ -237,8 +293,11 @@ async fn load_test(secs: u64, clients: usize) {
     let pct = |p: f64| {
         all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(f64::NAN)
     };
-    let rss_after = rss_mb(server.0.id());
+    let rss_after = rss_mb(pid);
     println!("keiyaku load test: {clients} clients, {secs} s, loopback");
+    println!(
+        "(mix: 10% logins, 20% user searches, 19.5% 契約検索, 10% /healthz, 38% me, 2% tenant creations, 0.5% 契約登録 with a PDF)"
+    );
     println!("| requests | req/s | p50 | p99 | errors | RSS before → after |");
     println!("|---|---|---|---|---|---|");
     println!(
@@ -267,6 +326,7 @@ async fn run() {
         .arg(&data)
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .env("KEIYAKU_LOG", "warn")
+        .envs(NO_RATE_LIMITS)
         .stdout(Stdio::null())
         .spawn();
     let Ok(child) = child else {
@@ -283,6 +343,7 @@ async fn run() {
         .arg(&data)
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .env("KEIYAKU_LOG", "warn")
+        .envs(NO_RATE_LIMITS)
         .stdout(Stdio::null())
         .spawn()
     else {
@@ -298,6 +359,7 @@ async fn run() {
         .arg(&data)
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .env("KEIYAKU_LOG", "warn")
+        .envs(NO_RATE_LIMITS)
         .stdout(Stdio::null())
         .spawn()
     else {

@@ -103,9 +103,10 @@ impl BackupApi {
     ) -> keiyaku_kernel::http::ApiResult<poem_openapi::payload::Attachment<Vec<u8>>> {
         let actor = self.auth.operator(&token.0.token, ctx.client.clone()).await.map_err(|e| ctx.fail(&e))?;
         let store = self.auth.kernel().store.clone();
+        let data_dir = self.auth.kernel().config.storage.data_dir.clone();
         let bytes = tokio::task::spawn_blocking(move || {
             let path = std::env::temp_dir().join(format!("keiyaku-api-backup-{}.tar", keiyaku_kernel::ids::new_id()));
-            let result = crate::backup::write_archive(&store, &path)
+            let result = crate::backup::write_archive(&store, &data_dir, &path)
                 .and_then(|_| std::fs::read(&path).map_err(|e| e.to_string()));
             let _ = std::fs::remove_file(&path);
             let _ = store.write_blocking(|tx| tx.audit(&actor, "backup.download", "database", serde_json::json!({})));
@@ -334,6 +335,7 @@ impl App {
             .at("/metrics", poem::get(metrics_endpoint(self.services.kernel.clone(), self.metrics.clone())))
             .nest_no_strip("/api", api)
             .with(BodyLimit { body: self.config.server.max_body_bytes, upload: self.config.server.max_upload_bytes })
+            .with(crate::ratelimit::RateLimit::new(self.services.kernel.clone()))
             .with(keiyaku_web::SecurityHeaders)
             .with(crate::observe::Observe(self.metrics.clone()))
     }

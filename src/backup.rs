@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 
 pub const DB_FILE: &str = "keiyaku.redb";
 const MANIFEST: &str = "manifest.json";
+/// Secret files of the data directory that belong with the database: the key-encryption
+/// key without which the sealed CA, signer and TSA keys cannot be opened.
+const SECRET_FILES: [&str; 1] = ["certs-kek"];
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Manifest {
@@ -40,7 +43,7 @@ fn sha256_file(path: &Path) -> Result<String, String> {
 
 /// Writes a backup archive of the running store to `out` (atomically: a temporary file
 /// renamed into place once complete and synced).
-pub fn write_archive(store: &Store, out: &Path) -> Result<Manifest, String> {
+pub fn write_archive(store: &Store, data_dir: &Path, out: &Path) -> Result<Manifest, String> {
     let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let work = dir.join(format!(".keiyaku-backup-{}", keiyaku_kernel::ids::new_id()));
@@ -52,7 +55,16 @@ pub fn write_archive(store: &Store, out: &Path) -> Result<Manifest, String> {
             format: 1,
             keiyaku_version: env!("CARGO_PKG_VERSION").into(),
             created_at: keiyaku_kernel::clock::rfc3339(store.now()),
-            files: vec![(DB_FILE.into(), sha256_file(&db)?)],
+            files: {
+                let mut files = vec![(DB_FILE.to_string(), sha256_file(&db)?)];
+                for name in SECRET_FILES {
+                    let path = data_dir.join(name);
+                    if path.is_file() {
+                        files.push((name.to_string(), sha256_file(&path)?));
+                    }
+                }
+                files
+            },
             tables: counts.into_iter().map(|(t, n)| (t.to_string(), n)).collect(),
         };
         let tmp = out.with_extension("partial");
@@ -66,6 +78,14 @@ pub fn write_archive(store: &Store, out: &Path) -> Result<Manifest, String> {
             header.set_cksum();
             tar.append_data(&mut header, MANIFEST, json.as_slice()).map_err(|e| e.to_string())?;
             tar.append_path_with_name(&db, DB_FILE).map_err(|e| e.to_string())?;
+            for (name, _) in manifest.files.iter().filter(|(n, _)| n != DB_FILE) {
+                let bytes = std::fs::read(data_dir.join(name)).map_err(|e| format!("{name}: {e}"))?;
+                let mut header = tar::Header::new_gnu();
+                header.set_size(bytes.len() as u64);
+                header.set_mode(0o600);
+                header.set_cksum();
+                tar.append_data(&mut header, name, bytes.as_slice()).map_err(|e| e.to_string())?;
+            }
             let mut file = tar.into_inner().map_err(|e| e.to_string())?;
             file.flush().and_then(|_| file.sync_all()).map_err(|e| e.to_string())?;
         }
@@ -96,8 +116,8 @@ fn unpack_checked(archive: &Path, dir: &Path) -> Result<Manifest, String> {
                 entry.by_ref().take(1 << 20).read_to_end(&mut buf).map_err(|e| e.to_string())?;
                 manifest = Some(serde_json::from_slice(&buf).map_err(|e| format!("bad manifest: {e}"))?);
             }
-            DB_FILE => {
-                let dest = dir.join(DB_FILE);
+            name if name == DB_FILE || SECRET_FILES.contains(&name) => {
+                let dest = dir.join(name);
                 let mut out = std::fs::File::create(&dest).map_err(|e| format!("{}: {e}", dest.display()))?;
                 std::io::copy(&mut entry, &mut out).map_err(|e| format!("the backup is damaged: {e}"))?;
                 out.sync_all().map_err(|e| e.to_string())?;
@@ -150,6 +170,16 @@ pub fn restore(archive: &Path, data_dir: &Path, force: bool) -> Result<Manifest,
         if !report.problems.is_empty() {
             return Err(format!("the backup's database has unreadable records:\n{}", report.problems.join("\n")));
         }
+        for (name, _) in m.files.iter().filter(|(n, _)| SECRET_FILES.contains(&n.as_str())) {
+            let dest = data_dir.join(name);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(staging.join(name), std::fs::Permissions::from_mode(0o600))
+                    .map_err(|e| format!("{name}: {e}"))?;
+            }
+            std::fs::rename(staging.join(name), &dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+        }
         std::fs::rename(staging.join(DB_FILE), &target).map_err(|e| format!("{}: {e}", target.display()))?;
         Ok(m)
     });
@@ -188,7 +218,7 @@ pub fn scheduled_once(store: &Store, cfg: &BackupConfig, data_dir: &Path) -> Res
     let dir = backup_dir(cfg, data_dir);
     let stamp = store.now().to_zoned_datetime(keiyaku_kernel::clock::tokyo()).strftime("%Y%m%d-%H%M%S").to_string();
     let out = dir.join(format!("keiyaku-{stamp}.tar"));
-    write_archive(store, &out)?;
+    write_archive(store, data_dir, &out)?;
     let mut existing: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map_err(|e| e.to_string())?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -269,8 +299,11 @@ mod tests {
             Ok(())
         });
         assert!(r.is_ok());
+        // The key-encryption key travels with the database (sealed keys are useless without it).
+        let _ = std::fs::write(src.join("certs-kek"), "00".repeat(32));
         let archive = src.join("b.tar");
-        let manifest = write_archive(&s, &archive).unwrap_or_else(|e| panic!("{e}"));
+        let manifest = write_archive(&s, &src, &archive).unwrap_or_else(|e| panic!("{e}"));
+        assert!(manifest.files.iter().any(|(n, _)| n == "certs-kek"));
         assert!(manifest.tables.iter().any(|(t, n)| t == "tenants" && *n == 1));
         assert!(check_archive(&archive).is_ok());
 
@@ -280,6 +313,13 @@ mod tests {
         let t = restored.read_blocking(|tx| keiyaku_kernel::directory::get_tenant(tx, "HXOS2")).ok().flatten();
         assert_eq!(t.map(|t| t.name).as_deref(), Some("オリエンタル白石"));
         drop(restored);
+        assert_eq!(std::fs::read_to_string(dest.join("certs-kek")).unwrap_or_default(), "00".repeat(32));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dest.join("certs-kek")).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
+            assert_eq!(mode, 0o600);
+        }
         // A non-empty data dir is not overwritten without --force.
         assert!(restore(&archive, &dest, false).unwrap_err().contains("--force"));
         assert!(restore(&archive, &dest, true).is_ok());

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod backup;
 pub mod observe;
+pub mod ratelimit;
 pub mod settings;
 pub mod tls;
 

@@ -24,7 +24,11 @@ mod crash;
 mod foundation;
 mod mail;
 mod operations;
+mod ratelimit;
 #[cfg(feature = "support")]
 mod support;
+mod tls_scan;
+#[cfg(feature = "support")]
+mod upgrade;
 #[cfg(feature = "users")]
 mod users;

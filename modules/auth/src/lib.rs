@@ -231,11 +231,28 @@ pub struct Auth {
     /// Verified against when the login name is unknown, so both cases take the same time.
     dummy_hash: Arc<std::sync::OnceLock<String>>,
     menus: Arc<Vec<MenuItem>>,
+    /// Bounds how many argon2 runs (19 MiB each) go at once: one per core. Without it a
+    /// burst of logins starts hundreds of them and the appliance runs out of memory.
+    hashing: Arc<tokio::sync::Semaphore>,
 }
 
 impl Auth {
     pub fn new(kernel: Kernel, menus: Vec<MenuItem>) -> Self {
-        Self { kernel, throttle: Arc::new(Throttle::default()), dummy_hash: Arc::default(), menus: Arc::new(menus) }
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        Self {
+            kernel,
+            throttle: Arc::new(Throttle::default()),
+            dummy_hash: Arc::default(),
+            menus: Arc::new(menus),
+            hashing: Arc::new(tokio::sync::Semaphore::new(cores)),
+        }
+    }
+
+    /// Runs argon2 work on the blocking pool, at most one run per core at a time (callers
+    /// queue); None when the task failed.
+    async fn argon2<R: Send + 'static>(&self, work: impl FnOnce() -> R + Send + 'static) -> Option<R> {
+        let _permit = self.hashing.clone().acquire_owned().await.ok()?;
+        tokio::task::spawn_blocking(work).await.ok()
     }
 
     pub fn kernel(&self) -> &Kernel {
@@ -301,7 +318,7 @@ impl Auth {
         }
         let hash = found.1.as_ref().map(|c| c.hash.clone()).unwrap_or_else(|| self.dummy_hash());
         let pw = password.to_string();
-        let ok = tokio::task::spawn_blocking(move || password::verify(&pw, &hash)).await.unwrap_or(false);
+        let ok = self.argon2(move || password::verify(&pw, &hash)).await.unwrap_or(false);
         let active = found.0.as_ref().is_some_and(|u| u.status == UserStatus::Active);
         let (Some(user), Some(cred), true, true) = (found.0, found.1, ok, active) else {
             let locked = self.throttle.fail(&subject, &client_key, now, &self.limits());
@@ -418,15 +435,16 @@ impl Auth {
             self.kernel.store.read(move |tx| tx.get(&CREDENTIALS, &key)).await?.ok_or(AuthError::Unauthenticated)?
         };
         let (cur, old_hash) = (current.to_string(), cred.hash.clone());
-        let current_ok = tokio::task::spawn_blocking(move || password::verify(&cur, &old_hash)).await.unwrap_or(false);
+        let current_ok = self.argon2(move || password::verify(&cur, &old_hash)).await.unwrap_or(false);
         if !current_ok {
             return Err(AuthError::WrongCurrentPassword);
         }
         password::check_policy(&cfg, &caller.user_id, Some(current), new).map_err(AuthError::Policy)?;
         let new_pw = new.to_string();
-        let hash = tokio::task::spawn_blocking(move || password::hash(&new_pw))
+        let hash = self
+            .argon2(move || password::hash(&new_pw))
             .await
-            .map_err(|e| AuthError::Hash(e.to_string()))?
+            .ok_or_else(|| AuthError::Hash("the hashing task failed".into()))?
             .map_err(AuthError::Hash)?;
         let actor = caller.actor();
         self.kernel
@@ -520,7 +538,7 @@ impl Auth {
         let cred = self.kernel.store.read(|tx| tx.get(&OPERATOR, OPERATOR_ID)).await?;
         let hash = cred.as_ref().map(|c| c.hash.clone()).unwrap_or_else(|| self.dummy_hash());
         let pw = password.to_string();
-        let ok = tokio::task::spawn_blocking(move || password::verify(&pw, &hash)).await.unwrap_or(false);
+        let ok = self.argon2(move || password::verify(&pw, &hash)).await.unwrap_or(false);
         let actor = Actor::operator(client);
         if !ok || login != OPERATOR_ID {
             let locked = self.throttle.fail(subject, &client_key, now, &self.limits());
@@ -578,9 +596,9 @@ impl Auth {
         let initial = password::generate();
         let hash = {
             let pw = initial.clone();
-            tokio::task::spawn_blocking(move || password::hash(&pw))
+            self.argon2(move || password::hash(&pw))
                 .await
-                .map_err(|e| AuthError::Hash(e.to_string()))?
+                .ok_or_else(|| AuthError::Hash("the hashing task failed".into()))?
                 .map_err(AuthError::Hash)?
         };
         let base_url = self.kernel.public_url();

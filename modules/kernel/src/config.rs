@@ -9,6 +9,7 @@ use std::path::PathBuf;
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub server: ServerConfig,
+    pub limits: LimitsConfig,
     pub storage: StorageConfig,
     pub mail: MailConfig,
     pub auth: AuthConfig,
@@ -65,6 +66,26 @@ impl ServerConfig {
         }
         let port = self.listen.rsplit(':').next().unwrap_or("8443");
         format!("https://localhost:{port}")
+    }
+}
+
+/// Request rate limits (token buckets refilled continuously: a client may spend a minute's
+/// allowance at once, then waits for it to refill). Over a limit the answer is 429 with
+/// `Retry-After`. Login failures are throttled separately (`[auth]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Requests per minute from one client address (IPv6: one /64), over every path but
+    /// `/healthz` and `/metrics`. 0: no limit.
+    pub requests_per_minute_per_client: u32,
+    /// Requests per minute of one signed-in account (bearer token or session cookie), over all
+    /// its sessions and addresses. 0: no limit.
+    pub requests_per_minute_per_account: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self { requests_per_minute_per_client: 1200, requests_per_minute_per_account: 600 }
     }
 }
 

@@ -1,7 +1,10 @@
 //! Support documents (サポート資料): manuals, 電子帳簿保存法 material, FAQ and support
 //! information that the owner's administrators upload and anyone may download from the
-//! support page. The content is kept in redb in chunks, with its SHA-256 in the document
-//! record; a download reassembles the chunks and checks the digest.
+//! support page. The content is kept in redb in raw-bytes chunks, with its SHA-256 in the
+//! document record; a download reassembles the chunks and checks the digest.
+//!
+//! Schema 1 kept the chunks as base64 text in a JSON table ([`CHUNKS`]); schema 2 keeps the
+//! bytes themselves ([`BLOBS`]), and [`migrate_chunks_to_blobs`] moves them over.
 
 use crate::SupportError;
 use crate::sniff::{Kind, sniff};
@@ -11,17 +14,20 @@ use jiff::Timestamp;
 use keiyaku_kernel::context::Actor;
 use keiyaku_kernel::error::Lang;
 use keiyaku_kernel::ids::new_id;
-use keiyaku_kernel::store::{Read, StoreError, Table, Tx};
+use keiyaku_kernel::store::{Bytes, Read, StoreError, Table, Tx};
 use keiyaku_kernel::validate::Rule;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// `tenant/id` → document record (ids are time-ordered: a scan lists in upload order).
 pub const DOCUMENTS: Table<Document> = Table::new("support_documents");
-/// `tenant/id/NNNNNN` → one chunk of the content (base64).
+/// `tenant/id/NNNNNN` → one chunk of the content (raw bytes; schema 2).
+pub const BLOBS: Table<Bytes> = Table::new("support_document_blobs");
+/// Schema 1: `tenant/id/NNNNNN` → one chunk of the content as base64 text. Still declared so
+/// the migration can read it; empty once migrated (except chunks that were not base64).
 pub const CHUNKS: Table<String> = Table::new("support_document_chunks");
 
-/// Raw bytes per stored chunk (a value stays well under a megabyte as base64).
+/// Raw bytes per stored chunk.
 pub const CHUNK_BYTES: usize = 512 * 1024;
 /// Longest file name kept, in characters.
 pub const FILE_NAME_MAX: usize = 120;
@@ -164,7 +170,7 @@ pub fn store(
     let id = new_id();
     let mut chunks = 0u32;
     for part in new.bytes.chunks(CHUNK_BYTES) {
-        tx.put(&CHUNKS, &chunk_key(tenant, &id, chunks), &STANDARD.encode(part))?;
+        tx.put_bytes(&BLOBS, &chunk_key(tenant, &id, chunks), part)?;
         chunks += 1;
     }
     let doc = Document {
@@ -198,7 +204,7 @@ pub fn store(
 
 fn remove_content(tx: &mut Tx, doc: &Document) -> Result<(), StoreError> {
     for n in 0..doc.chunks {
-        tx.remove(&CHUNKS, &chunk_key(&doc.tenant, &doc.id, n))?;
+        tx.remove(&BLOBS, &chunk_key(&doc.tenant, &doc.id, n))?;
     }
     Ok(())
 }
@@ -220,10 +226,9 @@ pub fn content(tx: &impl Read, doc: &Document) -> Result<Vec<u8>, SupportError> 
     let mut bytes = Vec::with_capacity(usize::try_from(doc.size).unwrap_or(0));
     for n in 0..doc.chunks {
         let part = tx
-            .get(&CHUNKS, &chunk_key(&doc.tenant, &doc.id, n))?
+            .get_bytes(&BLOBS, &chunk_key(&doc.tenant, &doc.id, n))?
             .ok_or_else(|| SupportError::Damaged(doc.id.clone()))?;
-        let raw = STANDARD.decode(part).map_err(|_| SupportError::Damaged(doc.id.clone()))?;
-        bytes.extend_from_slice(&raw);
+        bytes.extend_from_slice(&part);
     }
     if bytes.len() as u64 != doc.size || hex::encode(Sha256::digest(&bytes)) != doc.sha256 {
         return Err(SupportError::Damaged(doc.id.clone()));
@@ -242,6 +247,41 @@ pub fn delete(tx: &mut Tx, actor: &Actor, tenant: &str, id: &str) -> Result<Docu
         serde_json::json!({"file_name": doc.file_name, "sha256": doc.sha256}),
     )?;
     Ok(doc)
+}
+
+/// Chunks moved per step of [`migrate_chunks_to_blobs`] (bounds the memory it holds).
+const MIGRATE_BATCH: usize = 16;
+
+/// Schema 1 → 2: moves every base64 chunk of [`CHUNKS`] into [`BLOBS`] as its bytes, under the
+/// same key, and removes the old record. Runs in the store's opening transaction (after the
+/// store has copied the file aside), so it happens completely or not at all.
+///
+/// A chunk that is not valid base64 was already unreadable (its document's download reported
+/// it damaged); it stays where it is, for whoever investigates, and its document still reports
+/// the damage. Returns (chunks moved, chunks left behind).
+pub fn migrate_chunks_to_blobs(tx: &mut Tx) -> Result<(usize, usize), StoreError> {
+    let (mut moved, mut kept) = (0usize, 0usize);
+    loop {
+        // Moved records are gone, so the next page starts after the ones left behind.
+        let page = tx.scan_page(&CHUNKS, "", kept, MIGRATE_BATCH)?;
+        if page.is_empty() {
+            break;
+        }
+        for (key, text) in page {
+            match STANDARD.decode(text.as_bytes()) {
+                Ok(bytes) => {
+                    tx.put_bytes(&BLOBS, &key, &bytes)?;
+                    tx.remove(&CHUNKS, &key)?;
+                    moved += 1;
+                }
+                Err(e) => {
+                    tracing::error!(chunk = %key, error = %e, "support document chunk is not base64; left in place");
+                    kept += 1;
+                }
+            }
+        }
+    }
+    Ok((moved, kept))
 }
 
 pub use keiyaku_kernel::http::content_disposition;
@@ -281,6 +321,82 @@ mod tests {
         assert!(matches!(check(&doc("faq", Vec::new()), 1000), Err(SupportError::Invalid(_))));
         let ok = check(&doc("manual", zip(&["[Content_Types].xml", "word/document.xml"])), 10_000);
         assert!(matches!(ok, Ok((Category::Manual, Kind::Docx, ref n)) if n == "x.docx"), "{ok:?}");
+    }
+
+    /// Schema 1 of this module: the same tables, chunks written as base64 text.
+    struct SupportV1;
+    impl keiyaku_kernel::module::Module for SupportV1 {
+        fn name(&self) -> &'static str {
+            "support"
+        }
+        fn tables(&self) -> Vec<&'static str> {
+            vec![DOCUMENTS.name(), CHUNKS.name()]
+        }
+    }
+
+    #[test]
+    fn schema_1_chunks_move_to_raw_bytes_and_download_unchanged() {
+        use keiyaku_kernel::Store;
+        use keiyaku_kernel::module::{KernelModule, Module};
+        use std::sync::Arc;
+
+        let dir = std::env::temp_dir().join(format!("keiyaku-support-migrate-{}", new_id()));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.join("k.redb");
+        let clock = Arc::new(keiyaku_kernel::SystemClock);
+        // A PDF-looking body of three chunks, and one document whose only chunk is damaged.
+        let mut body = pdf();
+        body.extend((0..(CHUNK_BYTES * 2 + 7)).map(|i| (i % 251) as u8));
+        let doc = |id: &str, bytes: &[u8], chunks: u32| Document {
+            id: id.into(),
+            tenant: "T".into(),
+            category: Category::Manual,
+            file_name: format!("{id}.pdf"),
+            kind: Kind::Pdf,
+            size: bytes.len() as u64,
+            sha256: hex::encode(Sha256::digest(bytes)),
+            chunks,
+            uploaded_by: "admin".into(),
+            uploaded_at: Timestamp::UNIX_EPOCH,
+        };
+        {
+            let v1: [&dyn Module; 2] = [&KernelModule, &SupportV1];
+            let store = Store::open(&path, clock.clone(), &v1).unwrap_or_else(|e| panic!("{e}"));
+            let r: Result<(), StoreError> = store.write_blocking(|tx| {
+                for (n, part) in body.chunks(CHUNK_BYTES).enumerate() {
+                    tx.put(&CHUNKS, &chunk_key("T", "good", n as u32), &STANDARD.encode(part))?;
+                }
+                tx.put(&DOCUMENTS, "T/good", &doc("good", &body, 3))?;
+                tx.put(&CHUNKS, &chunk_key("T", "bad", 0), &"%%% not base64".to_string())?;
+                tx.put(&DOCUMENTS, "T/bad", &doc("bad", b"x", 1))
+            });
+            r.unwrap_or_else(|e| panic!("{e}"));
+        }
+        let v2: [&dyn Module; 2] = [&KernelModule, &crate::SupportModule];
+        let store = Store::open(&path, clock, &v2).unwrap_or_else(|e| panic!("{e}"));
+        let (good, bad, old, blobs) = store
+            .read_blocking(|tx| {
+                let good = get(tx, "T", "good")?.map(|d| content(tx, &d));
+                let bad = get(tx, "T", "bad")?.map(|d| content(tx, &d));
+                let old: Vec<(String, String)> = tx.scan(&CHUNKS, "")?;
+                Ok::<_, SupportError>((good, bad, old, tx.count(&BLOBS, "")?))
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(good.map(|r| r.ok()), Some(Some(body)), "byte-identical after the migration");
+        assert!(matches!(bad, Some(Err(SupportError::Damaged(ref id))) if id == "bad"));
+        assert_eq!(
+            old.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+            ["T/bad/000000"],
+            "only the damaged chunk stays"
+        );
+        assert_eq!(blobs, 3);
+        let backups = std::fs::read_dir(&dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains(".pre-migration-")).count()
+            })
+            .unwrap_or(0);
+        assert_eq!(backups, 1, "the store copied the file before migrating");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -39,7 +39,21 @@ impl Module for SupportModule {
     }
 
     fn tables(&self) -> Vec<&'static str> {
-        vec![notices::NOTICES.name(), documents::DOCUMENTS.name(), documents::CHUNKS.name()]
+        // `CHUNKS` (schema 1) stays declared so the migration can read it.
+        vec![notices::NOTICES.name(), documents::DOCUMENTS.name(), documents::BLOBS.name(), documents::CHUNKS.name()]
+    }
+
+    /// 1: document chunks as base64 in JSON; 2: chunks as raw bytes (`support_document_blobs`).
+    fn schema_version(&self) -> u32 {
+        2
+    }
+
+    fn migrate(&self, tx: &mut Tx, from: u32) -> Result<(), StoreError> {
+        if from == 1 {
+            let (moved, kept) = documents::migrate_chunks_to_blobs(tx)?;
+            tracing::info!(moved, kept, "support documents: chunks moved to the raw-bytes table");
+        }
+        Ok(())
     }
 
     fn seed_demo(&self, kernel: &Kernel, tx: &mut Tx) -> Result<(), StoreError> {

@@ -1,0 +1,211 @@
+//! Request limits: the rate limits per client address and per signed-in account
+//! (`[limits]`), and the configurable body and upload sizes (`server.max_body_bytes`,
+//! `server.max_upload_bytes`), over real HTTPS.
+
+use crate::common::*;
+use jiff::SignedDuration;
+use reqwest::{Client, StatusCode, header};
+use serde_json::{Value, json};
+
+/// A client that connects from another loopback address (all of 127/8 is local on Linux).
+fn client_from(app: &TestApp, addr: [u8; 4]) -> Client {
+    let cert = reqwest::Certificate::from_pem(app.cert_pem.as_bytes()).expect("cert");
+    Client::builder()
+        .tls_certs_only([cert])
+        .local_address(std::net::IpAddr::from(addr))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+async fn status_of(client: &Client, url: &str, token: Option<&str>) -> StatusCode {
+    let mut req = client.get(url);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.send().await.expect("request").status()
+}
+
+#[tokio::test]
+async fn per_client_limit_answers_429_then_refills_and_spares_other_clients() {
+    let app = TestApp::start_with(|c| {
+        c.limits.requests_per_minute_per_client = 5;
+        c.limits.requests_per_minute_per_account = 0;
+    })
+    .await;
+    let url = app.url("/api/v1/t/NOPE1/me");
+    for i in 0..5 {
+        let s = status_of(&app.client, &url, None).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "request {i} passes the limiter");
+    }
+    // The sixth: problem+json, code rate_limited, in the client's language, with Retry-After.
+    let resp = app.client.get(&url).header("accept-language", "en").send().await.expect("request");
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(resp.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("12"), "5/min: 12 s");
+    let ct = resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    assert!(ct.starts_with("application/problem+json"), "{ct}");
+    let v: Value = resp.json().await.expect("json");
+    assert_eq!(v["code"], "rate_limited", "{v}");
+    assert_eq!(v["status"], 429);
+    assert_eq!(v["retry_after"], 12);
+    assert_eq!(v["title"], "Too many requests. Please try again later.");
+    let resp = app.client.get(&url).header("accept-language", "ja").send().await.expect("request");
+    let v: Value = resp.json().await.expect("json");
+    assert!(v["title"].as_str().unwrap_or_default().contains("リクエストが多すぎます"), "{v}");
+
+    // A browser gets a page, with the same status and Retry-After.
+    let resp = app.client.get(app.url("/")).header("accept", "text/html").send().await.expect("request");
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(resp.headers().contains_key(header::RETRY_AFTER));
+    let ct = resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    assert!(ct.starts_with("text/html"), "{ct}");
+    let page = resp.text().await.unwrap_or_default();
+    assert!(page.contains("429") && page.contains("リクエストが多すぎます"), "{page}");
+
+    // Health checks and metrics are never limited.
+    let (s, _) = app.get("/healthz", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(status_of(&app.client, &app.url("/metrics"), None).await, StatusCode::OK);
+
+    // Another client address is not affected.
+    let other = client_from(&app, [127, 0, 0, 2]);
+    for _ in 0..5 {
+        assert_eq!(status_of(&other, &url, None).await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(status_of(&other, &url, None).await, StatusCode::TOO_MANY_REQUESTS);
+
+    // After the window the first client may go on (one request per 12 s, a minute's worth at most).
+    app.clock.advance(SignedDuration::from_secs(12));
+    assert_eq!(status_of(&app.client, &url, None).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(status_of(&app.client, &url, None).await, StatusCode::TOO_MANY_REQUESTS);
+    app.clock.advance(SignedDuration::from_mins(10));
+    for _ in 0..5 {
+        assert_eq!(status_of(&app.client, &url, None).await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(status_of(&app.client, &url, None).await, StatusCode::TOO_MANY_REQUESTS);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn per_account_limit_covers_every_session_of_the_user_only() {
+    let app = TestApp::start_with(|c| {
+        c.demo.enabled = true;
+        c.limits.requests_per_minute_per_account = 4;
+    })
+    .await;
+    // Logins carry no token: they count against the address only.
+    let first = app.demo_token("A1533601").await;
+    let second = app.demo_token("A1533601").await;
+    let other_user = app.demo_token("HX000001").await;
+    let me = app.url("/api/v1/t/HXOS2/me");
+    for token in [&first, &second, &first, &second] {
+        assert_eq!(status_of(&app.client, &me, Some(token)).await, StatusCode::OK);
+    }
+    // The fifth request of the account is refused, whichever session and address it comes from.
+    let resp = app.client.get(&me).bearer_auth(&first).send().await.expect("request");
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(resp.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("15"), "4/min: 15 s");
+    let v: Value = resp.json().await.expect("json");
+    assert_eq!(v["code"], "rate_limited", "{v}");
+    let elsewhere = client_from(&app, [127, 0, 0, 3]);
+    assert_eq!(status_of(&elsewhere, &me, Some(&second)).await, StatusCode::TOO_MANY_REQUESTS);
+    // A web session (cookie) of the same user counts too.
+    #[cfg(feature = "auth")]
+    {
+        let web = app
+            .services()
+            .auth
+            .login("HXOS2", "A1533601", DEMO_PASSWORD, None, keiyaku_auth::SessionKind::Web)
+            .await
+            .expect("web login");
+        let resp = app
+            .client
+            .get(app.url("/t/HXOS2/"))
+            .header("accept", "text/html")
+            .header("cookie", format!("keiyaku_session={}", web.token))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+
+    // Other accounts and anonymous requests from the same address go on.
+    for _ in 0..4 {
+        assert_eq!(status_of(&app.client, &me, Some(&other_user)).await, StatusCode::OK);
+    }
+    let (s, _) = app.get("/api/v1/t/HXOS2/me", None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // An unknown token is not an account: limited by address only.
+    assert_eq!(status_of(&app.client, &me, Some("not-a-session")).await, StatusCode::UNAUTHORIZED);
+
+    // After the window the account may go on.
+    app.clock.advance(SignedDuration::from_secs(61));
+    for token in [&second, &first, &second, &first] {
+        assert_eq!(status_of(&app.client, &me, Some(token)).await, StatusCode::OK);
+    }
+    assert_eq!(status_of(&app.client, &me, Some(&first)).await, StatusCode::TOO_MANY_REQUESTS);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn defaults_leave_ordinary_use_alone_and_zero_turns_limits_off() {
+    let app = TestApp::start_with(|c| {
+        c.limits.requests_per_minute_per_client = 0;
+        c.limits.requests_per_minute_per_account = 0;
+    })
+    .await;
+    let url = app.url("/api/v1/t/NOPE1/me");
+    for _ in 0..300 {
+        assert_eq!(status_of(&app.client, &url, None).await, StatusCode::UNAUTHORIZED);
+    }
+    app.stop().await;
+    let defaults = keiyaku_kernel::Config::default().limits;
+    assert_eq!((defaults.requests_per_minute_per_client, defaults.requests_per_minute_per_account), (1200, 600));
+}
+
+/// Sends a body of `len` bytes with the content type; returns status and problem code.
+async fn send_body(app: &TestApp, path: &str, content_type: &str, len: usize) -> (StatusCode, String) {
+    let body = if content_type == "application/json" {
+        let overhead = json!({"login": "operator", "password": ""}).to_string().len();
+        let text = json!({"login": "operator", "password": "x".repeat(len - overhead)}).to_string();
+        assert_eq!(text.len(), len);
+        text.into_bytes()
+    } else {
+        vec![b'%'; len]
+    };
+    let resp =
+        app.client.post(app.url(path)).header("content-type", content_type).body(body).send().await.expect("request");
+    let status = resp.status();
+    let v: Value = resp.json().await.unwrap_or(Value::Null);
+    (status, v["code"].as_str().unwrap_or_default().to_string())
+}
+
+#[tokio::test]
+async fn body_and_upload_sizes_are_configurable() {
+    let app = TestApp::start_with(|c| {
+        c.server.max_body_bytes = 2048;
+        c.server.max_upload_bytes = 8192;
+    })
+    .await;
+    let login = "/api/v1/operator/login";
+    // JSON: the configured body size decides.
+    let (s, code) = send_body(&app, login, "application/json", 2048).await;
+    assert_ne!(s, StatusCode::PAYLOAD_TOO_LARGE, "{code}: a body of exactly the limit is read");
+    let (s, code) = send_body(&app, login, "application/json", 2049).await;
+    assert_eq!((s, code.as_str()), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"));
+    // Uploads (raw file bodies and multipart): the configured upload size decides.
+    let upload = "/api/v1/t/NOPE1/contracts/none/documents";
+    for ct in ["application/octet-stream", "multipart/form-data; boundary=x"] {
+        let (s, code) = send_body(&app, upload, ct, 8192).await;
+        assert_ne!(s, StatusCode::PAYLOAD_TOO_LARGE, "{ct} {code}: within the upload limit");
+        let (s, code) = send_body(&app, upload, ct, 8193).await;
+        assert_eq!((s, code.as_str()), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"), "{ct}");
+    }
+    app.stop().await;
+
+    // The defaults take a larger request of the same kind.
+    let app = TestApp::start().await;
+    let (s, code) = send_body(&app, login, "application/json", 4096).await;
+    assert_ne!(s, StatusCode::PAYLOAD_TOO_LARGE, "{code}");
+    app.stop().await;
+}
