@@ -56,7 +56,9 @@ impl Module for ContractsModule {
     }
 
     fn verify(&self, tx: &ReadTx) -> Result<Vec<String>, StoreError> {
-        storage::verify_chain(tx)
+        let mut problems = storage::verify_chain(tx)?;
+        problems.extend(storage::verify_blobs(tx)?);
+        Ok(problems)
     }
 
     fn menu(&self) -> Vec<MenuItem> {

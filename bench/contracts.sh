@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The contracts benchmarks in one run (release builds): PAdES-B-T signing of a 1 MB and a
+# 10 MB PDF beside pyHanko signing the same files with a key of the same type (target ≥ 10×
+# faster), then 契約検索 over 100,000 contracts: p50/p99 of a date-range + amount-range +
+# counterparty query beside the same query over the whole index, and the memory used.
+#   bench/contracts.sh [SIGN_RUNS] [CONTRACTS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+echo "== signing (keiyaku-pades vs pyHanko)"
+bash bench/pades.sh "${1:-5}"
+echo "== 契約検索"
+cargo build --quiet --release -p keiyaku-contracts --example bench_search
+"$CARGO_TARGET_DIR/release/examples/bench_search" "${2:-100000}"
