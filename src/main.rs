@@ -173,7 +173,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let modules = keiyaku::app::modules();
             let refs: Vec<&dyn keiyaku_kernel::Module> = modules.iter().map(|m| m.as_ref()).collect();
             let store = keiyaku_kernel::Store::open(&db, Arc::new(keiyaku_kernel::SystemClock), &refs)?;
-            let manifest = keiyaku::backup::write_archive(&store, &config.storage.data_dir, &to).map_err(anyhow::Error::msg)?;
+            let manifest =
+                keiyaku::backup::write_archive(&store, &config.storage.data_dir, &to).map_err(anyhow::Error::msg)?;
             let records: u64 = manifest.tables.iter().map(|(_, n)| n).sum();
             println!("backup written to {} ({records} records)", to.display());
             Ok(())

@@ -799,7 +799,8 @@ async fn corrections_are_recorded_and_deletion_waits_for_the_retention_period() 
     assert_eq!(event["action"], "correct");
     let comment = event["comment"].as_str().unwrap_or_default();
     assert!(comment.contains("税込額の誤り") && comment.contains("500000") && comment.contains("550000"), "{comment}");
-    let (_, found) = app.get(&format!("{T}/contracts?number=R-0001&amount_min=550000&amount_max=550000"), Some(&admin)).await;
+    let (_, found) =
+        app.get(&format!("{T}/contracts?number=R-0001&amount_min=550000&amount_max=550000"), Some(&admin)).await;
     assert_eq!(found["total"], 1, "the index follows the correction");
     let (_, found) = app.get(&format!("{T}/contracts?number=R-0001&amount_max=500000"), Some(&admin)).await;
     assert_eq!(found["total"], 0);
@@ -850,7 +851,10 @@ async fn corrections_are_recorded_and_deletion_waits_for_the_retention_period() 
         .read(|tx| {
             use keiyaku_kernel::store::Read;
             Ok::<_, keiyaku_kernel::StoreError>(
-                tx.scan(&keiyaku_contracts::model::CHAIN, "HXOS2/")?.into_iter().map(|(_, e)| e.action).collect::<Vec<_>>(),
+                tx.scan(&keiyaku_contracts::model::CHAIN, "HXOS2/")?
+                    .into_iter()
+                    .map(|(_, e)| e.action)
+                    .collect::<Vec<_>>(),
             )
         })
         .await
