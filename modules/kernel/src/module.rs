@@ -68,6 +68,7 @@ impl Module for KernelModule {
         let mut t = crate::directory::TABLES.to_vec();
         t.push(crate::audit::AUDIT.name());
         t.push(crate::mail::OUTBOX.name());
+        t.push(crate::mail::OUTBOX_QUEUE.name());
         t
     }
 }

@@ -137,6 +137,28 @@ impl Store {
             tracing::info!(?due, backup = %backup.display(), "migrating the database");
             db = Database::create(path)?;
         }
+        Self::init(db, clock, modules)
+    }
+
+    /// [`Store::open`] over a given redb storage backend (in-memory storage, or a wrapper that
+    /// injects I/O failures in tests): the same tables, schema checks and migrations in one
+    /// transaction. There is no file to copy, so no backup is taken before a migration.
+    pub fn open_with_backend(
+        backend: impl redb::StorageBackend,
+        clock: Arc<dyn Clock>,
+        modules: &[&dyn Module],
+    ) -> Result<Self, StoreError> {
+        let db = redb::Builder::new().create_with_backend(backend)?;
+        let due = due_migrations(&db, modules)?;
+        if !due.is_empty() {
+            tracing::info!(?due, "migrating the database (no backup: storage backend without a file)");
+        }
+        Self::init(db, clock, modules)
+    }
+
+    /// Creates every module's tables and brings each module's schema up to date in one
+    /// transaction (the part of opening shared by [`Store::open`] and [`Store::open_with_backend`]).
+    fn init(db: Database, clock: Arc<dyn Clock>, modules: &[&dyn Module]) -> Result<Self, StoreError> {
         let mut tables = vec![META_NAME];
         for m in modules {
             tables.extend(m.tables());
