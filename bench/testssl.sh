@@ -1,23 +1,17 @@
 #!/usr/bin/env bash
 # testssl.sh against the real binary: starts `keiyaku serve` on a free loopback port with a
-# temporary data directory (its generated self-signed certificate), scans it and fails when
+# temporary data directory (the certificate from its own local CA), scans it and fails when
 #   - a protocol below TLS 1.2 (SSLv2, SSLv3, TLS 1.0, TLS 1.1) is offered,
 #   - a NULL, anonymous, EXPORT, LOW, RC4, 3DES/IDEA or other obsolete cipher is offered,
 #   - any finding has severity HIGH or CRITICAL,
 #   - or the scan did not produce the findings above (a scan that failed to run is a failure).
 # Usage: bench/testssl.sh [path/to/keiyaku]   (default $KEIYAKU_BIN, else target/debug/keiyaku)
 # Writes the findings to $TESTSSL_OUT (default: a temp dir) as JSON and prints a summary.
-# The scanned certificate is trusted with --add-ca (it is self-signed; a real deployment
-# configures its own), so chain-of-trust findings are about the TLS setup, not the test.
+# The scan trusts keiyaku's local CA with --add-ca (tls/ca.pem, as a client that installed it
+# would), so chain-of-trust findings are about the TLS setup, not the test.
 #
-# TESTSSL_ACCEPT lists finding ids that are reported but do not fail the run; set it empty
-# for the strict verdict. The defaults, each HIGH in testssl 3.0:
-#   cert_validityPeriod  the certificate keiyaku generates when none is configured is valid
-#                        for centuries (a stand-in until the operator sets server.tls_cert);
-#   cert_revocation      a self-signed certificate has no CRL or OCSP URI by nature;
-#   cipher_order         rustls lets the client choose among its suites, which are all
-#                        ECDHE + AEAD (Mozilla's guidelines: "client chooses" is fine then).
-ACCEPT="${TESTSSL_ACCEPT-cert_validityPeriod cert_revocation cipher_order}"
+# TESTSSL_ACCEPT lists finding ids that are reported but do not fail the run (default: none).
+ACCEPT="${TESTSSL_ACCEPT-}"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -56,7 +50,7 @@ done
 echo "== testssl $("$TESTSSL" --version 2>/dev/null | grep -o 'testssl[^ ]* *[0-9][0-9.a-z-]*' | head -1) against $BASE"
 set +e
 timeout 600 "$TESTSSL" --quiet --color 0 --warnings off --nodns none \
-  --add-ca "$DATA/tls/cert.pem" --jsonfile-pretty "$JSON" \
+  --add-ca "$DATA/tls/ca.pem" --jsonfile-pretty "$JSON" \
   -p -s -f -4 -P -S -h -U "127.0.0.1:$PORT" >"$OUT/testssl.log" 2>&1
 rc=$?
 set -e

@@ -128,10 +128,10 @@ ok "systemd-analyze verify $UNIT"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p "$ROOT/etc/systemd/system/keiyaku.service.d"
 printf '[Service]\nEnvironment=KEIYAKU_SERVER__LISTEN=127.0.0.1:%s\n' "$PORT" >"$ROOT/etc/systemd/system/keiyaku.service.d/check.conf"
-# Waits (up to 60 s) for /healthz over HTTPS, trusting the certificate keiyaku generated;
+# Waits (up to 60 s) for /healthz over HTTPS, trusting the local CA keiyaku made;
 # gives up early when the process $1 ends.
 healthy() {
-  local cert="$ROOT/var/lib/keiyaku/tls/cert.pem"
+  local cert="$ROOT/var/lib/keiyaku/tls/ca.pem"
   for _ in $(seq 1 300); do
     if [ -f "$cert" ] && curl -sf --cacert "$cert" "https://localhost:$PORT/healthz" 2>/dev/null | grep -q '"status":"ok"'; then
       return 0
@@ -190,5 +190,5 @@ if [ -z "$started" ]; then
   started="chroot: the unit's ExecStart as user keiyaku (systemd sandboxing not exercised)"
 fi
 ok "service started — $started"
-ok "https://localhost:$PORT/healthz answers $(curl -s --cacert "$ROOT/var/lib/keiyaku/tls/cert.pem" "https://localhost:$PORT/healthz")"
+ok "https://localhost:$PORT/healthz answers $(curl -s --cacert "$ROOT/var/lib/keiyaku/tls/ca.pem" "https://localhost:$PORT/healthz")"
 echo "PASS: $(basename "$DEB") installs and serves on a clean $SUITE root"

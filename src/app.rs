@@ -6,7 +6,7 @@ use crate::tls;
 use keiyaku_kernel::http::{BodyLimit, ProblemJson};
 use keiyaku_kernel::module::{KernelModule, MenuItem, Module};
 use keiyaku_kernel::{Clock, Config, Kernel, Store};
-use poem::listener::{Acceptor, Listener, RustlsCertificate, RustlsConfig, TcpListener};
+use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Server};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi, OpenApiService};
@@ -234,6 +234,8 @@ pub struct Notices {
     pub demo_loaded: bool,
     pub tls_generated: bool,
     pub tls_source: PathBuf,
+    /// The local CA clients should trust, when keiyaku issues its own certificate.
+    pub tls_ca: Option<PathBuf>,
 }
 
 /// An opened appliance, ready to serve.
@@ -241,7 +243,7 @@ pub struct App {
     pub services: Services,
     pub config: Config,
     pub notices: Notices,
-    tls: tls::TlsMaterial,
+    tls: Arc<tls::Tls>,
     modules: Vec<Box<dyn Module>>,
     metrics: Arc<crate::observe::Metrics>,
 }
@@ -273,6 +275,52 @@ fn metrics_endpoint(kernel: Kernel, metrics: Arc<crate::observe::Metrics>) -> im
     })
 }
 
+#[derive(Clone, Copy)]
+enum TlsFile {
+    Ca,
+    Crl,
+}
+
+/// `/tls/ca.pem` (the local CA for clients to trust) and `/tls/crl` (its CRL, DER); 404 when
+/// the operator configured a certificate.
+fn tls_file(tls: Arc<tls::Tls>, which: TlsFile) -> impl Endpoint {
+    poem::endpoint::make_sync(move |_req: poem::Request| {
+        let found = match which {
+            TlsFile::Ca => tls.ca_pem().map(|pem| ("application/x-pem-file", "keiyaku-ca.pem", pem.into_bytes())),
+            TlsFile::Crl => tls.crl_der().map(|der| ("application/pkix-crl", "keiyaku.crl", der)),
+        };
+        match found {
+            Some((mime, name, body)) => poem::Response::builder()
+                .content_type(mime)
+                .header("content-disposition", keiyaku_kernel::http::content_disposition(name))
+                .header("cache-control", "max-age=3600")
+                .body(body),
+            None => poem::Response::builder().status(poem::http::StatusCode::NOT_FOUND).finish(),
+        }
+    })
+}
+
+/// Renews the server certificate and re-signs the CRL when due at the kernel's clock.
+fn renew_tls(tls: &tls::Tls, kernel: &Kernel) -> Result<bool, String> {
+    let server = &kernel.config.server;
+    tls.maintain(&server.host_names, &server.public_base_url(), kernel.now())
+}
+
+/// Renews the server certificate and re-signs the CRL when due (checked every hour).
+async fn tls_maintenance(tls: Arc<tls::Tls>, kernel: Kernel, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            _ = stop.changed() => return,
+        }
+        match renew_tls(&tls, &kernel) {
+            Ok(true) => tracing::info!("the TLS certificate was renewed"),
+            Ok(false) => {}
+            Err(e) => tracing::error!(error = %e, "renewing the TLS certificate failed"),
+        }
+    }
+}
+
 impl App {
     /// Opens the data directory (creating it, the database and the TLS certificate on first
     /// start), makes sure the operator exists and loads the demo when configured.
@@ -284,15 +332,21 @@ impl App {
             use std::os::unix::fs::PermissionsExt;
             let _ = std::fs::set_permissions(&data_dir, std::fs::Permissions::from_mode(0o700));
         }
-        let tls = tls::load_or_create(
+        let tls = tls::Tls::open(
             &data_dir,
             config.server.tls_cert.as_deref(),
             config.server.tls_key.as_deref(),
             &config.server.host_names,
+            &config.server.public_base_url(),
+            clock.now(),
         )?;
         let services = open_services(&config, &data_dir.join(DB_FILE), clock)?;
-        let mut notices =
-            Notices { tls_generated: tls.generated, tls_source: tls.source.clone(), ..Notices::default() };
+        let mut notices = Notices {
+            tls_generated: tls.generated,
+            tls_source: tls.source.clone(),
+            tls_ca: tls.ca_path(),
+            ..Notices::default()
+        };
         #[cfg(feature = "auth")]
         {
             notices.operator_password =
@@ -304,7 +358,7 @@ impl App {
         if config.demo.enabled {
             notices.demo_loaded = seed_demo(&services.kernel, &modules)?;
         }
-        Ok(App { services, config, notices, tls, modules, metrics: Arc::default() })
+        Ok(App { services, config, notices, tls: Arc::new(tls), modules, metrics: Arc::default() })
     }
 
     /// The whole HTTP application.
@@ -332,6 +386,8 @@ impl App {
         web.at("/api/openapi.json", spec)
             .nest("/api/docs", docs)
             .at("/healthz", api.clone())
+            .at("/tls/ca.pem", poem::get(tls_file(self.tls.clone(), TlsFile::Ca)))
+            .at("/tls/crl", poem::get(tls_file(self.tls.clone(), TlsFile::Crl)))
             .at("/metrics", poem::get(metrics_endpoint(self.services.kernel.clone(), self.metrics.clone())))
             .nest_no_strip("/api", api)
             .with(BodyLimit { body: self.config.server.max_body_bytes, upload: self.config.server.max_upload_bytes })
@@ -357,13 +413,7 @@ impl App {
             .listen
             .parse()
             .map_err(|_| format!("server.listen `{}` is not an address", self.config.server.listen))?;
-        let rustls = RustlsConfig::new()
-            .fallback(RustlsCertificate::new().cert(self.tls.cert_pem.clone()).key(self.tls.key_pem.clone()));
-        let acceptor = TcpListener::bind(addr)
-            .rustls(rustls)
-            .into_acceptor()
-            .await
-            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let acceptor = self.tls.bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
         let local = acceptor
             .local_addr()
             .into_iter()
@@ -406,6 +456,7 @@ impl App {
             self.config.storage.data_dir.clone(),
             stop_rx.clone(),
         )));
+        tasks.push(tokio::spawn(tls_maintenance(self.tls.clone(), self.services.kernel.clone(), stop_rx.clone())));
         tasks.push(tokio::spawn(keiyaku_kernel::mail::run_sender(
             self.services.kernel.store.clone(),
             self.config.mail.clone(),
@@ -428,7 +479,7 @@ impl App {
                 tracing::error!(error = %e, "server stopped");
             }
         }));
-        Ok(Running { addr: local, stop: stop_tx, tasks, services: self.services })
+        Ok(Running { addr: local, stop: stop_tx, tasks, tls: self.tls, services: self.services })
     }
 }
 
@@ -437,10 +488,17 @@ pub struct Running {
     pub addr: SocketAddr,
     stop: tokio::sync::watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    tls: Arc<tls::Tls>,
     pub services: Services,
 }
 
 impl Running {
+    /// Renews the TLS certificate now when it is due (what the hourly check does); true when
+    /// the listener now serves a new one.
+    pub fn renew_tls(&self) -> Result<bool, String> {
+        renew_tls(&self.tls, &self.services.kernel)
+    }
+
     /// Stops accepting, lets requests in flight finish, and waits for the background tasks.
     pub async fn stop(self) {
         let _ = self.stop.send(true);

@@ -230,10 +230,14 @@ async fn serve(config: keiyaku_kernel::Config) -> anyhow::Result<()> {
     let demo_pw = app.config.demo.password.clone();
     let tls_note = if app.notices.tls_generated { "generated now" } else { "reused" };
     let tls_source = app.notices.tls_source.clone();
+    let tls_ca = app.notices.tls_ca.clone();
     let running = app.start().await.map_err(anyhow::Error::msg)?;
     println!("keiyaku {} serving https://{}  (public URL {base})", keiyaku::app::VERSION, running.addr);
     println!("  data directory: {}", data_dir.display());
     println!("  TLS certificate: {} ({tls_note})", tls_source.display());
+    if let Some(ca) = &tls_ca {
+        println!("  trust this CA on clients once (renewals keep working): {}  (also {base}/tls/ca.pem)", ca.display());
+    }
     if let Some(pw) = operator_pw {
         println!("  operator account created — login: operator  password: {pw}");
         println!("  (shown only this once; keep it safe)");

@@ -17,7 +17,8 @@ async fn serve_on_empty_data_dir_then_restart_reuses_everything() {
     let server = serve(&data, port, &[]);
     let text = server.stdout.join("\n");
     assert!(text.contains("operator account created"), "{text}");
-    let cert = std::fs::read_to_string(data.join("tls/cert.pem")).expect("certificate kept in the data dir");
+    let cert = std::fs::read_to_string(data.join("tls/ca.pem")).expect("local CA kept in the data dir");
+    let leaf = std::fs::read_to_string(data.join("tls/cert.pem")).expect("server certificate kept in the data dir");
     assert!(data.join("keiyaku.redb").is_file());
     let client = client_for(&cert);
     let mut healthy = false;
@@ -59,8 +60,9 @@ async fn serve_on_empty_data_dir_then_restart_reuses_everything() {
     let text = server.stdout.join("\n");
     assert!(!text.contains("operator account created"), "{text}");
     assert!(text.contains("reused"), "{text}");
-    let cert2 = std::fs::read_to_string(data.join("tls/cert.pem")).expect("cert");
+    let cert2 = std::fs::read_to_string(data.join("tls/ca.pem")).expect("cert");
     assert_eq!(cert, cert2);
+    assert_eq!(std::fs::read_to_string(data.join("tls/cert.pem")).ok().as_deref(), Some(leaf.as_str()));
     let client = client_for(&cert2);
     let mut ok = false;
     for _ in 0..200 {

@@ -1,5 +1,5 @@
 //! Test fixture: the application started in-process on an ephemeral port over HTTPS, with
-//! a manual clock, a fresh data directory and a client that trusts exactly its certificate.
+//! a manual clock, a fresh data directory and a client that trusts exactly its local TLS CA.
 
 #![allow(dead_code)]
 
@@ -61,10 +61,14 @@ impl TestApp {
         let clock = Arc::new(ManualClock::new("2026-11-25T01:00:00Z".parse::<Timestamp>().expect("ts")));
         let opts = StartOptions { operator_password: Some(OPERATOR_PASSWORD.into()) };
         let app = App::open(config, clock.clone(), opts).expect("open app");
-        let cert_pem = std::fs::read_to_string(dir.join("tls/cert.pem")).expect("cert");
+        let cert_pem = std::fs::read_to_string(dir.join("tls/ca.pem")).expect("local CA");
         let running = app.start().await.expect("start");
         let base = format!("https://127.0.0.1:{}", running.addr.port());
         TestApp { base, client: client_for(&cert_pem), clock, dir, cert_pem, running: Some(running) }
+    }
+
+    pub fn running(&self) -> &Running {
+        self.running.as_ref().expect("running")
     }
 
     pub fn url(&self, path: &str) -> String {

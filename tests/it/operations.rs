@@ -101,3 +101,85 @@ async fn tls_refuses_old_protocols_and_weak_ciphers() {
     }
     app.stop().await;
 }
+
+/// The certificate the server presents on a new connection (PEM), read with openssl.
+fn served_certificate(port: &str) -> String {
+    let out = Command::new("openssl")
+        .args(["s_client", "-connect", &format!("127.0.0.1:{port}"), "-servername", "localhost"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("openssl s_client");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let start = text.find("-----BEGIN CERTIFICATE-----").expect("a certificate was served");
+    let end = text.find("-----END CERTIFICATE-----").expect("certificate end") + "-----END CERTIFICATE-----".len();
+    format!("{}\n", &text[start..end])
+}
+
+fn openssl(args: &[&str]) -> (bool, String) {
+    let out = Command::new("openssl").args(args).output().expect("openssl");
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+/// keiyaku's local CA: clients trust `ca.pem` (the test client trusts nothing else), the
+/// server certificate is short-lived and names its CRL, the CRL is signed by the CA, and a
+/// renewal while serving is used from the next handshake with the old serial on the CRL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_tls_ca_renews_while_serving_and_publishes_its_crl() {
+    let app = TestApp::start().await;
+    let port = app.base.rsplit(':').next().unwrap_or_default().to_string();
+    let tls = app.dir.join("tls");
+    let ca_file = tls.join("ca.pem").to_string_lossy().to_string();
+
+    // /tls/ca.pem is the file clients install.
+    let r = app.client.get(app.url("/tls/ca.pem")).send().await.expect("ca.pem");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap_or_default(), app.cert_pem);
+
+    // The served certificate: issued by the CA, 397 days, a server certificate with a CRL URL.
+    let first = served_certificate(&port);
+    let first_file = app.dir.join("first.pem");
+    std::fs::write(&first_file, &first).expect("write");
+    let first_path = first_file.to_string_lossy().to_string();
+    assert_eq!(std::fs::read_to_string(tls.join("cert.pem")).ok().as_deref(), Some(first.as_str()));
+    let (ok, text) = openssl(&["verify", "-CAfile", &ca_file, "-purpose", "sslserver", &first_path]);
+    assert!(ok, "{text}");
+    let (_, text) = openssl(&["x509", "-in", &first_path, "-noout", "-text", "-serial", "-dates"]);
+    assert!(text.contains("URI:https://localhost/tls/crl"), "{text}");
+    assert!(text.contains("TLS Web Server Authentication") && text.contains("CA:FALSE"), "{text}");
+    assert!(
+        text.contains("notBefore=Nov 25 00:00:00 2026") && text.contains("notAfter=Dec 27 01:00:00 2027"),
+        "{text}"
+    );
+    let old_serial = text.lines().find_map(|l| l.strip_prefix("serial=")).expect("serial").to_string();
+
+    // The CRL verifies against the CA and lists nothing yet.
+    let crl_file = app.dir.join("crl.der");
+    let crl_path = crl_file.to_string_lossy().to_string();
+    let fetch_crl = || async {
+        let r = app.client.get(app.url("/tls/crl")).send().await.expect("crl");
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers().get("content-type").and_then(|v| v.to_str().ok()), Some("application/pkix-crl"));
+        std::fs::write(&crl_file, r.bytes().await.expect("crl body")).expect("write");
+        let (ok, text) = openssl(&["crl", "-inform", "DER", "-in", &crl_path, "-CAfile", &ca_file, "-noout", "-text"]);
+        assert!(ok && text.contains("verify OK"), "{text}");
+        text
+    };
+    assert!(fetch_crl().await.contains("No Revoked Certificates"));
+
+    // Not due: nothing changes.
+    assert_eq!(app.running().renew_tls(), Ok(false));
+    // 370 days on: renewed; the next handshake gets the new certificate, the CRL the old serial.
+    app.clock.advance(jiff::SignedDuration::from_hours(370 * 24));
+    assert_eq!(app.running().renew_tls(), Ok(true));
+    let second = served_certificate(&port);
+    assert_ne!(second, first);
+    std::fs::write(&first_file, &second).expect("write");
+    let (ok, text) = openssl(&["verify", "-CAfile", &ca_file, "-attime", "1830000000", &first_path]);
+    assert!(ok, "{text}");
+    let crl = fetch_crl().await;
+    assert!(crl.contains(&format!("Serial Number: {old_serial}")) && crl.contains("Superseded"), "{crl}");
+    // The client that trusts only the CA still connects.
+    let (status, _) = app.get("/healthz", None).await;
+    assert_eq!(status, 200);
+    app.stop().await;
+}

@@ -679,7 +679,7 @@ mod binary_demo {
         let server = serve_demo(&data, port);
         let out = server.stdout.join("\n");
         assert!(out.contains("/t/HXOS2/login") && out.contains("keiyaku-demo") && out.contains("/mailbox"), "{out}");
-        let cert = std::fs::read_to_string(data.join("tls/cert.pem")).expect("cert");
+        let cert = std::fs::read_to_string(data.join("tls/ca.pem")).expect("cert");
         let client = client_for(&cert);
         let base = format!("https://127.0.0.1:{port}");
         let first = scenario(&client, &base).await;
@@ -711,7 +711,7 @@ mod binary_demo {
         // Second start on the same directory: nothing loaded twice.
         let port = free_port();
         let server = serve_demo(&data, port);
-        let client = client_for(&std::fs::read_to_string(data.join("tls/cert.pem")).expect("cert"));
+        let client = client_for(&std::fs::read_to_string(data.join("tls/ca.pem")).expect("cert"));
         let second = scenario(&client, &format!("https://127.0.0.1:{port}")).await;
         stop(server);
         assert_eq!(second.0, first.0, "notices not duplicated");

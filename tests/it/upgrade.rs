@@ -95,7 +95,8 @@ async fn schema_1_support_documents_survive_the_upgrade_byte_for_byte() {
     let text = server.stdout.join("\n");
     assert!(text.contains("API:"), "keiyaku did not start on the schema-1 data: {text}");
     assert!(!text.contains("operator account created"), "the fixture's operator is kept: {text}");
-    let cert = std::fs::read_to_string(dir.join("tls/cert.pem")).expect("certificate");
+    let cert =
+        std::fs::read_to_string(dir.join("tls/ca.pem")).expect("local CA that replaced the self-signed certificate");
     let client = client_for(&cert);
     let base = format!("https://127.0.0.1:{port}");
     let mut up = false;

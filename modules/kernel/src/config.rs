@@ -28,10 +28,10 @@ pub struct ServerConfig {
     pub listen: String,
     /// Base URL people use to reach keiyaku, used in mails. Empty: `https://localhost:PORT`.
     pub public_url: String,
-    /// Extra host names (and IP addresses) for the self-signed certificate, besides
+    /// Extra host names (and IP addresses) for the certificate keiyaku issues itself, besides
     /// `localhost` and `127.0.0.1`.
     pub host_names: Vec<String>,
-    /// PEM certificate chain to serve instead of the self-signed one (with `tls_key`).
+    /// PEM certificate chain to serve instead of keiyaku's own (with `tls_key`).
     pub tls_cert: Option<PathBuf>,
     /// PEM private key (PKCS#8, PKCS#1 or SEC1) for `tls_cert`.
     pub tls_key: Option<PathBuf>,
