@@ -229,30 +229,20 @@ pub struct Auth {
     kernel: Kernel,
     throttle: Arc<Throttle>,
     /// Verified against when the login name is unknown, so both cases take the same time.
-    dummy_hash: Arc<std::sync::OnceLock<String>>,
+    dummy_hash: Arc<tokio::sync::OnceCell<String>>,
     menus: Arc<Vec<MenuItem>>,
-    /// Bounds how many argon2 runs (19 MiB each) go at once: one per core. Without it a
-    /// burst of logins starts hundreds of them and the appliance runs out of memory.
-    hashing: Arc<tokio::sync::Semaphore>,
 }
 
 impl Auth {
     pub fn new(kernel: Kernel, menus: Vec<MenuItem>) -> Self {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        Self {
-            kernel,
-            throttle: Arc::new(Throttle::default()),
-            dummy_hash: Arc::default(),
-            menus: Arc::new(menus),
-            hashing: Arc::new(tokio::sync::Semaphore::new(cores)),
-        }
+        Self { kernel, throttle: Arc::new(Throttle::default()), dummy_hash: Arc::default(), menus: Arc::new(menus) }
     }
 
-    /// Runs argon2 work on the blocking pool, at most one run per core at a time (callers
-    /// queue); None when the task failed.
+    /// Runs argon2 work on the blocking pool under the process-wide bound shared with every
+    /// module that hashes ([`password::run_bounded`]: one run per core, callers queue); None
+    /// when the task failed.
     async fn argon2<R: Send + 'static>(&self, work: impl FnOnce() -> R + Send + 'static) -> Option<R> {
-        let _permit = self.hashing.clone().acquire_owned().await.ok()?;
-        tokio::task::spawn_blocking(work).await.ok()
+        password::run_bounded(work).await.ok()
     }
 
     pub fn kernel(&self) -> &Kernel {
@@ -261,8 +251,9 @@ impl Auth {
 
     /// A hash of a random password, made on first need (not at start-up: it costs one
     /// argon2 run) and kept.
-    fn dummy_hash(&self) -> String {
-        self.dummy_hash.get_or_init(|| password::hash(&secret_token(16)).unwrap_or_default()).clone()
+    async fn dummy_hash(&self) -> String {
+        let make = || async { password::hash_bounded(secret_token(16)).await.unwrap_or_default() };
+        self.dummy_hash.get_or_init(make).await.clone()
     }
 
     fn limits(&self) -> Limits {
@@ -316,7 +307,10 @@ impl Auth {
         if let Some(retry_after) = self.throttle.locked(&subject, &client_key, now) {
             return Err(AuthError::Locked { retry_after });
         }
-        let hash = found.1.as_ref().map(|c| c.hash.clone()).unwrap_or_else(|| self.dummy_hash());
+        let hash = match found.1.as_ref() {
+            Some(c) => c.hash.clone(),
+            None => self.dummy_hash().await,
+        };
         let pw = password.to_string();
         let ok = self.argon2(move || password::verify(&pw, &hash)).await.unwrap_or(false);
         let active = found.0.as_ref().is_some_and(|u| u.status == UserStatus::Active);
@@ -536,7 +530,10 @@ impl Auth {
             return Err(AuthError::Locked { retry_after });
         }
         let cred = self.kernel.store.read(|tx| tx.get(&OPERATOR, OPERATOR_ID)).await?;
-        let hash = cred.as_ref().map(|c| c.hash.clone()).unwrap_or_else(|| self.dummy_hash());
+        let hash = match cred.as_ref() {
+            Some(c) => c.hash.clone(),
+            None => self.dummy_hash().await,
+        };
         let pw = password.to_string();
         let ok = self.argon2(move || password::verify(&pw, &hash)).await.unwrap_or(false);
         let actor = Actor::operator(client);

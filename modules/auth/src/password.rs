@@ -6,6 +6,8 @@ use keiyaku_kernel::config::AuthConfig;
 use keiyaku_kernel::error::Lang;
 use keiyaku_kernel::validate::{Invalid, Rule};
 use rand::Rng;
+use std::sync::LazyLock;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 pub const PASSWORD_MAX: usize = 128;
 
@@ -26,6 +28,46 @@ pub fn verify(password: &str, phc: &str) -> bool {
         Ok(parsed) => hasher().verify_password(password.as_bytes(), &parsed).is_ok(),
         Err(_) => false,
     }
+}
+
+/// One argon2 run per core may go at once in this process, whoever asks: login, password
+/// changes, createUser, certificate PINs. Each run takes 19 MiB, so an unbounded burst of
+/// requests would run the appliance out of memory.
+static LIMIT: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(hashing_limit()));
+
+/// How many argon2 runs [`run_bounded`] lets go at once: one per core.
+pub fn hashing_limit() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+}
+
+/// Runs argon2 work on the blocking pool under the process-wide bound (callers queue for a
+/// permit). The permit is held until the work ends, even when the caller stops waiting (a
+/// request cancelled by its client), so the bound counts the runs, not the waiters. Err when
+/// the task failed.
+pub async fn run_bounded<R: Send + 'static>(work: impl FnOnce() -> R + Send + 'static) -> Result<R, String> {
+    let permit = LIMIT.acquire().await.map_err(|e| e.to_string())?;
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        work()
+    })
+    .await
+    .map_err(|e| format!("the hashing task failed: {e}"))
+}
+
+/// [`hash`] under the process-wide bound.
+pub async fn hash_bounded(password: String) -> Result<String, String> {
+    run_bounded(move || hash(&password)).await?
+}
+
+/// [`verify`] under the process-wide bound; false when the task failed.
+pub async fn verify_bounded(password: String, phc: String) -> bool {
+    run_bounded(move || verify(&password, &phc)).await.unwrap_or(false)
+}
+
+/// Takes every permit of the bound until the returned guard is dropped, so that no argon2
+/// run can start meanwhile. For tests: it shows that a code path hashes under the bound.
+pub async fn hold_every_permit() -> Option<SemaphorePermit<'static>> {
+    LIMIT.acquire_many(u32::try_from(hashing_limit()).ok()?).await.ok()
 }
 
 /// A random initial password: 12 characters of unambiguous letters and digits, with at
@@ -117,6 +159,89 @@ mod tests {
         assert!(verify("Secret123", &h));
         assert!(!verify("secret123", &h));
         assert!(!verify("x", "not a hash"));
+    }
+
+    /// The tests below take permits of the process-wide bound: one at a time.
+    static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+    /// Counts the argon2 runs going on at once, and the most seen.
+    #[derive(Default)]
+    struct Gauge {
+        running: std::sync::atomic::AtomicUsize,
+        peak: std::sync::atomic::AtomicUsize,
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn at_most_one_argon2_run_per_core_at_once_even_when_callers_give_up() {
+        use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+        use std::time::Duration;
+        let _serial = SERIAL.lock().await;
+        let cores = hashing_limit();
+        let n = 2 * cores + 3;
+        let gauge = std::sync::Arc::new(Gauge::default());
+        let started: std::sync::Arc<Vec<AtomicBool>> =
+            std::sync::Arc::new((0..n).map(|_| AtomicBool::new(false)).collect());
+        let mut tasks = Vec::new();
+        for i in 0..n {
+            let (g, started) = (gauge.clone(), started.clone());
+            tasks.push(tokio::spawn(run_bounded(move || {
+                started[i].store(true, SeqCst);
+                let now = g.running.fetch_add(1, SeqCst) + 1;
+                g.peak.fetch_max(now, SeqCst);
+                let h = hash(&format!("Secret{i}"));
+                // Long enough that the others queue meanwhile.
+                std::thread::sleep(Duration::from_millis(100));
+                g.running.fetch_sub(1, SeqCst);
+                h
+            })));
+        }
+        // Once every permit is in use, the callers of the running hashes give up (cancelled
+        // requests): their runs go on, so their permits must stay taken.
+        tokio::time::timeout(Duration::from_secs(20), async {
+            while gauge.running.load(SeqCst) < cores {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("the hashes never took every permit"));
+        let mut kept = 0;
+        for (i, t) in tasks.iter().enumerate() {
+            if started[i].load(SeqCst) {
+                t.abort();
+            } else {
+                kept += 1;
+            }
+        }
+        let mut finished = 0;
+        for t in tasks {
+            if let Ok(Ok(h)) = t.await {
+                assert!(h.as_deref().is_ok_and(|h| h.starts_with("$argon2id$")));
+                finished += 1;
+            }
+        }
+        tokio::time::timeout(Duration::from_secs(20), async {
+            while gauge.running.load(SeqCst) > 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("argon2 runs never ended"));
+        let peak = gauge.peak.load(SeqCst);
+        assert!(kept > 0 && finished >= kept, "the callers that waited got their hash ({finished} of {kept})");
+        assert_eq!(peak, cores, "{peak} argon2 runs at once on {cores} cores");
+    }
+
+    #[tokio::test]
+    async fn bounded_hashing_waits_for_a_permit() {
+        let _serial = SERIAL.lock().await;
+        let held = hold_every_permit().await;
+        assert!(held.is_some());
+        let mut hashing = tokio::spawn(hash_bounded("Secret123".into()));
+        let waited = tokio::time::timeout(std::time::Duration::from_millis(200), &mut hashing).await;
+        assert!(waited.is_err(), "no argon2 run starts while every permit is taken");
+        drop(held);
+        let h = hashing.await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|e| panic!("{e}"));
+        assert!(verify_bounded("Secret123".into(), h).await);
     }
 
     #[test]

@@ -266,17 +266,14 @@ impl Certs {
         self.read(move |tx| applications::registration(tx, &t, &k)).await
     }
 
-    /// Checks a PIN's format, then hashes it (argon2id) off the async threads.
+    /// Checks a PIN's format, then hashes it (argon2id) off the async threads, under the
+    /// process-wide argon2 bound shared with login.
     async fn pin(pin: Option<String>) -> Result<Option<Pin>, CertsError> {
         let Some(clear) = pin else { return Ok(None) };
         let mut v = Validator::new();
         rules::pin(&mut v, "pin", &clear);
         v.finish()?;
-        let c = clear.clone();
-        let hash = tokio::task::spawn_blocking(move || keiyaku_auth::password::hash(&c))
-            .await
-            .map_err(CertsError::crypto)?
-            .map_err(CertsError::Crypto)?;
+        let hash = keiyaku_auth::password::hash_bounded(clear.clone()).await.map_err(CertsError::Crypto)?;
         Ok(Some(Pin { clear, hash }))
     }
 
@@ -399,5 +396,27 @@ impl Certs {
         }
         let t = tenant.to_string();
         self.write(move |tx, env| certificates::crl(tx, env.kek, &t)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn pins_are_hashed_under_the_shared_argon2_bound() {
+        // While every permit of the bound login uses is taken, PIN hashing waits.
+        let held = keiyaku_auth::password::hold_every_permit().await;
+        assert!(held.is_some());
+        let mut pin = tokio::spawn(Certs::pin(Some("123456789012".into())));
+        assert!(
+            tokio::time::timeout(Duration::from_millis(200), &mut pin).await.is_err(),
+            "the PIN was hashed outside the bound"
+        );
+        drop(held);
+        let pin = pin.await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|e| panic!("{e}"));
+        let pin = pin.unwrap_or_else(|| panic!("a PIN"));
+        assert!(keiyaku_auth::password::verify("123456789012", &pin.hash));
     }
 }

@@ -8,9 +8,12 @@ use crate::module::Module;
 use jiff::Timestamp;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Serialize, de::DeserializeOwned};
+use std::cell::Cell;
 use std::marker::PhantomData;
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 /// A typed table: `&str` keys, values of type `V` stored as JSON.
@@ -59,21 +62,198 @@ pub enum StoreError {
     Task(String),
 }
 
+thread_local! {
+    /// Set when a redb error of this thread was an I/O failure (see [`watch_io`]).
+    static IO_FAILED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` and tells whether a redb I/O failure (`Io` or `PreviousIo`) was converted into a
+/// [`StoreError`] on this thread meanwhile. Every redb error reaches the modules through the
+/// conversions below, so this sees failures the closures of [`Store::write`] wrap in their own
+/// error types.
+fn watch_io<T>(f: impl FnOnce() -> T) -> (T, bool) {
+    let outer = IO_FAILED.with(|c| c.replace(false));
+    let out = f();
+    let failed = IO_FAILED.with(|c| c.replace(outer || c.get()));
+    (out, failed)
+}
+
+fn is_io(e: &redb::StorageError) -> bool {
+    matches!(e, redb::StorageError::Io(_) | redb::StorageError::PreviousIo)
+}
+
+fn note_io(e: Option<&redb::StorageError>) {
+    if e.is_some_and(is_io) {
+        IO_FAILED.with(|c| c.set(true));
+    }
+}
+
+/// The storage error inside a redb error, if any.
+trait StorageCause {
+    fn storage(&self) -> Option<&redb::StorageError>;
+}
+
 macro_rules! from_redb {
     ($($t:ty),*) => {$(
+        impl StorageCause for $t {
+            fn storage(&self) -> Option<&redb::StorageError> {
+                match self {
+                    Self::Storage(s) => Some(s),
+                    _ => None,
+                }
+            }
+        }
+
         impl From<$t> for StoreError {
             fn from(e: $t) -> Self {
+                note_io(e.storage());
                 StoreError::Database(e.to_string())
             }
         }
     )*};
 }
-from_redb!(redb::DatabaseError, redb::TransactionError, redb::TableError, redb::StorageError, redb::CommitError);
+from_redb!(redb::DatabaseError, redb::TransactionError, redb::TableError, redb::CommitError);
+
+impl From<redb::StorageError> for StoreError {
+    fn from(e: redb::StorageError) -> Self {
+        note_io(Some(&e));
+        StoreError::Database(e.to_string())
+    }
+}
+
+/// How long reopening after an I/O failure waits for the transactions still using the failed
+/// database (redb lets a process open a file only once, so the old handle must be gone first).
+const REOPEN_WAIT: Duration = Duration::from_secs(2);
+
+/// Opens the database file again (after an I/O failure).
+type Opener = Box<dyn Fn() -> Result<Database, redb::DatabaseError> + Send + Sync>;
+
+/// The open database, and the freshly opened one that replaces it after an I/O failure: once a
+/// write fails with an I/O error redb refuses every later transaction (`PreviousIo`) until the
+/// database is closed and opened again, which also repairs it.
+struct Handle {
+    /// `None` after an I/O failure while the reopen has not succeeded yet.
+    current: RwLock<Option<Current>>,
+    /// `None` for a store over a storage backend: there is nothing to open again.
+    opener: Option<Opener>,
+    /// Held by the one thread reopening; keeps the database given up, until every transaction
+    /// that still used it has ended.
+    retired: Mutex<Option<Weak<Database>>>,
+    /// Successful reopens.
+    reopens: AtomicU64,
+}
+
+#[derive(Clone)]
+struct Current {
+    /// Counts reopens, so a failure is pinned on the database it happened on.
+    generation: u64,
+    db: Arc<Database>,
+}
+
+impl Handle {
+    fn new(db: Database, opener: Option<Opener>) -> Self {
+        Self {
+            current: RwLock::new(Some(Current { generation: 0, db: Arc::new(db) })),
+            opener,
+            retired: Mutex::new(None),
+            reopens: AtomicU64::new(0),
+        }
+    }
+
+    /// The database to use; after a failed reopen, tries again.
+    fn get(&self) -> Result<Current, StoreError> {
+        if let Some(c) = self.current.read().unwrap_or_else(PoisonError::into_inner).clone() {
+            return Ok(c);
+        }
+        self.reopen(None)
+    }
+
+    /// Gives up the database of `failed` (when it is still the current one) and opens the file
+    /// again. The caller must have dropped its own reference to that database. Returns the
+    /// database to use now.
+    fn reopen(&self, failed: Option<u64>) -> Result<Current, StoreError> {
+        let Some(opener) = &self.opener else {
+            return Err(StoreError::Database("the storage backend cannot be reopened after an I/O failure".into()));
+        };
+        let mut retired = self.retired.lock().unwrap_or_else(PoisonError::into_inner);
+        {
+            let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
+            match (&*current, failed) {
+                // Someone else reopened it meanwhile.
+                (Some(c), Some(generation)) if c.generation != generation => return Ok(c.clone()),
+                (Some(c), None) => return Ok(c.clone()),
+                _ => {}
+            }
+            if let Some(old) = current.take() {
+                *retired = Some(Arc::downgrade(&old.db));
+            }
+        }
+        let deadline = Instant::now() + REOPEN_WAIT;
+        if let Some(old) = retired.as_ref() {
+            while old.strong_count() > 0 {
+                if Instant::now() >= deadline {
+                    return Err(StoreError::Database(
+                        "the database is being reopened after an I/O failure and still in use; try again".into(),
+                    ));
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        *retired = None;
+        let db = loop {
+            match opener() {
+                Ok(db) => break db,
+                Err(redb::DatabaseError::DatabaseAlreadyOpen) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "reopening the database after an I/O failure failed");
+                    return Err(StoreError::Database(format!("reopening the database after an I/O failure: {e}")));
+                }
+            }
+        };
+        let generation = self.reopens.fetch_add(1, Ordering::AcqRel) + 1;
+        let c = Current { generation, db: Arc::new(db) };
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Some(c.clone());
+        tracing::warn!(generation, "the database was reopened after an I/O failure");
+        Ok(c)
+    }
+
+    /// After an I/O failure on the database of `generation`: reopen it (file-backed stores).
+    /// The failing operation keeps its own error; a failed reopen is retried by the next one.
+    fn recover(&self, generation: u64) {
+        if self.opener.is_some()
+            && let Err(e) = self.reopen(Some(generation))
+        {
+            tracing::error!(error = %e, "the database stays unavailable after an I/O failure");
+        }
+    }
+
+    /// Begins a transaction with `begin`; when the database was left unusable by an earlier
+    /// I/O failure, reopens it and tries once more.
+    fn begin<T>(
+        &self,
+        begin: impl Fn(&Database) -> Result<T, redb::TransactionError>,
+    ) -> Result<(Current, T), StoreError> {
+        let c = self.get()?;
+        match begin(&c.db) {
+            Ok(t) => Ok((c, t)),
+            Err(e) if self.opener.is_some() && e.storage().is_some_and(is_io) => {
+                let generation = c.generation;
+                drop(c);
+                let c = self.reopen(Some(generation))?;
+                let t = begin(&c.db)?;
+                Ok((c, t))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
 
 /// The database handle; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    db: Arc<Database>,
+    handle: Arc<Handle>,
     clock: Arc<dyn Clock>,
     outbox_changed: Arc<Notify>,
     /// Every table of the enabled modules, and `meta`.
@@ -113,20 +293,68 @@ fn due_migrations(db: &Database, modules: &[&dyn Module]) -> Result<Vec<(&'stati
     Ok(due)
 }
 
+/// Creates every module's tables and records (or migrates to) each module's schema version,
+/// in one transaction.
+fn init_schema(db: &Database, now: Timestamp, modules: &[&dyn Module]) -> Result<(), StoreError> {
+    let mut tx = Tx { inner: db.begin_write()?, now, mail_enqueued: false };
+    tx.inner.open_table(META)?;
+    for module in modules {
+        for table in module.tables() {
+            tx.inner.open_table(RawDef::new(table))?;
+        }
+        let key = format!("schema_version/{}", module.name());
+        let found: Option<u32> = tx.get_raw(META, "meta", &key)?;
+        let supported = module.schema_version();
+        match found {
+            None => {}
+            Some(v) if v > supported => {
+                return Err(StoreError::TooNew { module: module.name(), found: v, supported });
+            }
+            Some(v) => {
+                for from in v..supported {
+                    module.migrate(&mut tx, from)?;
+                }
+            }
+        }
+        tx.put_raw(META, &key, &supported)?;
+    }
+    tx.inner.commit()?;
+    Ok(())
+}
+
+/// Where a new database is built before it is renamed to `path`.
+fn creating_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".creating");
+    PathBuf::from(name)
+}
+
 impl Store {
     /// Opens (or creates) the database file, creates every module's tables and brings each
     /// module's schema up to date in one transaction.
     ///
+    /// A new file is built beside the final one (`<path>.creating`) and renamed into place
+    /// only once it is complete and synced, so a crash during the first start never leaves a
+    /// half-written database at `path`.
+    ///
     /// When a migration is due, the file is first copied beside itself
     /// (`<name>.pre-migration-<unix time>.redb`), so an upgrade can always be undone.
+    ///
+    /// After an I/O failure the store closes the file and opens it again (see [`Handle`]).
     pub fn open(path: &Path, clock: Arc<dyn Clock>, modules: &[&dyn Module]) -> Result<Self, StoreError> {
-        let mut db = Database::create(path).map_err(|e| match e {
+        let exists =
+            path.try_exists().map_err(|e| StoreError::Database(format!("cannot look for {}: {e}", path.display())))?;
+        if !exists {
+            Self::create_file(path, &clock, modules)?;
+        }
+        let in_use = |e: redb::DatabaseError| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Database(format!(
                 "{} is in use by another keiyaku process (stop it first, or use the operator backup API)",
                 path.display()
             )),
             other => other.into(),
-        })?;
+        };
+        let mut db = Database::create(path).map_err(in_use)?;
         let due = due_migrations(&db, modules)?;
         if !due.is_empty() {
             drop(db);
@@ -137,12 +365,49 @@ impl Store {
             tracing::info!(?due, backup = %backup.display(), "migrating the database");
             db = Database::create(path)?;
         }
-        Self::init(db, clock, modules)
+        let reopen_path = path.to_path_buf();
+        Self::init(db, clock, modules, Some(Box::new(move || Database::open(&reopen_path))))
+    }
+
+    /// Builds a new database at `path` atomically: every table and schema version is written
+    /// to `<path>.creating` (a leftover from an interrupted start is removed first), which is
+    /// synced, closed and renamed to `path`, and the directory synced.
+    fn create_file(path: &Path, clock: &Arc<dyn Clock>, modules: &[&dyn Module]) -> Result<(), StoreError> {
+        let creating = creating_path(path);
+        let fs_err =
+            |what: &str, p: &Path, e: std::io::Error| StoreError::Database(format!("{what} {}: {e}", p.display()));
+        match std::fs::remove_file(&creating) {
+            Ok(()) => {
+                tracing::warn!(file = %creating.display(), "removed an unfinished database of an interrupted start")
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(fs_err("cannot remove", &creating, e)),
+        }
+        let built = Database::create(&creating).map_err(StoreError::from).and_then(|db| {
+            init_schema(&db, clock.now(), modules)?;
+            db.close().map_err(StoreError::from)
+        });
+        let synced = built.and_then(|()| {
+            std::fs::File::open(&creating).and_then(|f| f.sync_all()).map_err(|e| fs_err("cannot sync", &creating, e))
+        });
+        if let Err(e) = synced {
+            let _ = std::fs::remove_file(&creating);
+            return Err(e);
+        }
+        std::fs::rename(&creating, path).map_err(|e| fs_err("cannot rename into place", path, e))?;
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| fs_err("cannot sync the directory", dir, e))?;
+        tracing::info!(file = %path.display(), "created the database");
+        Ok(())
     }
 
     /// [`Store::open`] over a given redb storage backend (in-memory storage, or a wrapper that
     /// injects I/O failures in tests): the same tables, schema checks and migrations in one
-    /// transaction. There is no file to copy, so no backup is taken before a migration.
+    /// transaction. There is no file to copy, so no backup is taken before a migration, and
+    /// nothing to reopen: after an I/O failure such a store keeps reporting errors.
     pub fn open_with_backend(
         backend: impl redb::StorageBackend,
         clock: Arc<dyn Clock>,
@@ -153,42 +418,36 @@ impl Store {
         if !due.is_empty() {
             tracing::info!(?due, "migrating the database (no backup: storage backend without a file)");
         }
-        Self::init(db, clock, modules)
+        Self::init(db, clock, modules, None)
     }
 
     /// Creates every module's tables and brings each module's schema up to date in one
     /// transaction (the part of opening shared by [`Store::open`] and [`Store::open_with_backend`]).
-    fn init(db: Database, clock: Arc<dyn Clock>, modules: &[&dyn Module]) -> Result<Self, StoreError> {
+    fn init(
+        db: Database,
+        clock: Arc<dyn Clock>,
+        modules: &[&dyn Module],
+        opener: Option<Opener>,
+    ) -> Result<Self, StoreError> {
         let mut tables = vec![META_NAME];
         for m in modules {
             tables.extend(m.tables());
         }
-        let store = Self { db: Arc::new(db), clock, outbox_changed: Arc::new(Notify::new()), tables: Arc::new(tables) };
-        store.write_blocking(|tx| {
-            tx.inner.open_table(META)?;
-            for module in modules {
-                for table in module.tables() {
-                    tx.inner.open_table(RawDef::new(table))?;
-                }
-                let key = format!("schema_version/{}", module.name());
-                let found: Option<u32> = tx.get_raw(META, "meta", &key)?;
-                let supported = module.schema_version();
-                match found {
-                    None => {}
-                    Some(v) if v > supported => {
-                        return Err(StoreError::TooNew { module: module.name(), found: v, supported });
-                    }
-                    Some(v) => {
-                        for from in v..supported {
-                            module.migrate(tx, from)?;
-                        }
-                    }
-                }
-                tx.put_raw(META, &key, &supported)?;
-            }
-            Ok(())
-        })?;
-        Ok(store)
+        init_schema(&db, clock.now(), modules)?;
+        Ok(Self {
+            handle: Arc::new(Handle::new(db, opener)),
+            clock,
+            outbox_changed: Arc::new(Notify::new()),
+            tables: Arc::new(tables),
+        })
+    }
+
+    /// A store over whatever `opener` opens, reopened with it after an I/O failure (tests:
+    /// a file behind a backend that fails on demand).
+    #[cfg(test)]
+    fn open_with_opener(opener: Opener, clock: Arc<dyn Clock>, modules: &[&dyn Module]) -> Result<Self, StoreError> {
+        let db = opener()?;
+        Self::init(db, clock, modules, Some(opener))
     }
 
     pub fn now(&self) -> Timestamp {
@@ -222,36 +481,62 @@ impl Store {
             .map_err(|e| E::from(StoreError::Task(e.to_string())))?
     }
 
+    /// [`Store::write`] on the calling thread.
+    ///
+    /// When the transaction meets an I/O failure, the database is closed and opened again
+    /// before this returns (file-backed stores), so the next transaction finds it usable once
+    /// the disk works again.
     pub fn write_blocking<R, E, F>(&self, f: F) -> Result<R, E>
     where
         F: FnOnce(&mut Tx) -> Result<R, E>,
         E: From<StoreError>,
     {
-        let inner = self.db.begin_write().map_err(StoreError::from)?;
-        let mut tx = Tx { inner, now: self.clock.now(), mail_enqueued: false };
-        let out = f(&mut tx)?;
-        let mail = tx.mail_enqueued;
-        tx.inner.commit().map_err(StoreError::from)?;
+        let (current, inner) = self.handle.begin(Database::begin_write)?;
+        let generation = current.generation;
+        let tx = Tx { inner, now: self.clock.now(), mail_enqueued: false };
+        let (out, io_failed) = watch_io(move || {
+            let mut tx = tx;
+            let out = f(&mut tx)?;
+            let mail = tx.mail_enqueued;
+            tx.inner.commit().map_err(StoreError::from)?;
+            Ok::<_, E>((out, mail))
+        });
+        // Every transaction on the failed database has ended: it can be closed.
+        drop(current);
+        if io_failed {
+            self.handle.recover(generation);
+        }
+        let (out, mail) = out?;
         if mail {
             self.outbox_changed.notify_one();
         }
         Ok(out)
     }
 
+    /// [`Store::read`] on the calling thread; recovers from I/O failures as
+    /// [`Store::write_blocking`] does.
     pub fn read_blocking<R, E, F>(&self, f: F) -> Result<R, E>
     where
         F: FnOnce(&ReadTx) -> Result<R, E>,
         E: From<StoreError>,
     {
-        let inner = self.db.begin_read().map_err(StoreError::from)?;
+        let (current, inner) = self.handle.begin(|db| db.begin_read())?;
+        let generation = current.generation;
         let tx = ReadTx { inner, now: self.clock.now() };
-        f(&tx)
+        let (out, io_failed) = watch_io(move || f(&tx));
+        drop(current);
+        if io_failed {
+            self.handle.recover(generation);
+        }
+        out
     }
 
     /// Copies every table into a new database file at `dest` from one read transaction: a
     /// consistent snapshot while the appliance keeps serving. Returns records per table.
     pub fn snapshot_to(&self, dest: &Path) -> Result<Vec<(&'static str, u64)>, StoreError> {
-        let rtx = self.db.begin_read()?;
+        // Held until the copy is done: the database stays open while `rtx` reads it.
+        let current = self.handle.get()?;
+        let rtx = current.db.begin_read()?;
         let out = Database::create(dest)?;
         let wtx = out.begin_write()?;
         let mut counts = Vec::new();
@@ -277,7 +562,8 @@ impl Store {
 
     /// Reads every record of every table and reports those that cannot be decoded.
     pub fn verify(&self) -> Result<VerifyReport, StoreError> {
-        let rtx = self.db.begin_read()?;
+        let current = self.handle.get()?;
+        let rtx = current.db.begin_read()?;
         let mut report = VerifyReport::default();
         for name in self.tables.iter() {
             let t = match rtx.open_table(RawDef::new(name)) {
@@ -324,7 +610,8 @@ impl Store {
     /// Verifies the file's checksums (redb `check_integrity` needs exclusive access, so this
     /// is for offline use: a freshly opened store that no one else holds).
     pub fn check_integrity(&mut self) -> Result<bool, StoreError> {
-        match Arc::get_mut(&mut self.db) {
+        let mut current = self.handle.current.write().unwrap_or_else(PoisonError::into_inner);
+        match current.as_mut().and_then(|c| Arc::get_mut(&mut c.db)) {
             Some(db) => db.check_integrity().map_err(|e| StoreError::Database(e.to_string())),
             None => Err(StoreError::Database("the database is in use; integrity can only be checked offline".into())),
         }
@@ -708,6 +995,258 @@ mod tests {
         let report = store.verify().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(report.problems.len(), 1);
         assert!(report.problems[0].starts_with("test_things/broken"));
+    }
+
+    /// Two modules under one name, the second older: the opening transaction fails
+    /// (`TooNew`) even on a new file, after it has written the first module's schema.
+    struct DupNew;
+    impl Module for DupNew {
+        fn name(&self) -> &'static str {
+            "dup"
+        }
+        fn tables(&self) -> Vec<&'static str> {
+            vec![THINGS.name()]
+        }
+        fn schema_version(&self) -> u32 {
+            2
+        }
+    }
+    struct DupOld;
+    impl Module for DupOld {
+        fn name(&self) -> &'static str {
+            "dup"
+        }
+        fn tables(&self) -> Vec<&'static str> {
+            Vec::new()
+        }
+    }
+
+    #[test]
+    fn first_creation_replaces_a_leftover_and_only_a_complete_file_appears() {
+        let dir = tempdir();
+        let path = dir.join("k.redb");
+        let creating = dir.join("k.redb.creating");
+        // A start that died while creating the file left garbage beside it.
+        std::fs::write(&creating, b"half a redb header").unwrap_or_else(|e| panic!("{e}"));
+        let store = open(&dir);
+        assert!(path.exists());
+        assert!(!creating.exists(), "the leftover is gone (renamed over or removed)");
+        let r: Result<(), StoreError> = store.write_blocking(|tx| tx.put(&THINGS, "k", &"v".to_string()));
+        assert!(r.is_ok());
+        drop(store);
+        // The file was complete when it appeared: a read-only open sees every table and version.
+        let db = redb::ReadOnlyDatabase::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let rtx = db.begin_read().unwrap_or_else(|e| panic!("{e}"));
+        let meta = rtx.open_table(META).unwrap_or_else(|e| panic!("{e}"));
+        let v: Option<u32> = get_from(&meta, "meta", "schema_version/test").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(v, Some(1));
+
+        // An open that fails while initialising a new file leaves nothing at the final path
+        // (nor beside it), and the next open starts afresh.
+        let dir = tempdir();
+        let path = dir.join("k.redb");
+        let bad: [&dyn Module; 3] = [&KernelModule, &DupNew, &DupOld];
+        let r = Store::open(&path, Arc::new(SystemClock), &bad);
+        assert!(matches!(r, Err(StoreError::TooNew { found: 2, supported: 1, .. })), "{:?}", r.err());
+        assert!(!path.exists(), "no database appears at the final path when its creation fails");
+        assert!(!creating_path(&path).exists());
+        let store = open(&dir);
+        let r: Result<(), StoreError> = store.write_blocking(|tx| tx.put(&THINGS, "k", &"v".to_string()));
+        assert!(r.is_ok());
+    }
+
+    /// A file behind a backend whose writes, resizes and syncs fail while `fail` is set.
+    #[derive(Debug)]
+    struct FlakyFile {
+        inner: redb::backends::FileBackend,
+        fail: Arc<std::sync::atomic::AtomicBool>,
+    }
+
+    impl FlakyFile {
+        fn check(&self) -> std::io::Result<()> {
+            if self.fail.load(Ordering::SeqCst) { Err(std::io::Error::other("injected I/O failure")) } else { Ok(()) }
+        }
+    }
+
+    impl redb::StorageBackend for FlakyFile {
+        fn len(&self) -> std::io::Result<u64> {
+            self.inner.len()
+        }
+        fn read(&self, offset: u64, out: &mut [u8]) -> std::io::Result<()> {
+            self.inner.read(offset, out)
+        }
+        fn set_len(&self, len: u64) -> std::io::Result<()> {
+            self.check()?;
+            self.inner.set_len(len)
+        }
+        fn sync_data(&self) -> std::io::Result<()> {
+            self.check()?;
+            self.inner.sync_data()
+        }
+        fn write(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
+            self.check()?;
+            self.inner.write(offset, data)
+        }
+        fn close(&self) -> std::io::Result<()> {
+            self.inner.close()
+        }
+        fn try_lock_range(
+            &self,
+            start: std::ops::Bound<u64>,
+            end: std::ops::Bound<u64>,
+        ) -> Result<bool, redb::BackendError> {
+            self.inner.try_lock_range(start, end)
+        }
+        fn try_lock_shared_range(
+            &self,
+            start: std::ops::Bound<u64>,
+            end: std::ops::Bound<u64>,
+        ) -> Result<bool, redb::BackendError> {
+            self.inner.try_lock_shared_range(start, end)
+        }
+        fn lock_range(&self, start: std::ops::Bound<u64>, end: std::ops::Bound<u64>) -> Result<(), redb::BackendError> {
+            self.inner.lock_range(start, end)
+        }
+        fn lock_shared_range(
+            &self,
+            start: std::ops::Bound<u64>,
+            end: std::ops::Bound<u64>,
+        ) -> Result<(), redb::BackendError> {
+            self.inner.lock_shared_range(start, end)
+        }
+        fn unlock_range(
+            &self,
+            start: std::ops::Bound<u64>,
+            end: std::ops::Bound<u64>,
+        ) -> Result<(), redb::BackendError> {
+            self.inner.unlock_range(start, end)
+        }
+        fn query_lock_range(
+            &self,
+            start: std::ops::Bound<u64>,
+            end: std::ops::Bound<u64>,
+        ) -> Result<bool, redb::BackendError> {
+            self.inner.query_lock_range(start, end)
+        }
+    }
+
+    fn flaky_backend(path: &Path, fail: &Arc<std::sync::atomic::AtomicBool>) -> Result<FlakyFile, redb::DatabaseError> {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| redb::DatabaseError::Storage(redb::StorageError::Io(e)))?;
+        Ok(FlakyFile { inner: redb::backends::FileBackend::new(file)?, fail: fail.clone() })
+    }
+
+    /// A file-backed store over [`FlakyFile`], reopened (like [`Store::open`]'s) from the file.
+    fn flaky_store(dir: &Path) -> (Store, Arc<std::sync::atomic::AtomicBool>) {
+        let fail = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (path, f) = (dir.join("k.redb"), fail.clone());
+        let opener: Opener = Box::new(move || redb::Builder::new().create_with_backend(flaky_backend(&path, &f)?));
+        let modules: [&dyn Module; 2] = [&KernelModule, &TestModule];
+        let store = Store::open_with_opener(opener, Arc::new(SystemClock), &modules).unwrap_or_else(|e| panic!("{e}"));
+        (store, fail)
+    }
+
+    fn put(store: &Store, key: &str) -> Result<(), StoreError> {
+        let key = key.to_string();
+        store.write_blocking(move |tx| tx.put(&THINGS, &key, &"v".to_string()))
+    }
+
+    fn get(store: &Store, key: &str) -> Result<Option<String>, StoreError> {
+        store.read_blocking(|tx| tx.get(&THINGS, key))
+    }
+
+    #[test]
+    fn a_backend_store_stays_failed_after_an_io_error() {
+        // What redb does without the reopen: every later transaction fails, even once the
+        // disk works again.
+        let dir = tempdir();
+        let fail = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let backend = flaky_backend(&dir.join("k.redb"), &fail).unwrap_or_else(|e| panic!("{e}"));
+        let modules: [&dyn Module; 2] = [&KernelModule, &TestModule];
+        let store =
+            Store::open_with_backend(backend, Arc::new(SystemClock), &modules).unwrap_or_else(|e| panic!("{e}"));
+        assert!(put(&store, "a").is_ok());
+        fail.store(true, Ordering::SeqCst);
+        assert!(put(&store, "b").is_err());
+        fail.store(false, Ordering::SeqCst);
+        let r = store.probe_write();
+        assert!(r.as_ref().is_err_and(|e| e.to_string().contains("Previous I/O")), "{r:?}");
+    }
+
+    #[test]
+    fn after_an_io_failure_the_file_is_reopened_once_the_disk_works() {
+        let dir = tempdir();
+        let (store, fail) = flaky_store(&dir);
+        assert!(put(&store, "before").is_ok());
+        fail.store(true, Ordering::SeqCst);
+        assert!(put(&store, "during").is_err());
+        // The disk still fails: the health probe fails, and so does every reopen attempt.
+        assert!(store.probe_write().is_err());
+        assert!(put(&store, "still").is_err());
+        // The disk works again: the next transaction (the health probe) reopens the file.
+        fail.store(false, Ordering::SeqCst);
+        store.probe_write().unwrap_or_else(|e| panic!("probe after the disk recovered: {e}"));
+        assert!(store.handle.reopens.load(Ordering::SeqCst) >= 1);
+        assert!(put(&store, "after").is_ok());
+        assert_eq!(get(&store, "before").ok().flatten().as_deref(), Some("v"));
+        assert_eq!(get(&store, "after").ok().flatten().as_deref(), Some("v"));
+        assert_eq!(get(&store, "during").ok().flatten(), None, "the failed write is not there");
+        let report = store.verify().unwrap_or_else(|e| panic!("{e}"));
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+    }
+
+    #[test]
+    fn a_reader_of_the_failed_database_ends_before_the_file_is_reopened() {
+        let dir = tempdir();
+        let (store, fail) = flaky_store(&dir);
+        assert!(put(&store, "before").is_ok());
+        let (started_tx, started) = std::sync::mpsc::channel();
+        let (go, go_rx) = std::sync::mpsc::channel::<()>();
+        let reader = {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                store.read_blocking(move |tx| {
+                    let _ = started_tx.send(());
+                    let _ = go_rx.recv();
+                    tx.get(&THINGS, "before")
+                })
+            })
+        };
+        let _ = started.recv();
+        fail.store(true, Ordering::SeqCst);
+        let writer = {
+            let store = store.clone();
+            std::thread::spawn(move || put(&store, "during"))
+        };
+        std::thread::sleep(Duration::from_millis(300));
+        // The writer failed and waits for the reader before it closes the database.
+        assert_eq!(store.handle.reopens.load(Ordering::SeqCst), 0);
+        fail.store(false, Ordering::SeqCst);
+        let _ = go.send(());
+        // The reader ends cleanly (with its value, or an error), without a panic.
+        let read = reader.join();
+        assert!(read.is_ok(), "the reader panicked");
+        assert!(writer.join().map(|r| r.is_err()).unwrap_or(false), "the failed write reports its error");
+        assert_eq!(store.handle.reopens.load(Ordering::SeqCst), 1, "reopened once the reader was done");
+        store.probe_write().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(get(&store, "before").ok().flatten().as_deref(), Some("v"));
+    }
+
+    #[test]
+    fn a_file_store_reopens_from_its_path() {
+        let dir = tempdir();
+        let store = open(&dir);
+        assert!(put(&store, "k").is_ok());
+        let c = store.handle.reopen(Some(0)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.generation, 1);
+        drop(c);
+        assert_eq!(get(&store, "k").ok().flatten().as_deref(), Some("v"));
+        assert!(put(&store, "k2").is_ok());
     }
 
     #[test]

@@ -368,7 +368,9 @@ fn check_image(image: &[u8], done: Option<&[Result<Done, String>]>) -> Result<()
             // redb writes the magic number last when it creates a file, and refuses to
             // initialise a non-empty file without it. A failure while the file is being
             // created (before `Store::open_with_backend` ever returned) leaves such a file:
-            // nothing was acknowledged, so nothing is lost, but it must be removed by hand.
+            // nothing was acknowledged, so nothing is lost. (`Store::open` builds a new file
+            // as `<path>.creating` and renames it into place only when complete, so a file
+            // store never meets this.)
             Err(e) if done.is_none() && e.to_string().contains("magic number mismatch") => return Ok(()),
             Err(e) => return Err(format!("reopen: {e}")),
         };

@@ -86,8 +86,10 @@ impl Users {
         self.kernel.store.write(f).await
     }
 
+    /// A new initial password and its hash, made before the write transaction and under the
+    /// process-wide argon2 bound shared with login (a burst of createUser queues for it).
     async fn new_secret() -> Result<InitialSecret, UsersError> {
-        tokio::task::spawn_blocking(InitialSecret::generate).await.map_err(|e| UsersError::Hash(e.to_string()))?
+        keiyaku_auth::password::run_bounded(InitialSecret::generate).await.map_err(UsersError::Hash)?
     }
 
     /// `getOrgTree`.
@@ -278,5 +280,26 @@ impl Users {
     ) -> Result<(), UsersError> {
         let c = caller.clone();
         self.write(move |tx| delegates::remove(tx, &c, &signer_id, &delegate_id)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn initial_passwords_are_hashed_under_the_shared_argon2_bound() {
+        // While every permit of the bound login uses is taken, createUser's hashing waits.
+        let held = keiyaku_auth::password::hold_every_permit().await;
+        assert!(held.is_some());
+        let mut secret = tokio::spawn(Users::new_secret());
+        assert!(
+            tokio::time::timeout(Duration::from_millis(200), &mut secret).await.is_err(),
+            "the initial password was hashed outside the bound"
+        );
+        drop(held);
+        let secret = secret.await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|e| panic!("{e}"));
+        assert!(keiyaku_auth::password::verify(&secret.password, &secret.hash));
     }
 }

@@ -343,7 +343,8 @@ impl std::fmt::Debug for InitialSecret {
 }
 
 impl InitialSecret {
-    /// Generates and hashes a password (argon2id: blocking, tens of milliseconds).
+    /// Generates and hashes a password (argon2id: blocking, tens of milliseconds). Servers
+    /// call it through `keiyaku_auth::password::run_bounded`, which bounds the argon2 runs.
     pub fn generate() -> Result<Self, UsersError> {
         let password = keiyaku_auth::password::generate();
         let hash = keiyaku_auth::password::hash(&password).map_err(UsersError::Hash)?;
