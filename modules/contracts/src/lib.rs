@@ -358,6 +358,19 @@ impl Contracts {
         .await
     }
 
+    /// The partner companies the caller deals with, in directory order: every partner for
+    /// the owner side, the caller's own company for a partner's user. They name the
+    /// counterparty of every contract the caller may see (a counterparty is never the
+    /// owner, and a partner sees only its own contracts) and are the search form's choices.
+    pub async fn partners(&self, caller: &Caller) -> Result<Vec<directory::Company>, ContractsError> {
+        let caller = caller.clone();
+        self.read(move |tx| {
+            let all = directory::list_companies(tx, &caller.tenant)?;
+            Ok(all.into_iter().filter(|c| !c.owner && (caller.owner_side || c.id == caller.company_id)).collect())
+        })
+        .await
+    }
+
     /// For the registration form: the partner companies, and the users who can take each
     /// default step of a route with `counterparty`.
     pub async fn route_candidates(

@@ -392,7 +392,7 @@ impl SupportApi {
         include_hidden: Query<Option<bool>>,
     ) -> ApiResult<Json<NoticeList>> {
         let caller = caller(&self.auth, &ctx, &tenant.0, &token).await?;
-        let paging = Paging::new(page.0, per_page.0).map_err(|e| ctx.fail(&e))?;
+        let paging = Paging::new(page.0, per_page.0).map_err(|e| ctx.fail(&SupportError::Invalid(e)))?;
         let list = self
             .support
             .list_notices(&caller, paging, include_hidden.0.unwrap_or(false))
@@ -458,7 +458,7 @@ impl SupportApi {
         page: Query<Option<i64>>,
         per_page: Query<Option<i64>>,
     ) -> ApiResult<Json<DocumentList>> {
-        let paging = Paging::new(page.0, per_page.0).map_err(|e| ctx.fail(&e))?;
+        let paging = Paging::new(page.0, per_page.0).map_err(|e| ctx.fail(&SupportError::Invalid(e)))?;
         let list =
             self.support.list_documents(&tenant.0, category.0.as_deref(), paging).await.map_err(|e| ctx.fail(&e))?;
         Ok(Json(DocumentList {

@@ -20,13 +20,14 @@ pub mod usage;
 
 pub use documents::{Category, Document, NewDocument};
 pub use error::SupportError;
+pub use keiyaku_kernel::paging::{PER_PAGE_DEFAULT, PER_PAGE_MAX, Page, Paging};
 pub use notices::{Audience, Notice, NoticeInput};
 
 use keiyaku_kernel::context::Caller;
 use keiyaku_kernel::directory;
 use keiyaku_kernel::module::{MenuItem, Module};
 use keiyaku_kernel::store::{ReadTx, StoreError, Tx};
-use keiyaku_kernel::validate::{Invalid, Rule};
+use keiyaku_kernel::validate::Rule;
 use keiyaku_kernel::waiting::{Waiting, WaitingLine, WaitingSource};
 use keiyaku_kernel::{Kernel, directory::Tenant};
 use std::sync::Arc;
@@ -73,73 +74,8 @@ impl Module for SupportModule {
     }
 }
 
-/// Default and largest page sizes of the lists.
-pub const PER_PAGE_DEFAULT: usize = 50;
-pub const PER_PAGE_MAX: usize = 200;
 /// How many notices the dashboard shows.
 pub const DASHBOARD_NOTICES: usize = 5;
-
-/// `?page=&per_page=` of a list, checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Paging {
-    pub page: usize,
-    pub per_page: usize,
-}
-
-impl Default for Paging {
-    fn default() -> Self {
-        Self { page: 1, per_page: PER_PAGE_DEFAULT }
-    }
-}
-
-impl Paging {
-    /// `page ≥ 1` and `1 ≤ per_page ≤ 200` (422 otherwise).
-    pub fn new(page: Option<i64>, per_page: Option<i64>) -> Result<Self, SupportError> {
-        let page = page.unwrap_or(1);
-        let per_page = per_page.unwrap_or(PER_PAGE_DEFAULT as i64);
-        let range = |min: i64, max: i64| Rule::Custom {
-            code: "out_of_range",
-            ja: format!("{min}〜{max}の範囲で指定してください。"),
-            en: format!("Use a value from {min} to {max}."),
-        };
-        let mut invalid = Vec::new();
-        if !(1..=1_000_000).contains(&page) {
-            invalid.push(Invalid::new("page", range(1, 1_000_000)));
-        }
-        if !(1..=PER_PAGE_MAX as i64).contains(&per_page) {
-            invalid.push(Invalid::new("per_page", range(1, PER_PAGE_MAX as i64)));
-        }
-        if !invalid.is_empty() {
-            return Err(SupportError::Invalid(invalid));
-        }
-        Ok(Self {
-            page: usize::try_from(page).unwrap_or(1),
-            per_page: usize::try_from(per_page).unwrap_or(PER_PAGE_DEFAULT),
-        })
-    }
-
-    fn take<T>(&self, items: Vec<T>) -> Page<T> {
-        let total = items.len();
-        let skip = (self.page - 1).saturating_mul(self.per_page);
-        let items = items.into_iter().skip(skip).take(self.per_page).collect();
-        Page { items, total, page: self.page, per_page: self.per_page }
-    }
-}
-
-/// One page of a list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub total: usize,
-    pub page: usize,
-    pub per_page: usize,
-}
-
-impl<T> Page<T> {
-    pub fn pages(&self) -> usize {
-        self.total.div_ceil(self.per_page.max(1)).max(1)
-    }
-}
 
 /// What the dashboard shows besides the caller's profile.
 #[derive(Debug, Clone)]
@@ -391,10 +327,18 @@ fn dashboard_in(tx: &ReadTx, waiting: &Waiting, caller: &Caller) -> Result<Dashb
 mod tests {
     use super::*;
 
+    /// The lists page with the kernel's [`Paging`]; a bad `page`/`per_page` is a 422 on
+    /// those fields.
     #[test]
     fn paging_checks_and_slices() {
-        assert!(Paging::new(Some(0), None).is_err());
         assert!(Paging::new(None, Some(201)).is_err());
+        let bad = Paging::new(Some(0), Some(0)).map_err(SupportError::Invalid).err();
+        assert_eq!(bad.as_ref().map(SupportError::status), Some(422));
+        let fields: Vec<String> = match bad {
+            Some(SupportError::Invalid(list)) => list.iter().map(|i| i.field.clone()).collect(),
+            _ => Vec::new(),
+        };
+        assert_eq!(fields, ["page", "per_page"]);
         let p = Paging::new(Some(2), Some(2)).unwrap_or_default().take(vec![1, 2, 3, 4, 5]);
         assert_eq!((p.pages(), p.total, p.items), (3, 5, vec![3, 4]));
         let empty = Paging::default().take(Vec::<u8>::new());

@@ -1,5 +1,6 @@
 //! The pages end to end over the real services, on a temporary store with the demo data.
 
+use crate::test_app::form_body;
 use crate::{Web, routes};
 use keiyaku_auth::{Auth, AuthModule};
 use keiyaku_kernel::config::Config;
@@ -68,24 +69,9 @@ fn app() -> App {
     app_with(Config::default())
 }
 
-fn form_body(fields: &[(&str, &str)]) -> String {
-    fields
-        .iter()
-        .map(|(k, v)| {
-            let enc: String = v
-                .bytes()
-                .map(|b| {
-                    if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.' {
-                        char::from(b).to_string()
-                    } else {
-                        format!("%{b:02X}")
-                    }
-                })
-                .collect();
-            format!("{k}={enc}")
-        })
-        .collect::<Vec<_>>()
-        .join("&")
+/// The password change form.
+fn password_form<'a>(current: &'a str, new: &'a str, confirm: &'a str, csrf: &'a str) -> [(&'static str, &'a str); 4] {
+    [("current_password", current), ("new_password", new), ("new_password_confirm", confirm), ("csrf", csrf)]
 }
 
 impl App {
@@ -328,74 +314,24 @@ async fn voluntary_password_change() {
     assert!(!page.body.contains("初回ログインのため"));
     let csrf = page.csrf();
 
-    let p = app
-        .post(
-            "/t/HXOS2/password",
-            &[
-                ("current_password", "keiyaku-demo"),
-                ("new_password", "Neues-Pw1"),
-                ("new_password_confirm", "Neues-Pw1"),
-                ("csrf", "bad"),
-            ],
-        )
-        .await;
+    let p = app.post("/t/HXOS2/password", &password_form("keiyaku-demo", "Neues-Pw1", "Neues-Pw1", "bad")).await;
     assert_eq!(p.status, StatusCode::FORBIDDEN);
 
-    let p = app
-        .post(
-            "/t/HXOS2/password",
-            &[
-                ("current_password", "keiyaku-demo"),
-                ("new_password", "Neues-Pw1"),
-                ("new_password_confirm", "Neues-Pw2"),
-                ("csrf", &csrf),
-            ],
-        )
-        .await;
+    let p = app.post("/t/HXOS2/password", &password_form("keiyaku-demo", "Neues-Pw1", "Neues-Pw2", &csrf)).await;
     assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(p.body.contains("新しいパスワードと確認用のパスワードが一致しません。"));
     assert!(p.body.contains("id=\"new_password_confirm-error\""));
 
-    let p = app
-        .post(
-            "/t/HXOS2/password",
-            &[
-                ("current_password", "wrong-one-1"),
-                ("new_password", "Neues-Pw1"),
-                ("new_password_confirm", "Neues-Pw1"),
-                ("csrf", &csrf),
-            ],
-        )
-        .await;
+    let p = app.post("/t/HXOS2/password", &password_form("wrong-one-1", "Neues-Pw1", "Neues-Pw1", &csrf)).await;
     assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(p.body.contains("現在のパスワードが正しくありません。"));
     assert!(p.body.contains("id=\"current_password-error\""));
 
-    let p = app
-        .post(
-            "/t/HXOS2/password",
-            &[
-                ("current_password", "keiyaku-demo"),
-                ("new_password", "short1"),
-                ("new_password_confirm", "short1"),
-                ("csrf", &csrf),
-            ],
-        )
-        .await;
+    let p = app.post("/t/HXOS2/password", &password_form("keiyaku-demo", "short1", "short1", &csrf)).await;
     assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(p.body.contains("id=\"new_password-error\""));
 
-    let p = app
-        .post(
-            "/t/HXOS2/password",
-            &[
-                ("current_password", "keiyaku-demo"),
-                ("new_password", "Neues-Pw1"),
-                ("new_password_confirm", "Neues-Pw1"),
-                ("csrf", &csrf),
-            ],
-        )
-        .await;
+    let p = app.post("/t/HXOS2/password", &password_form("keiyaku-demo", "Neues-Pw1", "Neues-Pw1", &csrf)).await;
     assert_eq!(p.status, StatusCode::SEE_OTHER);
     assert_eq!(p.location(), "/t/HXOS2/?notice=password_changed");
     let d = app.get(p.location()).await;
@@ -435,17 +371,7 @@ async fn forced_password_change_at_first_login() {
     assert!(page.body.contains("action=\"/t/HXOS2/logout\""));
     assert!(!page.body.contains("通常メニュー"));
     let csrf = page.csrf();
-    let p = app
-        .post(
-            "/t/HXOS2/password",
-            &[
-                ("current_password", "Initial-Pw1"),
-                ("new_password", "Second-Pw2"),
-                ("new_password_confirm", "Second-Pw2"),
-                ("csrf", &csrf),
-            ],
-        )
-        .await;
+    let p = app.post("/t/HXOS2/password", &password_form("Initial-Pw1", "Second-Pw2", "Second-Pw2", &csrf)).await;
     assert_eq!(p.location(), "/t/HXOS2/?notice=password_changed");
     assert_eq!(app.get("/t/HXOS2/").await.status, StatusCode::OK);
 }

@@ -260,6 +260,52 @@ pub fn has_error(errors: &[FieldError], field: &str) -> bool {
     errors.iter().any(|e| e.field == field)
 }
 
+/// The paging links of a list: 前へ, `n / m`, 次へ; nothing when there is one page. A page
+/// past the last shows as the last.
+pub fn pager(pc: &PageCtx, page: usize, pages: usize, href: impl Fn(usize) -> String) -> Markup {
+    html! {
+        @if pages > 1 {
+            nav.pager aria-label=(pc.t("ページ", "Pages")) {
+                @if page > 1 { a rel="prev" href=(href(page - 1)) { "« " (pc.t("前へ", "Previous")) } }
+                span.pager-pos { (page.min(pages)) " / " (pages) }
+                @if page < pages { a rel="next" href=(href(page + 1)) { (pc.t("次へ", "Next")) " »" } }
+            }
+        }
+    }
+}
+
+/// 「全N件」 over a list; in English `1 {one}` / `N {many}`.
+pub fn count_text(lang: Lang, total: usize, (one, many): (&str, &str)) -> String {
+    match lang {
+        Lang::Ja => format!("全{total}件"),
+        Lang::En if total == 1 => format!("1 {one}"),
+        Lang::En => format!("{total} {many}"),
+    }
+}
+
+/// A form whose CSRF token does not match (403): reload and send again.
+pub fn expired_form(pc: &PageCtx) -> Msg {
+    Msg::error(
+        pc.t("画面の有効期限が切れたか、不正な送信です。", "This form has expired or was not sent from this site."),
+        Some(
+            pc.t("画面を開き直してから、もう一度お試しください。", "Please reload the page and try again.").to_string(),
+        ),
+    )
+}
+
+/// A form before login whose double-submit token does not match (403): enter it again.
+pub fn expired_public_form(pc: &PageCtx) -> Msg {
+    Msg::error(
+        pc.t("画面の有効期限が切れたか、不正な送信です。", "This form has expired or was not sent from this site."),
+        Some(pc.t("お手数ですが、もう一度入力してください。", "Please enter your data again.").to_string()),
+    )
+}
+
+/// The title of a form the service refused field by field (422).
+pub fn invalid_msg(pc: &PageCtx) -> Msg {
+    Msg::error(pc.t("入力内容に誤りがあります。", "Some fields are invalid."), None)
+}
+
 /// Fixed notices that can be asked for with `?notice=` (after a redirect). Only these
 /// codes exist, so a link cannot make a page say anything else.
 pub fn notice_text(code: &str, lang: Lang) -> Option<&'static str> {
@@ -484,6 +530,23 @@ mod tests {
         let fe = field_errors(&errs, "new_password").into_string();
         assert!(fe.contains("8文字以上で入力してください。&lt;"));
         assert!(field_errors(&errs, "current_password").into_string().is_empty());
+    }
+
+    #[test]
+    fn pager_links_and_counts() {
+        let p = pc(Lang::Ja, "/", "");
+        let html = pager(&p, 2, 3, |n| format!("?page={n}")).into_string();
+        assert!(html.contains("2 / 3") && html.contains("?page=1") && html.contains("?page=3"), "{html}");
+        assert!(html.contains("前へ") && html.contains("次へ"));
+        let first = pager(&p, 1, 3, |n| format!("?page={n}")).into_string();
+        assert!(!first.contains("rel=\"prev\"") && first.contains("rel=\"next\""));
+        // A page past the last shows as the last and links back only.
+        let past = pager(&p, 9, 3, |n| format!("?page={n}")).into_string();
+        assert!(past.contains("3 / 3") && past.contains("?page=8") && !past.contains("rel=\"next\""), "{past}");
+        assert!(pager(&p, 1, 1, |n| n.to_string()).into_string().is_empty());
+        assert_eq!(count_text(Lang::Ja, 12, ("user", "users")), "全12件");
+        assert_eq!(count_text(Lang::En, 1, ("user", "users")), "1 user");
+        assert_eq!(count_text(Lang::En, 0, ("result", "results")), "0 results");
     }
 
     #[test]

@@ -111,3 +111,6 @@ pub fn routes(web: Web) -> poem::Route {
 #[cfg(test)]
 #[cfg(feature = "auth")]
 mod flow_tests;
+#[cfg(test)]
+#[cfg(feature = "auth")]
+mod test_app;

@@ -139,7 +139,7 @@ async fn login_submit(
         );
     };
     if !FormToken::verify(req, &form.csrf) {
-        return again(StatusCode::FORBIDDEN, &form.login, expired_form_msg(&pc));
+        return again(StatusCode::FORBIDDEN, &form.login, layout::expired_public_form(&pc));
     }
     match web.auth.login(&tenant.code, &form.login, &form.password, pc.client.clone(), SessionKind::Web).await {
         Ok(ok) => {
@@ -162,13 +162,6 @@ async fn login_submit(
             resp
         }
     }
-}
-
-fn expired_form_msg(pc: &PageCtx) -> Msg {
-    Msg::error(
-        pc.t("画面の有効期限が切れたか、不正な送信です。", "This form has expired or was not sent from this site."),
-        Some(pc.t("お手数ですが、もう一度入力してください。", "Please enter your data again.").to_string()),
-    )
 }
 
 // ---------------------------------------------------------------------------------------
@@ -300,11 +293,11 @@ async fn password_submit(
         return layout::bad_form(&pc);
     };
     if !s.check_csrf(&form.csrf) {
-        return again(StatusCode::FORBIDDEN, Some(expired_form_msg(&pc)), &[]);
+        return again(StatusCode::FORBIDDEN, Some(layout::expired_public_form(&pc)), &[]);
     }
     let errors = check_password_form(&form, &pc);
     if !errors.is_empty() {
-        let msg = Msg::error(pc.t("入力内容に誤りがあります。", "Some fields are invalid."), None);
+        let msg = layout::invalid_msg(&pc);
         return again(StatusCode::UNPROCESSABLE_ENTITY, Some(msg), &errors);
     }
     match web.auth.change_password(s.caller(), &form.current_password, &form.new_password).await {

@@ -20,7 +20,9 @@
 //! capability. Handlers extract, call [`keiyaku_certs::Certs`] and render.
 
 use crate::Web;
-use crate::layout::{self, Msg, PageCtx, Tab, TenantHead, app_page, field_errors, has_error};
+use crate::layout::{
+    self, Msg, PageCtx, Tab, TenantHead, app_page, expired_public_form, field_errors, has_error, invalid_msg,
+};
 use crate::pages::auth::find_tenant;
 use crate::session::{CSRF_FIELD, FormToken, Need, Signed, signed_in, tenant_path};
 use base64::Engine;
@@ -196,17 +198,6 @@ fn failure(pc: &PageCtx, t: &Tenant, e: &CertsError, restart: &str) -> Response 
     }
 }
 
-fn expired_form(pc: &PageCtx) -> Msg {
-    Msg::error(
-        pc.t("画面の有効期限が切れたか、不正な送信です。", "This form has expired or was not sent from this site."),
-        Some(pc.t("お手数ですが、もう一度入力してください。", "Please enter your data again.").to_string()),
-    )
-}
-
-fn invalid_msg(pc: &PageCtx) -> Msg {
-    Msg::error(pc.t("入力内容に誤りがあります。", "Some fields are invalid."), None)
-}
-
 /// The tenant and the service of a public page, or the page to answer instead.
 async fn public(web: &Web, pc: &PageCtx, code: &str) -> Result<(Tenant, Certs), Response> {
     let Some(c) = certs(web) else { return Err(layout::not_found(pc)) };
@@ -301,7 +292,7 @@ async fn order_send(
         pc.respond_with(status, order_email_view(&pc, &t, &ft.value, &f.email, Some(&msg), errors), &ft.set_cookie())
     };
     if !FormToken::verify(req, &f.csrf) {
-        return again(StatusCode::FORBIDDEN, expired_form(&pc), &[]);
+        return again(StatusCode::FORBIDDEN, expired_public_form(&pc), &[]);
     }
     match certs.request_order_link(&t.code, &f.email, pc.client.clone()).await {
         Ok(()) => {
@@ -620,7 +611,7 @@ async fn order_form_post(
         )
     };
     if !FormToken::verify(req, &d.csrf) {
-        return again(StatusCode::FORBIDDEN, Some(&expired_form(&pc)), &[]);
+        return again(StatusCode::FORBIDDEN, Some(&expired_public_form(&pc)), &[]);
     }
     if d.action != "confirm" {
         // 再計算 and 前へ: the form again, with the totals of what it holds.
@@ -661,7 +652,7 @@ async fn order_place(
     let Ok(Form(d)) = form else { return layout::bad_form(&pc) };
     let restart = tenant_path(&t.code, "tickets/order");
     if !FormToken::verify(req, &d.csrf) {
-        let body = html! { (layout::message(&expired_form(&pc))) p.card-links { a href=(tenant_path(&t.code, &format!("tickets/order/{token}"))) { (pc.t("注文情報の入力に戻る", "Back to the order")) } } };
+        let body = html! { (layout::message(&expired_public_form(&pc))) p.card-links { a href=(tenant_path(&t.code, &format!("tickets/order/{token}"))) { (pc.t("注文情報の入力に戻る", "Back to the order")) } } };
         return pc.respond(
             StatusCode::FORBIDDEN,
             page(&pc, &t, pc.t("JCAN証明書発行チケットの購入", "Buy certificate tickets"), None, body),
@@ -902,7 +893,7 @@ async fn applicant_post(
     let Ok(Form(f)) = form else { return layout::bad_form(&pc) };
     let ft = FormToken::for_request(req);
     if !FormToken::verify(req, &f.csrf) {
-        let view = applicant_view(&pc, &t, &certs, &ft.value, &f, Some(&expired_form(&pc)), &[]).await;
+        let view = applicant_view(&pc, &t, &certs, &ft.value, &f, Some(&expired_public_form(&pc)), &[]).await;
         return pc.respond_with(StatusCode::FORBIDDEN, view, &ft.set_cookie());
     }
     let mut errors = match certs.check_start(&t.code, f.input(true)).await {
@@ -953,7 +944,7 @@ async fn apply_register(
     let Ok(Form(f)) = form else { return layout::bad_form(&pc) };
     let ft = FormToken::for_request(req);
     if !FormToken::verify(req, &f.csrf) {
-        let view = applicant_view(&pc, &t, &certs, &ft.value, &f, Some(&expired_form(&pc)), &[]).await;
+        let view = applicant_view(&pc, &t, &certs, &ft.value, &f, Some(&expired_public_form(&pc)), &[]).await;
         return pc.respond_with(StatusCode::FORBIDDEN, view, &ft.set_cookie());
     }
     if f.consent != "on" {
@@ -1201,7 +1192,15 @@ async fn details_post(
     if !FormToken::verify(req, &f.csrf) {
         return pc.respond_with(
             StatusCode::FORBIDDEN,
-            details_view(&pc, &t, Step { token: &token, csrf: &ft.value }, &app, &f, Some(&expired_form(&pc)), &[]),
+            details_view(
+                &pc,
+                &t,
+                Step { token: &token, csrf: &ft.value },
+                &app,
+                &f,
+                Some(&expired_public_form(&pc)),
+                &[],
+            ),
             &ft.set_cookie(),
         );
     }
@@ -1402,7 +1401,7 @@ async fn details_submit(
         pc.respond_with(status, confirm_view(&pc, &t, &token, &ft.value, &app, Some(msg), errors), &ft.set_cookie())
     };
     if !FormToken::verify(req, &f.csrf) {
-        return again(StatusCode::FORBIDDEN, &expired_form(&pc), &[]);
+        return again(StatusCode::FORBIDDEN, &expired_public_form(&pc), &[]);
     }
     let is_self = app.applicant == ApplicantKind::Holder;
     if is_self {
@@ -1517,7 +1516,7 @@ async fn approval_post(
     let Ok(Form(f)) = form else { return Err(layout::bad_form(pc)) };
     let ft = FormToken::for_request(req);
     if !FormToken::verify(req, &f.csrf) {
-        let view = approve_view(pc, &t, token, &ft.value, &app, Some(&expired_form(pc)), &[]);
+        let view = approve_view(pc, &t, token, &ft.value, &app, Some(&expired_public_form(pc)), &[]);
         return Err(pc.respond_with(StatusCode::FORBIDDEN, view, &ft.set_cookie()));
     }
     if need_pin {
@@ -1669,7 +1668,7 @@ async fn keyfile_download(
     };
     let submitted = form.map(|f| f.0.csrf).unwrap_or_default();
     if !FormToken::verify(req, &submitted) {
-        let body = html! { (layout::message(&expired_form(&pc))) };
+        let body = html! { (layout::message(&expired_public_form(&pc))) };
         return pc
             .respond(StatusCode::FORBIDDEN, page(&pc, &t, pc.t("鍵ファイルのダウンロード", "Key file"), None, body));
     }
@@ -1848,8 +1847,16 @@ async fn certificate_test(
     };
     let submitted = form.map(|f| f.0.csrf).unwrap_or_default();
     if !s.check_csrf(&submitted) {
-        return render_certificate_page(web, &pc, &s, &certs, &user_id, StatusCode::FORBIDDEN, Some(expired_form(&pc)))
-            .await;
+        return render_certificate_page(
+            web,
+            &pc,
+            &s,
+            &certs,
+            &user_id,
+            StatusCode::FORBIDDEN,
+            Some(expired_public_form(&pc)),
+        )
+        .await;
     }
     let msg = match certs.test_certificate(s.caller(), &user_id).await {
         Ok(t) => Msg {
@@ -1964,7 +1971,10 @@ async fn revoke_post(
     };
     let Ok(Form(f)) = form else { return layout::bad_form(&pc) };
     if !s.check_csrf(&f.csrf) {
-        return pc.respond(StatusCode::FORBIDDEN, revoke_view(&pc, &s, &user_id, &cert, Some(&expired_form(&pc)), &[]));
+        return pc.respond(
+            StatusCode::FORBIDDEN,
+            revoke_view(&pc, &s, &user_id, &cert, Some(&expired_public_form(&pc)), &[]),
+        );
     }
     if f.confirm != "on" {
         let errors = vec![Invalid::new("confirm", Rule::Required).to_field_error(pc.lang)];

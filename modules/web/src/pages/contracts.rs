@@ -18,7 +18,7 @@
 //! errors are shown beside the right input. Success redirects with a fixed `?done=` code.
 
 use crate::Web;
-use crate::layout::{self, Msg, PageCtx, Tab, app_page, field_errors, has_error};
+use crate::layout::{self, Msg, PageCtx, Tab, app_page, expired_form, field_errors, has_error, invalid_msg, pager};
 use crate::pages::users::{Pairs, enc};
 use crate::session::{CSRF_FIELD, Need, Signed, signed_in, tenant_path};
 use keiyaku_contracts::model::{DocType, Status, Summary, Tax, Version};
@@ -30,7 +30,7 @@ use keiyaku_contracts::{
 };
 use keiyaku_kernel::Lang;
 use keiyaku_kernel::clock;
-use keiyaku_kernel::directory::{self, Company};
+use keiyaku_kernel::directory::Company;
 use keiyaku_kernel::error::{ApiError, FieldError};
 use keiyaku_kernel::http::content_disposition;
 use keiyaku_kernel::paging::{Page, Paging};
@@ -58,10 +58,10 @@ pub fn mount(route: Route, web: &Web) -> Route {
         .at("/t/:tenant/contracts/new", get(new_page).post(new_submit).data(web.clone()))
         .at("/t/:tenant/contracts/waiting", get(waiting_page).data(web.clone()))
         .at("/t/:tenant/contracts/:id", get(detail_page).data(web.clone()))
-        .at("/t/:tenant/contracts/:id/approve", post(approve_submit).data(web.clone()))
-        .at("/t/:tenant/contracts/:id/send_back", post(send_back_submit).data(web.clone()))
-        .at("/t/:tenant/contracts/:id/sign", post(sign_submit).data(web.clone()))
-        .at("/t/:tenant/contracts/:id/cancel", post(cancel_submit).data(web.clone()))
+        .at("/t/:tenant/contracts/:id/approve", post(action_submit).data(web.clone()).data(Action::Approve))
+        .at("/t/:tenant/contracts/:id/send_back", post(action_submit).data(web.clone()).data(Action::SendBack))
+        .at("/t/:tenant/contracts/:id/sign", post(action_submit).data(web.clone()).data(Action::Sign))
+        .at("/t/:tenant/contracts/:id/cancel", post(action_submit).data(web.clone()).data(Action::Cancel))
         .at("/t/:tenant/contracts/:id/resubmit", post(resubmit_submit).data(web.clone()))
         .at("/t/:tenant/contracts/:id/report", get(report_download).data(web.clone()))
         .at("/t/:tenant/contracts/:id/documents/:doc", get(document_download).data(web.clone()))
@@ -117,19 +117,6 @@ pub fn done_text(code: &str, lang: Lang) -> Option<&'static str> {
         "cancelled" => lang.pick("取り消しました。", "The contract has been cancelled."),
         _ => return None,
     })
-}
-
-fn expired_form(pc: &PageCtx) -> Msg {
-    Msg::error(
-        pc.t("画面の有効期限が切れたか、不正な送信です。", "This form has expired or was not sent from this site."),
-        Some(
-            pc.t("画面を開き直してから、もう一度お試しください。", "Please reload the page and try again.").to_string(),
-        ),
-    )
-}
-
-fn invalid_msg(pc: &PageCtx) -> Msg {
-    Msg::error(pc.t("入力内容に誤りがあります。", "Some fields are invalid."), None)
 }
 
 /// The short name of the service owner (「オリ白」) for the step labels.
@@ -219,35 +206,12 @@ fn refused(pc: &PageCtx, s: &Signed, title: &str, e: &ContractsError) -> Respons
     }
 }
 
-/// Every company of the tenant (names of counterparties).
-async fn companies(web: &Web, tenant: &str) -> Result<Vec<Company>, keiyaku_kernel::store::StoreError> {
-    let t = tenant.to_string();
-    web.kernel.store.read(move |tx| directory::list_companies(tx, &t)).await
-}
-
 fn company_name<'a>(list: &'a [Company], id: &str) -> &'a str {
     list.iter().find(|c| c.id == id).map(|c| c.name.as_str()).unwrap_or_default()
 }
 
-/// Paging links: 前へ, `n / m`, 次へ.
-fn pager(pc: &PageCtx, page: usize, pages: usize, href: impl Fn(usize) -> String) -> Markup {
-    html! {
-        @if pages > 1 {
-            nav.pager aria-label=(pc.t("ページ", "Pages")) {
-                @if page > 1 { a rel="prev" href=(href(page - 1)) { "« " (pc.t("前へ", "Previous")) } }
-                span.pager-pos { (page.min(pages)) " / " (pages) }
-                @if page < pages { a rel="next" href=(href(page + 1)) { (pc.t("次へ", "Next")) " »" } }
-            }
-        }
-    }
-}
-
 fn count_text(lang: Lang, total: usize) -> String {
-    match lang {
-        Lang::Ja => format!("全{total}件"),
-        Lang::En if total == 1 => "1 result".to_string(),
-        Lang::En => format!("{total} results"),
-    }
+    layout::count_text(lang, total, ("result", "results"))
 }
 
 fn pdf_response(d: Download) -> Response {
@@ -383,9 +347,9 @@ enum Results {
 struct SearchView<'a> {
     kind: SearchKind,
     criteria: &'a Criteria,
-    /// The partner companies the caller may pick (a partner: its own company only).
-    partners: Vec<&'a Company>,
-    companies: &'a [Company],
+    /// The partner companies the caller may pick (a partner: its own company only); they
+    /// also name the counterparties of the results.
+    partners: &'a [Company],
     results: Option<Results>,
     msg: Option<Msg>,
     errors: &'a [FieldError],
@@ -436,7 +400,7 @@ fn criteria_form(pc: &PageCtx, s: &Signed, v: &SearchView<'_>) -> Markup {
                     label for="counterparty" { (pc.t("取引先", "Counterparty")) }
                     select #counterparty name="counterparty" {
                         option value="" { (pc.t("すべて", "All")) }
-                        @for p in &v.partners {
+                        @for p in v.partners {
                             option value=(p.id) selected[c.get("counterparty") == p.id || p.vendor_code.as_deref() == Some(c.get("counterparty"))] {
                                 (p.name) @if let Some(code) = &p.vendor_code { " (" (code) ")" }
                             }
@@ -586,7 +550,7 @@ fn results_view(pc: &PageCtx, s: &Signed, v: &SearchView<'_>, results: &Results)
                                     tr {
                                         td.code.ct-nowrap { a href=(contract_href(t, &c.id)) { (c.number) } }
                                         td { (c.title) }
-                                        (summary_cells(pc, s, v.companies, c))
+                                        (summary_cells(pc, s, v.partners, c))
                                     }
                                 }
                             }
@@ -596,7 +560,7 @@ fn results_view(pc: &PageCtx, s: &Signed, v: &SearchView<'_>, results: &Results)
                                         td { a href=(document_href(t, &r.contract.id, &r.document_id, None)) download { (r.name) } }
                                         td.code.ct-nowrap { a href=(contract_href(t, &r.contract.id)) { (r.contract.number) } }
                                         td { (r.contract.title) }
-                                        (summary_cells(pc, s, v.companies, &r.contract))
+                                        (summary_cells(pc, s, v.partners, &r.contract))
                                     }
                                 }
                             }
@@ -640,13 +604,11 @@ async fn search(web: &Web, req: &Request, tenant: &str, kind: SearchKind) -> Res
     let criteria = Criteria::of(&p);
     let page = p.get("page").trim().parse::<i64>().ok().filter(|n| (1..=1_000_000).contains(n)).unwrap_or(1);
     let paging = Paging::new(Some(page), Some(PER_PAGE as i64)).unwrap_or_default();
-    let all = match companies(web, tenant).await {
+    let caller = s.caller();
+    let partners = match contracts.partners(caller).await {
         Ok(c) => c,
         Err(e) => return layout::server_error(&pc, &e),
     };
-    let caller = s.caller();
-    let partners: Vec<&Company> =
-        all.iter().filter(|c| !c.owner && (caller.owner_side || c.id == caller.company_id)).collect();
     let (mut status, mut msg, mut errors, mut results) = (StatusCode::OK, None, Vec::new(), None);
     match criteria.input(pc.lang) {
         Err(e) => (status, msg, errors) = (StatusCode::UNPROCESSABLE_ENTITY, Some(invalid_msg(&pc)), e),
@@ -666,7 +628,7 @@ async fn search(web: &Web, req: &Request, tenant: &str, kind: SearchKind) -> Res
             }
         }
     }
-    let v = SearchView { kind, criteria: &criteria, partners, companies: &all, results, msg, errors: &errors };
+    let v = SearchView { kind, criteria: &criteria, partners: &partners, results, msg, errors: &errors };
     pc.respond(status, search_view(&pc, &s, &v))
 }
 
@@ -780,11 +742,11 @@ async fn waiting_page(req: &Request, Path(tenant): Path<String>, Data(web): Data
         Err(e) => return refused(&pc, &s, pc.t("確認待ち一覧", "Waiting for you"), &e),
     };
     let list: Vec<Summary> = list.into_iter().filter(|c| line.is_none_or(|l| c.step.as_deref() == Some(l))).collect();
-    let all = match companies(web, &tenant).await {
+    let partners = match contracts.partners(s.caller()).await {
         Ok(c) => c,
         Err(e) => return layout::server_error(&pc, &e),
     };
-    pc.respond(StatusCode::OK, waiting_view(&pc, &s, &list, &all, line))
+    pc.respond(StatusCode::OK, waiting_view(&pc, &s, &list, &partners, line))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1729,44 +1691,16 @@ async fn outcome(
     }
 }
 
+/// `POST …/approve`, `…/send_back`, `…/sign`, `…/cancel`: the route says which ([`Action`]).
 #[handler]
-async fn approve_submit(
+async fn action_submit(
     req: &Request,
     Path(p): Path<(String, String)>,
     Data(web): Data<&Web>,
+    Data(action): Data<&Action>,
     form: poem::Result<Form<ActionForm>>,
 ) -> Response {
-    act(web, req, p, form, Action::Approve).await
-}
-
-#[handler]
-async fn send_back_submit(
-    req: &Request,
-    Path(p): Path<(String, String)>,
-    Data(web): Data<&Web>,
-    form: poem::Result<Form<ActionForm>>,
-) -> Response {
-    act(web, req, p, form, Action::SendBack).await
-}
-
-#[handler]
-async fn sign_submit(
-    req: &Request,
-    Path(p): Path<(String, String)>,
-    Data(web): Data<&Web>,
-    form: poem::Result<Form<ActionForm>>,
-) -> Response {
-    act(web, req, p, form, Action::Sign).await
-}
-
-#[handler]
-async fn cancel_submit(
-    req: &Request,
-    Path(p): Path<(String, String)>,
-    Data(web): Data<&Web>,
-    form: poem::Result<Form<ActionForm>>,
-) -> Response {
-    act(web, req, p, form, Action::Cancel).await
+    act(web, req, p, form, *action).await
 }
 
 #[handler]

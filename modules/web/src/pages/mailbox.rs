@@ -292,11 +292,7 @@ async fn operator_login(req: &Request, Data(web): Data<&Web>, form: poem::Result
     };
     let login = if form.login.trim().is_empty() { session_operator_name() } else { form.login.trim() };
     if !FormToken::verify(req, &form.csrf) {
-        let msg = Msg::error(
-            pc.t("画面の有効期限が切れたか、不正な送信です。", "This form has expired or was not sent from this site."),
-            Some(pc.t("お手数ですが、もう一度入力してください。", "Please enter your data again.").to_string()),
-        );
-        return again(StatusCode::FORBIDDEN, login, msg);
+        return again(StatusCode::FORBIDDEN, login, layout::expired_public_form(&pc));
     }
     match web.auth.operator_login(login, &form.password, pc.client.clone()).await {
         Ok(token) => layout::see_other("/mailbox", &[session::cookie(OPERATOR_COOKIE, &token, "/")]),

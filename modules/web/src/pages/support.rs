@@ -10,7 +10,7 @@
 //! public document URL.
 
 use crate::Web;
-use crate::layout::{self, Msg, PageCtx, Tab, TenantHead, app_page, field_errors, has_error};
+use crate::layout::{self, Msg, PageCtx, Tab, TenantHead, app_page, expired_form, field_errors, has_error, pager};
 use crate::linkify::linkify;
 use crate::session::{CSRF_FIELD, Need, SESSION_COOKIE, Signed, is_tenant_code, signed_in, tenant_path, token_cookie};
 use keiyaku_kernel::Lang;
@@ -71,13 +71,15 @@ fn done_msg(req: &Request, lang: Lang) -> Option<Msg> {
     query_param(req, "done").and_then(|c| done_text(c, lang)).map(Msg::notice)
 }
 
-fn expired_form(pc: &PageCtx) -> Msg {
-    Msg::error(
-        pc.t("画面の有効期限が切れたか、不正な送信です。", "This form has expired or was not sent from this site."),
-        Some(
-            pc.t("画面を開き直してから、もう一度お試しください。", "Please reload the page and try again.").to_string(),
-        ),
-    )
+/// A logged-in page: its context, the session and the service; Err is the page to answer
+/// with instead (the session's refusal, or 404 without the service).
+async fn open<'a>(web: &'a Web, req: &Request, tenant: &str) -> Result<(PageCtx, Signed, &'a Support), Response> {
+    let pc = PageCtx::of(req);
+    let s = signed_in(web, &pc, req, tenant, Need::Ready).await?;
+    let Some(support) = service(web) else {
+        return Err(layout::not_found(&pc));
+    };
+    Ok((pc, s, support))
 }
 
 /// A service error as a status, a message and field errors; None for server errors
@@ -290,6 +292,11 @@ impl Outcome {
     fn error(status: StatusCode, msg: Msg, errors: Vec<FieldError>) -> Self {
         Self { status, msg: Some(msg), errors }
     }
+
+    /// A form with a stale or missing CSRF token (403).
+    fn expired(pc: &PageCtx) -> Self {
+        Self::error(StatusCode::FORBIDDEN, expired_form(pc), Vec::new())
+    }
 }
 
 async fn render_support(
@@ -358,13 +365,9 @@ async fn upload_document(
     Data(web): Data<&Web>,
     mp: poem::Result<Multipart>,
 ) -> Response {
-    let pc = PageCtx::of(req);
-    let s = match signed_in(web, &pc, req, &tenant, Need::Ready).await {
-        Ok(s) => s,
+    let (pc, s, support) = match open(web, req, &tenant).await {
+        Ok(x) => x,
         Err(resp) => return resp,
-    };
-    let Some(support) = service(web) else {
-        return layout::not_found(&pc);
     };
     let Some(fields) = (match mp {
         Ok(mp) => read_upload(mp).await,
@@ -373,7 +376,7 @@ async fn upload_document(
         return layout::bad_form(&pc);
     };
     if !s.check_csrf(&fields.csrf) {
-        let out = Outcome::error(StatusCode::FORBIDDEN, expired_form(&pc), Vec::new());
+        let out = Outcome::expired(&pc);
         return render_support(web, &pc, &tenant, Some(&s), out, "").await;
     }
     let category = fields.category.clone();
@@ -411,17 +414,13 @@ async fn delete_document(
     Data(web): Data<&Web>,
     form: poem::Result<Form<CsrfForm>>,
 ) -> Response {
-    let pc = PageCtx::of(req);
-    let s = match signed_in(web, &pc, req, &tenant, Need::Ready).await {
-        Ok(s) => s,
+    let (pc, s, support) = match open(web, req, &tenant).await {
+        Ok(x) => x,
         Err(resp) => return resp,
-    };
-    let Some(support) = service(web) else {
-        return layout::not_found(&pc);
     };
     let csrf = form.map(|f| f.0.csrf).unwrap_or_default();
     if !s.check_csrf(&csrf) {
-        let out = Outcome::error(StatusCode::FORBIDDEN, expired_form(&pc), Vec::new());
+        let out = Outcome::expired(&pc);
         return render_support(web, &pc, &tenant, Some(&s), out, "").await;
     }
     match support.delete_document(s.caller(), &id).await {
@@ -470,19 +469,6 @@ fn notices_href(tenant: &str, page: usize, all: bool) -> String {
     }
     let base = tenant_path(tenant, "notices");
     if q.is_empty() { base } else { format!("{base}?{}", q.join("&")) }
-}
-
-/// Paging links: 前へ, `n / m`, 次へ.
-fn pager(pc: &PageCtx, page: usize, pages: usize, href: impl Fn(usize) -> String) -> Markup {
-    html! {
-        @if pages > 1 {
-            nav.pager aria-label=(pc.t("ページ", "Pages")) {
-                @if page > 1 { a rel="prev" href=(href(page - 1)) { "« " (pc.t("前へ", "Previous")) } }
-                span.pager-pos { (page) " / " (pages) }
-                @if page < pages { a rel="next" href=(href(page + 1)) { (pc.t("次へ", "Next")) " »" } }
-            }
-        }
-    }
 }
 
 fn notice_form(pc: &PageCtx, s: &Signed, v: &NoticesView<'_>) -> Markup {
@@ -614,13 +600,9 @@ async fn render_notices(
 
 #[handler]
 async fn notices_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> Response {
-    let pc = PageCtx::of(req);
-    let s = match signed_in(web, &pc, req, &tenant, Need::Ready).await {
-        Ok(s) => s,
+    let (pc, s, support) = match open(web, req, &tenant).await {
+        Ok(x) => x,
         Err(resp) => return resp,
-    };
-    let Some(support) = service(web) else {
-        return layout::not_found(&pc);
     };
     let page = query_param(req, "page").and_then(|p| p.parse::<usize>().ok()).filter(|p| (1..=1_000_000).contains(p));
     let all = query_param(req, "all") == Some("1") && policy::can_manage(s.caller());
@@ -635,19 +617,15 @@ async fn create_notice(
     Data(web): Data<&Web>,
     form: poem::Result<Form<NoticeForm>>,
 ) -> Response {
-    let pc = PageCtx::of(req);
-    let s = match signed_in(web, &pc, req, &tenant, Need::Ready).await {
-        Ok(s) => s,
+    let (pc, s, support) = match open(web, req, &tenant).await {
+        Ok(x) => x,
         Err(resp) => return resp,
-    };
-    let Some(support) = service(web) else {
-        return layout::not_found(&pc);
     };
     let Ok(Form(form)) = form else {
         return layout::bad_form(&pc);
     };
     if !s.check_csrf(&form.csrf) {
-        let out = Outcome::error(StatusCode::FORBIDDEN, expired_form(&pc), Vec::new());
+        let out = Outcome::expired(&pc);
         return render_notices(support, &pc, &s, (1, false), out, &form).await;
     }
     let input = NoticeInput {
@@ -675,18 +653,14 @@ async fn delete_notice(
     Data(web): Data<&Web>,
     form: poem::Result<Form<CsrfForm>>,
 ) -> Response {
-    let pc = PageCtx::of(req);
-    let s = match signed_in(web, &pc, req, &tenant, Need::Ready).await {
-        Ok(s) => s,
+    let (pc, s, support) = match open(web, req, &tenant).await {
+        Ok(x) => x,
         Err(resp) => return resp,
-    };
-    let Some(support) = service(web) else {
-        return layout::not_found(&pc);
     };
     let csrf = form.map(|f| f.0.csrf).unwrap_or_default();
     let empty = NoticeForm::default();
     if !s.check_csrf(&csrf) {
-        let out = Outcome::error(StatusCode::FORBIDDEN, expired_form(&pc), Vec::new());
+        let out = Outcome::expired(&pc);
         return render_notices(support, &pc, &s, (1, false), out, &empty).await;
     }
     match support.delete_notice(s.caller(), &id).await {
@@ -771,13 +745,9 @@ pub fn usage_view(pc: &PageCtx, s: &Signed, month: Month, report: Option<&Report
 
 #[handler]
 async fn usage_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> Response {
-    let pc = PageCtx::of(req);
-    let s = match signed_in(web, &pc, req, &tenant, Need::Ready).await {
-        Ok(s) => s,
+    let (pc, s, support) = match open(web, req, &tenant).await {
+        Ok(x) => x,
         Err(resp) => return resp,
-    };
-    let Some(support) = service(web) else {
-        return layout::not_found(&pc);
     };
     let asked = query_param(req, "month").filter(|m| !m.is_empty());
     let this_month = Month::of(support.kernel.now());
@@ -796,13 +766,9 @@ async fn usage_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&
 
 #[handler]
 async fn usage_csv(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> Response {
-    let pc = PageCtx::of(req);
-    let s = match signed_in(web, &pc, req, &tenant, Need::Ready).await {
-        Ok(s) => s,
+    let (pc, s, support) = match open(web, req, &tenant).await {
+        Ok(x) => x,
         Err(resp) => return resp,
-    };
-    let Some(support) = service(web) else {
-        return layout::not_found(&pc);
     };
     match support.usage(s.caller(), query_param(req, "month")).await {
         Ok(report) => Response::builder()
@@ -905,113 +871,17 @@ mod tests {
 
     /// The pages over the real services on a temporary store with the demo data.
     mod flows {
-        use crate::{Web, routes};
-        use keiyaku_auth::{Auth, AuthModule, SessionKind};
-        use keiyaku_kernel::config::Config;
-        use keiyaku_kernel::module::{KernelModule, Module};
-        use keiyaku_kernel::store::StoreError;
-        use keiyaku_kernel::{Kernel, Store, SystemClock};
+        use crate::test_app::{Answer, Session, TestApp};
         use keiyaku_support::{Support, SupportModule};
-        use poem::http::{Method, StatusCode, header};
-        use poem::{Endpoint, Request, Route};
-        use std::sync::Arc;
+        use poem::http::{Method, StatusCode};
 
-        struct App {
-            route: Route,
-            auth: Auth,
-            support: Support,
-            path: std::path::PathBuf,
-        }
-
-        impl Drop for App {
-            fn drop(&mut self) {
-                let _ = std::fs::remove_file(&self.path);
-            }
-        }
-
-        struct Session {
-            cookie: String,
-            csrf: String,
-        }
-
-        struct Answer {
-            status: StatusCode,
-            location: String,
-            content_type: String,
-            body: Vec<u8>,
-        }
-
-        impl Answer {
-            fn text(&self) -> String {
-                String::from_utf8_lossy(&self.body).into_owned()
-            }
-        }
+        type App = TestApp<Support>;
 
         fn app() -> App {
-            let path = std::env::temp_dir().join(format!("keiyaku-web-support-{}.redb", keiyaku_kernel::ids::new_id()));
-            let clock = Arc::new(SystemClock);
-            let modules: [&dyn Module; 3] = [&KernelModule, &AuthModule, &SupportModule];
-            let store = Store::open(&path, clock.clone(), &modules).unwrap_or_else(|e| panic!("{e}"));
-            let kernel = Kernel::new(store.clone(), clock, Arc::new(Config::default()));
-            let seeded: Result<(), StoreError> = store.write_blocking(|tx| {
-                AuthModule.seed_demo(&kernel, tx)?;
-                SupportModule.seed_demo(&kernel, tx)
-            });
-            assert!(seeded.is_ok(), "{seeded:?}");
-            let auth = Auth::new(kernel.clone(), SupportModule.menu());
-            let support = Support::new(kernel.clone());
-            let route = routes(Web::new(kernel, auth.clone()).with_support(support.clone()));
-            App { route, auth, support, path }
+            TestApp::new("support", &SupportModule, |k| Support::new(k.clone()), |w, s| w.with_support(s.clone()))
         }
 
         impl App {
-            async fn login(&self, user: &str) -> Session {
-                let ok = self
-                    .auth
-                    .login("HXOS2", user, "keiyaku-demo", None, SessionKind::Web)
-                    .await
-                    .unwrap_or_else(|e| panic!("{e}"));
-                Session { cookie: format!("keiyaku_session={}", ok.token), csrf: ok.csrf }
-            }
-
-            async fn send(
-                &self,
-                method: Method,
-                uri: &str,
-                s: Option<&Session>,
-                body: Option<(&str, Vec<u8>)>,
-            ) -> Answer {
-                let mut b = Request::builder().method(method).uri(uri.parse().unwrap_or_default());
-                if let Some(s) = s {
-                    b = b.header(header::COOKIE, s.cookie.as_str());
-                }
-                let req = match body {
-                    Some((ct, bytes)) => b.header(header::CONTENT_TYPE, ct).body(bytes),
-                    None => b.finish(),
-                };
-                let resp = match self.route.call(req).await {
-                    Ok(r) => r,
-                    Err(e) => e.into_response(),
-                };
-                let h = |n: header::HeaderName| {
-                    resp.headers().get(n).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
-                };
-                let (status, location, content_type) = (resp.status(), h(header::LOCATION), h(header::CONTENT_TYPE));
-                let body = resp.into_body().into_vec().await.unwrap_or_default();
-                Answer { status, location, content_type, body }
-            }
-
-            async fn get(&self, uri: &str, s: Option<&Session>) -> Answer {
-                self.send(Method::GET, uri, s, None).await
-            }
-
-            async fn form(&self, uri: &str, s: &Session, fields: &[(&str, &str)]) -> Answer {
-                let enc = |v: &str| v.bytes().map(|b| format!("%{b:02X}")).collect::<String>();
-                let body = fields.iter().map(|(k, v)| format!("{k}={}", enc(v))).collect::<Vec<_>>().join("&");
-                self.send(Method::POST, uri, Some(s), Some(("application/x-www-form-urlencoded", body.into_bytes())))
-                    .await
-            }
-
             async fn upload(&self, s: &Session, csrf: &str, category: &str, name: &str, bytes: &[u8]) -> Answer {
                 let mut body = Vec::new();
                 for (k, v) in [("csrf", csrf), ("category", category)] {
@@ -1035,7 +905,7 @@ mod tests {
 
             async fn documents(&self) -> usize {
                 let paging = keiyaku_support::Paging::default();
-                self.support.list_documents("HXOS2", None, paging).await.map(|p| p.total).unwrap_or(0)
+                self.service.list_documents("HXOS2", None, paging).await.map(|p| p.total).unwrap_or(0)
             }
         }
 
@@ -1076,7 +946,7 @@ mod tests {
 
             // Delete: CSRF checked, administrators only.
             let id = app
-                .support
+                .service
                 .list_documents("HXOS2", Some("faq"), keiyaku_support::Paging::default())
                 .await
                 .ok()

@@ -19,7 +19,7 @@
 //! messages beside the fields.
 
 use crate::Web;
-use crate::layout::{self, Msg, PageCtx, Tab, app_page, field_errors, has_error};
+use crate::layout::{self, Msg, PageCtx, Tab, app_page, expired_form, field_errors, has_error, invalid_msg, pager};
 use crate::session::{CSRF_FIELD, Need, Signed, signed_in, tenant_path};
 use jiff::Timestamp;
 use keiyaku_kernel::Lang;
@@ -189,15 +189,6 @@ fn done_msg(p: &Pairs, lang: Lang) -> Option<Msg> {
     done_text(p.get("done"), lang).map(Msg::notice)
 }
 
-fn expired_form(pc: &PageCtx) -> Msg {
-    Msg::error(
-        pc.t("画面の有効期限が切れたか、不正な送信です。", "This form has expired or was not sent from this site."),
-        Some(
-            pc.t("画面を開き直してから、もう一度お試しください。", "Please reload the page and try again.").to_string(),
-        ),
-    )
-}
-
 fn forbidden_msg(pc: &PageCtx) -> Msg {
     Msg::error(
         pc.t("この操作を行う権限がありません。", "You are not allowed to do this."),
@@ -221,10 +212,6 @@ fn not_found_msg(pc: &PageCtx, what: &str) -> Msg {
         (_, Lang::En) => "The user does not exist.",
     };
     Msg::error(title, None)
-}
-
-fn invalid_msg(pc: &PageCtx) -> Msg {
-    Msg::error(pc.t("入力内容に誤りがあります。", "Some fields are invalid."), None)
 }
 
 fn role_list(lang: Lang, roles: &[Role]) -> String {
@@ -427,26 +414,13 @@ pub enum Pane<'a> {
     Message(Msg),
 }
 
-/// Paging links: 前へ, `n / m`, 次へ.
-fn pager(pc: &PageCtx, page: usize, per_page: usize, total: usize, href: impl Fn(usize) -> String) -> Markup {
-    let pages = total.div_ceil(per_page.max(1)).max(1);
-    html! {
-        @if pages > 1 {
-            nav.pager aria-label=(pc.t("ページ", "Pages")) {
-                @if page > 1 { a rel="prev" href=(href(page - 1)) { "« " (pc.t("前へ", "Previous")) } }
-                span.pager-pos { (page.min(pages)) " / " (pages) }
-                @if page < pages { a rel="next" href=(href(page + 1)) { (pc.t("次へ", "Next")) " »" } }
-            }
-        }
-    }
+/// The number of pages of a list (at least one).
+fn pages<T>(p: &Paged<T>) -> usize {
+    p.total.div_ceil(p.per_page.max(1)).max(1)
 }
 
 fn count_text(lang: Lang, total: usize) -> String {
-    match lang {
-        Lang::Ja => format!("全{total}件"),
-        Lang::En if total == 1 => "1 user".to_string(),
-        Lang::En => format!("{total} users"),
-    }
+    layout::count_text(lang, total, ("user", "users"))
 }
 
 fn members_pane(pc: &PageCtx, tenant: &str, pane: &Pane<'_>) -> Markup {
@@ -500,7 +474,7 @@ fn members_pane(pc: &PageCtx, tenant: &str, pane: &Pane<'_>) -> Markup {
                             }
                         }
                     }
-                    (pager(pc, page.page, page.per_page, page.total, |p| group_href(tenant, &group.group.id, p)))
+                    (pager(pc, page.page, pages(page), |p| group_href(tenant, &group.group.id, p)))
                 }
             }
         },
@@ -1245,7 +1219,7 @@ fn delegate_dialog(pc: &PageCtx, s: &Signed, d: &UserDetail, list: &[Delegate], 
                                         }
                                     }
                                 }
-                                (pager(pc, v.page, r.per_page, r.total, page_href))
+                                (pager(pc, v.page, pages(r), page_href))
                             }
                         } @else {
                             p.hint { (pc.t(
@@ -1436,29 +1410,30 @@ async fn user_page(req: &Request, Path((tenant, user_id)): Path<(String, String)
     render_detail(web, users, &pc, &s, &user_id, input).await
 }
 
-/// Reads a posted form, checking the CSRF token; Err is the page to answer with.
-async fn posted(
-    web: &Web,
-    users: &Users,
-    pc: &PageCtx,
-    s: &Signed,
-    user_id: &str,
+/// Opens the page of a form posted about `user_id` and reads the form, checking the CSRF
+/// token; Err is the page to answer with (a refused token shows the user page again, with
+/// the search dialog when `dialog`).
+async fn open_posted<'a>(
+    web: &'a Web,
+    req: &Request,
+    (tenant, user_id): (&str, &str),
     form: poem::Result<Form<Vec<(String, String)>>>,
     dialog: bool,
-) -> Result<Pairs, Response> {
+) -> Result<(PageCtx, Signed, &'a Users, Pairs), Response> {
+    let (pc, s, users) = open(web, req, tenant).await?;
     let Ok(Form(pairs)) = form else {
-        return Err(layout::bad_form(pc));
+        return Err(layout::bad_form(&pc));
     };
     let p = Pairs(pairs);
     if !s.check_csrf(p.get(CSRF_FIELD)) {
         let mut input =
-            DetailInput { status: Some(StatusCode::FORBIDDEN), msg: Some(expired_form(pc)), ..DetailInput::default() };
+            DetailInput { status: Some(StatusCode::FORBIDDEN), msg: Some(expired_form(&pc)), ..DetailInput::default() };
         if dialog {
             input.dialog = Some(DialogInput { searched: true, ..DialogInput::of(&p) });
         }
-        return Err(render_detail(web, users, pc, s, user_id, input).await);
+        return Err(render_detail(web, users, &pc, &s, user_id, input).await);
     }
-    Ok(p)
+    Ok((pc, s, users, p))
 }
 
 #[handler]
@@ -1468,12 +1443,8 @@ async fn user_submit(
     Data(web): Data<&Web>,
     form: poem::Result<Form<Vec<(String, String)>>>,
 ) -> Response {
-    let (pc, s, users) = match open(web, req, &tenant).await {
+    let (pc, s, users, p) = match open_posted(web, req, (&tenant, &user_id), form, false).await {
         Ok(x) => x,
-        Err(r) => return r,
-    };
-    let p = match posted(web, users, &pc, &s, &user_id, form, false).await {
-        Ok(p) => p,
         Err(r) => return r,
     };
     let form = UserForm::of_pairs(&p);
@@ -1513,13 +1484,10 @@ async fn reset_submit(
     Data(web): Data<&Web>,
     form: poem::Result<Form<Vec<(String, String)>>>,
 ) -> Response {
-    let (pc, s, users) = match open(web, req, &tenant).await {
+    let (pc, s, users, _) = match open_posted(web, req, (&tenant, &user_id), form, false).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if let Err(r) = posted(web, users, &pc, &s, &user_id, form, false).await {
-        return r;
-    }
     match users.reset_password(s.caller(), user_id.clone()).await {
         Ok(u) => layout::see_other(&format!("{}?done=password_reset", user_href(&s.tenant_code, &u.user_id)), &[]),
         Err(e) => refused(&pc, &s, &e),
@@ -1560,12 +1528,8 @@ async fn delegates_add(
     Data(web): Data<&Web>,
     form: poem::Result<Form<Vec<(String, String)>>>,
 ) -> Response {
-    let (pc, s, users) = match open(web, req, &tenant).await {
+    let (pc, s, users, p) = match open_posted(web, req, (&tenant, &user_id), form, true).await {
         Ok(x) => x,
-        Err(r) => return r,
-    };
-    let p = match posted(web, users, &pc, &s, &user_id, form, true).await {
-        Ok(p) => p,
         Err(r) => return r,
     };
     let ids: Vec<String> =
@@ -1601,13 +1565,10 @@ async fn delegate_remove(
     Data(web): Data<&Web>,
     form: poem::Result<Form<Vec<(String, String)>>>,
 ) -> Response {
-    let (pc, s, users) = match open(web, req, &tenant).await {
+    let (pc, s, users, _) = match open_posted(web, req, (&tenant, &user_id), form, false).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if let Err(r) = posted(web, users, &pc, &s, &user_id, form, false).await {
-        return r;
-    }
     match users.remove_delegate(s.caller(), user_id.clone(), delegate_id).await {
         Ok(()) => {
             layout::see_other(&format!("{}?done=delegate_removed#delegates", user_href(&s.tenant_code, &user_id)), &[])
@@ -1785,120 +1746,29 @@ mod tests {
         assert_eq!(done_text("<script>", Lang::Ja), None);
         assert_eq!(count_text(Lang::Ja, 12), "全12件");
         assert_eq!(count_text(Lang::En, 1), "1 user");
-        let html = pager(&pc(Lang::Ja), 2, 20, 45, |p| format!("?page={p}")).into_string();
+        let page = |page, total| Paged::<()> { items: Vec::new(), total, page, per_page: 20 };
+        let html = pager(&pc(Lang::Ja), 2, pages(&page(2, 45)), |p| format!("?page={p}")).into_string();
         assert!(html.contains("2 / 3") && html.contains("?page=1") && html.contains("?page=3"));
-        assert!(pager(&pc(Lang::Ja), 1, 20, 20, |p| p.to_string()).into_string().is_empty());
+        assert!(pager(&pc(Lang::Ja), 1, pages(&page(1, 20)), |p| p.to_string()).into_string().is_empty());
+        assert_eq!((pages(&page(1, 0)), pages(&page(1, 21))), (1, 2));
     }
 
     /// The pages over the real services on a temporary store with the demo data.
     mod flows {
-        use crate::{Web, routes};
-        use keiyaku_auth::{Auth, AuthModule, SessionKind};
-        use keiyaku_kernel::config::Config;
+        use crate::test_app::TestApp;
+        use keiyaku_auth::SessionKind;
         use keiyaku_kernel::directory;
-        use keiyaku_kernel::module::{KernelModule, Module};
         use keiyaku_kernel::store::StoreError;
-        use keiyaku_kernel::{Kernel, Store, SystemClock};
         use keiyaku_users::{Users, UsersModule};
-        use poem::http::{Method, StatusCode, header};
-        use poem::{Endpoint, Request, Route};
-        use std::sync::Arc;
+        use poem::http::{Method, StatusCode};
 
-        struct App {
-            route: Route,
-            auth: Auth,
-            users: Users,
-            kernel: Kernel,
-            path: std::path::PathBuf,
-        }
-
-        impl Drop for App {
-            fn drop(&mut self) {
-                let _ = std::fs::remove_file(&self.path);
-            }
-        }
-
-        struct Session {
-            cookie: String,
-            csrf: String,
-        }
-
-        struct Answer {
-            status: StatusCode,
-            location: String,
-            content_type: String,
-            body: Vec<u8>,
-        }
-
-        impl Answer {
-            fn text(&self) -> String {
-                String::from_utf8_lossy(&self.body).into_owned()
-            }
-        }
+        type App = TestApp<Users>;
 
         fn app() -> App {
-            let path = std::env::temp_dir().join(format!("keiyaku-web-users-{}.redb", keiyaku_kernel::ids::new_id()));
-            let clock = Arc::new(SystemClock);
-            let modules: [&dyn Module; 3] = [&KernelModule, &AuthModule, &UsersModule];
-            let store = Store::open(&path, clock.clone(), &modules).unwrap_or_else(|e| panic!("{e}"));
-            let kernel = Kernel::new(store.clone(), clock, Arc::new(Config::default()));
-            let seeded: Result<(), StoreError> = store.write_blocking(|tx| {
-                AuthModule.seed_demo(&kernel, tx)?;
-                UsersModule.seed_demo(&kernel, tx)
-            });
-            assert!(seeded.is_ok(), "{seeded:?}");
-            let auth = Auth::new(kernel.clone(), UsersModule.menu());
-            let users = Users::new(kernel.clone());
-            let route = routes(Web::new(kernel.clone(), auth.clone()).with_users(users.clone()));
-            App { route, auth, users, kernel, path }
+            TestApp::new("users", &UsersModule, |k| Users::new(k.clone()), |w, u| w.with_users(u.clone()))
         }
 
         impl App {
-            async fn login(&self, user: &str) -> Session {
-                let ok = self
-                    .auth
-                    .login("HXOS2", user, "keiyaku-demo", None, SessionKind::Web)
-                    .await
-                    .unwrap_or_else(|e| panic!("{e}"));
-                Session { cookie: format!("keiyaku_session={}", ok.token), csrf: ok.csrf }
-            }
-
-            async fn send(
-                &self,
-                method: Method,
-                uri: &str,
-                s: Option<&Session>,
-                body: Option<(&str, String)>,
-            ) -> Answer {
-                let mut b = Request::builder().method(method).uri(uri.parse().unwrap_or_default());
-                if let Some(s) = s {
-                    b = b.header(header::COOKIE, s.cookie.as_str());
-                }
-                let req = match body {
-                    Some((ct, text)) => b.header(header::CONTENT_TYPE, ct).body(text),
-                    None => b.finish(),
-                };
-                let resp = match self.route.call(req).await {
-                    Ok(r) => r,
-                    Err(e) => e.into_response(),
-                };
-                let h = |n: header::HeaderName| {
-                    resp.headers().get(n).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
-                };
-                let (status, location, content_type) = (resp.status(), h(header::LOCATION), h(header::CONTENT_TYPE));
-                let body = resp.into_body().into_vec().await.unwrap_or_default();
-                Answer { status, location, content_type, body }
-            }
-
-            async fn get(&self, uri: &str, s: &Session) -> Answer {
-                self.send(Method::GET, uri, Some(s), None).await
-            }
-
-            async fn form(&self, uri: &str, s: &Session, fields: &[(&str, &str)]) -> Answer {
-                let body = fields.iter().map(|(k, v)| format!("{k}={}", super::enc(v))).collect::<Vec<_>>().join("&");
-                self.send(Method::POST, uri, Some(s), Some(("application/x-www-form-urlencoded", body))).await
-            }
-
             async fn user(&self, id: &str) -> Option<directory::User> {
                 let id = id.to_string();
                 self.kernel
@@ -2060,7 +1930,7 @@ mod tests {
             assert_eq!(seal.status, StatusCode::OK);
             assert_eq!(seal.content_type, "image/svg+xml");
             let stored = app
-                .users
+                .service
                 .seal(
                     &app.auth
                         .authenticate("HXOS2", admin.cookie.trim_start_matches("keiyaku_session="), None, false)
