@@ -16,7 +16,7 @@ use crate::storage::{self, put_blob};
 use crate::{Env, policy};
 use jiff::civil::Date;
 use keiyaku_kernel::clock::tokyo;
-use keiyaku_kernel::context::Caller;
+use keiyaku_kernel::context::{Actor, Caller};
 use keiyaku_kernel::directory::{self, Role};
 use keiyaku_kernel::store::{Read, Tx};
 use keiyaku_kernel::validate::{Rule, Validator};
@@ -246,6 +246,21 @@ pub fn save(tx: &mut Tx, old: Option<&Contract>, new: &Contract) -> Result<(), C
     Ok(())
 }
 
+/// Version `n` of a document, `size` bytes stored as `sha`, added by `caller` now (unsigned:
+/// set the signer and certificate with `..version(…)`).
+fn version(tx: &Tx, caller: &Caller, n: u32, sha: String, size: usize) -> Version {
+    Version {
+        n,
+        sha256: sha,
+        size: size as u64,
+        created_at: tx.now(),
+        by: caller.user_id.clone(),
+        signer: None,
+        cert_serial: None,
+        deleted_at: None,
+    }
+}
+
 fn today(tx: &impl Read) -> Date {
     tx.now().to_zoned_datetime(tokyo()).date()
 }
@@ -255,7 +270,7 @@ fn today(tx: &impl Read) -> Date {
 pub fn register(tx: &mut Tx, env: &Env<'_>, caller: &Caller, new: &NewContract) -> Result<Contract, ContractsError> {
     policy::require_register(caller)?;
     let p = parse(new, env)?;
-    let (tenant, owner) = owner_company(tx, &caller.tenant)?;
+    let (_, owner) = owner_company(tx, &caller.tenant)?;
     let partner = counterparty(tx, &caller.tenant, &new.counterparty)?;
     let number = new.number.trim().to_string();
     if tx.get(&NUMBERS, &key(&caller.tenant, &number))?.is_some() {
@@ -271,16 +286,7 @@ pub fn register(tx: &mut Tx, env: &Env<'_>, caller: &Caller, new: &NewContract) 
         documents.push(Document {
             id: format!("D{}", i + 1),
             name: d.name.trim().to_string(),
-            versions: vec![Version {
-                n: 1,
-                sha256: sha,
-                size: d.bytes.len() as u64,
-                created_at: now,
-                by: caller.user_id.clone(),
-                signer: None,
-                cert_serial: None,
-                deleted_at: None,
-            }],
+            versions: vec![version(tx, caller, 1, sha, d.bytes.len())],
         });
     }
     let retention_until =
@@ -306,36 +312,21 @@ pub fn register(tx: &mut Tx, env: &Env<'_>, caller: &Caller, new: &NewContract) 
         route: steps,
         status: Status::Circulating,
         current: Some(0),
-        history: vec![Event {
-            at: now,
-            by: caller.user_id.clone(),
-            on_behalf_of: None,
-            action: "register".into(),
-            step: None,
-            comment: None,
-        }],
+        history: Vec::new(),
         retention_until,
         created_at: now,
         updated_at: now,
         completed_at: None,
     };
     tx.put(&NUMBERS, &key(&caller.tenant, &number), &id)?;
-    save(tx, None, &contract)?;
     let docs: Vec<_> = contract
         .documents
         .iter()
         .map(|d| json!({"id": d.id, "name": d.name, "sha256": d.versions[0].sha256}))
         .collect();
-    storage::record(
-        tx,
-        &caller.actor(),
-        &caller.tenant,
-        "document.register",
-        &id,
-        json!({"number": number, "counterparty": partner.id, "amount": contract.amount, "documents": docs}),
-    )?;
-    mails::request_step(tx, env, &tenant, &contract)?;
-    Ok(contract)
+    let detail = json!({"number": number, "counterparty": partner.id, "amount": contract.amount, "documents": docs});
+    let entry = Entry::by(caller, event(tx, &caller.user_id, "register"), "document.register", detail);
+    transition(tx, None, contract, vec![entry], Some(Mail::RequestStep(env)))
 }
 
 fn require_circulating(c: &Contract) -> Result<(), ContractsError> {
@@ -357,45 +348,105 @@ fn comment_of(s: &str) -> Option<String> {
     (!t.is_empty()).then(|| t.to_string())
 }
 
+/// `by` did `action` now; set the principal, step and comment with `..event(…)`.
+fn event(tx: &Tx, by: &str, action: &str) -> Event {
+    Event {
+        at: tx.now(),
+        by: by.to_string(),
+        on_behalf_of: None,
+        action: action.to_string(),
+        step: None,
+        comment: None,
+    }
+}
+
+/// What a transition appends: an event to the contract's history and the link that records
+/// it in the hash chain (and the kernel audit log).
+struct Entry {
+    event: Event,
+    actor: Actor,
+    /// The link's action: `contract.approve`, …
+    action: &'static str,
+    detail: serde_json::Value,
+}
+
+impl Entry {
+    /// An entry recorded as done by `caller`.
+    fn by(caller: &Caller, event: Event, action: &'static str, detail: serde_json::Value) -> Self {
+        Self { event, actor: caller.actor(), action, detail }
+    }
+}
+
+/// The mails a transition queues once the contract and its links are written.
+enum Mail<'a> {
+    /// 「確認依頼」 to the (new) current step's users.
+    RequestStep(&'a Env<'a>),
+    /// 「差戻しのお知らせ」 to the registrant: who sent it back, and why.
+    SentBack(&'a Env<'a>, &'a Caller, &'a str),
+    /// 「締結完了のお知らせ」 to everyone on the route.
+    Completed(&'a Env<'a>),
+}
+
+/// The tail every transition shares, in the caller's transaction: appends the entries'
+/// events to the history, stamps `updated_at`, writes the contract with its index and
+/// waiting list ([`save`]; `old` None for a new contract), appends the entries' links to the
+/// hash chain in order, then queues the mails (if any).
+fn transition(
+    tx: &mut Tx,
+    old: Option<&Contract>,
+    mut new: Contract,
+    entries: Vec<Entry>,
+    mail: Option<Mail<'_>>,
+) -> Result<Contract, ContractsError> {
+    new.updated_at = tx.now();
+    let mut links = Vec::with_capacity(entries.len());
+    for e in entries {
+        new.history.push(e.event);
+        links.push((e.actor, e.action, e.detail));
+    }
+    save(tx, old, &new)?;
+    for (actor, action, detail) in links {
+        storage::record(tx, &actor, &new.tenant, action, &new.id, detail)?;
+    }
+    let Some(mail) = mail else { return Ok(new) };
+    let tenant = directory::get_tenant(tx, &new.tenant)?.ok_or(ContractsError::NotFound("tenant"))?;
+    match mail {
+        Mail::RequestStep(env) => mails::request_step(tx, env, &tenant, &new)?,
+        Mail::SentBack(env, by, comment) => mails::sent_back(tx, env, &tenant, &new, by, comment)?,
+        Mail::Completed(env) => mails::completed(tx, env, &tenant, &new)?,
+    }
+    Ok(new)
+}
+
 /// Marks the current step done and moves on: the next step's users get 「確認依頼」, or the
-/// contract is completed and every participant gets 「締結完了のお知らせ」.
+/// contract is completed (by the system, after `entry`) and every participant gets
+/// 「締結完了のお知らせ」.
 fn advance(
     tx: &mut Tx,
     env: &Env<'_>,
     old: &Contract,
     mut c: Contract,
     done: Done,
-    event: Event,
+    entry: Entry,
 ) -> Result<Contract, ContractsError> {
     let i = c.current.ok_or(ContractsError::Conflict("not_circulating"))?;
     if let Some(step) = c.route.get_mut(i) {
         step.done = Some(done);
     }
-    c.history.push(event);
-    let now = tx.now();
-    c.updated_at = now;
-    let tenant = directory::get_tenant(tx, &c.tenant)?.ok_or(ContractsError::NotFound("tenant"))?;
     if i + 1 < c.route.len() {
         c.current = Some(i + 1);
-        save(tx, Some(old), &c)?;
-        mails::request_step(tx, env, &tenant, &c)?;
-    } else {
-        c.current = None;
-        c.status = Status::Completed;
-        c.completed_at = Some(now);
-        c.history.push(Event {
-            at: now,
-            by: "system".into(),
-            on_behalf_of: None,
-            action: "complete".into(),
-            step: None,
-            comment: None,
-        });
-        save(tx, Some(old), &c)?;
-        storage::record(tx, &keiyaku_kernel::Actor::system(), &c.tenant, "contract.complete", &c.id, json!({}))?;
-        mails::completed(tx, env, &tenant, &c)?;
+        return transition(tx, Some(old), c, vec![entry], Some(Mail::RequestStep(env)));
     }
-    Ok(c)
+    c.current = None;
+    c.status = Status::Completed;
+    c.completed_at = Some(tx.now());
+    let complete = Entry {
+        event: event(tx, "system", "complete"),
+        actor: Actor::system(),
+        action: "contract.complete",
+        detail: json!({}),
+    };
+    transition(tx, Some(old), c, vec![entry, complete], Some(Mail::Completed(env)))
 }
 
 /// 確認/承認 of the current (non-signing) step by one of its users.
@@ -416,18 +467,10 @@ pub fn approve(
         return Err(ContractsError::Conflict("signing_step"));
     }
     check_comment("comment", comment, false)?;
-    let now = tx.now();
-    let done = Done { by: caller.user_id.clone(), on_behalf_of: None, at: now };
-    let event = Event {
-        at: now,
-        by: caller.user_id.clone(),
-        on_behalf_of: None,
-        action: "approve".into(),
-        step: Some(step_index),
-        comment: comment_of(comment),
-    };
-    storage::record(tx, &caller.actor(), &caller.tenant, "contract.approve", id, json!({"step": step_index}))?;
-    advance(tx, env, &old, old.clone(), done, event)
+    let done = Done { by: caller.user_id.clone(), on_behalf_of: None, at: tx.now() };
+    let event = Event { step: Some(step_index), comment: comment_of(comment), ..event(tx, &caller.user_id, "approve") };
+    let entry = Entry::by(caller, event, "contract.approve", json!({"step": step_index}));
+    advance(tx, env, &old, old.clone(), done, entry)
 }
 
 /// 差戻し by one of the current step's users (a signer's delegate too), with a comment:
@@ -448,23 +491,16 @@ pub fn send_back(
     check_comment("comment", comment, true)?;
     let step_index = old.current.unwrap_or(0);
     let mut c = old.clone();
-    let now = tx.now();
     c.status = Status::SentBack;
     c.current = None;
-    c.updated_at = now;
-    c.history.push(Event {
-        at: now,
-        by: caller.user_id.clone(),
+    let event = Event {
         on_behalf_of: acting_for.filter(|s| *s != caller.user_id),
-        action: "send_back".into(),
         step: Some(step_index),
         comment: comment_of(comment),
-    });
-    save(tx, Some(&old), &c)?;
-    storage::record(tx, &caller.actor(), &caller.tenant, "contract.send_back", id, json!({"step": step_index}))?;
-    let tenant = directory::get_tenant(tx, &c.tenant)?.ok_or(ContractsError::NotFound("tenant"))?;
-    mails::sent_back(tx, env, &tenant, &c, caller, comment.trim())?;
-    Ok(c)
+        ..event(tx, &caller.user_id, "send_back")
+    };
+    let entry = Entry::by(caller, event, "contract.send_back", json!({"step": step_index}));
+    transition(tx, Some(&old), c, vec![entry], Some(Mail::SentBack(env, caller, comment.trim())))
 }
 
 /// Resubmission of a sent-back contract by its registrant: optionally new versions of its
@@ -492,21 +528,11 @@ pub fn resubmit(
     }
     v.finish()?;
     let mut c = old.clone();
-    let now = tx.now();
     for (doc_id, d) in replacements {
         let sha = put_blob(tx, &caller.tenant, &d.bytes)?;
         if let Some(doc) = c.documents.iter_mut().find(|x| x.id == *doc_id) {
             let n = doc.versions.len() as u32 + 1;
-            doc.versions.push(Version {
-                n,
-                sha256: sha,
-                size: d.bytes.len() as u64,
-                created_at: now,
-                by: caller.user_id.clone(),
-                signer: None,
-                cert_serial: None,
-                deleted_at: None,
-            });
+            doc.versions.push(version(tx, caller, n, sha, d.bytes.len()));
         }
     }
     for step in &mut c.route {
@@ -514,21 +540,10 @@ pub fn resubmit(
     }
     c.status = Status::Circulating;
     c.current = Some(0);
-    c.updated_at = now;
-    c.history.push(Event {
-        at: now,
-        by: caller.user_id.clone(),
-        on_behalf_of: None,
-        action: "resubmit".into(),
-        step: None,
-        comment: comment_of(comment),
-    });
-    save(tx, Some(&old), &c)?;
     let replaced: Vec<&String> = replacements.iter().map(|(d, _)| d).collect();
-    storage::record(tx, &caller.actor(), &caller.tenant, "contract.resubmit", id, json!({"replaced": replaced}))?;
-    let tenant = directory::get_tenant(tx, &c.tenant)?.ok_or(ContractsError::NotFound("tenant"))?;
-    mails::request_step(tx, env, &tenant, &c)?;
-    Ok(c)
+    let event = Event { comment: comment_of(comment), ..event(tx, &caller.user_id, "resubmit") };
+    let entry = Entry::by(caller, event, "contract.resubmit", json!({"replaced": replaced}));
+    transition(tx, Some(&old), c, vec![entry], Some(Mail::RequestStep(env)))
 }
 
 /// 取消 by the registrant while the contract circulates or is sent back.
@@ -540,21 +555,10 @@ pub fn cancel(tx: &mut Tx, caller: &Caller, id: &str, comment: &str) -> Result<C
     }
     check_comment("comment", comment, false)?;
     let mut c = old.clone();
-    let now = tx.now();
     c.status = Status::Cancelled;
     c.current = None;
-    c.updated_at = now;
-    c.history.push(Event {
-        at: now,
-        by: caller.user_id.clone(),
-        on_behalf_of: None,
-        action: "cancel".into(),
-        step: None,
-        comment: comment_of(comment),
-    });
-    save(tx, Some(&old), &c)?;
-    storage::record(tx, &caller.actor(), &caller.tenant, "contract.cancel", id, json!({}))?;
-    Ok(c)
+    let event = Event { comment: comment_of(comment), ..event(tx, &caller.user_id, "cancel") };
+    transition(tx, Some(&old), c, vec![Entry::by(caller, event, "contract.cancel", json!({}))], None)
 }
 
 /// The signer of the current signing step the caller acts for: themself when they are one
@@ -644,36 +648,17 @@ pub fn sign_contract(
         hashes.push(json!({"document": doc.id, "sha256": sha, "previous": latest.sha256}));
         let n = doc.versions.len() as u32 + 1;
         doc.versions.push(Version {
-            n,
-            sha256: sha,
-            size: signed.len() as u64,
-            created_at: now,
-            by: caller.user_id.clone(),
             signer: Some(signer_id.clone()),
             cert_serial: Some(material.serial.clone()),
-            deleted_at: None,
+            ..version(tx, caller, n, sha, signed.len())
         });
     }
     let on_behalf_of = (signer_id != caller.user_id).then(|| signer_id.clone());
-    storage::record(
-        tx,
-        &caller.actor(),
-        &caller.tenant,
-        "contract.sign",
-        id,
-        json!({"step": step_index, "signer": signer_id, "by": caller.user_id, "delegate": on_behalf_of.is_some(),
-               "certificate": material.serial, "documents": hashes}),
-    )?;
+    let detail = json!({"step": step_index, "signer": signer_id, "by": caller.user_id,
+                        "delegate": on_behalf_of.is_some(), "certificate": material.serial, "documents": hashes});
     let done = Done { by: caller.user_id.clone(), on_behalf_of: on_behalf_of.clone(), at: now };
-    let event = Event {
-        at: now,
-        by: caller.user_id.clone(),
-        on_behalf_of,
-        action: "sign".into(),
-        step: Some(step_index),
-        comment: None,
-    };
-    advance(tx, env, &old, c, done, event)
+    let event = Event { on_behalf_of, step: Some(step_index), ..event(tx, &caller.user_id, "sign") };
+    advance(tx, env, &old, c, done, Entry::by(caller, event, "contract.sign", detail))
 }
 
 /// 訂正: new values for a contract's attributes (None: unchanged). The signed documents are
@@ -799,28 +784,14 @@ pub fn correct(
     if changes.is_empty() {
         return Ok(old);
     }
-    let now = tx.now();
-    c.updated_at = now;
     let summary: Vec<String> = changes.iter().map(|(f, a, b)| format!("{f}: {a} → {b}")).collect();
-    c.history.push(Event {
-        at: now,
-        by: caller.user_id.clone(),
-        on_behalf_of: None,
-        action: "correct".into(),
-        step: None,
+    let event = Event {
         comment: Some(format!("{}（{}）", input.reason.trim(), summary.join("; "))),
-    });
-    save(tx, Some(&old), &c)?;
+        ..event(tx, &caller.user_id, "correct")
+    };
     let detail: Vec<_> = changes.iter().map(|(f, a, b)| json!({"field": f, "old": a, "new": b})).collect();
-    storage::record(
-        tx,
-        &caller.actor(),
-        &caller.tenant,
-        "contract.correct",
-        id,
-        json!({"reason": input.reason.trim(), "changes": detail}),
-    )?;
-    Ok(c)
+    let detail = json!({"reason": input.reason.trim(), "changes": detail});
+    transition(tx, Some(&old), c, vec![Entry::by(caller, event, "contract.correct", detail)], None)
 }
 
 /// 削除 after the retention period, by the owner's 管理部 / group administrators: the
@@ -851,16 +822,10 @@ pub fn delete(tx: &mut Tx, caller: &Caller, id: &str, reason: &str) -> Result<Co
     }
     c.status = Status::Deleted;
     c.current = None;
-    c.updated_at = now;
-    c.history.push(Event {
-        at: now,
-        by: caller.user_id.clone(),
-        on_behalf_of: None,
-        action: "delete".into(),
-        step: None,
-        comment: comment_of(reason),
-    });
-    save(tx, Some(&old), &c)?;
+    let event = Event { comment: comment_of(reason), ..event(tx, &caller.user_id, "delete") };
+    let detail =
+        json!({"reason": reason.trim(), "documents": removed, "retention_until": old.retention_until.to_string()});
+    let c = transition(tx, Some(&old), c, vec![Entry::by(caller, event, "contract.delete", detail)], None)?;
     // Content shared with another contract's live version stays.
     let mut in_use = std::collections::HashSet::new();
     for (_, other) in tx.scan(&CONTRACTS, &format!("{}/", caller.tenant))? {
@@ -873,14 +838,6 @@ pub fn delete(tx: &mut Tx, caller: &Caller, id: &str, reason: &str) -> Result<Co
     for sha in removed.iter().filter(|s| !in_use.contains(*s)) {
         storage::remove_blob(tx, &caller.tenant, sha)?;
     }
-    storage::record(
-        tx,
-        &caller.actor(),
-        &caller.tenant,
-        "contract.delete",
-        id,
-        json!({"reason": reason.trim(), "documents": removed, "retention_until": old.retention_until.to_string()}),
-    )?;
     Ok(c)
 }
 
