@@ -184,6 +184,22 @@ async fn load_test(secs: u64, clients: usize) {
     }
     .unwrap_or_default();
     let deadline = Instant::now() + Duration::from_secs(secs);
+    // RSS every second while the load runs: its peak, and its value after each third, show
+    // whether memory levels off or keeps growing.
+    let sampler = tokio::spawn(async move {
+        let (mut peak, mut thirds) = (0f64, Vec::new());
+        let started = Instant::now();
+        while Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let rss = rss_mb(pid);
+            peak = peak.max(rss);
+            let elapsed = started.elapsed().as_secs();
+            if thirds.len() < 2 && elapsed >= secs * (thirds.len() as u64 + 1) / 3 {
+                thirds.push(rss);
+            }
+        }
+        (peak, thirds)
+    });
     let mut tasks = Vec::new();
     for c in 0..clients {
         let (client, base, op_token, pdf) = (client.clone(), base.clone(), op_token.clone(), pdf.clone());
@@ -294,14 +310,16 @@ async fn load_test(secs: u64, clients: usize) {
         all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(f64::NAN)
     };
     let rss_after = rss_mb(pid);
+    let (peak, thirds) = sampler.await.unwrap_or_default();
+    let course: String = thirds.iter().map(|r| format!("{r:.1} → ")).collect();
     println!("keiyaku load test: {clients} clients, {secs} s, loopback");
     println!(
         "(mix: 10% logins, 20% user searches, 19.5% 契約検索, 10% /healthz, 38% me, 2% tenant creations, 0.5% 契約登録 with a PDF)"
     );
-    println!("| requests | req/s | p50 | p99 | errors | RSS before → after |");
+    println!("| requests | req/s | p50 | p99 | errors | RSS before → ⅓ → ⅔ → after (peak) |");
     println!("|---|---|---|---|---|---|");
     println!(
-        "| {} | {:.0} | {:.1} ms | {:.1} ms | {errors} | {rss_before:.1} → {rss_after:.1} MB |",
+        "| {} | {:.0} | {:.1} ms | {:.1} ms | {errors} | {rss_before:.1} → {course}{rss_after:.1} MB (peak {peak:.1}) |",
         all.len(),
         all.len() as f64 / secs as f64,
         pct(0.5),

@@ -193,7 +193,9 @@ pub fn openapi_json() -> Result<String, String> {
 fn open_services(config: &Config, db: &std::path::Path, clock: Arc<dyn Clock>) -> Result<Services, String> {
     let modules = modules();
     let refs: Vec<&dyn Module> = modules.iter().map(|m| m.as_ref()).collect();
-    let store = Store::open(db, clock.clone(), &refs).map_err(|e| format!("{}: {e}", db.display()))?;
+    let cache = config.storage.cache_mb.saturating_mul(1024 * 1024);
+    let store =
+        Store::open_with_cache(db, clock.clone(), &refs, cache).map_err(|e| format!("{}: {e}", db.display()))?;
     let kernel = Kernel::new(store, clock, Arc::new(config.clone()));
     #[cfg(feature = "auth")]
     let auth = keiyaku_auth::Auth::new(kernel.clone(), menus(&modules));
@@ -390,7 +392,11 @@ impl App {
             .at("/tls/crl", poem::get(tls_file(self.tls.clone(), TlsFile::Crl)))
             .at("/metrics", poem::get(metrics_endpoint(self.services.kernel.clone(), self.metrics.clone())))
             .nest_no_strip("/api", api)
-            .with(BodyLimit { body: self.config.server.max_body_bytes, upload: self.config.server.max_upload_bytes })
+            .with(BodyLimit {
+                body: self.config.server.max_body_bytes,
+                upload: self.config.server.max_upload_bytes,
+                page: Some(Arc::new(keiyaku_web::layout::too_large)),
+            })
             .with(crate::ratelimit::RateLimit::new(self.services.kernel.clone()))
             .with(keiyaku_web::SecurityHeaders)
             .with(crate::observe::Observe(self.metrics.clone()))

@@ -201,6 +201,33 @@ async fn body_and_upload_sizes_are_configurable() {
         let (s, code) = send_body(&app, upload, ct, 8193).await;
         assert_eq!((s, code.as_str()), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"), "{ct}");
     }
+
+    // A browser's form post over the limit gets a page with the limit and a way back to the
+    // form; the same body to the API with the same Accept header stays problem+json.
+    let form = "/t/HXOS2/contracts/new";
+    let post = |path: &str| {
+        app.client
+            .post(app.url(path))
+            .header("content-type", "multipart/form-data; boundary=x")
+            .header("accept", "text/html,application/xhtml+xml")
+            .header("accept-language", "ja")
+            .header("referer", app.url(form))
+            .body(vec![b'%'; 16 * 1024])
+            .send()
+    };
+    let resp = post(form).await.expect("form post");
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        resp.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|c| c.starts_with("text/html"))
+    );
+    assert!(resp.headers().get("content-security-policy").is_some(), "the page has the security headers");
+    let page = resp.text().await.unwrap_or_default();
+    assert!(page.contains("送信されたファイルが大きすぎます。") && page.contains("合計 1 MB まで"), "{page}");
+    assert!(page.contains(&format!("href=\"{form}\"")) && page.contains("入力画面に戻る"), "{page}");
+    let resp = post(upload).await.expect("api post");
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let v: Value = resp.json().await.unwrap_or(Value::Null);
+    assert_eq!(v["code"], "payload_too_large");
     app.stop().await;
 
     // The defaults take a larger request of the same kind.

@@ -94,11 +94,13 @@ impl Default for LimitsConfig {
 pub struct StorageConfig {
     /// Directory holding the database, TLS certificate and keys.
     pub data_dir: PathBuf,
+    /// Memory for the database's page cache, in MiB (the file itself may be larger).
+    pub cache_mb: usize,
 }
 
 impl Default for StorageConfig {
     fn default() -> Self {
-        Self { data_dir: PathBuf::from("./keiyaku-data") }
+        Self { data_dir: PathBuf::from("./keiyaku-data"), cache_mb: crate::store::DEFAULT_CACHE_BYTES >> 20 }
     }
 }
 

@@ -217,13 +217,20 @@ impl<E: Endpoint> Endpoint for ProblemJsonEndpoint<E> {
 pub struct BodyLimit {
     pub body: usize,
     pub upload: usize,
+    /// Renders the answer to a browser's form post that is too large (the request and the
+    /// limit in bytes), so a person sees a page with a way back; API clients and requests
+    /// without it get problem+json.
+    pub page: Option<TooLargePage>,
 }
+
+/// See [`BodyLimit::page`].
+pub type TooLargePage = std::sync::Arc<dyn Fn(&Request, usize) -> Response + Send + Sync>;
 
 impl<E: Endpoint> Middleware<E> for BodyLimit {
     type Output = BodyLimitEndpoint<E>;
 
     fn transform(&self, ep: E) -> Self::Output {
-        BodyLimitEndpoint { ep, body: self.body, upload: self.upload }
+        BodyLimitEndpoint { ep, body: self.body, upload: self.upload, page: self.page.clone() }
     }
 }
 
@@ -231,6 +238,7 @@ pub struct BodyLimitEndpoint<E> {
     ep: E,
     body: usize,
     upload: usize,
+    page: Option<TooLargePage>,
 }
 
 impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
@@ -241,15 +249,22 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
         let ct = req.header(header::CONTENT_TYPE).unwrap_or("").to_ascii_lowercase();
         let is_upload = ct.starts_with("multipart/form-data") || ct.starts_with("application/octet-stream");
         let max = if is_upload { self.upload.max(self.body) } else { self.body };
-        let too_large = || problem_response(&Problem::for_status(413, lang));
+        let page = self.page.as_ref().filter(|_| {
+            !req.uri().path().starts_with("/api/")
+                && req.header(header::ACCEPT).is_some_and(|a| a.contains("text/html"))
+        });
+        let too_large = |req: &Request| match page {
+            Some(render) => render(req, max),
+            None => problem_response(&Problem::for_status(413, lang)),
+        };
         match req.header(header::CONTENT_LENGTH).map(|v| v.trim().parse::<u64>()) {
-            Some(Ok(len)) if len > max as u64 => return Ok(too_large()),
+            Some(Ok(len)) if len > max as u64 => return Ok(too_large(&req)),
             Some(Ok(_)) => {}
             Some(Err(_)) => return Ok(problem_response(&Problem::for_status(400, lang))),
             None if req.headers().contains_key(header::TRANSFER_ENCODING) => {
                 match req.take_body().into_bytes_limit(max).await {
                     Ok(bytes) => req.set_body(bytes),
-                    Err(_) => return Ok(too_large()),
+                    Err(_) => return Ok(too_large(&req)),
                 }
             }
             None => {}

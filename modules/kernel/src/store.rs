@@ -121,6 +121,9 @@ impl From<redb::StorageError> for StoreError {
     }
 }
 
+/// redb's page cache for [`Store::open`] (`storage.cache_mb` in the configuration).
+pub const DEFAULT_CACHE_BYTES: usize = 64 * 1024 * 1024;
+
 /// How long reopening after an I/O failure waits for the transactions still using the failed
 /// database (redb lets a process open a file only once, so the old handle must be gone first).
 const REOPEN_WAIT: Duration = Duration::from_secs(2);
@@ -342,6 +345,18 @@ impl Store {
     ///
     /// After an I/O failure the store closes the file and opens it again (see [`Handle`]).
     pub fn open(path: &Path, clock: Arc<dyn Clock>, modules: &[&dyn Module]) -> Result<Self, StoreError> {
+        Self::open_with_cache(path, clock, modules, DEFAULT_CACHE_BYTES)
+    }
+
+    /// [`Store::open`] with redb's page cache bounded to `cache_bytes` (redb's own default is
+    /// 1 GiB, more than a small server should give a cache that fills under sustained reads).
+    pub fn open_with_cache(
+        path: &Path,
+        clock: Arc<dyn Clock>,
+        modules: &[&dyn Module],
+        cache_bytes: usize,
+    ) -> Result<Self, StoreError> {
+        let create = move |p: &Path| redb::Builder::new().set_cache_size(cache_bytes).create(p);
         let exists =
             path.try_exists().map_err(|e| StoreError::Database(format!("cannot look for {}: {e}", path.display())))?;
         if !exists {
@@ -354,7 +369,7 @@ impl Store {
             )),
             other => other.into(),
         };
-        let mut db = Database::create(path).map_err(in_use)?;
+        let mut db = create(path).map_err(in_use)?;
         let due = due_migrations(&db, modules)?;
         if !due.is_empty() {
             drop(db);
@@ -363,10 +378,15 @@ impl Store {
             std::fs::copy(path, &backup)
                 .map_err(|e| StoreError::Database(format!("backup before migration to {}: {e}", backup.display())))?;
             tracing::info!(?due, backup = %backup.display(), "migrating the database");
-            db = Database::create(path)?;
+            db = create(path)?;
         }
         let reopen_path = path.to_path_buf();
-        Self::init(db, clock, modules, Some(Box::new(move || Database::open(&reopen_path))))
+        Self::init(
+            db,
+            clock,
+            modules,
+            Some(Box::new(move || redb::Builder::new().set_cache_size(cache_bytes).open(&reopen_path))),
+        )
     }
 
     /// Builds a new database at `path` atomically: every table and schema version is written

@@ -353,6 +353,7 @@ fn status_label(pc: &PageCtx, status: StatusCode) -> &'static str {
         403 => pc.t("アクセスできません", "Forbidden"),
         404 => pc.t("ページが見つかりません", "Not found"),
         405 => pc.t("この操作はできません", "Method not allowed"),
+        413 => pc.t("ファイルが大きすぎます", "Too large"),
         s if s >= 500 => pc.t("システムエラー", "Server error"),
         _ => pc.t("エラー", "Error"),
     }
@@ -378,6 +379,35 @@ pub fn server_error(pc: &PageCtx, cause: &dyn std::fmt::Display) -> Response {
         pc.t("システムエラーが発生しました。", "An internal error occurred."),
         Some(pc.t("しばらくしてから再度お試しください。", "Please try again later.")),
         None,
+    )
+}
+
+/// The answer to a form post larger than the server's limit (`max` bytes, usually an upload):
+/// the limit in MB and a link back to the form it came from.
+pub fn too_large(req: &Request, max: usize) -> Response {
+    let pc = PageCtx::of(req);
+    let mb = max.div_ceil(1024 * 1024);
+    let detail = match pc.lang {
+        Lang::Ja => format!(
+            "一度に送信できるのは合計 {mb} MB までです。ファイルを小さくするか分けてから、もう一度お試しください。"
+        ),
+        Lang::En => {
+            format!("At most {mb} MB can be sent at once. Make the file smaller or send it in parts, then try again.")
+        }
+    };
+    // Back to the form: the Referer's path when it is one of ours.
+    let back = req
+        .header(poem::http::header::REFERER)
+        .and_then(|r| r.strip_prefix("https://").or_else(|| r.strip_prefix("http://")))
+        .and_then(|r| r.find('/').map(|i| &r[i..]))
+        .filter(|p| !p.starts_with("//"))
+        .map(|p| (p, pc.t("入力画面に戻る", "Back to the form")));
+    error_page(
+        &pc,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        pc.t("送信されたファイルが大きすぎます。", "The file you sent is too large."),
+        Some(&detail),
+        back,
     )
 }
 
