@@ -462,6 +462,12 @@ impl App {
             self.config.storage.data_dir.clone(),
             stop_rx.clone(),
         )));
+        #[cfg(unix)]
+        tasks.push(tokio::spawn(crate::control::serve(
+            self.services.kernel.store.clone(),
+            self.config.storage.data_dir.clone(),
+            stop_rx.clone(),
+        )));
         tasks.push(tokio::spawn(tls_maintenance(self.tls.clone(), self.services.kernel.clone(), stop_rx.clone())));
         tasks.push(tokio::spawn(keiyaku_kernel::mail::run_sender(
             self.services.kernel.store.clone(),

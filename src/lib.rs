@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod backup;
+pub mod control;
 pub mod observe;
 pub mod ratelimit;
 pub mod settings;

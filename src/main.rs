@@ -31,8 +31,8 @@ enum Command {
     },
     /// Print the OpenAPI document (JSON).
     Openapi,
-    /// Write a consistent backup of a stopped appliance's data directory (while serving, use
-    /// the operator's `POST /api/v1/operator/backup` or the scheduled backups).
+    /// Write a consistent backup of the data directory (while the server runs, it takes the
+    /// snapshot, asked through its control socket in the data directory).
     Backup {
         #[arg(long, env = "KEIYAKU_CONFIG")]
         config: Option<PathBuf>,
@@ -172,7 +172,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let modules = keiyaku::app::modules();
             let refs: Vec<&dyn keiyaku_kernel::Module> = modules.iter().map(|m| m.as_ref()).collect();
-            let store = keiyaku_kernel::Store::open(&db, Arc::new(keiyaku_kernel::SystemClock), &refs)?;
+            let store = match keiyaku_kernel::Store::open(&db, Arc::new(keiyaku_kernel::SystemClock), &refs) {
+                Ok(store) => store,
+                // A running server holds the database: it takes the snapshot for us.
+                #[cfg(unix)]
+                Err(e) if keiyaku::control::socket_path(&config.storage.data_dir).exists() => {
+                    let bytes = keiyaku::control::request_backup(&config.storage.data_dir, &to)
+                        .map_err(|why| anyhow::anyhow!("{e}; asking the running server failed too: {why}"))?;
+                    let manifest = keiyaku::backup::check_archive(&to).map_err(anyhow::Error::msg)?;
+                    let records: u64 = manifest.tables.iter().map(|(_, n)| n).sum();
+                    println!(
+                        "backup written to {} by the running server ({bytes} bytes, {records} records, checksums verified)",
+                        to.display()
+                    );
+                    return Ok(());
+                }
+                Err(e) => return Err(e.into()),
+            };
             let manifest =
                 keiyaku::backup::write_archive(&store, &config.storage.data_dir, &to).map_err(anyhow::Error::msg)?;
             let records: u64 = manifest.tables.iter().map(|(_, n)| n).sum();
