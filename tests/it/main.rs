@@ -20,6 +20,8 @@ mod browser_users;
 mod certs;
 #[cfg(feature = "contracts")]
 mod contracts;
+// The crash writers register contracts too.
+#[cfg(feature = "contracts")]
 mod crash;
 mod foundation;
 mod mail;
