@@ -161,15 +161,12 @@ async fn load_test(secs: u64, clients: usize) {
     wait_healthy(&client, &format!("{base}/healthz"), Instant::now()).await;
     let rss_before = rss_mb(pid);
     // One PDF for every registration (a 注文書 as the demo makes them).
-    let pdf = std::sync::Arc::new(base64::Engine::encode(
-        &base64::engine::general_purpose::STANDARD,
-        keiyaku_contracts::demo::order_pdf(
-            "L-0001",
-            "負荷試験 注文",
-            "アイテックコンサルタント株式会社",
-            1_100_000,
-            "2026-11-25",
-        ),
+    let pdf = std::sync::Arc::new(keiyaku_contracts::demo::order_pdf_base64(
+        "L-0001",
+        "負荷試験 注文",
+        "アイテックコンサルタント株式会社",
+        1_100_000,
+        "2026-11-25",
     ));
     let run = std::process::id() % 10_000;
     let op = client

@@ -121,6 +121,38 @@ impl Browser {
         self.client.find(Locator::Css("body")).await.expect("body").text().await.expect("text")
     }
 
+    /// The page's text, or "" while a page is being replaced (a stale body).
+    pub async fn text_now(&self) -> String {
+        match self.client.find(Locator::Css("body")).await {
+            Ok(el) => el.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// Waits (up to 15 s, the machine may be busy) until the page's text contains `needle`;
+    /// returns the text.
+    pub async fn wait_text(&self, needle: &str) -> String {
+        for _ in 0..150 {
+            let text = self.text_now().await;
+            if text.contains(needle) {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no {needle} in {}", self.text_now().await);
+    }
+
+    /// Waits (up to 15 s) until the browser shows `path`.
+    pub async fn wait_path(&self, path: &str) {
+        for _ in 0..150 {
+            if self.path().await == path {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(self.path().await, path, "{}", self.text_now().await);
+    }
+
     pub async fn path(&self) -> String {
         self.client.current_url().await.map(|u| u.path().to_string()).unwrap_or_default()
     }

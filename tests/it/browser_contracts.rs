@@ -12,29 +12,6 @@ use crate::common::*;
 use fantoccini::Locator;
 use serde_json::{Value, json};
 
-/// Waits (up to 15 s) until the page's text contains `needle`; returns the text.
-async fn wait_text(b: &Browser, needle: &str) -> String {
-    for _ in 0..150 {
-        let text = b.text().await;
-        if text.contains(needle) {
-            return text;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    let text = b.text().await;
-    panic!("no {needle} in {text}");
-}
-
-async fn wait_path(b: &Browser, path: &str) {
-    for _ in 0..150 {
-        if b.path().await == path {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert_eq!(b.path().await, path, "{}", b.text().await);
-}
-
 async fn login(b: &Browser, app: &TestApp, user: &str) {
     // Cookies are deleted for the current page's URL: the session cookie's path is /t/HXOS2.
     b.client.goto(&app.url("/t/HXOS2/support")).await.expect("goto");
@@ -43,8 +20,8 @@ async fn login(b: &Browser, app: &TestApp, user: &str) {
     b.fill("login", user).await;
     b.fill("password", DEMO_PASSWORD).await;
     b.submit().await;
-    wait_path(b, "/t/HXOS2/").await;
-    wait_text(b, "確認待ち文書").await;
+    b.wait_path("/t/HXOS2/").await;
+    b.wait_text("確認待ち文書").await;
 }
 
 /// Sets an input's value by script (date inputs take typed digits in the locale's order).
@@ -104,7 +81,7 @@ async fn href_of(b: &Browser, css: &str) -> String {
 async fn act(b: &Browser, app: &TestApp, contract: &str, action: &str, done: &str) -> String {
     b.client.goto(&app.url(contract)).await.expect("goto");
     b.click_nav(Locator::Css(&format!("form[action$='/{action}'] button[type='submit']"))).await;
-    let text = wait_text(b, done).await;
+    let text = b.wait_text(done).await;
     // Success redirects back to the contract; an error re-renders it at the form's URL.
     let path = b.path().await;
     assert!(path == contract || path == format!("{contract}/{action}"), "{path}");
@@ -129,13 +106,13 @@ async fn register_circulate_sign_and_search() {
     // 契約登録 from the menu: step 1 chooses the partner.
     login(&b, &app, "HX000002").await;
     b.click_nav(Locator::LinkText("契約登録")).await;
-    wait_path(&b, "/t/HXOS2/contracts/new").await;
-    let text = wait_text(&b, "取引先の選択").await;
+    b.wait_path("/t/HXOS2/contracts/new").await;
+    let text = b.wait_text("取引先の選択").await;
     assert!(text.contains("アイテックコンサルタント株式会社 (A15336)"), "{text}");
     b.screenshot("contracts-new-partner").await;
     b.submit().await;
-    wait_path(&b, "/t/HXOS2/contracts/new").await;
-    let text = wait_text(&b, "回覧ルート").await;
+    b.wait_path("/t/HXOS2/contracts/new").await;
+    let text = b.wait_text("回覧ルート").await;
     for s in [
         "契約内容の入力",
         "オリ白:承認者",
@@ -155,7 +132,7 @@ async fn register_circulate_sign_and_search() {
     b.fill("title", "ブラウザ登録テスト 測量業務").await;
     b.fill("amount", "百万").await;
     b.click_nav(Locator::Css("form.ct-register button[type='submit']")).await;
-    let text = wait_text(&b, "入力内容に誤りがあります。").await;
+    let text = b.wait_text("入力内容に誤りがあります。").await;
     assert!(text.contains("PDFファイルをもう一度選択してください"), "{text}");
     assert!(text.contains("半角数字で入力してください。"), "{text}");
     assert!(text.contains("PDF文書を1つ以上添付してください。"), "{text}");
@@ -178,7 +155,7 @@ async fn register_circulate_sign_and_search() {
         .await
         .expect("file");
     b.click_nav(Locator::Css("form.ct-register button[type='submit']")).await;
-    let text = wait_text(&b, "契約を登録しました。").await;
+    let text = b.wait_text("契約を登録しました。").await;
     let contract = b.path().await;
     assert!(contract.starts_with("/t/HXOS2/contracts/C"), "{contract}");
     for s in ["回覧中", "WEB-2026-0001", "¥1,650,000", "税込", "K-777", "注文書_ブラウザ.pdf", "原本", "確認待ち"]
@@ -200,7 +177,7 @@ async fn register_circulate_sign_and_search() {
     act(&b, &app, &contract, "approve", "承認しました。").await;
     act(&b, &app, &contract, "approve", "承認しました。").await;
     b.client.goto(&app.url(&contract)).await.expect("goto");
-    let text = wait_text(&b, "署名する").await;
+    let text = b.wait_text("署名する").await;
     assert!(text.contains("伊藤 誠 の代理として署名します。"), "{text}");
     b.screenshot("contracts-detail-delegate").await;
     let text = act(&b, &app, &contract, "sign", "署名しました。").await;
@@ -232,8 +209,8 @@ async fn register_circulate_sign_and_search() {
     // 契約検索 by 取引先 and 取引年月日.
     b.client.goto(&app.url("/t/HXOS2/")).await.expect("goto");
     b.click_nav(Locator::LinkText("契約検索")).await;
-    wait_path(&b, "/t/HXOS2/contracts").await;
-    let text = wait_text(&b, "CSV出力").await;
+    b.wait_path("/t/HXOS2/contracts").await;
+    let text = b.wait_text("CSV出力").await;
     assert!(text.contains("HX-2026-0101") && text.contains("WEB-2026-0001"), "everything listed first: {text}");
     let partner = b
         .client
@@ -248,7 +225,7 @@ async fn register_circulate_sign_and_search() {
     set_value(&b, "date_from", "2026-11-22").await;
     set_value(&b, "date_to", "2026-11-30").await;
     b.click_nav(Locator::Css("form.ct-criteria button[type='submit']")).await;
-    let text = wait_text(&b, "全1件").await;
+    let text = b.wait_text("全1件").await;
     assert!(text.contains("WEB-2026-0001") && text.contains("¥1,650,000") && text.contains("締結済"), "{text}");
     assert!(!text.contains("HX-2026-0101"), "2026-11-20 is outside the range: {text}");
     b.screenshot("contracts-search").await;
@@ -257,20 +234,20 @@ async fn register_circulate_sign_and_search() {
     assert!(csv["type"].as_str().is_some_and(|t| t.starts_with("text/csv")), "{csv}");
     // A sort link keeps the criteria.
     b.click_nav(Locator::LinkText("取引金額")).await;
-    let text = wait_text(&b, "全1件").await;
+    let text = b.wait_text("全1件").await;
     assert!(text.contains("WEB-2026-0001"), "{text}");
     // Bad criteria are explained, never a server error.
     b.client.goto(&app.url("/t/HXOS2/contracts?amount_min=abc&date_from=2026-13-40")).await.expect("goto");
-    let text = wait_text(&b, "入力内容に誤りがあります。").await;
+    let text = b.wait_text("入力内容に誤りがあります。").await;
     assert!(text.contains("半角数字で入力してください。"), "{text}");
 
     // 文書検索 by the document's name.
     b.client.goto(&app.url("/t/HXOS2/")).await.expect("goto");
     b.click_nav(Locator::LinkText("文書検索")).await;
-    wait_path(&b, "/t/HXOS2/documents").await;
+    b.wait_path("/t/HXOS2/documents").await;
     b.fill("title", "ブラウザ").await;
     b.click_nav(Locator::Css("form.ct-criteria button[type='submit']")).await;
-    let text = wait_text(&b, "全1件").await;
+    let text = b.wait_text("全1件").await;
     assert!(text.contains("注文書_ブラウザ.pdf") && text.contains("WEB-2026-0001"), "{text}");
     b.screenshot("contracts-documents").await;
     let doc = fetch(&b, &href_of(&b, ".ct-table a[download]").await).await;
@@ -279,14 +256,14 @@ async fn register_circulate_sign_and_search() {
     // 確認待ち一覧 from the dashboard's line: the demo contract waiting for the owner signer.
     b.client.goto(&app.url("/t/HXOS2/")).await.expect("goto");
     b.click_nav(Locator::LinkText("オリ白:署名者")).await;
-    wait_path(&b, "/t/HXOS2/contracts/waiting").await;
-    let text = wait_text(&b, "確認待ち一覧").await;
+    b.wait_path("/t/HXOS2/contracts/waiting").await;
+    let text = b.wait_text("確認待ち一覧").await;
     assert!(text.contains("HX-2026-0105") && !text.contains("WEB-2026-0001"), "{text}");
     b.screenshot("contracts-waiting").await;
 
     // A signer may not register.
     b.client.goto(&app.url("/t/HXOS2/contracts/new")).await.expect("goto");
-    let text = wait_text(&b, "契約を登録できるのは").await;
+    let text = b.wait_text("契約を登録できるのは").await;
     assert!(text.contains("403") || text.contains("サービスオーナーの担当者"), "{text}");
 
     // 375 px: no horizontal scrolling.
@@ -305,7 +282,7 @@ async fn register_circulate_sign_and_search() {
     }
     login(&b, &app, "HX000002").await;
     b.client.goto(&app.url(&format!("/t/HXOS2/contracts/new?counterparty={partner}"))).await.expect("goto");
-    wait_text(&b, "回覧ルート").await;
+    b.wait_text("回覧ルート").await;
     let (scroll, client) = scroll_width(&b).await;
     b.screenshot("contracts-mobile-new").await;
     assert!(scroll <= 375 && scroll <= client, "new: scrollWidth {scroll} clientWidth {client}");

@@ -11,30 +11,6 @@ use crate::common::*;
 use fantoccini::Locator;
 use serde_json::json;
 
-/// Waits (up to 15 s, the machine may be busy) until the browser shows `path`.
-async fn wait_path(b: &Browser, path: &str) {
-    for _ in 0..150 {
-        if b.path().await == path {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert_eq!(b.path().await, path, "{}", b.text().await);
-}
-
-/// Waits (up to 15 s) until the page's text contains `needle`; returns the text.
-async fn wait_text(b: &Browser, needle: &str) -> String {
-    for _ in 0..150 {
-        let text = b.text().await;
-        if text.contains(needle) {
-            return text;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    let text = b.text().await;
-    panic!("no {needle} in {text}");
-}
-
 async fn login(b: &Browser, app: &TestApp, user: &str) {
     // Cookies are deleted for the current page's URL: the session cookie's path is /t/HXOS2.
     b.client.goto(&app.url("/t/HXOS2/support")).await.expect("goto");
@@ -43,8 +19,8 @@ async fn login(b: &Browser, app: &TestApp, user: &str) {
     b.fill("login", user).await;
     b.fill("password", DEMO_PASSWORD).await;
     b.submit().await;
-    wait_path(b, "/t/HXOS2/").await;
-    wait_text(b, "確認待ち文書").await;
+    b.wait_path("/t/HXOS2/").await;
+    b.wait_text("確認待ち文書").await;
 }
 
 async fn click_link(b: &Browser, text: &str) {
@@ -122,21 +98,21 @@ async fn dashboard_support_page_and_mobile_width() {
     assert_eq!(s, 201, "{v}");
     assert!(!b.text().await.contains("メンテナンスのお知らせ"));
     click_link(&b, "リフレッシュ").await;
-    wait_text(&b, "メンテナンスのお知らせ").await;
+    b.wait_text("メンテナンスのお知らせ").await;
     let links = hrefs(&b, ".notice-body a").await;
     assert!(links.contains(&"https://example.jp/m".to_string()), "{links:?}");
 
     // お知らせページ from the header.
     click_link(&b, "お知らせページ").await;
-    wait_path(&b, "/t/HXOS2/notices").await;
-    let text = wait_text(&b, "お知らせの登録").await;
+    b.wait_path("/t/HXOS2/notices").await;
+    let text = b.wait_text("お知らせの登録").await;
     assert!(text.contains("メンテナンスのお知らせ") && text.contains("お知らせの登録"), "{text}");
 
     // 利用状況照会 from the menu, with its CSV link.
     b.client.goto(&app.url("/t/HXOS2/")).await.expect("goto");
     click_link(&b, "利用状況照会").await;
-    wait_path(&b, "/t/HXOS2/usage").await;
-    let text = wait_text(&b, "合計").await;
+    b.wait_path("/t/HXOS2/usage").await;
+    let text = b.wait_text("合計").await;
     assert!(text.contains("2026年11月") && text.contains("本社 管理部") && text.contains("合計"), "{text}");
     let csv = hrefs(&b, "a[href*='usage.csv']").await;
     assert_eq!(csv.len(), 1, "{csv:?}");
@@ -145,8 +121,8 @@ async fn dashboard_support_page_and_mobile_width() {
     // サポートページ from the header: every section, and the administrator's upload form.
     b.client.goto(&app.url("/t/HXOS2/")).await.expect("goto");
     click_link(&b, "サポートページ").await;
-    wait_path(&b, "/t/HXOS2/support").await;
-    let text = wait_text(&b, "よくあるご質問").await;
+    b.wait_path("/t/HXOS2/support").await;
+    let text = b.wait_text("よくあるご質問").await;
     for s in [
         "サポート情報",
         "JCAN証明書関連",
@@ -208,7 +184,7 @@ async fn dashboard_support_page_and_mobile_width() {
     // and it is linked from the login page.
     b.client.goto(&app.url("/t/HXOS2/login")).await.expect("goto");
     click_link(&b, "サポートページ").await;
-    wait_path(&b, "/t/HXOS2/support").await;
+    b.wait_path("/t/HXOS2/support").await;
 
     // 375 px: no horizontal scrolling on the phone-sized pages.
     b.client.set_window_size(375, 800).await.expect("resize");

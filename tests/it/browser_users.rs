@@ -10,38 +10,6 @@ use fantoccini::Locator;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-/// Waits (up to 15 s, the machine may be busy) until the browser shows `path`.
-async fn wait_path(b: &Browser, path: &str) {
-    for _ in 0..150 {
-        if b.path().await == path {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert_eq!(b.path().await, path, "{}", body_text(b).await);
-}
-
-/// The page's text, or "" while a page is being replaced (a stale body).
-async fn body_text(b: &Browser) -> String {
-    match b.client.find(Locator::Css("body")).await {
-        Ok(el) => el.text().await.unwrap_or_default(),
-        Err(_) => String::new(),
-    }
-}
-
-/// Waits (up to 15 s) until the page's text contains `needle`; returns the text.
-async fn wait_text(b: &Browser, needle: &str) -> String {
-    for _ in 0..150 {
-        let text = body_text(b).await;
-        if text.contains(needle) {
-            return text;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    let text = body_text(b).await;
-    panic!("no {needle} in {text}");
-}
-
 async fn login(b: &Browser, app: &TestApp, user: &str, password: &str) {
     // Cookies are deleted for the current page's URL: the session cookie's path is /t/HXOS2.
     b.client.goto(&app.url("/t/HXOS2/support")).await.expect("goto");
@@ -50,7 +18,7 @@ async fn login(b: &Browser, app: &TestApp, user: &str, password: &str) {
     b.fill("login", user).await;
     b.fill("password", password).await;
     b.submit().await;
-    wait_path(b, "/t/HXOS2/").await;
+    b.wait_path("/t/HXOS2/").await;
 }
 
 async fn click(b: &Browser, css: &str) {
@@ -100,8 +68,8 @@ async fn group_admin_manages_users_seal_and_delegates() {
     login(&b, &app, "A1533601", DEMO_PASSWORD).await;
     b.client.goto(&app.url("/t/HXOS2/?tab=admin")).await.expect("goto");
     b.client.find(Locator::LinkText("ユーザー管理")).await.expect("menu").click().await.expect("click");
-    wait_path(&b, "/t/HXOS2/admin/users").await;
-    let text = wait_text(&b, "全2件").await;
+    b.wait_path("/t/HXOS2/admin/users").await;
+    let text = b.wait_text("全2件").await;
     assert!(text.contains("ツリー表示") && text.contains("アイテックコンサルタント株式会社"), "{text}");
     assert_eq!(count(&b, ".um-tree .org-company").await, 1, "{text}");
     for col in ["ユーザーID", "ユーザー名", "メールアドレス", "権限", "状態", "最終ログイン"]
@@ -114,14 +82,14 @@ async fn group_admin_manages_users_seal_and_delegates() {
 
     // 新規ユーザー: the suggested ID, required marks, errors beside the fields.
     click(&b, "#new-user").await;
-    wait_path(&b, "/t/HXOS2/admin/users/new").await;
-    wait_text(&b, "[ユーザーの作成]").await;
+    b.wait_path("/t/HXOS2/admin/users/new").await;
+    b.wait_text("[ユーザーの作成]").await;
     assert_eq!(value_of(&b, "#user_id").await, "A1533603");
     assert!(count(&b, "label .req").await >= 3, "required marks");
     assert_eq!(count(&b, "#role_administration").await, 0, "管理部 is for the service owner only");
     b.fill("email", "not-an-address").await;
     click(&b, "#create-user").await;
-    let text = wait_text(&b, "入力内容に誤りがあります。").await;
+    let text = b.wait_text("入力内容に誤りがあります。").await;
     assert_eq!(text_of(&b, "#name-error").await, "必須項目です。", "{text}");
     assert_eq!(text_of(&b, "#email-error").await, "メールアドレスの形式が正しくありません。", "{text}");
     b.screenshot("users-new-errors").await;
@@ -129,15 +97,15 @@ async fn group_admin_manages_users_seal_and_delegates() {
     b.fill("name", "田中 花子").await;
     b.fill("email", "ito@a15336.example.jp").await;
     click(&b, "#create-user").await;
-    wait_text(&b, "このメールアドレスは既に登録されています。").await;
+    b.wait_text("このメールアドレスは既に登録されています。").await;
     assert_eq!(text_of(&b, "#email-error").await, "既に使用されています。");
     assert_eq!(value_of(&b, "#name").await, "田中 花子", "typed values are kept");
     b.fill("email", "tanaka@a15336.example.jp").await;
     click(&b, "#role_approver").await;
     b.screenshot("users-new").await;
     click(&b, "#create-user").await;
-    wait_path(&b, "/t/HXOS2/admin/users/A1533603").await;
-    let text = wait_text(&b, "ユーザーを登録しました。登録通知メールを送信しました。").await;
+    b.wait_path("/t/HXOS2/admin/users/A1533603").await;
+    let text = b.wait_text("ユーザーを登録しました。登録通知メールを送信しました。").await;
     assert!(text.contains("[田中 花子]"), "{text}");
     let roles = b
         .client
@@ -151,20 +119,20 @@ async fn group_admin_manages_users_seal_and_delegates() {
 
     // パスワード再発行 asks first, then mails a new initial password.
     click(&b, "details.um-reset > summary").await;
-    wait_text(&b, "よろしいですか").await;
+    b.wait_text("よろしいですか").await;
     b.screenshot("users-password-reset").await;
     click(&b, "#reset-password").await;
-    wait_text(&b, "パスワードを再発行しました。登録通知メールを送信しました。").await;
+    b.wait_text("パスワードを再発行しました。登録通知メールを送信しました。").await;
     assert_eq!(app.mails_to("tanaka@a15336.example.jp").await.len(), 2, "a second registration notice");
 
     // Back to the members: three now.
     click(&b, ".um-main .card-links a[href*='group=']").await;
-    wait_text(&b, "全3件").await;
+    b.wait_text("全3件").await;
 
     // The signer: attributes, certificate section, seal image, delegates.
     b.client.find(Locator::LinkText("A1533602")).await.expect("signer link").click().await.expect("click");
-    wait_path(&b, "/t/HXOS2/admin/users/A1533602").await;
-    let text = wait_text(&b, "署名/電子捺印操作代行ユーザー").await;
+    b.wait_path("/t/HXOS2/admin/users/A1533602").await;
+    let text = b.wait_text("署名/電子捺印操作代行ユーザー").await;
     assert!(text.contains("署名者の属性") && text.contains("電子証明書") && text.contains("印影"), "{text}");
     assert!(text.contains("印影は固定で変更できません。"), "{text}");
     assert!(seal_width(&b).await > 0, "the seal image loads");
@@ -176,28 +144,28 @@ async fn group_admin_manages_users_seal_and_delegates() {
 
     // 編集: the signer's attributes change through the form.
     click(&b, "#edit-user").await;
-    wait_text(&b, "キャンセル").await;
+    b.wait_text("キャンセル").await;
     b.fill("title", "代表取締役社長").await;
     click(&b, "#update-user").await;
-    wait_text(&b, "ユーザー情報を更新しました。").await;
+    b.wait_text("ユーザー情報を更新しました。").await;
     assert_eq!(text_of(&b, "#attr-title").await, "代表取締役社長");
     assert_eq!(count(&b, "#update-user").await, 0, "back to the detail");
 
     // 追加: the dialog searches by name, then by ID; the checked user is added.
     click(&b, "#add-delegates").await;
-    wait_text(&b, "[署名操作代行ユーザー追加]").await;
+    b.wait_text("[署名操作代行ユーザー追加]").await;
     assert_eq!(count(&b, "#delegate-results").await, 0, "no results before 検索");
     b.fill("q_name", "田中").await;
     click(&b, "#delegate-search").await;
     let results = {
-        wait_text(&b, "全1件").await;
+        b.wait_text("全1件").await;
         text_of(&b, "#delegate-results").await
     };
     assert!(results.contains("A1533603") && !results.contains("A1533601"), "{results}");
     b.fill("q_name", "").await;
     b.fill("q_user_id", "A15336").await;
     click(&b, "#delegate-search").await;
-    wait_text(&b, "全3件").await;
+    b.wait_text("全3件").await;
     let results = text_of(&b, "#delegate-results").await;
     assert!(results.contains("登録済み") && results.contains("本人"), "{results}");
     let disabled = b
@@ -208,11 +176,11 @@ async fn group_admin_manages_users_seal_and_delegates() {
     assert_eq!(disabled, json!([true, true]), "the current delegate and the signer cannot be picked");
     // 追加 with nothing checked: said in the dialog.
     click(&b, "#delegate-add").await;
-    wait_text(&b, "追加するユーザーを選択してください。").await;
+    b.wait_text("追加するユーザーを選択してください。").await;
     click(&b, "#pick_A1533603").await;
     b.screenshot("users-delegate-dialog").await;
     click(&b, "#delegate-add").await;
-    let text = wait_text(&b, "署名操作代行ユーザーを追加しました。").await;
+    let text = b.wait_text("署名操作代行ユーザーを追加しました。").await;
     assert_eq!(b.path().await, "/t/HXOS2/admin/users/A1533602");
     assert!(!text.contains("[署名操作代行ユーザー追加]"), "the dialog is closed: {text}");
     assert_eq!(count(&b, "#delegate-table tbody tr").await, 2);
@@ -221,7 +189,7 @@ async fn group_admin_manages_users_seal_and_delegates() {
 
     // 削除 per row.
     click(&b, "form[action$='/delegates/A1533603/delete'] button").await;
-    wait_text(&b, "署名操作代行ユーザーを削除しました。").await;
+    b.wait_text("署名操作代行ユーザーを削除しました。").await;
     assert_eq!(count(&b, "#delegate-table tbody tr").await, 1);
     assert!(!text_of(&b, "#delegate-table").await.contains("A1533603"));
 
@@ -233,7 +201,7 @@ async fn group_admin_manages_users_seal_and_delegates() {
         "/t/HXOS2/admin/users/A1533602?add=1&search=1&q_user_id=A",
     ] {
         b.client.goto(&app.url(path)).await.expect("goto");
-        wait_text(&b, "ユーザー管理").await;
+        b.wait_text("ユーザー管理").await;
         let v = b
             .client
             .execute("return [document.documentElement.scrollWidth, document.documentElement.clientWidth]", vec![])
@@ -248,10 +216,10 @@ async fn group_admin_manages_users_seal_and_delegates() {
 
     // English through the toggle.
     b.client.find(Locator::Css("footer .lang-toggle")).await.expect("toggle").click().await.expect("click");
-    let text = wait_text(&b, "Signing delegates").await;
+    let text = b.wait_text("Signing delegates").await;
     assert!(text.contains("User management") && text.contains("Seal"), "{text}");
     b.client.find(Locator::Css("footer .lang-toggle")).await.expect("toggle").click().await.expect("click");
-    wait_text(&b, "署名/電子捺印操作代行ユーザー").await;
+    b.wait_text("署名/電子捺印操作代行ユーザー").await;
 
     b.close().await;
     app.stop().await;
@@ -297,7 +265,7 @@ async fn group_admin_of_another_group_sees_no_edit_controls() {
 
     login(&b, &app, "A1533604", "Osaka-Pass-1234").await;
     b.client.goto(&app.url("/t/HXOS2/admin/users")).await.expect("goto");
-    let text = wait_text(&b, "大阪支店").await;
+    let text = b.wait_text("大阪支店").await;
     assert!(text.contains("全1件") && text.contains("A1533604"), "own group by default: {text}");
     assert_eq!(count(&b, "#new-user").await, 1, "may create users in the own group");
     assert_eq!(count(&b, ".org-locked").await, 1, "本社 is shown without a link: {text}");
@@ -305,17 +273,17 @@ async fn group_admin_of_another_group_sees_no_edit_controls() {
 
     // The other group's members: refused, no 新規ユーザー.
     b.client.goto(&app.url(&format!("/t/HXOS2/admin/users?group={root}"))).await.expect("goto");
-    let text = wait_text(&b, "この操作を行う権限がありません。").await;
+    let text = b.wait_text("この操作を行う権限がありません。").await;
     assert!(text.contains("グループ管理者は、自分のグループのユーザーのみ管理できます。"), "{text}");
     assert_eq!(count(&b, "#new-user").await, 0);
     assert_eq!(count(&b, ".um-table").await, 0);
     b.client.goto(&app.url(&format!("/t/HXOS2/admin/users/new?group={root}"))).await.expect("goto");
-    wait_text(&b, "この操作を行う権限がありません。").await;
+    b.wait_text("この操作を行う権限がありません。").await;
     assert_eq!(count(&b, "#create-user").await, 0);
 
     // The other group's signer: refused, no edit control, no seal, no delegate controls.
     b.client.goto(&app.url("/t/HXOS2/admin/users/A1533602")).await.expect("goto");
-    let text = wait_text(&b, "この操作を行う権限がありません。").await;
+    let text = b.wait_text("この操作を行う権限がありません。").await;
     assert!(!text.contains("伊藤 誠"), "nothing of the user is shown: {text}");
     for css in ["#update-user", "#add-delegates", "#reset-password", "img.seal", "form[action*='/delegates']"] {
         assert_eq!(count(&b, css).await, 0, "{css}");
@@ -325,11 +293,11 @@ async fn group_admin_of_another_group_sees_no_edit_controls() {
     b.screenshot("users-other-group-refused").await;
     // The seal image itself is refused too.
     b.client.goto(&app.url("/t/HXOS2/admin/users/A1533602/seal.svg")).await.expect("goto");
-    assert!(!body_text(&b).await.contains("伊藤"));
+    assert!(!b.text_now().await.contains("伊藤"));
 
     // The own page: the own attributes can be edited, roles and status cannot.
     b.client.goto(&app.url("/t/HXOS2/admin/users/A1533604")).await.expect("goto");
-    wait_text(&b, "ユーザーの属性").await;
+    b.wait_text("ユーザーの属性").await;
     assert_eq!(count(&b, "#update-user").await, 1);
     assert_eq!(count(&b, "input[name='roles']").await, 0, "nobody changes their own roles");
     assert_eq!(count(&b, "#reset-password").await, 0);
@@ -337,7 +305,7 @@ async fn group_admin_of_another_group_sees_no_edit_controls() {
     // The tenant administrator sees every company with its nested groups, in English too.
     login(&b, &app, "HX000001", DEMO_PASSWORD).await;
     b.client.goto(&app.url("/t/HXOS2/admin/users?lang=en")).await.expect("goto");
-    let text = wait_text(&b, "Companies and groups").await;
+    let text = b.wait_text("Companies and groups").await;
     assert_eq!(count(&b, ".um-tree .org-company").await, 2, "{text}");
     assert!(text.contains("本社 管理部") && text.contains("東京支店") && text.contains("大阪支店"), "{text}");
     assert!(count(&b, ".org-groups .org-groups a.org-group").await >= 3, "subgroups are nested");

@@ -117,15 +117,12 @@ async fn sigkill_during_writes_loses_nothing_acknowledged() {
     let mut rng = Lcg(0x006b_6569_7961_6b75);
     let acked = Arc::new(Mutex::new(Acked::default()));
     let client = reqwest::Client::builder().danger_accept_invalid_certs(true).build().expect("client");
-    let pdf = base64::Engine::encode(
-        &base64::engine::general_purpose::STANDARD,
-        keiyaku_contracts::demo::order_pdf(
-            "K-0001",
-            "耐障害試験 注文",
-            "アイテックコンサルタント株式会社",
-            550_000,
-            "2026-11-25",
-        ),
+    let pdf = keiyaku_contracts::demo::order_pdf_base64(
+        "K-0001",
+        "耐障害試験 注文",
+        "アイテックコンサルタント株式会社",
+        550_000,
+        "2026-11-25",
     );
     let started = Instant::now();
     for cycle in 0..cycles {

@@ -43,6 +43,11 @@ pub fn order_pdf(number: &str, title: &str, partner: &str, amount: i64, date: &s
         .to_bytes()
 }
 
+/// [`order_pdf`] in base64, as the API's `content_base64` takes it.
+pub fn order_pdf_base64(number: &str, title: &str, partner: &str, amount: i64, date: &str) -> String {
+    base64::Engine::encode(&base64::engine::general_purpose::STANDARD, order_pdf(number, title, partner, amount, date))
+}
+
 fn caller(tx: &Tx, user: &str) -> Result<Caller, ContractsError> {
     keiyaku_auth::load_caller(tx, TENANT, user, None).map_err(|e| ContractsError::internal(e.to_string()))
 }
