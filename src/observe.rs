@@ -108,7 +108,7 @@ impl<E: Endpoint> Endpoint for ObserveEndpoint<E> {
         if let Ok(v) = HeaderValue::from_str(&id) {
             resp.headers_mut().insert("x-request-id", v);
         }
-        tracing::info!(target: "keiyaku::access", request_id = %id, %method, path = %path, status, ms = secs * 1e3);
+        tracing::info!(target: "keiyaku::access", request_id = %id, %method, path = %path, status, ms = (secs * 1e6).round() / 1e3);
         Ok(resp)
     }
 }
