@@ -36,6 +36,7 @@ pub fn modules() -> Vec<Box<dyn Module>> {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct Health {
     status: String,
     version: String,

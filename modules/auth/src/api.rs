@@ -36,6 +36,7 @@ pub async fn caller(auth: &Auth, ctx: &Ctx, tenant: &str, token: &BearerToken) -
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct LoginRequest {
     /// User ID or e-mail address.
     login: String,
@@ -43,6 +44,7 @@ struct LoginRequest {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct UserSummary {
     pub user_id: String,
     pub name: String,
@@ -62,6 +64,7 @@ impl From<&User> for UserSummary {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct LoginResponse {
     token: String,
     password_change_required: bool,
@@ -69,18 +72,21 @@ struct LoginResponse {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct ChangePasswordRequest {
     current_password: String,
     new_password: String,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct MeGroup {
     id: String,
     name: String,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct MeCompany {
     id: String,
     name: String,
@@ -89,6 +95,7 @@ struct MeCompany {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct MenuView {
     path: String,
     label: String,
@@ -97,6 +104,7 @@ struct MenuView {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct MeResponse {
     user: UserSummary,
     tenant: TenantView,
@@ -138,6 +146,7 @@ impl MeResponse {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct OperatorLoginRequest {
     /// Always `operator`; may be left out.
     login: Option<String>,
@@ -145,11 +154,13 @@ struct OperatorLoginRequest {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct TokenResponse {
     token: String,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct OwnerCompany {
     name: String,
     #[oai(default)]
@@ -157,6 +168,7 @@ struct OwnerCompany {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct AdminUser {
     user_id: String,
     name: String,
@@ -164,6 +176,7 @@ struct AdminUser {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct CreateTenantRequest {
     /// Enterprise code (企業コード), 2–10 upper-case letters and digits.
     code: String,
@@ -177,6 +190,7 @@ struct CreateTenantRequest {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TenantView {
     code: String,
     name: String,
@@ -198,6 +212,7 @@ impl From<&Tenant> for TenantView {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct CreatedTenant {
     tenant: TenantView,
     admin: UserSummary,
@@ -218,12 +233,14 @@ enum NoContent {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct TenantList {
     items: Vec<TenantView>,
     total: u64,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct MailAttachmentView {
     name: String,
     content_type: String,
@@ -231,6 +248,7 @@ struct MailAttachmentView {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct MailView {
     id: String,
     to: String,
@@ -243,6 +261,7 @@ struct MailView {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct MailList {
     items: Vec<MailView>,
     total: u64,

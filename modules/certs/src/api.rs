@@ -31,7 +31,7 @@ pub struct CertsApi {
 
 /// Something per certificate term: `"1"`, `"2"`, `"3"` years.
 #[derive(Object, Default)]
-#[oai(rename = "TicketPerTerm")]
+#[oai(skip_serializing_if_is_none, rename = "TicketPerTerm")]
 struct PerTerm {
     #[oai(rename = "1", default)]
     y1: i64,
@@ -48,14 +48,14 @@ impl PerTerm {
 }
 
 #[derive(Object)]
-#[oai(rename = "TicketOrderLinkRequest")]
+#[oai(skip_serializing_if_is_none, rename = "TicketOrderLinkRequest")]
 struct EmailRequest {
     #[oai(default)]
     email: String,
 }
 
 #[derive(Object)]
-#[oai(rename = "CertAccepted")]
+#[oai(skip_serializing_if_is_none, rename = "CertAccepted")]
 struct AcceptedBody {
     status: String,
 }
@@ -73,7 +73,7 @@ fn accepted(status: &str) -> Accepted {
 
 /// The order form's defaults.
 #[derive(Object)]
-#[oai(rename = "TicketOrderLink")]
+#[oai(skip_serializing_if_is_none, rename = "TicketOrderLink")]
 struct OrderLinkView {
     enterprise_code: String,
     tenant_name: String,
@@ -88,7 +88,7 @@ struct OrderLinkView {
 }
 
 #[derive(Object, Default)]
-#[oai(rename = "TicketBilling")]
+#[oai(skip_serializing_if_is_none, rename = "TicketBilling")]
 struct BillingBody {
     #[oai(default)]
     company: String,
@@ -118,7 +118,7 @@ impl From<&Billing> for BillingBody {
 }
 
 #[derive(Object)]
-#[oai(rename = "TicketOrderRequest")]
+#[oai(skip_serializing_if_is_none, rename = "TicketOrderRequest")]
 struct OrderRequest {
     #[oai(default)]
     token: String,
@@ -132,7 +132,7 @@ struct OrderRequest {
 }
 
 #[derive(Object)]
-#[oai(rename = "TicketOrder")]
+#[oai(skip_serializing_if_is_none, rename = "TicketOrder")]
 struct OrderView {
     order_id: String,
     /// Order and invoice number.
@@ -182,7 +182,7 @@ enum OrderPlaced {
 }
 
 #[derive(Object)]
-#[oai(rename = "Captcha")]
+#[oai(skip_serializing_if_is_none, rename = "Captcha")]
 struct CaptchaView {
     captcha_id: String,
     /// `data:image/png;base64,…`
@@ -192,7 +192,7 @@ struct CaptchaView {
 }
 
 #[derive(Object)]
-#[oai(rename = "CertApplicationStart")]
+#[oai(skip_serializing_if_is_none, rename = "CertApplicationStart")]
 struct StartRequest {
     /// `self` (本人) or `proxy` (代理人).
     #[oai(default)]
@@ -215,7 +215,7 @@ struct StartRequest {
 }
 
 #[derive(Object)]
-#[oai(rename = "CertApplicationDetails")]
+#[oai(skip_serializing_if_is_none, rename = "CertApplicationDetails")]
 struct DetailsView {
     /// 会社名(漢字)
     company_name: String,
@@ -236,7 +236,7 @@ struct DetailsView {
 }
 
 #[derive(Object)]
-#[oai(rename = "CertIdDocument")]
+#[oai(skip_serializing_if_is_none, rename = "CertIdDocument")]
 struct DocumentView {
     name: String,
     content_type: String,
@@ -245,7 +245,7 @@ struct DocumentView {
 }
 
 #[derive(Object)]
-#[oai(rename = "CertApplication")]
+#[oai(skip_serializing_if_is_none, rename = "CertApplication")]
 struct ApplicationView {
     id: String,
     enterprise_code: String,
@@ -299,7 +299,7 @@ impl From<&Application> for ApplicationView {
 }
 
 #[derive(Object)]
-#[oai(rename = "CertIdDocumentUpload")]
+#[oai(skip_serializing_if_is_none, rename = "CertIdDocumentUpload")]
 struct UploadBody {
     /// The file name, e.g. `名刺.pdf`.
     #[oai(default)]
@@ -310,7 +310,7 @@ struct UploadBody {
 }
 
 #[derive(Object)]
-#[oai(rename = "CertApplicationDetailsInput")]
+#[oai(skip_serializing_if_is_none, rename = "CertApplicationDetailsInput")]
 struct DetailsRequest {
     #[oai(default)]
     company_name: String,
@@ -338,14 +338,14 @@ struct DetailsRequest {
 }
 
 #[derive(Object)]
-#[oai(rename = "CertPinRequest")]
+#[oai(skip_serializing_if_is_none, rename = "CertPinRequest")]
 struct PinRequest {
     /// The 12-digit PIN (self applications).
     pin: Option<String>,
 }
 
 #[derive(Object)]
-#[oai(rename = "CertApprovalDecision")]
+#[oai(skip_serializing_if_is_none, rename = "CertApprovalDecision")]
 struct ApproveRequest {
     /// Required when approving.
     pin: Option<String>,
@@ -354,7 +354,7 @@ struct ApproveRequest {
 }
 
 #[derive(Object)]
-#[oai(rename = "CertificateView")]
+#[oai(skip_serializing_if_is_none, rename = "CertificateView")]
 struct CertificateView {
     user_id: String,
     /// `CN=BN-Yamada.Taro, O=…, C=JP`
@@ -402,7 +402,7 @@ fn certificate_view(c: &CertRecord, now: jiff::Timestamp) -> CertificateView {
 }
 
 #[derive(Object)]
-#[oai(rename = "CertApplicationOutcome")]
+#[oai(skip_serializing_if_is_none, rename = "CertApplicationOutcome")]
 struct OutcomeView {
     /// `issued`, `awaiting_approval` or `rejected`.
     status: String,
@@ -412,7 +412,7 @@ struct OutcomeView {
 }
 
 #[derive(Object)]
-#[oai(rename = "CertificateTest")]
+#[oai(skip_serializing_if_is_none, rename = "CertificateTest")]
 struct TestView {
     result: String,
     serial: String,
@@ -423,7 +423,7 @@ struct TestView {
 }
 
 #[derive(Object)]
-#[oai(rename = "CertificateRevocation")]
+#[oai(skip_serializing_if_is_none, rename = "CertificateRevocation")]
 struct RevokeRequest {
     /// A reason (`cessation_of_operation`, `affiliation_changed`, `key_compromise`,
     /// `superseded`, `unspecified`) or free text.

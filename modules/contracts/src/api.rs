@@ -33,7 +33,7 @@ pub struct ContractsApi {
 // Bodies
 
 #[derive(Object)]
-#[oai(rename = "ContractField")]
+#[oai(skip_serializing_if_is_none, rename = "ContractField")]
 struct FieldView {
     name: String,
     #[oai(default)]
@@ -42,7 +42,7 @@ struct FieldView {
 
 /// A PDF document given inline.
 #[derive(Object)]
-#[oai(rename = "ContractDocumentUpload")]
+#[oai(skip_serializing_if_is_none, rename = "ContractDocumentUpload")]
 struct DocumentUpload {
     /// File name, e.g. 注文書.pdf.
     #[oai(default)]
@@ -53,7 +53,7 @@ struct DocumentUpload {
 }
 
 #[derive(Object)]
-#[oai(rename = "ContractRouteStepInput")]
+#[oai(skip_serializing_if_is_none, rename = "ContractRouteStepInput")]
 struct RouteStepBody {
     /// `owner` or `partner`.
     #[oai(default)]
@@ -67,7 +67,7 @@ struct RouteStepBody {
 }
 
 #[derive(Object)]
-#[oai(rename = "RegisterContractRequest")]
+#[oai(skip_serializing_if_is_none, rename = "RegisterContractRequest")]
 struct RegisterBody {
     /// 契約番号 (unique per tenant).
     #[oai(default)]
@@ -100,7 +100,7 @@ struct RegisterBody {
 }
 
 #[derive(Object)]
-#[oai(rename = "ContractCommentRequest")]
+#[oai(skip_serializing_if_is_none, rename = "ContractCommentRequest")]
 struct CommentBody {
     /// Comment (required for a send-back).
     #[oai(default)]
@@ -108,7 +108,7 @@ struct CommentBody {
 }
 
 #[derive(Object)]
-#[oai(rename = "ContractReplacement")]
+#[oai(skip_serializing_if_is_none, rename = "ContractReplacement")]
 struct ReplacementBody {
     /// Which document (`D1`, …) the new version replaces.
     #[oai(default)]
@@ -120,7 +120,7 @@ struct ReplacementBody {
 }
 
 #[derive(Object)]
-#[oai(rename = "CorrectContractRequest")]
+#[oai(skip_serializing_if_is_none, rename = "CorrectContractRequest")]
 struct CorrectBody {
     title: Option<String>,
     /// `YYYY-MM-DD`.
@@ -136,7 +136,7 @@ struct CorrectBody {
 }
 
 #[derive(Object)]
-#[oai(rename = "DeleteContractRequest")]
+#[oai(skip_serializing_if_is_none, rename = "DeleteContractRequest")]
 struct DeleteBody {
     /// Why (kept in the 訂正削除履歴).
     #[oai(default)]
@@ -144,7 +144,7 @@ struct DeleteBody {
 }
 
 #[derive(Object)]
-#[oai(rename = "ResubmitContractRequest")]
+#[oai(skip_serializing_if_is_none, rename = "ResubmitContractRequest")]
 struct ResubmitBody {
     #[oai(default)]
     comment: String,
@@ -154,7 +154,7 @@ struct ResubmitBody {
 }
 
 #[derive(Object)]
-#[oai(rename = "SignContractRequest")]
+#[oai(skip_serializing_if_is_none, rename = "SignContractRequest")]
 struct SignBody {
     /// The signer a delegate signs for (only needed when the caller is a delegate of
     /// several of the step's signers).
@@ -167,7 +167,7 @@ struct SignBody {
 }
 
 #[derive(Object)]
-#[oai(rename = "ContractVersion")]
+#[oai(skip_serializing_if_is_none, rename = "ContractVersion")]
 struct VersionView {
     n: u32,
     sha256: String,
@@ -184,7 +184,7 @@ struct VersionView {
 }
 
 #[derive(Object)]
-#[oai(rename = "ContractDocument")]
+#[oai(skip_serializing_if_is_none, rename = "ContractDocument")]
 struct DocumentView {
     id: String,
     name: String,
@@ -192,7 +192,7 @@ struct DocumentView {
 }
 
 #[derive(Object)]
-#[oai(rename = "ContractStep")]
+#[oai(skip_serializing_if_is_none, rename = "ContractStep")]
 struct StepView {
     party: String,
     role: String,
@@ -207,7 +207,7 @@ struct StepView {
 }
 
 #[derive(Object)]
-#[oai(rename = "ContractEvent")]
+#[oai(skip_serializing_if_is_none, rename = "ContractEvent")]
 struct EventView {
     at: String,
     by: String,
@@ -218,7 +218,7 @@ struct EventView {
 }
 
 #[derive(Object)]
-#[oai(rename = "ContractPermissions")]
+#[oai(skip_serializing_if_is_none, rename = "ContractPermissions")]
 struct PermissionsView {
     approve: bool,
     sign: bool,
@@ -230,7 +230,7 @@ struct PermissionsView {
 }
 
 #[derive(Object)]
-#[oai(rename = "Contract")]
+#[oai(skip_serializing_if_is_none, rename = "Contract")]
 struct ContractDetail {
     id: String,
     number: String,
@@ -345,7 +345,7 @@ fn detail(v: &ContractView, lang: Lang) -> ContractDetail {
 }
 
 #[derive(Object)]
-#[oai(rename = "ContractSummary")]
+#[oai(skip_serializing_if_is_none, rename = "ContractSummary")]
 struct SummaryView {
     id: String,
     number: String,
@@ -382,7 +382,7 @@ impl From<&Summary> for SummaryView {
 }
 
 #[derive(Object)]
-#[oai(rename = "ContractList")]
+#[oai(skip_serializing_if_is_none, rename = "ContractList")]
 struct ContractList {
     items: Vec<SummaryView>,
     total: u64,
@@ -400,7 +400,7 @@ fn list(p: Page<Summary>) -> ContractList {
 }
 
 #[derive(Object)]
-#[oai(rename = "ContractDocumentRow")]
+#[oai(skip_serializing_if_is_none, rename = "ContractDocumentRow")]
 struct DocumentRowView {
     contract_id: String,
     document_id: String,
@@ -410,7 +410,7 @@ struct DocumentRowView {
 }
 
 #[derive(Object)]
-#[oai(rename = "ContractDocumentList")]
+#[oai(skip_serializing_if_is_none, rename = "ContractDocumentList")]
 struct DocumentRowList {
     items: Vec<DocumentRowView>,
     total: u64,
@@ -419,14 +419,14 @@ struct DocumentRowList {
 }
 
 #[derive(Object)]
-#[oai(rename = "ContractRouteCandidate")]
+#[oai(skip_serializing_if_is_none, rename = "ContractRouteCandidate")]
 struct CandidateView {
     user_id: String,
     name: String,
 }
 
 #[derive(Object)]
-#[oai(rename = "ContractRouteCandidateStep")]
+#[oai(skip_serializing_if_is_none, rename = "ContractRouteCandidateStep")]
 struct CandidateStep {
     party: String,
     role: String,
@@ -434,7 +434,7 @@ struct CandidateStep {
 }
 
 #[derive(Object)]
-#[oai(rename = "ContractPartner")]
+#[oai(skip_serializing_if_is_none, rename = "ContractPartner")]
 struct PartnerView {
     id: String,
     name: String,
@@ -442,7 +442,7 @@ struct PartnerView {
 }
 
 #[derive(Object)]
-#[oai(rename = "ContractRouteCandidates")]
+#[oai(skip_serializing_if_is_none, rename = "ContractRouteCandidates")]
 struct CandidatesView {
     partners: Vec<PartnerView>,
     /// The default route's steps with who can take them (partner steps need `counterparty`).

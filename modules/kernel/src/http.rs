@@ -12,7 +12,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// The problem+json document (RFC 9457), for the OpenAPI description.
 #[derive(Debug, poem_openapi::Object)]
-#[oai(rename = "Problem")]
+#[oai(skip_serializing_if_is_none, rename = "Problem")]
 pub struct ProblemSchema {
     #[oai(rename = "type")]
     pub type_: String,
@@ -29,7 +29,7 @@ pub struct ProblemSchema {
 }
 
 #[derive(Debug, poem_openapi::Object)]
-#[oai(rename = "FieldError")]
+#[oai(skip_serializing_if_is_none, rename = "FieldError")]
 pub struct FieldErrorSchema {
     pub field: String,
     pub code: String,

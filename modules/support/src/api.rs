@@ -35,7 +35,7 @@ pub struct SupportApi {
 
 /// A notice (お知らせ).
 #[derive(Object)]
-#[oai(rename = "Notice")]
+#[oai(skip_serializing_if_is_none, rename = "Notice")]
 struct NoticeView {
     id: String,
     title: String,
@@ -66,7 +66,7 @@ impl NoticeView {
 }
 
 #[derive(Object)]
-#[oai(rename = "NoticeList")]
+#[oai(skip_serializing_if_is_none, rename = "NoticeList")]
 struct NoticeList {
     items: Vec<NoticeView>,
     total: u64,
@@ -75,7 +75,7 @@ struct NoticeList {
 }
 
 #[derive(Object)]
-#[oai(rename = "CreateNoticeRequest")]
+#[oai(skip_serializing_if_is_none, rename = "CreateNoticeRequest")]
 struct CreateNoticeRequest {
     #[oai(default)]
     title: String,
@@ -92,7 +92,7 @@ struct CreateNoticeRequest {
 
 /// A support document (サポート資料).
 #[derive(Object)]
-#[oai(rename = "SupportDocument")]
+#[oai(skip_serializing_if_is_none, rename = "SupportDocument")]
 struct DocumentView {
     id: String,
     /// `manual`, `ebook_law`, `faq` or `info`.
@@ -126,7 +126,7 @@ impl DocumentView {
 }
 
 #[derive(Object)]
-#[oai(rename = "SupportDocumentList")]
+#[oai(skip_serializing_if_is_none, rename = "SupportDocumentList")]
 struct DocumentList {
     items: Vec<DocumentView>,
     total: u64,
@@ -135,7 +135,7 @@ struct DocumentList {
 }
 
 #[derive(Object)]
-#[oai(rename = "UploadedSupportDocument")]
+#[oai(skip_serializing_if_is_none, rename = "UploadedSupportDocument")]
 struct UploadedDocument {
     #[oai(flatten)]
     document: DocumentView,
@@ -155,7 +155,7 @@ struct SupportUploadForm {
 
 /// One line of 確認待ち文書.
 #[derive(Object)]
-#[oai(rename = "WaitingLine")]
+#[oai(skip_serializing_if_is_none, rename = "WaitingLine")]
 struct WaitingView {
     /// e.g. `owner_approver`, `partner_person_in_charge`.
     line: String,
@@ -165,14 +165,14 @@ struct WaitingView {
 }
 
 #[derive(Object)]
-#[oai(rename = "DashboardUser")]
+#[oai(skip_serializing_if_is_none, rename = "DashboardUser")]
 struct DashboardUser {
     user_id: String,
     name: String,
 }
 
 #[derive(Object)]
-#[oai(rename = "Dashboard")]
+#[oai(skip_serializing_if_is_none, rename = "Dashboard")]
 struct DashboardView {
     /// The service owner's company name (header).
     company_name: String,
@@ -188,7 +188,7 @@ struct DashboardView {
 }
 
 #[derive(Object)]
-#[oai(rename = "UsageCounts")]
+#[oai(skip_serializing_if_is_none, rename = "UsageCounts")]
 struct UsageCounts {
     logins: u64,
     /// Distinct users who logged in.
@@ -219,7 +219,7 @@ impl From<&usage::Counts> for UsageCounts {
 /// One company group's figures; company and group are none for what is not attributable
 /// to a user of the tenant.
 #[derive(Object)]
-#[oai(rename = "UsageRow")]
+#[oai(skip_serializing_if_is_none, rename = "UsageRow")]
 struct UsageRowView {
     company_id: Option<String>,
     company_name: Option<String>,
@@ -231,7 +231,7 @@ struct UsageRowView {
 }
 
 #[derive(Object)]
-#[oai(rename = "UsageReport")]
+#[oai(skip_serializing_if_is_none, rename = "UsageReport")]
 struct UsageView {
     /// `YYYY-MM` (Japan time).
     month: String,

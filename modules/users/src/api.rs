@@ -32,6 +32,7 @@ pub struct UsersApi {
 
 /// A company of the tenant: the service owner or a partner (取引先).
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct CompanyView {
     id: String,
     name: String,
@@ -59,6 +60,7 @@ impl From<&Company> for CompanyView {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct GroupView {
     id: String,
     company_id: String,
@@ -82,6 +84,7 @@ impl From<&Group> for GroupView {
 
 /// A group in the tree.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct GroupNodeView {
     id: String,
     name: String,
@@ -94,6 +97,7 @@ struct GroupNodeView {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct CompanyNodeView {
     company: CompanyView,
     /// The company's groups in tree order (depth first, root first).
@@ -101,6 +105,7 @@ struct CompanyNodeView {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct OrgTree {
     companies: Vec<CompanyNodeView>,
 }
@@ -126,6 +131,7 @@ impl From<CompanyNode> for CompanyNodeView {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct CreateCompanyRequest {
     #[oai(default)]
     name: String,
@@ -137,12 +143,14 @@ struct CreateCompanyRequest {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct CreatedCompany {
     company: CompanyView,
     root_group: GroupView,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct CreateGroupRequest {
     #[oai(default)]
     company_id: String,
@@ -153,6 +161,7 @@ struct CreateGroupRequest {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct UpdateGroupRequest {
     /// New name.
     name: Option<String>,
@@ -162,6 +171,7 @@ struct UpdateGroupRequest {
 
 /// A user as lists show it.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct UserView {
     user_id: String,
     name: String,
@@ -214,6 +224,7 @@ fn plain_row(u: User) -> UserRow {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct UserPage {
     items: Vec<UserView>,
     total: u64,
@@ -234,6 +245,7 @@ impl From<Paged<UserRow>> for UserPage {
 
 /// What the caller may do with the user (for showing edit controls).
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct UserPermissions {
     update: bool,
     change_roles_and_status: bool,
@@ -242,6 +254,7 @@ struct UserPermissions {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct UserDetailView {
     #[oai(flatten)]
     user: UserView,
@@ -277,6 +290,7 @@ impl UserDetailView {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct CreateUserRequest {
     /// Leave out for a partner company to get the suggested `vendor code + NN`.
     user_id: Option<String>,
@@ -292,6 +306,7 @@ struct CreateUserRequest {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct UpdateUserRequest {
     name: Option<String>,
     email: Option<String>,
@@ -304,12 +319,14 @@ struct UpdateUserRequest {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct SuggestedUserId {
     /// None when no numbering can be continued (an owner company without numbered IDs).
     user_id: Option<String>,
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct PasswordResetDone {
     user_id: String,
     /// Where the new 「ユーザー登録通知」 went.
@@ -317,6 +334,7 @@ struct PasswordResetDone {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct DelegateCompany {
     id: String,
     name: String,
@@ -324,6 +342,7 @@ struct DelegateCompany {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct DelegateView {
     user_id: String,
     name: String,
@@ -351,6 +370,7 @@ impl From<Delegate> for DelegateView {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct DelegateList {
     items: Vec<DelegateView>,
     total: u64,
@@ -361,6 +381,7 @@ fn delegate_list(list: Vec<Delegate>) -> DelegateList {
 }
 
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 struct AddDelegatesRequest {
     /// User IDs to add (at most 50 per request).
     #[oai(default)]
