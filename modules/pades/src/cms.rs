@@ -209,7 +209,7 @@ fn read_attributes(r: yasna::BERReader) -> yasna::ASN1Result<Vec<(ObjectIdentifi
 /// Parses a ContentInfo(SignedData); trailing bytes (the zero padding of /Contents) are ignored.
 pub(crate) fn parse_signed_data(buf: &[u8]) -> Result<ParsedSignedData, PadesError> {
     let len = tlv_len(buf).ok_or_else(|| PadesError::Asn1("CMS is not a definite-length DER value".into()))?;
-    yasna::parse_ber(&buf[..len], |r| {
+    parse_ber(&buf[..len], |r| {
         r.read_sequence(|r| {
             let ct = r.next().read_oid()?;
             if !is_oid(&ct, OID_SIGNED_DATA) {
@@ -257,15 +257,14 @@ pub(crate) fn parse_signed_data(buf: &[u8]) -> Result<ParsedSignedData, PadesErr
                     else {
                         return invalid();
                     };
-                    let (sid_issuer, sid_serial) = yasna::parse_ber(&sid, |r| {
-                        r.read_sequence(|r| Ok((r.next().read_der()?, r.next().read_der()?)))
-                    })
-                    .map(|(a, b)| (Some(a), Some(b)))
-                    .unwrap_or((None, None));
+                    let (sid_issuer, sid_serial) =
+                        parse_ber(&sid, |r| r.read_sequence(|r| Ok((r.next().read_der()?, r.next().read_der()?))))
+                            .map(|(a, b)| (Some(a), Some(b)))
+                            .unwrap_or((None, None));
                     let (signed_attrs_set, signed_attrs) = match signed_raw {
                         Some(v) if v.tag() == Tag::context(0) => {
                             let set = tlv(0x31, v.value());
-                            let attrs = yasna::parse_ber(&set, read_attributes)?;
+                            let attrs = parse_ber(&set, read_attributes)?;
                             (Some(set), attrs)
                         }
                         Some(_) => return invalid(),
@@ -321,12 +320,12 @@ impl ParsedSignedData {
     pub fn check(&self, content_sha256: Option<[u8; 32]>) -> Checked {
         let signer = self.signer_cert();
         let digest = content_sha256.or_else(|| self.econtent.as_ref().map(|e| Sha256::digest(e).into()));
-        let md = self.attr(OID_MESSAGE_DIGEST).and_then(|v| yasna::parse_der(v, |r| r.read_bytes()).ok());
+        let md = self.attr(OID_MESSAGE_DIGEST).and_then(|v| parse_der(v, |r| r.read_bytes()).ok());
         let sha256 = is_oid(&self.digest_alg, OID_SHA256);
         let digest_ok = sha256 && digest.is_some() && md.as_deref() == digest.as_ref().map(|d| d.as_slice());
         let content_type_ok = self
             .attr(OID_CONTENT_TYPE)
-            .and_then(|v| yasna::parse_der(v, |r| r.read_oid()).ok())
+            .and_then(|v| parse_der(v, |r| r.read_oid()).ok())
             .is_some_and(|ct| ct == self.content_type);
         let cert_ok = match (&signer, self.attr(OID_SIGNING_CERT_V2)) {
             (Some(cert), Some(v)) => first_cert_hash(v).is_none_or(|h| h == Sha256::digest(&cert.der).as_slice()),
@@ -354,7 +353,7 @@ impl ParsedSignedData {
 /// The certHash of the first ESSCertIDv2 when it is a SHA-256 hash (hashAlgorithm absent or
 /// SHA-256); `None` for other hash algorithms (not checked).
 fn first_cert_hash(value: &[u8]) -> Option<Vec<u8>> {
-    yasna::parse_ber(value, |r| {
+    parse_ber(value, |r| {
         r.read_sequence(|r| {
             let mut first = None;
             r.next().read_sequence_of(|r| {

@@ -78,6 +78,104 @@ pub(crate) fn tlv_len(buf: &[u8]) -> Option<usize> {
     (total <= buf.len()).then_some(total)
 }
 
+/// [`yasna::parse_der`] for bytes from outside (requests, signatures in PDFs), after
+/// [`lengths_fit`]: yasna's `skip_general`, behind `read_der` and `read_optional`, adds a
+/// length to its position unchecked (qnighy/yasna.rs#81, open), so a length near
+/// `usize::MAX` wraps, and the reader panics or moves backwards.
+pub(crate) fn parse_der<'a, T>(
+    buf: &'a [u8],
+    callback: impl for<'b> FnOnce(yasna::BERReader<'a, 'b>) -> ASN1Result<T>,
+) -> ASN1Result<T> {
+    lengths_fit(buf)?;
+    yasna::parse_der(buf, callback)
+}
+
+/// [`yasna::parse_ber`] after [`lengths_fit`] (see [`parse_der`]).
+pub(crate) fn parse_ber<'a, T>(
+    buf: &'a [u8],
+    callback: impl for<'b> FnOnce(yasna::BERReader<'a, 'b>) -> ASN1Result<T>,
+) -> ASN1Result<T> {
+    lengths_fit(buf)?;
+    yasna::parse_ber(buf, callback)
+}
+
+/// How deep [`lengths_fit`] follows constructed values (yasna stops at 10).
+const MAX_DEPTH: usize = 64;
+
+/// Walks the BER/DER values in `buf` (constructed ones recursively, indefinite lengths to
+/// their end-of-contents) and refuses any length that does not fit in what encloses it. The
+/// contents of primitive values are not looked into: yasna never reads them as values.
+pub(crate) fn lengths_fit(buf: &[u8]) -> ASN1Result<()> {
+    let mut rest = buf;
+    while !rest.is_empty() {
+        rest = &rest[value_end(rest, 0)?..];
+    }
+    Ok(())
+}
+
+/// The length of the one value at the start of `buf`, its header included.
+fn value_end(buf: &[u8], depth: usize) -> ASN1Result<usize> {
+    let eof = || ASN1Error::new(ASN1ErrorKind::Eof);
+    let invalid = || ASN1Error::new(ASN1ErrorKind::Invalid);
+    if depth > MAX_DEPTH {
+        return Err(ASN1Error::new(ASN1ErrorKind::StackOverflow));
+    }
+    let first = *buf.first().ok_or_else(eof)?;
+    let constructed = first & 0x20 != 0;
+    let mut pos = 1;
+    if first & 0x1f == 0x1f {
+        // High tag number: base-128 digits, the last without the top bit.
+        loop {
+            let b = *buf.get(pos).ok_or_else(eof)?;
+            pos += 1;
+            if b & 0x80 == 0 {
+                break;
+            }
+            if pos > 10 {
+                return Err(invalid());
+            }
+        }
+    }
+    let l = *buf.get(pos).ok_or_else(eof)?;
+    pos += 1;
+    if l == 0x80 {
+        // Indefinite length: constructed only, contents up to two zero bytes.
+        if !constructed {
+            return Err(invalid());
+        }
+        loop {
+            match buf.get(pos..pos + 2) {
+                Some([0, 0]) => return Ok(pos + 2),
+                Some(_) => pos += value_end(&buf[pos..], depth + 1)?,
+                None => return Err(eof()),
+            }
+        }
+    }
+    let len = if l < 0x80 {
+        usize::from(l)
+    } else {
+        let n = usize::from(l & 0x7f);
+        if n > std::mem::size_of::<usize>() {
+            return Err(invalid());
+        }
+        let mut len = 0usize;
+        for _ in 0..n {
+            let b = *buf.get(pos).ok_or_else(eof)?;
+            pos += 1;
+            len = len.checked_mul(256).ok_or_else(eof)? | usize::from(b);
+        }
+        len
+    };
+    let end = pos.checked_add(len).filter(|&end| end <= buf.len()).ok_or_else(eof)?;
+    if constructed {
+        let mut at = pos;
+        while at < end {
+            at += value_end(&buf[at..end], depth + 1)?;
+        }
+    }
+    Ok(end)
+}
+
 /// A positive INTEGER TLV from big-endian magnitude bytes.
 pub(crate) fn integer_tlv(magnitude: &[u8]) -> Vec<u8> {
     let skip = magnitude.iter().take_while(|&&b| b == 0).count();
@@ -187,7 +285,7 @@ pub(crate) struct CertFields {
 pub(crate) fn parse_cert(der: &[u8]) -> Result<CertFields, PadesError> {
     let len = tlv_len(der).ok_or_else(|| PadesError::Certificate("not DER".into()))?;
     let der = &der[..len];
-    yasna::parse_der(der, |r| {
+    parse_der(der, |r| {
         r.read_sequence(|r| {
             let fields = r.next().read_sequence(|r| {
                 r.read_optional(|r| r.read_tagged(Tag::context(0), |r| r.read_i64()))?;
@@ -246,7 +344,7 @@ pub(crate) fn parse_cert(der: &[u8]) -> Result<CertFields, PadesError> {
 /// The `commonName` of a Name TLV (empty when absent).
 pub(crate) fn common_name(name_der: &[u8]) -> String {
     let mut cn = String::new();
-    let _ = yasna::parse_ber(name_der, |r| {
+    let _ = parse_ber(name_der, |r| {
         r.read_sequence_of(|r| {
             r.read_set_of(|r| {
                 r.read_sequence(|r| {
@@ -302,5 +400,51 @@ mod tests {
         assert_eq!(integer_tlv(&[0x80]), vec![2, 2, 0, 0x80]);
         assert_eq!(integer_tlv(&[0, 0, 5]), vec![2, 1, 5]);
         assert_eq!(integer_tlv(&[]), vec![2, 1, 0]);
+    }
+
+    #[test]
+    fn lengths_that_do_not_fit_are_refused_before_yasna_reads_them() {
+        // qnighy/yasna.rs#81: a length of u64::MAX made yasna's skip_general wrap and panic.
+        let wrap = [0x88, 0x88, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0a];
+        assert!(parse_der(&wrap, |r| r.read_der()).is_err());
+        assert!(parse_ber(&wrap, |r| r.read_der()).is_err());
+        // The same inside a SEQUENCE, behind read_optional.
+        let nested = [0x30, 0x0b, 0x88, 0x88, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0a];
+        assert!(parse_ber(&nested, |r| r.read_sequence(|r| r.read_optional(|r| r.read_der()).map(|_| ()))).is_err());
+        // A child longer than its parent, a truncated header, too deep a nesting.
+        assert!(lengths_fit(&[0x30, 0x03, 0x04, 0x05, 0x00]).is_err());
+        assert!(lengths_fit(&[0x30]).is_err());
+        assert!(lengths_fit(&[0x04, 0x81]).is_err());
+        assert!(lengths_fit(&[0x1f, 0x81]).is_err());
+        let deep: Vec<u8> = std::iter::repeat_n([0x30, 0x80], 70).flatten().chain([0; 140]).collect();
+        assert!(lengths_fit(&deep).is_err());
+        // Indefinite lengths (BER) are walked to their end-of-contents; primitive ones refused.
+        let ber = [0x30, 0x80, 0x31, 0x80, 0x04, 0x01, 0x07, 0x00, 0x00, 0x02, 0x01, 0x05, 0x00, 0x00];
+        assert_eq!(lengths_fit(&ber), Ok(()));
+        assert!(lengths_fit(&ber[..ber.len() - 1]).is_err());
+        assert!(lengths_fit(&[0x04, 0x80, 0x00, 0x00]).is_err());
+        // A high tag number, and an empty input.
+        assert_eq!(lengths_fit(&[0xbf, 0x87, 0x68, 0x02, 0x05, 0x00]), Ok(()));
+        assert_eq!(lengths_fit(&[]), Ok(()));
+    }
+
+    #[test]
+    fn what_yasna_writes_fits() {
+        let der = yasna::construct_der(|w| {
+            w.write_sequence(|w| {
+                w.next().write_oid(&oid(OID_SIGNED_DATA));
+                w.next().write_tagged(Tag::context(0), |w| w.write_bytes(&[7; 300]));
+                w.next().write_set(|w| {
+                    w.next().write_u64(u64::MAX);
+                    w.next().write_sequence(|w| w.next().write_bool(true));
+                });
+                w.next().write_tagged_implicit(Tag::context(70_000), |w| w.write_utf8_string("契約"));
+            })
+        });
+        assert_eq!(lengths_fit(&der), Ok(()));
+        assert!(parse_der(&der, |r| r.read_der()).is_ok());
+        for cut in 1..der.len() {
+            assert!(lengths_fit(&der[..cut]).is_err(), "cut at {cut}");
+        }
     }
 }

@@ -192,14 +192,14 @@ struct Request {
 }
 
 fn parse_request(der: &[u8]) -> Result<Request, usize> {
-    yasna::parse_der(der, |r| {
+    parse_der(der, |r| {
         r.read_sequence(|r| {
             if r.next().read_u8()? != 1 {
                 return invalid();
             }
             let (hash_alg_der, imprint) =
                 r.next().read_sequence(|r| Ok((r.next().read_der()?, r.next().read_bytes()?)))?;
-            let hash_alg = yasna::parse_der(&hash_alg_der, read_alg)?;
+            let hash_alg = parse_der(&hash_alg_der, read_alg)?;
             let mut req = Request {
                 hash_alg,
                 hash_alg_der,
@@ -295,7 +295,7 @@ pub(crate) fn check_token(token: &[u8], expected_imprint: &[u8; 32]) -> Result<T
         return Err(PadesError::Asn1("not a TSTInfo".into()));
     }
     let tst = sd.econtent.as_deref().ok_or_else(|| PadesError::Asn1("token without TSTInfo".into()))?;
-    let (policy, alg, imprint, gen_time) = yasna::parse_der(tst, |r| {
+    let (policy, alg, imprint, gen_time) = parse_der(tst, |r| {
         r.read_sequence(|r| {
             let _version = r.next().read_u8()?;
             let policy = r.next().read_tagged_der()?;
@@ -337,5 +337,20 @@ mod tests {
         assert_eq!(rejection(FAIL_UNACCEPTED_POLICY)[7..], [3, 3, 0, 0, 1]);
         assert_eq!(rejection(FAIL_UNACCEPTED_EXTENSION)[7..], [3, 4, 7, 0, 0, 0x80]);
         assert!(parse_request(b"\x30\x00").is_err());
+    }
+
+    #[test]
+    fn a_length_near_usize_max_is_a_bad_request_not_a_panic() {
+        // Found by `bench/fuzz.sh` (tsa_request): a TimeStampReq whose nested value claims a
+        // length of 2^64 - 1 bytes made yasna's reader wrap its position (qnighy/yasna.rs#81).
+        let found = [
+            0x30, 0x43, 0x02, 0x01, 0x01, 0x30, 0x31, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x30, 0x88, 0xff, 0xff,
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xf3, 0x01, 0x00, 0x00, 0x00, 0x00, 0x44, 0xa2, 0xa2, 0xa2,
+            0xa2, 0xa2, 0x30, 0x26, 0x02, 0x80, 0xff, 0x01, 0x30, 0xff, 0xff, 0xff, 0x1f, 0x00, 0xa2,
+        ];
+        assert_eq!(parse_request(&found).err(), Some(FAIL_BAD_DATA_FORMAT));
+        let wrap = [0x30, 0x0d, 0x02, 0x01, 0x01, 0x30, 0x88, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+        assert_eq!(parse_request(&wrap).err(), Some(FAIL_BAD_DATA_FORMAT));
     }
 }
