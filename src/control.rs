@@ -21,24 +21,32 @@ pub fn socket_path(data_dir: &Path) -> PathBuf {
     data_dir.join(SOCKET)
 }
 
-/// Takes a backup for a control-socket request: the archive's bytes. Audited as the system.
-fn backup_bytes(store: &Store, data_dir: &Path) -> Result<Vec<u8>, String> {
+/// Takes a backup for a control-socket request into a temporary archive in the data
+/// directory: its path and length (the caller sends it, then removes it). Audited as the system.
+fn backup_file(store: &Store, data_dir: &Path) -> Result<(PathBuf, u64), String> {
     let path = data_dir.join(format!(".control-backup-{}.tar", keiyaku_kernel::ids::new_id()));
     let result = crate::backup::write_archive(store, data_dir, &path)
-        .and_then(|_| std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display())));
-    let _ = std::fs::remove_file(&path);
-    let bytes = result?;
-    store
-        .write_blocking(|tx| {
-            tx.audit(
-                &keiyaku_kernel::context::Actor::system(),
-                "backup.local",
-                "database",
-                serde_json::json!({"bytes": bytes.len(), "via": SOCKET}),
-            )
-        })
-        .map_err(|e| e.to_string())?;
-    Ok(bytes)
+        .and_then(|_| std::fs::metadata(&path).map(|m| m.len()).map_err(|e| format!("{}: {e}", path.display())))
+        .and_then(|len| {
+            store
+                .write_blocking(|tx| {
+                    tx.audit(
+                        &keiyaku_kernel::context::Actor::system(),
+                        "backup.local",
+                        "database",
+                        serde_json::json!({"bytes": len, "via": SOCKET}),
+                    )
+                })
+                .map_err(|e| e.to_string())
+                .map(|()| len)
+        });
+    match result {
+        Ok(len) => Ok((path, len)),
+        Err(e) => {
+            let _ = std::fs::remove_file(&path);
+            Err(e)
+        }
+    }
 }
 
 #[cfg(unix)]
@@ -89,12 +97,21 @@ mod unix {
         let mut reader = BufReader::new(read.take(MAX_REQUEST));
         let got = tokio::time::timeout(Duration::from_secs(5), reader.read_line(&mut line)).await;
         let reply = match (got, line.trim()) {
-            (Ok(Ok(_)), "backup") => match tokio::task::spawn_blocking(move || backup_bytes(&store, &data_dir)).await {
-                Ok(Ok(bytes)) => {
-                    let _ = write.write_all(format!("ok {}\n", bytes.len()).as_bytes()).await;
-                    let _ = write.write_all(&bytes).await;
-                    let _ = write.shutdown().await;
-                    tracing::info!(bytes = bytes.len(), "backup taken for `keiyaku backup`");
+            (Ok(Ok(_)), "backup") => match tokio::task::spawn_blocking(move || backup_file(&store, &data_dir)).await {
+                Ok(Ok((path, len))) => {
+                    // Streamed from the file: an archive is never held in memory whole.
+                    let sent = async {
+                        let mut file = tokio::fs::File::open(&path).await?;
+                        write.write_all(format!("ok {len}\n").as_bytes()).await?;
+                        tokio::io::copy(&mut file, &mut write).await?;
+                        write.shutdown().await
+                    }
+                    .await;
+                    let _ = std::fs::remove_file(&path);
+                    match sent {
+                        Ok(()) => tracing::info!(bytes = len, "backup taken for `keiyaku backup`"),
+                        Err(e) => tracing::warn!(error = %e, "backup for `keiyaku backup` not delivered"),
+                    }
                     return;
                 }
                 Ok(Err(e)) => format!("error {e}\n"),

@@ -356,7 +356,12 @@ impl Store {
         modules: &[&dyn Module],
         cache_bytes: usize,
     ) -> Result<Self, StoreError> {
-        let create = move |p: &Path| redb::Builder::new().set_cache_size(cache_bytes).create(p);
+        let builder = move || {
+            let mut b = redb::Builder::new();
+            b.set_cache_size(cache_bytes);
+            b
+        };
+        let create = move |p: &Path| builder().create(p);
         let exists =
             path.try_exists().map_err(|e| StoreError::Database(format!("cannot look for {}: {e}", path.display())))?;
         if !exists {
@@ -381,12 +386,7 @@ impl Store {
             db = create(path)?;
         }
         let reopen_path = path.to_path_buf();
-        Self::init(
-            db,
-            clock,
-            modules,
-            Some(Box::new(move || redb::Builder::new().set_cache_size(cache_bytes).open(&reopen_path))),
-        )
+        Self::init(db, clock, modules, Some(Box::new(move || builder().open(&reopen_path))))
     }
 
     /// Builds a new database at `path` atomically: every table and schema version is written
