@@ -9,7 +9,7 @@
 
 use crate::common::*;
 use base64::Engine;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::process::Command;
 
@@ -230,6 +230,22 @@ async fn register_circulate_send_back_sign_and_validate() {
     let (s, _) = act(&app, &partner_signer, &id, "approve", json!({})).await;
     assert_eq!(s, StatusCode::CONFLICT, "a signing step is not approved");
     assert_eq!(contracts_snapshot(&app).await, snap, "refusals wrote nothing");
+
+    // Authority at the moment of signing: while the principal is suspended, nobody signs
+    // with their certificate (403 principal_suspended, nothing written).
+    let (s, v) = app
+        .call(Method::PATCH, &format!("{T}/users/A1533602"), Some(&partner), Some(json!({"status": "suspended"})))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let snap = contracts_snapshot(&app).await;
+    let (s, v) = act(&app, &partner, &id, "sign", json!({})).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::FORBIDDEN, Some("principal_suspended")), "{v}");
+    assert_eq!(contracts_snapshot(&app).await, snap, "a refused signature wrote something");
+    let (s, v) = app
+        .call(Method::PATCH, &format!("{T}/users/A1533602"), Some(&partner), Some(json!({"status": "active"})))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let partner_signer = app.demo_token("A1533602").await;
 
     // The partner signer's delegate signs for them.
     let v = ok(&app, &partner, &id, "sign", json!({})).await;

@@ -396,6 +396,28 @@ async fn directory_walk_over_https() {
     app.stop().await;
 }
 
+/// The reproduction of the cross-company delegation: the owner's tenant administrator adding
+/// itself (or any owner-side user) as a partner signer's delegate is refused with 403 and
+/// writes nothing; a partner user cannot be made an owner signer's delegate either.
+#[tokio::test]
+async fn delegation_never_crosses_companies() {
+    let app = TestApp::demo().await;
+    let admin = app.demo_token("HX000001").await;
+    let a1 = app.demo_token("A1533601").await;
+    let before = state(&app).await;
+    for ids in [json!(["HX000001"]), json!(["HX000003"]), json!(["A1533601"])] {
+        let (s, v) = app.post(&t("/users/A1533602/delegates"), Some(&admin), json!({"user_ids": ids})).await;
+        assert_eq!((s, v["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{ids} {v}");
+    }
+    let (s, v) = delete(&app, &t("/users/A1533602/delegates/A1533601"), &admin).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    // The partner's own administrator cannot pick an owner-side user.
+    let (s, v) = app.post(&t("/users/A1533602/delegates"), Some(&a1), json!({"user_ids": ["HX000001"]})).await;
+    assert_eq!((s, v["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("user_ids[0]")), "{v}");
+    assert_eq!(state(&app).await, before, "a refused delegation wrote something");
+    app.stop().await;
+}
+
 /// Demo data: the signers' seals (trial: dated), A1533602's delegate, the menu entry.
 #[tokio::test]
 async fn demo_directory_has_seals_delegate_and_menu() {
@@ -536,7 +558,8 @@ fn expected(w: &Who, probe: Probe, kind: Kind) -> u16 {
         Probe::ListUsers | Probe::CreateUser | Probe::SuggestId | Probe::UpdateUser => manages,
         Probe::GetUser | Probe::GetSeal | Probe::ListDelegates => me || manages,
         Probe::ChangeAccess | Probe::ResetPassword => manages && !me,
-        Probe::AddDelegates | Probe::RemoveDelegate => (me && w.signer) || manages,
+        // Delegation never crosses companies, not even for the tenant administrator.
+        Probe::AddDelegates | Probe::RemoveDelegate => kind != Kind::OtherCompany && ((me && w.signer) || manages),
     };
     if !allowed {
         return 403;
@@ -630,9 +653,16 @@ async fn authorization_matrix() {
         for (id, roles) in [(signer, json!(["signer"])), (delegate, json!(["person_in_charge"]))] {
             create_user(&app, &admin, group, json!({"user_id": id, "name": format!("対象 {id}"), "email": format!("{id}@example.jp"), "roles": roles})).await;
         }
-        let (s, v) =
-            app.post(&t(&format!("/users/{signer}/delegates")), Some(&admin), json!({"user_ids": [delegate]})).await;
-        assert_eq!(s, StatusCode::OK, "{v}");
+        // Fixture links, set without a caller (the partner's side is not the admin's to set).
+        let (signer, delegate) = (signer.to_string(), delegate.to_string());
+        app.services()
+            .kernel
+            .store
+            .write(move |tx| {
+                keiyaku_users::delegates::link(tx, &keiyaku_kernel::Actor::system(), "HXOS2", &signer, &delegate)
+            })
+            .await
+            .expect("delegate link");
     }
     create_user(
         &app,
@@ -822,9 +852,16 @@ async fn authorization_matrix() {
                 denied += u32::from(want != 422);
                 assert_eq!(now, baseline, "{} {probe:?} {kind:?} changed the store", w.id);
             } else if probe == Probe::RemoveDelegate {
-                let (s, v) =
-                    app.post(&path_of_delegates(tenant, user), Some(&admin), json!({"user_ids": [delegate]})).await;
-                assert_eq!(s, StatusCode::OK, "restore: {v}");
+                let (signer, delegate) = (user.to_string(), delegate.to_string());
+                let code = tenant.to_string();
+                app.services()
+                    .kernel
+                    .store
+                    .write(move |tx| {
+                        keiyaku_users::delegates::link(tx, &keiyaku_kernel::Actor::system(), &code, &signer, &delegate)
+                    })
+                    .await
+                    .expect("restore");
                 baseline = state(&app).await;
             } else {
                 baseline = now;
@@ -879,10 +916,6 @@ async fn authorization_matrix() {
     app.stop().await;
 }
 
-fn path_of_delegates(tenant: &str, user: &str) -> String {
-    format!("/api/v1/t/{tenant}/users/{user}/delegates")
-}
-
 // ---------------------------------------------------------------------------------------
 // Validation
 
@@ -890,6 +923,7 @@ fn path_of_delegates(tenant: &str, user: &str) -> String {
 async fn validation_errors_in_japanese_and_english() {
     let app = TestApp::demo().await;
     let admin = app.demo_token("HX000001").await;
+    let partner_admin = app.demo_token("A1533601").await;
     let (_, org) = app.get(&t("/org"), Some(&admin)).await;
     let root = group_id(&org, "オリエンタル白石株式会社", "本社");
     let users = t(&format!("/groups/{root}/users"));
@@ -980,8 +1014,8 @@ async fn validation_errors_in_japanese_and_english() {
         (Method::PATCH, t("/users/A1533601"), json!({"roles": ["group_admin", "administration"]}), "roles"),
         (Method::POST, t("/companies"), json!({"name": "", "vendor_code": "a-1"}), "name"),
         (Method::POST, t("/groups"), json!({"company_id": "nope", "name": "x"}), "company_id"),
-        (Method::POST, t("/users/A1533602/delegates"), json!({"user_ids": ["GHOST1", "A1533602"]}), "user_ids[0]"),
-        (Method::POST, t("/users/A1533602/delegates"), json!({"user_ids": []}), "user_ids"),
+        (Method::POST, t("/users/HX000003/delegates"), json!({"user_ids": ["GHOST1", "HX000003"]}), "user_ids[0]"),
+        (Method::POST, t("/users/HX000003/delegates"), json!({"user_ids": []}), "user_ids"),
     ];
     for (method, path, body, field) in cases {
         for lang in ["ja", "en"] {
@@ -993,11 +1027,12 @@ async fn validation_errors_in_japanese_and_english() {
         }
     }
     let (s, v) =
-        app.post(&t("/users/A1533602/delegates"), Some(&admin), json!({"user_ids": ["GHOST1", "A1533602"]})).await;
+        app.post(&t("/users/HX000003/delegates"), Some(&admin), json!({"user_ids": ["GHOST1", "HX000003"]})).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(v["errors"][0]["message"], "「GHOST1」は指定できません。");
     assert_eq!(v["errors"][1]["code"], "self");
-    let (s, v) = app.post(&t("/users/A1533602/delegates"), Some(&admin), json!({"user_ids": ["A1533601"]})).await;
+    let (s, v) =
+        app.post(&t("/users/A1533602/delegates"), Some(&partner_admin), json!({"user_ids": ["A1533601"]})).await;
     assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("conflict")), "an existing delegate: {v}");
     let (s, v) = app.post(&t("/users/HX000002/delegates"), Some(&admin), json!({"user_ids": ["A1533601"]})).await;
     assert_eq!((s, v["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("not_signer")), "{v}");

@@ -49,6 +49,21 @@ pub enum Forbidden {
     NotSignerOrDelegate,
     /// Only the registrant resubmits or cancels.
     NotRegistrant,
+    /// 403 `not_signer`: the principal no longer holds the signer role.
+    NotSigner,
+    /// 403 `principal_suspended`: the principal's account is suspended.
+    PrincipalSuspended,
+}
+
+impl Forbidden {
+    /// The problem `code`: `forbidden`, or a precise one where the caller can act on it.
+    pub fn code(self) -> &'static str {
+        match self {
+            Forbidden::NotSigner => "not_signer",
+            Forbidden::PrincipalSuspended => "principal_suspended",
+            _ => "forbidden",
+        }
+    }
 }
 
 impl std::fmt::Display for Forbidden {
@@ -130,7 +145,7 @@ impl ApiError for ContractsError {
             ContractsError::NotFound(_) => Problem::for_status(404, lang),
             ContractsError::Forbidden(why) => Problem::new(
                 403,
-                "forbidden",
+                why.code(),
                 match why {
                     Forbidden::Register => lang.pick(
                         "契約を登録できるのはサービスオーナーの担当者・管理部・グループ管理者です。",
@@ -147,6 +162,14 @@ impl ApiError for ContractsError {
                     Forbidden::NotRegistrant => lang.pick(
                         "この操作は契約の登録者のみ行えます。",
                         "Only the registrant of the contract can do this.",
+                    ),
+                    Forbidden::NotSigner => lang.pick(
+                        "署名者の権限がないため署名できません。",
+                        "The principal does not hold the signer role.",
+                    ),
+                    Forbidden::PrincipalSuspended => lang.pick(
+                        "署名者が利用停止中のため署名できません。",
+                        "The principal's account is suspended.",
                     ),
                 },
             ),

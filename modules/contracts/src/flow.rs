@@ -619,6 +619,7 @@ pub fn sign_contract(
         _ => acting_signer(tx, caller, &old)?.ok_or(ContractsError::Forbidden(Forbidden::NotSignerOrDelegate))?,
     };
     let signer = directory::get_user(tx, &caller.tenant, &signer_id)?.ok_or(ContractsError::NotFound("user"))?;
+    policy::require_principal(&signer)?;
     let kek = env.kek.ok_or_else(|| ContractsError::internal("signing needs the certs module"))?;
     let material = keiyaku_certs::signing::signer_material(tx, kek, &caller.tenant, &signer_id)?;
     let tenant = directory::get_tenant(tx, &caller.tenant)?.ok_or(ContractsError::NotFound("tenant"))?;

@@ -12,7 +12,7 @@
 use crate::error::{ContractsError, Forbidden};
 use crate::model::{Contract, Summary};
 use keiyaku_kernel::context::Caller;
-use keiyaku_kernel::directory::Role;
+use keiyaku_kernel::directory::{Role, User, UserStatus};
 
 /// What visibility looks at, common to contracts and their index records.
 pub struct Visible<'a> {
@@ -64,4 +64,16 @@ pub fn require_registrant(c: &Caller, contract: &Contract) -> Result<(), Contrac
 /// The caller is one of the current step's users.
 pub fn on_current_step(c: &Caller, contract: &Contract) -> bool {
     contract.current_step().is_some_and(|s| s.users.contains(&c.user_id))
+}
+
+/// Authority at the moment of signing: the principal whose certificate signs (the caller, or
+/// the signer a delegate acts for) is active and still holds the signer role.
+pub fn require_principal(principal: &User) -> Result<(), ContractsError> {
+    if principal.status != UserStatus::Active {
+        return Err(ContractsError::Forbidden(Forbidden::PrincipalSuspended));
+    }
+    if !principal.has(Role::Signer) {
+        return Err(ContractsError::Forbidden(Forbidden::NotSigner));
+    }
+    Ok(())
 }

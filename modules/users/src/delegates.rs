@@ -1,8 +1,8 @@
 //! Delegates (署名/電子捺印操作代行ユーザー): users allowed to perform the signing operation on
 //! a signer's behalf, chosen from already-registered users (seed §3.4).
 //!
-//! Rules: only signers have delegates; a delegate is an existing, active user of the same
-//! tenant whom the caller may pick (the caller's search scope: the own group, or the whole
+//! Rules: only signers have delegates; a delegate is an existing, active user of the
+//! signer's own company whom the caller may pick (the caller's search scope: the own group, or the whole
 //! tenant for its administrators), never the signer themself. `addDelegates` is
 //! all-or-nothing: IDs that do not resolve to such a user are 422 naming each one
 //! (`user_ids[i]`), repeated IDs in one request are 422 `duplicate`, and IDs that already are
@@ -120,7 +120,10 @@ pub fn add(tx: &mut Tx, caller: &Caller, signer_id: &str, user_ids: &[String]) -
             invalid.push(Invalid::new(field, Rule::Unknown { value: id.chars().take(40).collect() }));
             continue;
         };
-        if user.user_id == signer.user_id {
+        if user.company_id != signer.company_id {
+            // A delegate is a user of the signer's own company.
+            invalid.push(Invalid::new(field, Rule::Unknown { value: id.chars().take(40).collect() }));
+        } else if user.user_id == signer.user_id {
             invalid.push(Invalid::new(
                 field,
                 Rule::Custom {
@@ -211,8 +214,8 @@ pub(crate) fn remove_all(tx: &mut Tx, actor: &Actor, tenant: &str, signer: &str)
     )
 }
 
-/// Adds a delegate without a caller (demo data).
-pub(crate) fn link(tx: &mut Tx, actor: &Actor, tenant: &str, signer: &str, delegate: &str) -> Result<(), StoreError> {
+/// Adds a delegate without a caller or any check (demo data and test fixtures).
+pub fn link(tx: &mut Tx, actor: &Actor, tenant: &str, signer: &str, delegate: &str) -> Result<(), StoreError> {
     let link = DelegateLink { added_at: rfc3339(tx.now()), added_by: actor.id.clone() };
     tx.put(&DELEGATES, &format!("{tenant}/{signer}/{delegate}"), &link)?;
     tx.put(&DELEGATE_OF, &format!("{tenant}/{delegate}/{signer}"), &())?;

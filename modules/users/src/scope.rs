@@ -183,6 +183,7 @@ pub fn decide(c: &Caller, op: Op, target: &Target<'_>) -> Decision {
     let is_self = target.user_id().is_some_and(|u| u == c.user_id);
     let could_be_self = target.user_id().is_none_or(|u| u == c.user_id);
     let manages = tenant_admin || (group_admin && own_group);
+    let same_company = target.company_id().is_none_or(|co| co == c.company_id);
     let allowed = match op {
         Op::ViewTree => tenant_admin || group_admin,
         Op::CreateCompany | Op::CreateGroup | Op::ChangeGroup | Op::GrantAdministration => tenant_admin,
@@ -190,8 +191,11 @@ pub fn decide(c: &Caller, op: Op, target: &Target<'_>) -> Decision {
         Op::SearchUsers => search_scope(c).is_some(),
         Op::ReadUser | Op::ReadSeal | Op::ReadDelegates => could_be_self || manages,
         Op::ChangeAccess | Op::ResetPassword => manages && !is_self,
-        Op::ManageDelegates => (could_be_self && signer) || manages,
-        Op::PickAsDelegate => tenant_admin || ((group_admin || signer) && own_group),
+        // Delegation never crosses companies: the signer, or a group administrator whose own
+        // group contains the signer (seed §3.4; the tenant administrator for the owner's own
+        // signers) — never the owner side for a partner (or the reverse).
+        Op::ManageDelegates => same_company && ((could_be_self && signer) || manages),
+        Op::PickAsDelegate => same_company && (tenant_admin || ((group_admin || signer) && own_group)),
     };
     if allowed { Decision::Allow } else { Decision::Forbidden }
 }
@@ -249,10 +253,51 @@ mod tests {
         Target::User { company_id: company, group_id: group, user_id: id }
     }
 
+    /// Who may set (or remove) the delegates of a signer, and whom they may pick: every
+    /// caller × the signer's company and group. `Allow` only for the signer themself and for
+    /// a group administrator whose own group holds the signer — never across companies.
+    #[test]
+    fn delegation_matrix() {
+        let partner_signer_target = user(PARTNER, "g-p-root", "A1533602");
+        let owner_signer_target = user(OWNER, "g-tokyo", "HX000020");
+        let other_partner_signer = user("co-other", "g-o-root", "B0000002");
+        let partner_other_group = caller("A1533609", PARTNER, "g-p-branch", false, &[Role::GroupAdmin]);
+        let other_partner_admin = caller("B0000001", "co-other", "g-o-root", false, &[Role::GroupAdmin]);
+        let owner_signer = caller("HX000020", OWNER, "g-tokyo", true, &[Role::Signer]);
+        use Decision::{Allow, Forbidden as F, Hidden as H};
+        let cases: [(&str, Caller, [Decision; 3]); 6] = [
+            // caller, [partner signer A1533602, owner signer HX000020, other partner's signer]
+            ("owner tenant admin", tenant_admin(), [F, Allow, F]),
+            ("owner group admin of the signer's group", owner_group_admin(), [H, Allow, H]),
+            ("partner admin of the signer's group", partner_admin(), [Allow, H, H]),
+            ("partner admin of another group", partner_other_group, [F, H, H]),
+            ("the signer", partner_signer(), [Allow, H, H]),
+            ("another partner's admin", other_partner_admin, [H, H, Allow]),
+        ];
+        for (who, c, expected) in cases {
+            for (target, want) in
+                [&partner_signer_target, &owner_signer_target, &other_partner_signer].into_iter().zip(expected)
+            {
+                assert_eq!(decide(&c, Op::ManageDelegates, target), want, "{who} manages {target:?}");
+            }
+        }
+        // The owner signer's own row, and picking across companies.
+        assert!(can(&owner_signer, Op::ManageDelegates, &owner_signer_target));
+        assert_ne!(decide(&tenant_admin(), Op::PickAsDelegate, &partner_signer_target), Allow);
+        assert_ne!(decide(&tenant_admin(), Op::PickAsDelegate, &user(PARTNER, "g-p-root", "HX000001")), Allow);
+        assert_ne!(decide(&partner_admin(), Op::PickAsDelegate, &user(OWNER, "g-admin", "HX000001")), Allow);
+    }
+
     #[test]
     fn tenant_admin_manages_everything_but_their_own_access() {
         let c = tenant_admin();
         for op in Op::ALL {
+            if matches!(op, Op::ManageDelegates | Op::PickAsDelegate) {
+                // Delegation stays inside a company (see the delegation matrix).
+                assert_eq!(decide(&c, op, &user(PARTNER, "g-p-root", "A1533602")), Decision::Forbidden, "{op:?}");
+                assert!(can(&c, op, &user(OWNER, "g-tokyo", "HX000020")), "{op:?}");
+                continue;
+            }
             assert!(can(&c, op, &user(PARTNER, "g-p-root", "A1533602")), "{op:?}");
             assert!(can(&c, op, &Target::Tenant), "{op:?}");
         }

@@ -322,8 +322,13 @@ fn delegates_rules() {
     assert_eq!(list.iter().map(|d| d.user.user_id.as_str()).collect::<Vec<_>>(), ["A1533601", "A1533603"]);
     assert!(matches!(as_signer(&["A1533601"]), Err(UsersError::Conflict(_))));
     // A non-signer has no delegates.
-    let r = write(&k, |tx| delegates::add(tx, &caller_of(tx, "HX000001"), "A1533601", &["A1533603".to_string()]));
+    let r = write(&k, |tx| delegates::add(tx, &caller_of(tx, "A1533601"), "A1533603", &["A1533601".to_string()]));
     assert!(matches!(r, Err(UsersError::NotSigner)), "{r:?}");
+    // The owner side never manages a partner signer's delegates.
+    let r = write(&k, |tx| delegates::add(tx, &caller_of(tx, "HX000001"), "A1533602", &["HX000001".to_string()]));
+    assert!(matches!(r, Err(UsersError::Forbidden)), "{r:?}");
+    let r = write(&k, |tx| delegates::add(tx, &caller_of(tx, "HX000001"), "A1533601", &["A1533603".to_string()]));
+    assert!(matches!(r, Err(UsersError::Forbidden)), "{r:?}");
     // Suspended users cannot be added.
     write(&k, |tx| {
         delegates::remove(tx, &caller_of(tx, "A1533602"), "A1533602", "A1533603")?;
