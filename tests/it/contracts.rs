@@ -259,6 +259,17 @@ async fn register_circulate_send_back_sign_and_validate() {
 
     // 管理部, then the owner signer: completed.
     ok(&app, &admin, &id, "approve", json!({})).await;
+    // A signer whose role was taken away cannot sign their step (403 not_signer).
+    let roles = |r: Value| json!({"roles": r});
+    let (s, v) = app.call(Method::PATCH, &format!("{T}/users/HX000003"), Some(&admin), Some(roles(json!([])))).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let snap = contracts_snapshot(&app).await;
+    let (s, v) = act(&app, &owner_signer, &id, "sign", json!({})).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::FORBIDDEN, Some("not_signer")), "{v}");
+    assert_eq!(contracts_snapshot(&app).await, snap, "a refused signature wrote something");
+    let (s, v) =
+        app.call(Method::PATCH, &format!("{T}/users/HX000003"), Some(&admin), Some(roles(json!(["signer"])))).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
     let v = ok(&app, &owner_signer, &id, "sign", json!({})).await;
     assert_eq!(v["status"], "completed", "{v}");
     assert!(v["completed_at"].is_string());
