@@ -12,7 +12,6 @@ pub mod directory;
 pub mod error;
 pub mod http;
 pub mod ids;
-pub mod intent;
 pub mod mail;
 pub mod module;
 pub mod paging;

@@ -2,8 +2,9 @@
 //! a signer's behalf, chosen from already-registered users (seed §3.4).
 //!
 //! Rules: only signers have delegates; a delegate is an existing, active user of the
-//! signer's own company whom the caller may pick (the caller's search scope: the own group, or the whole
-//! tenant for its administrators), never the signer themself. `addDelegates` is
+//! signer's own company whom the caller may pick (`scope::decide` keeps both the signer and
+//! the pick inside the caller's company: the own group, or the whole company for the tenant
+//! administrator), never the signer themself. `addDelegates` is
 //! all-or-nothing: IDs that do not resolve to such a user are 422 naming each one
 //! (`user_ids[i]`), repeated IDs in one request are 422 `duplicate`, and IDs that already are
 //! delegates of the signer are 409 `conflict` (adding is not idempotent, so a stale dialog
@@ -120,10 +121,7 @@ pub fn add(tx: &mut Tx, caller: &Caller, signer_id: &str, user_ids: &[String]) -
             invalid.push(Invalid::new(field, Rule::Unknown { value: id.chars().take(40).collect() }));
             continue;
         };
-        if user.company_id != signer.company_id {
-            // A delegate is a user of the signer's own company.
-            invalid.push(Invalid::new(field, Rule::Unknown { value: id.chars().take(40).collect() }));
-        } else if user.user_id == signer.user_id {
+        if user.user_id == signer.user_id {
             invalid.push(Invalid::new(
                 field,
                 Rule::Custom {
