@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod context;
 pub mod directory;
+pub mod doc_type;
 pub mod error;
 pub mod http;
 pub mod ids;

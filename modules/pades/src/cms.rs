@@ -81,6 +81,8 @@ pub(crate) struct Content<'a> {
     pub digest: [u8; 32],
     /// Whether to include the certificates.
     pub with_certs: bool,
+    /// Further signed attributes (DER `Attribute`s), e.g. the keiyaku delegation.
+    pub extra_attrs: Vec<Vec<u8>>,
 }
 
 /// Computes unsigned attributes (DER `Attribute`s) from the signature value.
@@ -89,11 +91,12 @@ pub(crate) type UnsignedAttrs<'a> = dyn Fn(&[u8]) -> Result<Vec<Vec<u8>>, PadesE
 /// Builds a DER ContentInfo(SignedData). `unsigned` receives the signature value and returns
 /// unsigned attributes (already DER-encoded Attribute values) to add.
 pub(crate) fn signed_data(signer: &Signer, content: &Content, unsigned: &UnsignedAttrs) -> Result<Vec<u8>, PadesError> {
-    let attrs = [
+    let mut attrs = vec![
         attribute(OID_CONTENT_TYPE, &yasna::construct_der(|w| w.write_oid(&oid(content.content_type)))),
         attribute(OID_MESSAGE_DIGEST, &yasna::construct_der(|w| w.write_bytes(&content.digest))),
         attribute(OID_SIGNING_CERT_V2, &signing_certificate_v2(&signer.cert)),
     ];
+    attrs.extend(content.extra_attrs.iter().cloned());
     let signed_set = yasna::construct_der(|w| {
         w.write_set_of(|w| {
             for a in &attrs {
@@ -183,17 +186,19 @@ pub(crate) struct ParsedSignedData {
     pub digest_alg: ObjectIdentifier,
     /// Signed attributes re-encoded as a SET (the signature input), and parsed.
     pub signed_attrs_set: Option<Vec<u8>>,
-    pub signed_attrs: Vec<(ObjectIdentifier, Vec<Vec<u8>>)>,
+    /// (the attribute type's OID as DER, its values): kept as DER so that OIDs with arcs
+    /// beyond 64 bits (such as keiyaku's 2.25 UUID arc) read like any other.
+    pub signed_attrs: Vec<(Vec<u8>, Vec<Vec<u8>>)>,
     pub signature_alg: ObjectIdentifier,
     pub signature: Vec<u8>,
-    pub unsigned_attrs: Vec<(ObjectIdentifier, Vec<Vec<u8>>)>,
+    pub unsigned_attrs: Vec<(Vec<u8>, Vec<Vec<u8>>)>,
 }
 
-fn read_attributes(r: yasna::BERReader) -> yasna::ASN1Result<Vec<(ObjectIdentifier, Vec<Vec<u8>>)>> {
+fn read_attributes(r: yasna::BERReader) -> yasna::ASN1Result<Vec<(Vec<u8>, Vec<Vec<u8>>)>> {
     let mut out = Vec::new();
     r.read_set_of(|r| {
         r.read_sequence(|r| {
-            let id = r.next().read_oid()?;
+            let id = r.next().read_der()?;
             let mut values = Vec::new();
             r.next().read_set_of(|r| {
                 values.push(r.read_der()?);
@@ -302,7 +307,8 @@ pub(crate) struct Checked {
 
 impl ParsedSignedData {
     fn attr(&self, id: &[u64]) -> Option<&[u8]> {
-        self.signed_attrs.iter().find(|(a, _)| is_oid(a, id)).and_then(|(_, v)| v.first()).map(Vec::as_slice)
+        let id = oid_der(id);
+        self.signed_attrs.iter().find(|(a, _)| *a == id).and_then(|(_, v)| v.first()).map(Vec::as_slice)
     }
 
     /// The signer certificate: matched by issuer and serial, else the first certificate.
@@ -342,12 +348,101 @@ impl ParsedSignedData {
 
     /// The signature-time-stamp token, if any.
     pub fn timestamp_token(&self) -> Option<&[u8]> {
-        self.unsigned_attrs
-            .iter()
-            .find(|(a, _)| is_oid(a, OID_TIMESTAMP_TOKEN))
-            .and_then(|(_, v)| v.first())
-            .map(Vec::as_slice)
+        let id = oid_der(OID_TIMESTAMP_TOKEN);
+        self.unsigned_attrs.iter().find(|(a, _)| *a == id).and_then(|(_, v)| v.first()).map(Vec::as_slice)
     }
+
+    /// The keiyaku delegation attribute, when a delegate signed.
+    pub fn delegation(&self) -> Option<Delegation> {
+        let id = keiyaku_delegation_oid();
+        let value = self.signed_attrs.iter().find(|(a, _)| *a == id).and_then(|(_, v)| v.first())?;
+        parse_der(value, |r| {
+            r.read_sequence(|r| {
+                let delegate_name = r.next().read_utf8string()?;
+                let delegate_id = r.next().read_utf8string()?;
+                let mandate_id = r.next().read_utf8string()?;
+                let hash = r.next().read_bytes()?;
+                let mandate_sha256: [u8; 32] =
+                    hash.try_into().map_err(|_| yasna::ASN1Error::new(yasna::ASN1ErrorKind::Invalid))?;
+                Ok(Delegation { delegate_name, delegate_id, mandate_id, mandate_sha256 })
+            })
+        })
+        .ok()
+    }
+}
+
+fn oid_der(id: &[u64]) -> Vec<u8> {
+    yasna::construct_der(|w| w.write_oid(&oid(id)))
+}
+
+/// The keiyaku delegation attribute type: `2.25.212763563025824543551271583885707350849`
+/// (the UUID a010c58e-d35a-419c-ac47-1c8507ea9341 under the ITU-T X.667 arc, which needs
+/// no registration), as DER.
+pub(crate) fn keiyaku_delegation_oid() -> Vec<u8> {
+    const UUID: u128 = 0xa010c58e_d35a_419c_ac47_1c8507ea9341;
+    // First two arcs 2.25 → 2 * 40 + 25 = 105; then the UUID in base 128.
+    let mut arc = Vec::new();
+    let mut n = UUID;
+    arc.push((n & 0x7f) as u8);
+    n >>= 7;
+    while n > 0 {
+        arc.push(0x80 | (n & 0x7f) as u8);
+        n >>= 7;
+    }
+    arc.reverse();
+    let mut body = vec![105];
+    body.extend(arc);
+    let mut der = vec![0x06, body.len() as u8];
+    der.extend(body);
+    der
+}
+
+/// Who signed as a delegate, under which mandate: a signed attribute of the delegate's
+/// signature (`KeiyakuDelegation ::= SEQUENCE { delegateName UTF8String, delegateId
+/// UTF8String, mandateId UTF8String, mandateSha256 OCTET STRING }`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delegation {
+    /// The delegate's name as in the directory.
+    pub delegate_name: String,
+    /// The delegate's user ID.
+    pub delegate_id: String,
+    /// The mandate's ID.
+    pub mandate_id: String,
+    /// SHA-256 of the confirmed mandate's canonical JSON.
+    pub mandate_sha256: [u8; 32],
+}
+
+impl Delegation {
+    /// The DER `Attribute` carrying it.
+    pub(crate) fn attribute(&self) -> Vec<u8> {
+        let value = yasna::construct_der(|w| {
+            w.write_sequence(|w| {
+                w.next().write_utf8string(&self.delegate_name);
+                w.next().write_utf8string(&self.delegate_id);
+                w.next().write_utf8string(&self.mandate_id);
+                w.next().write_bytes(&self.mandate_sha256);
+            })
+        });
+        let oid = keiyaku_delegation_oid();
+        yasna::construct_der(|w| {
+            w.write_sequence(|w| {
+                w.next().write_der(&oid);
+                w.next().write_set_of(|w| w.next().write_der(&value));
+            })
+        })
+    }
+}
+
+/// A detached CMS SignedData (id-data, with the certificates) over `content`.
+pub(crate) fn detached(signer: &Signer, content: &[u8]) -> Result<Vec<u8>, PadesError> {
+    let content = Content {
+        content_type: OID_DATA,
+        econtent: None,
+        digest: Sha256::digest(content).into(),
+        with_certs: true,
+        extra_attrs: Vec::new(),
+    };
+    signed_data(signer, &content, &|_| Ok(Vec::new()))
 }
 
 /// The certHash of the first ESSCertIDv2 when it is a SHA-256 hash (hashAlgorithm absent or

@@ -37,6 +37,7 @@ mod tsa;
 mod verify;
 
 pub use appearance::{Appearance, Seal};
+pub use cms::Delegation;
 pub use pdf::CONTENTS_SIZE;
 pub use tsa::{DEFAULT_TSA_POLICY, LocalTsa, TimeStamper, TimestampInfo, tsa_eku_extension, tsa_response};
 pub use verify::{SignatureInfo, page_count_and_sizes, verify};
@@ -103,6 +104,8 @@ pub struct SignRequest<'a> {
     pub field_name: Option<String>,
     /// The visible stamp; `None`: an invisible signature field on the first page.
     pub appearance: Option<Appearance>,
+    /// A delegate's signature: who signed under which mandate, as a signed attribute.
+    pub delegation: Option<Delegation>,
 }
 
 impl std::fmt::Debug for SignRequest<'_> {
@@ -117,6 +120,7 @@ impl std::fmt::Debug for SignRequest<'_> {
             .field("location", &self.location)
             .field("field_name", &self.field_name)
             .field("appearance", &self.appearance)
+            .field("delegation", &self.delegation)
             .finish_non_exhaustive()
     }
 }
@@ -142,8 +146,37 @@ impl<'a> SignRequest<'a> {
             contact_info: None,
             field_name: None,
             appearance: None,
+            delegation: None,
         }
     }
+}
+
+/// A detached CMS SignedData (RFC 5652; id-data, SHA-256, ECDSA P-256, ESS
+/// signingCertificateV2, the certificate and `chain` included) over `content`: how a signer
+/// confirms a statement such as a delegation mandate with their own key.
+pub fn sign_detached(
+    key_pkcs8: &[u8],
+    cert_der: &[u8],
+    chain: &[Vec<u8>],
+    content: &[u8],
+) -> Result<Vec<u8>, PadesError> {
+    let signer = cms::Signer::new(key_pkcs8, cert_der, chain)?;
+    cms::detached(&signer, content)
+}
+
+/// The delegation named in a CMS SignedData's signed attributes (None when there is none
+/// or the CMS cannot be read).
+pub fn delegation_in(cms_der: &[u8]) -> Option<Delegation> {
+    cms::parse_signed_data(cms_der).ok()?.delegation()
+}
+
+/// Checks a detached CMS SignedData over `content`: the digest matches and the signature
+/// verifies with the embedded signer certificate, whose DER is returned.
+pub fn verify_detached(cms_der: &[u8], content: &[u8]) -> Option<Vec<u8>> {
+    use sha2::Digest;
+    let sd = cms::parse_signed_data(cms_der).ok()?;
+    let checked = sd.check(Some(sha2::Sha256::digest(content).into()));
+    (checked.digest_ok && checked.signature_ok).then(|| checked.signer.map(|c| c.der)).flatten()
 }
 
 /// Signs `req.pdf` (PAdES-B-T): appends an incremental update with the signature field,

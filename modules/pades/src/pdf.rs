@@ -458,8 +458,13 @@ pub(crate) fn sign(req: &SignRequest, tsa: &dyn TimeStamper) -> Result<Vec<u8>, 
     let mut hasher = Sha256::new();
     hasher.update(&out[..contents_start]);
     hasher.update(&out[contents_end..]);
-    let content =
-        Content { content_type: OID_DATA, econtent: None, digest: hasher.finalize().into(), with_certs: true };
+    let content = Content {
+        content_type: OID_DATA,
+        econtent: None,
+        digest: hasher.finalize().into(),
+        with_certs: true,
+        extra_attrs: req.delegation.iter().map(|d| d.attribute()).collect(),
+    };
     let cms = cms::signed_data(&signer, &content, &|signature| {
         let imprint: [u8; 32] = Sha256::digest(signature).into();
         Ok(vec![cms::timestamp_attribute(&tsa.timestamp(&imprint)?)])

@@ -96,6 +96,7 @@ impl LocalTsa {
             econtent: Some(&tst_info),
             digest: Sha256::digest(&tst_info).into(),
             with_certs,
+            extra_attrs: Vec::new(),
         };
         cms::signed_data(&signer, &content, &|_| Ok(Vec::new()))
     }

@@ -30,6 +30,8 @@ pub struct SignatureInfo {
     pub signature_valid: bool,
     /// The signature time-stamp (its imprint is checked against the signature value).
     pub timestamp: Option<TimestampInfo>,
+    /// For a delegate's signature: who signed under which mandate (a signed attribute).
+    pub delegation: Option<crate::Delegation>,
 }
 
 impl SignatureInfo {
@@ -92,6 +94,7 @@ pub fn verify(pdf: &[u8]) -> Result<Vec<SignatureInfo>, PadesError> {
             digest_matches: false,
             signature_valid: false,
             timestamp: None,
+            delegation: None,
         };
         let [a, b, c, len] = byte_range;
         let ranges_ok = a == 0 && b < c && c.checked_add(len).is_some_and(|end| end <= pdf.len());
@@ -120,6 +123,7 @@ pub fn verify(pdf: &[u8]) -> Result<Vec<SignatureInfo>, PadesError> {
             info.digest_matches = checked.digest_ok;
             info.signature_valid = checked.signature_ok;
             info.signer_name = checked.signer.map(|c| common_name(&c.subject)).unwrap_or_default();
+            info.delegation = sd.delegation();
             if let Some(token) = sd.timestamp_token() {
                 let imprint: [u8; 32] = Sha256::digest(&sd.signature).into();
                 info.timestamp = Some(check_token(token, &imprint).unwrap_or(TimestampInfo {

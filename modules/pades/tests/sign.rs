@@ -206,3 +206,37 @@ fn refuses_a_document_certified_without_changes() {
     let pki = pki();
     assert!(matches!(sign(&pki.request(&pdf), &pki.tsa()), Err(PadesError::Invalid(_))));
 }
+
+#[test]
+fn a_delegates_signature_names_the_delegation_in_its_signed_attributes() {
+    let pki = pki();
+    let pdf = simple_pdf();
+    let delegation = keiyaku_pades::Delegation {
+        delegate_name: "鈴木 一郎".into(),
+        delegate_id: "A1533603".into(),
+        mandate_id: "M0123456789abcdef".into(),
+        mandate_sha256: [7; 32],
+    };
+    let mut req = pki.request(&pdf);
+    req.delegation = Some(delegation.clone());
+    let signed = sign(&req, &pki.tsa()).unwrap();
+    let infos = verify(&signed).unwrap();
+    assert_eq!(infos.len(), 1);
+    assert!(infos[0].is_intact(), "{infos:?}");
+    assert_eq!(infos[0].delegation.as_ref(), Some(&delegation));
+    // Without one, none is claimed.
+    let plain = sign(&pki.request(&pdf), &pki.tsa()).unwrap();
+    assert_eq!(verify(&plain).unwrap()[0].delegation, None);
+}
+
+#[test]
+fn a_detached_signature_verifies_over_its_content_only() {
+    let pki = pki();
+    let content = br#"{"mandate_id":"M1","signer":"A1533602"}"#;
+    let cms = keiyaku_pades::sign_detached(&pki.signer_key, &pki.signer_der, &pki.chain, content).unwrap();
+    assert_eq!(keiyaku_pades::verify_detached(&cms, content), Some(pki.signer_der.clone()));
+    assert_eq!(keiyaku_pades::verify_detached(&cms, br#"{"mandate_id":"M2","signer":"A1533602"}"#), None);
+    assert_eq!(keiyaku_pades::delegation_in(&cms), None);
+    // A key that is not the certificate's is refused.
+    assert!(keiyaku_pades::sign_detached(&pki.tsa_key, &pki.signer_der, &pki.chain, content).is_err());
+}

@@ -410,3 +410,53 @@ fn signs_files_written_by_other_tools() {
         assert_eq!(out.matches("The signature is judged VALID.").count(), signatures, "{input}: {out}");
     }
 }
+
+#[test]
+fn openssl_verifies_a_detached_statement_and_reads_the_delegation_oid() {
+    if !have("openssl", "version") {
+        return;
+    }
+    let pki = pki();
+    let dir = scratch("openssl-detached");
+    write(&dir, "ca.pem", &pki.ca_pem);
+    let content = "{\"mandate_id\":\"M1\",\"signer\":\"A1533602\"}";
+    let cms = keiyaku_pades::sign_detached(&pki.signer_key, &pki.signer_der, &pki.chain, content.as_bytes()).unwrap();
+    write(&dir, "mandate.json", content);
+    write(&dir, "mandate.p7s", &cms);
+    let verify_args = [
+        "cms",
+        "-verify",
+        "-binary",
+        "-inform",
+        "DER",
+        "-in",
+        "mandate.p7s",
+        "-content",
+        "mandate.json",
+        "-CAfile",
+        "ca.pem",
+        "-purpose",
+        "any",
+        "-out",
+        "/dev/null",
+    ];
+    let (ok, out) = run("openssl", &verify_args, &dir);
+    assert!(ok && out.contains("Verification successful"), "{out}");
+    write(&dir, "mandate.json", content.replace("M1", "M2"));
+    let (ok, _) = run("openssl", &verify_args, &dir);
+    assert!(!ok, "a changed statement must not verify");
+    // The delegation attribute's type prints as the 2.25 UUID OID.
+    let original = simple_pdf();
+    let mut req = pki.request(&original);
+    req.delegation = Some(keiyaku_pades::Delegation {
+        delegate_name: "鈴木 一郎".into(),
+        delegate_id: "A1533603".into(),
+        mandate_id: "M1".into(),
+        mandate_sha256: [9; 32],
+    });
+    let signed = sign(&req, &pki.tsa()).unwrap();
+    let (sig, _, _, _) = parts(&signed);
+    write(&dir, "sig.der", &sig);
+    let (_, printed) = run("openssl", &["cms", "-cmsout", "-print", "-inform", "DER", "-in", "sig.der"], &dir);
+    assert!(printed.contains("2.25.212763563025824543551271583885707350849"), "{printed}");
+}
