@@ -376,6 +376,8 @@ struct CertificateView {
     issued_at: String,
     revoked_at: Option<String>,
     revocation_reason: Option<String>,
+    /// Signing is locked after five wrong PINs until the group administrator unlocks it.
+    pin_locked: bool,
     pem: String,
 }
 
@@ -397,6 +399,7 @@ fn certificate_view(c: &CertRecord, now: jiff::Timestamp) -> CertificateView {
         issued_at: rfc3339(c.issued_at),
         revoked_at: c.revoked_at.map(rfc3339),
         revocation_reason: c.revocation_reason.clone(),
+        pin_locked: c.pin_locked_at.is_some(),
         pem: c.cert_pem.clone(),
     }
 }
@@ -806,6 +809,25 @@ impl CertsApi {
     ) -> ApiResult<Json<CertificateView>> {
         let caller = caller(&self.auth, &ctx, &tenant.0, &token).await?;
         let c = self.certs.revoke_certificate(&caller, &user_id.0, &body.0.reason).await.map_err(|e| ctx.fail(&e))?;
+        Ok(Json(certificate_view(&c, self.certs.kernel.now())))
+    }
+
+    /// PINロック解除: after five wrong PINs signing with the certificate is locked until the
+    /// administrator who manages the holder's group unlocks it (never the holder).
+    #[oai(
+        path = "/api/v1/t/:tenant/users/:user_id/certificate/unlock-pin",
+        method = "post",
+        operation_id = "unlockCertificatePin"
+    )]
+    async fn unlock_certificate_pin(
+        &self,
+        ctx: Ctx,
+        tenant: Path<String>,
+        user_id: Path<String>,
+        token: BearerToken,
+    ) -> ApiResult<Json<CertificateView>> {
+        let caller = caller(&self.auth, &ctx, &tenant.0, &token).await?;
+        let c = self.certs.unlock_pin(&caller, &user_id.0).await.map_err(|e| ctx.fail(&e))?;
         Ok(Json(certificate_view(&c, self.certs.kernel.now())))
     }
 

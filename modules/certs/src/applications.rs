@@ -423,6 +423,7 @@ fn issue_for(
             ticket: &app.ticket,
             application_id: Some(&app.id),
             pin: Some(&pin.clear),
+            pin_hash: Some(&pin.hash),
             issued_at: tx.now(),
         },
     )?;

@@ -5,6 +5,8 @@
 //!   the user, their group administrator, the tenant administrator.
 //! - Testing and revoking it (証明書のテスト, 失効申請): the holder, or the administrator who
 //!   manages the holder's group.
+//! - Unlocking a certificate's PIN after five wrong ones: the administrator who manages the
+//!   holder's group, never the holder themself.
 //! - Marking a ticket order paid: the tenant administrator (owner side, グループ管理者 +
 //!   管理部).
 //! - Everything of the public flows (ordering, applying, approving) is authorised by the
@@ -22,6 +24,8 @@ pub enum Op {
     ReadCertificate,
     TestCertificate,
     RevokeCertificate,
+    /// PINロック解除: the administrator who manages the holder's group, never the holder.
+    UnlockPin,
     MarkOrderPaid,
 }
 
@@ -36,6 +40,10 @@ pub fn decide(c: &Caller, op: Op, holder: Option<&User>) -> Decision {
             }
         }
         (_, None) => Decision::Forbidden,
+        (Op::UnlockPin, Some(u)) => match scope::decide(c, scope::Op::UpdateUser, &Target::user(u)) {
+            Decision::Allow if u.user_id == c.user_id => Decision::Forbidden,
+            d => d,
+        },
         (Op::ReadCertificate, Some(u)) => scope::decide(c, scope::Op::ReadUser, &Target::user(u)),
         (Op::TestCertificate | Op::RevokeCertificate, Some(u)) => {
             match scope::decide(c, scope::Op::UpdateUser, &Target::user(u)) {

@@ -124,6 +124,8 @@ pub struct IssueRequest<'a> {
     pub application_id: Option<&'a str>,
     /// The PIN in clear, to protect a key file (key-file delivery only).
     pub pin: Option<&'a str>,
+    /// The PIN's argon2id hash, checked whenever the holder signs.
+    pub pin_hash: Option<&'a str>,
     pub issued_at: Timestamp,
 }
 
@@ -177,6 +179,9 @@ pub fn issue(tx: &mut Tx, env: &Env<'_>, actor: &Actor, req: &IssueRequest<'_>) 
         term_years: ticket.term_years,
         delivery: ticket.delivery,
         application_id: req.application_id.map(str::to_string),
+        pin_hash: req.pin_hash.map(str::to_string),
+        pin_failures: 0,
+        pin_locked_at: None,
     };
     ticket.status = TicketStatus::Consumed;
     ticket.consumed_by = req.application_id.map(str::to_string).or_else(|| Some(record.serial.clone()));

@@ -120,6 +120,8 @@ fn seed_with(tx: &mut Tx, env: &Env<'_>) -> Result<(), CertsError> {
             owner_tickets.first(),
         ),
     ];
+    // Demo data only: hashed here, inside the seeding transaction, once per demo certificate.
+    let pin_hash = keiyaku_auth::password::hash(&env.config.demo.pin).map_err(CertsError::crypto)?;
     for (user_id, d, ticket) in &signers {
         let (Some(holder), Some(ticket)) = (directory::get_user(tx, DEMO_TENANT, user_id)?, ticket) else {
             continue;
@@ -131,6 +133,7 @@ fn seed_with(tx: &mut Tx, env: &Env<'_>) -> Result<(), CertsError> {
             ticket,
             application_id: None,
             pin: None,
+            pin_hash: Some(&pin_hash),
             issued_at,
         };
         certificates::issue(tx, env, &Actor::system(), &req)?;

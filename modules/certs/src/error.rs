@@ -2,6 +2,7 @@
 
 use keiyaku_kernel::directory::invalid_problem;
 use keiyaku_kernel::error::{ApiError, Lang, Problem};
+use keiyaku_kernel::intent::PinRefusal;
 use keiyaku_kernel::store::StoreError;
 use keiyaku_kernel::validate::{Invalid, Rule};
 
@@ -33,6 +34,9 @@ pub enum CertsError {
     /// 409 `certificate_not_usable`: before `usable_from`, after expiry, or revoked.
     #[error("certificate not usable: {0:?}")]
     NotUsable(Unusable),
+    /// 403 `pin_invalid` / `pin_locked` / `pin_not_set`.
+    #[error("pin: {0:?}")]
+    Pin(PinRefusal),
 }
 
 /// What a 409 is about.
@@ -57,6 +61,8 @@ pub enum Unusable {
     NotYet(String),
     Expired,
     Revoked,
+    /// The signer has no certificate.
+    Missing,
 }
 
 impl From<Vec<Invalid>> for CertsError {
@@ -79,7 +85,7 @@ impl CertsError {
         match self {
             CertsError::Store(_) | CertsError::Crypto(_) => 500,
             CertsError::NotFound(_) => 404,
-            CertsError::Forbidden => 403,
+            CertsError::Forbidden | CertsError::Pin(_) => 403,
             CertsError::Invalid(_) => 422,
             CertsError::LinkExpired => 410,
             CertsError::Conflict(_) | CertsError::NotUsable(_) => 409,
@@ -141,6 +147,10 @@ impl ApiError for CertsError {
                         lang.pick("新しい証明書の発行を申請してください。", "Please apply for a new certificate.")
                             .to_string(),
                     ),
+                    (Unusable::Missing, _) => (
+                        lang.pick("証明書が発行されていません。", "No certificate has been issued.").to_string(),
+                        lang.pick("証明書の発行を申請してください。", "Please apply for a certificate.").to_string(),
+                    ),
                     (Unusable::Revoked, _) => (
                         lang.pick("証明書は失効しています。", "The certificate has been revoked.").to_string(),
                         lang.pick("新しい証明書の発行を申請してください。", "Please apply for a new certificate.")
@@ -149,6 +159,7 @@ impl ApiError for CertsError {
                 };
                 Problem::new(409, "certificate_not_usable", title).with_detail(detail)
             }
+            CertsError::Pin(p) => p.problem(lang),
         }
     }
 }
@@ -173,6 +184,10 @@ mod tests {
             CertsError::NotUsable(Unusable::NotYet("2026/11/25".into())),
             CertsError::NotUsable(Unusable::Expired),
             CertsError::NotUsable(Unusable::Revoked),
+            CertsError::NotUsable(Unusable::Missing),
+            CertsError::Pin(PinRefusal::Invalid { remaining: 4 }),
+            CertsError::Pin(PinRefusal::Locked),
+            CertsError::Pin(PinRefusal::NotSet),
         ];
         for e in &all {
             for lang in [Lang::Ja, Lang::En] {

@@ -362,6 +362,12 @@ impl Certs {
         self.write(move |tx, env| certificates::revoke(tx, env, &c, &u, &r)).await
     }
 
+    /// `unlockCertificatePin`: clears a PIN lock (the holder's group administrator).
+    pub async fn unlock_pin(&self, caller: &Caller, user_id: &str) -> Result<CertRecord, CertsError> {
+        let (c, u) = (caller.clone(), user_id.to_string());
+        self.write(move |tx, _| signing::unlock_pin(tx, &c, &u)).await
+    }
+
     /// `getCaCertificate` (PEM); the CA is created on first use.
     pub async fn ca_certificate(&self, tenant: &str) -> Result<String, CertsError> {
         let t = tenant.to_string();

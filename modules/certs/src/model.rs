@@ -343,6 +343,14 @@ pub struct CertRecord {
     pub delivery: Delivery,
     #[serde(default)]
     pub application_id: Option<String>,
+    /// argon2id hash of the certificate PIN (set when the holder set the PIN at issuance).
+    #[serde(default)]
+    pub pin_hash: Option<String>,
+    /// Wrong PINs in a row; at `keiyaku_kernel::intent::PIN_TRIES` signing is locked.
+    #[serde(default)]
+    pub pin_failures: u32,
+    #[serde(default)]
+    pub pin_locked_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

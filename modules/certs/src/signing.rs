@@ -2,16 +2,18 @@
 //! certificate and key while the certificate is usable, and the tenant's timestamp
 //! authority (RFC 3161), certified by the tenant CA and created on first use.
 
-use crate::ca;
 use crate::certificates::{State, cert_aad, date_display, ensure_ca, pem_body, state};
 use crate::error::{CertsError, Unusable};
 use crate::kek::Kek;
-use crate::model::{CAS, CERTIFICATES, TSAS, TsaRecord, USER_CERTS, key};
+use crate::model::{APPLICATIONS, CAS, CERTIFICATES, CertRecord, TSAS, TsaRecord, USER_CERTS, key};
+use crate::{authz, ca};
 use jiff::SignedDuration;
 use keiyaku_kernel::clock::rfc3339;
-use keiyaku_kernel::context::Actor;
+use keiyaku_kernel::context::{Actor, Caller};
 use keiyaku_kernel::directory::{self, Tenant};
-use keiyaku_kernel::store::{Read, Tx};
+use keiyaku_kernel::error::{ApiError, Lang};
+use keiyaku_kernel::intent::{IntentError, PIN_TRIES, PinRefusal, SignedStatement, SignerKeys};
+use keiyaku_kernel::store::{Read, ReadTx, Tx};
 
 /// How long a TSA certificate is valid; a new one is made when less than a year is left.
 const TSA_YEARS: i64 = 5;
@@ -31,17 +33,22 @@ fn ca_der(tx: &impl Read, tenant: &str) -> Result<Vec<u8>, CertsError> {
     pem_body(&record.cert_pem)
 }
 
-/// The current certificate of signer `user_id`, if it is usable now: refused with
+/// The current certificate record of signer `user_id`, if it is usable now: refused with
 /// `NotUsable` before its first day, after expiry and once revoked; `NotFound` without one.
-pub fn signer_material(tx: &impl Read, kek: &Kek, tenant: &str, user_id: &str) -> Result<Material, CertsError> {
+fn usable_record(tx: &impl Read, tenant: &str, user_id: &str) -> Result<CertRecord, CertsError> {
     let serial = tx.get(&USER_CERTS, &key(tenant, user_id))?.ok_or(CertsError::NotFound("certificate"))?;
     let cert = tx.get(&CERTIFICATES, &key(tenant, &serial))?.ok_or(CertsError::NotFound("certificate"))?;
     match state(&cert, tx.now()) {
-        State::Revoked => return Err(CertsError::NotUsable(Unusable::Revoked)),
-        State::Expired => return Err(CertsError::NotUsable(Unusable::Expired)),
-        State::NotYetUsable => return Err(CertsError::NotUsable(Unusable::NotYet(date_display(cert.usable_from)))),
-        State::Active => {}
+        State::Revoked => Err(CertsError::NotUsable(Unusable::Revoked)),
+        State::Expired => Err(CertsError::NotUsable(Unusable::Expired)),
+        State::NotYetUsable => Err(CertsError::NotUsable(Unusable::NotYet(date_display(cert.usable_from)))),
+        State::Active => Ok(cert),
     }
+}
+
+/// The current certificate of signer `user_id` with its opened key, while it is usable.
+pub fn signer_material(tx: &impl Read, kek: &Kek, tenant: &str, user_id: &str) -> Result<Material, CertsError> {
+    let cert = usable_record(tx, tenant, user_id)?;
     Ok(Material {
         key_pkcs8: kek.open(&cert_aad(tenant, &cert.serial), &cert.sealed_key)?,
         cert_der: pem_body(&cert.cert_pem)?,
@@ -49,6 +56,131 @@ pub fn signer_material(tx: &impl Read, kek: &Kek, tenant: &str, user_id: &str) -
         serial: cert.serial,
         common_name: cert.common_name,
     })
+}
+
+/// The argon2id hash of the PIN of `user_id`'s usable certificate, to be verified outside
+/// any transaction; refused when locked or (for certificates issued before PINs were kept
+/// with the certificate and not through an application) not set.
+pub fn pin_hash(tx: &impl Read, tenant: &str, user_id: &str) -> Result<String, CertsError> {
+    let cert = usable_record(tx, tenant, user_id)?;
+    if cert.pin_locked_at.is_some() {
+        return Err(CertsError::Pin(PinRefusal::Locked));
+    }
+    let from_application = match &cert.application_id {
+        Some(id) if cert.pin_hash.is_none() => tx.get(&APPLICATIONS, &key(tenant, id))?.and_then(|a| a.pin_hash),
+        _ => None,
+    };
+    cert.pin_hash.or(from_application).ok_or(CertsError::Pin(PinRefusal::NotSet))
+}
+
+/// Records a PIN check's outcome in the transaction that acts on it (see
+/// `keiyaku_kernel::intent`): right clears the count; wrong counts and is audited, and the
+/// fifth wrong PIN in a row locks signing with the certificate.
+pub fn record_pin(
+    tx: &mut Tx,
+    actor: &Actor,
+    tenant: &str,
+    user_id: &str,
+    correct: bool,
+) -> Result<Result<(), PinRefusal>, CertsError> {
+    let mut cert = usable_record(tx, tenant, user_id)?;
+    if cert.pin_locked_at.is_some() {
+        return Ok(Err(PinRefusal::Locked));
+    }
+    let k = key(tenant, &cert.serial);
+    if correct {
+        if cert.pin_failures > 0 {
+            cert.pin_failures = 0;
+            tx.put(&CERTIFICATES, &k, &cert)?;
+        }
+        return Ok(Ok(()));
+    }
+    cert.pin_failures += 1;
+    let locked = cert.pin_failures >= PIN_TRIES;
+    if locked {
+        cert.pin_locked_at = Some(tx.now());
+    }
+    tx.put(&CERTIFICATES, &k, &cert)?;
+    let action = if locked { "certs.pin_lock" } else { "certs.pin_wrong" };
+    tx.audit(actor, action, &k, serde_json::json!({"user_id": user_id, "failures": cert.pin_failures}))?;
+    Ok(Err(if locked { PinRefusal::Locked } else { PinRefusal::Invalid { remaining: PIN_TRIES - cert.pin_failures } }))
+}
+
+/// PINロック解除: by the administrator who manages the holder's group.
+pub fn unlock_pin(tx: &mut Tx, caller: &Caller, user_id: &str) -> Result<CertRecord, CertsError> {
+    let holder = directory::get_user(tx, &caller.tenant, user_id)?.ok_or(CertsError::NotFound("user"))?;
+    authz::require(caller, authz::Op::UnlockPin, Some(&holder))?;
+    let serial =
+        tx.get(&USER_CERTS, &key(&caller.tenant, user_id))?.ok_or(CertsError::NotFound("certificate"))?;
+    let k = key(&caller.tenant, &serial);
+    let mut cert = tx.get(&CERTIFICATES, &k)?.ok_or(CertsError::NotFound("certificate"))?;
+    if cert.pin_locked_at.is_none() && cert.pin_failures == 0 {
+        return Ok(cert);
+    }
+    cert.pin_locked_at = None;
+    cert.pin_failures = 0;
+    tx.put(&CERTIFICATES, &k, &cert)?;
+    tx.audit(&caller.actor(), "certs.pin_unlock", &k, serde_json::json!({"user_id": user_id}))?;
+    Ok(cert)
+}
+
+/// A statement (such as a delegation mandate) signed as detached CMS by `user_id`'s usable
+/// certificate.
+pub fn sign_statement(
+    tx: &impl Read,
+    kek: &Kek,
+    tenant: &str,
+    user_id: &str,
+    content: &[u8],
+) -> Result<SignedStatement, CertsError> {
+    let m = signer_material(tx, kek, tenant, user_id)?;
+    let cms = keiyaku_pades::sign_detached(&m.key_pkcs8, &m.cert_der, std::slice::from_ref(&m.ca_der), content)
+        .map_err(CertsError::crypto)?;
+    Ok(SignedStatement { cms, serial: m.serial })
+}
+
+fn intent_error(e: CertsError) -> IntentError {
+    match e {
+        CertsError::Store(s) => IntentError::Store(s),
+        CertsError::Pin(p) => IntentError::Pin(p),
+        e @ (CertsError::NotUsable(_) | CertsError::NotFound(_)) => {
+            let e = match e {
+                CertsError::NotFound(_) => CertsError::NotUsable(Unusable::Missing),
+                e => e,
+            };
+            IntentError::NotUsable { ja: e.problem(Lang::Ja), en: e.problem(Lang::En) }
+        }
+        other => IntentError::Internal(other.to_string()),
+    }
+}
+
+/// The certs module as the kernel's [`SignerKeys`], for the users module's mandates.
+impl SignerKeys for crate::Certs {
+    fn pin_hash(&self, tx: &ReadTx, tenant: &str, user_id: &str) -> Result<String, IntentError> {
+        pin_hash(tx, tenant, user_id).map_err(intent_error)
+    }
+
+    fn record_pin(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        tenant: &str,
+        user_id: &str,
+        correct: bool,
+    ) -> Result<Result<(), PinRefusal>, IntentError> {
+        record_pin(tx, actor, tenant, user_id, correct).map_err(intent_error)
+    }
+
+    fn sign_statement(
+        &self,
+        tx: &Tx,
+        tenant: &str,
+        user_id: &str,
+        content: &[u8],
+    ) -> Result<SignedStatement, IntentError> {
+        let kek = self.kek().map_err(intent_error)?;
+        sign_statement(tx, &kek, tenant, user_id, content).map_err(intent_error)
+    }
 }
 
 fn tsa_aad(tenant: &str, serial: &str) -> String {

@@ -283,10 +283,12 @@ pub struct DemoConfig {
     pub enabled: bool,
     /// Password of every demo user (also `KEIYAKU_DEMO_PASSWORD`).
     pub password: String,
+    /// PIN of every demo certificate, 12 digits (also `KEIYAKU_DEMO__PIN`).
+    pub pin: String,
 }
 
 impl Default for DemoConfig {
     fn default() -> Self {
-        Self { enabled: false, password: "keiyaku-demo".into() }
+        Self { enabled: false, password: "keiyaku-demo".into(), pin: "123456789012".into() }
     }
 }

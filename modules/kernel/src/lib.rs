@@ -12,6 +12,7 @@ pub mod directory;
 pub mod doc_type;
 pub mod error;
 pub mod http;
+pub mod intent;
 pub mod ids;
 pub mod mail;
 pub mod module;
