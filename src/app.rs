@@ -208,9 +208,14 @@ fn open_services(config: &Config, db: &std::path::Path, clock: Arc<dyn Clock>) -
     let support = keiyaku_support::Support::new(kernel.clone());
     #[cfg(feature = "contracts")]
     let support = support.with_waiting(Arc::new(keiyaku_contracts::ContractsWaiting));
+    #[cfg(feature = "users")]
+    let users = keiyaku_users::Users::new(kernel.clone());
+    // Signers confirm delegation mandates with their certificate's key and PIN.
+    #[cfg(all(feature = "users", feature = "certs"))]
+    let users = users.with_signer_keys(Arc::new(certs.clone()));
     Ok(Services {
         #[cfg(feature = "users")]
-        users: keiyaku_users::Users::new(kernel.clone()),
+        users,
         #[cfg(feature = "contracts")]
         contracts: keiyaku_contracts::Contracts::new(kernel.clone(), Some(certs.clone())),
         #[cfg(feature = "certs")]

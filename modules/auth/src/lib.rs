@@ -6,6 +6,7 @@ pub mod api;
 pub mod demo;
 pub mod mails;
 pub mod password;
+pub mod step_up;
 pub mod throttle;
 
 use jiff::{SignedDuration, Timestamp};

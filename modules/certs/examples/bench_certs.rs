@@ -135,6 +135,7 @@ fn issue_ours(certs: &Certs, tickets: &[String], batch: usize) -> Res<Duration> 
                     ticket,
                     application_id: None,
                     pin: None,
+                    pin_hash: None,
                     issued_at: tx.now(),
                 };
                 certificates::issue(tx, env, &Actor::system(), &req)?;

@@ -11,15 +11,7 @@ pub const TAX_PERCENT: u64 = 10;
 
 /// `6000` → `¥6,000`.
 pub fn yen(amount: u64) -> String {
-    let digits = amount.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    format!("¥{out}")
+    format!("¥{}", keiyaku_kernel::numbers::grouped_u64(amount))
 }
 
 /// `2026年11月25日`.

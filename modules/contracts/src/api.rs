@@ -164,6 +164,21 @@ struct SignBody {
     /// Stamp position: points from the page's top-left corner (default: bottom right).
     x: Option<f32>,
     y: Option<f32>,
+    /// Own signature: the certificate PIN (12 digits; five wrong ones lock signing).
+    pin: Option<String>,
+    /// A delegate with an authenticator app: its current code.
+    otp: Option<String>,
+    /// A delegate without one: the code mailed by `requestSigningCode`.
+    code: Option<String>,
+}
+
+#[derive(Object)]
+#[oai(skip_serializing_if_is_none, rename = "SigningCodeSent")]
+struct SigningCodeSent {
+    /// Where the code went (the delegate's e-mail address).
+    sent_to: String,
+    /// RFC 3339; the code is valid for 10 minutes and once.
+    expires_at: String,
 }
 
 #[derive(Object)]
@@ -225,8 +240,15 @@ struct PermissionsView {
     send_back: bool,
     resubmit: bool,
     cancel: bool,
+    correct: bool,
+    delete: bool,
     /// Whom the caller would sign for.
     sign_for: Option<String>,
+    /// For a delegate: `totp` (authenticator code) or `code` (request a mailed code first).
+    step_up: Option<String>,
+    /// Why a delegate who holds a mandate for this step cannot sign now
+    /// (`mandate_pending`, `mandate_exceeded`, …).
+    sign_refusal: Option<String>,
 }
 
 #[derive(Object)]
@@ -339,7 +361,14 @@ fn detail(v: &ContractView, lang: Lang) -> ContractDetail {
             send_back: v.can_send_back,
             resubmit: v.can_resubmit,
             cancel: v.can_cancel,
+            correct: v.can_correct,
+            delete: v.can_delete,
             sign_for: v.sign_for.clone(),
+            step_up: v.step_up.map(|s| match s {
+                crate::StepUp::Totp => "totp".to_string(),
+                crate::StepUp::Code { .. } => "code".to_string(),
+            }),
+            sign_refusal: v.sign_refusal.map(|f| f.code().to_string()),
         },
     }
 }
@@ -976,9 +1005,38 @@ impl ContractsApi {
     ) -> ApiResult<Json<ContractDetail>> {
         let caller = caller(&self.auth, &ctx, &tenant.0, &token).await?;
         let b = body.0;
-        let input = SignInput { on_behalf_of: b.on_behalf_of, page: b.page, x: b.x, y: b.y };
+        let input = SignInput {
+            on_behalf_of: b.on_behalf_of,
+            page: b.page,
+            x: b.x,
+            y: b.y,
+            pin: b.pin,
+            otp: b.otp,
+            code: b.code,
+        };
         self.contracts.sign(&caller, &id.0, input).await.map_err(|e| ctx.fail(&e))?;
         self.after(&ctx, &caller, &id.0).await
+    }
+
+    /// A delegate without an authenticator app asks for a signing code: 6 digits, mailed to
+    /// the delegate, valid for 10 minutes and once. Authority is checked first (a refused
+    /// delegate gets no code).
+    #[oai(
+        path = "/api/v1/t/:tenant/contracts/:id/sign-code",
+        method = "post",
+        operation_id = "requestSigningCode",
+        tag = "Tag::Contracts"
+    )]
+    async fn request_signing_code(
+        &self,
+        ctx: Ctx,
+        tenant: Path<String>,
+        id: Path<String>,
+        token: BearerToken,
+    ) -> ApiResult<Json<SigningCodeSent>> {
+        let caller = caller(&self.auth, &ctx, &tenant.0, &token).await?;
+        let sent = self.contracts.request_signing_code(&caller, &id.0).await.map_err(|e| ctx.fail(&e))?;
+        Ok(Json(SigningCodeSent { sent_to: sent.sent_to, expires_at: rfc3339(sent.expires_at) }))
     }
 
     /// A document's PDF: the latest version, or `version`.

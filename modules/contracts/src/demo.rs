@@ -3,7 +3,7 @@
 //! approver, the partner's person in charge, the partner's signer (or the delegate), the
 //! owner's 管理部 and signer — plus one completed and one sent back.
 
-use crate::flow::{self, NewContract, NewDocument, SignInput};
+use crate::flow::{self, NewContract, NewDocument, SignInput, Proof};
 use crate::{ContractsError, Env};
 use keiyaku_kernel::Kernel;
 use keiyaku_kernel::context::Caller;
@@ -162,7 +162,7 @@ fn seed_with(tx: &mut Tx, env: &Env<'_>) -> Result<(), ContractsError> {
             let current = tx.get(&crate::model::CONTRACTS, &crate::model::key(TENANT, &c.id))?;
             let signing = current.as_ref().and_then(|c| c.current_step()).is_some_and(|s| s.is_signing());
             if signing {
-                flow::sign_contract(tx, env, &who, &c.id, &SignInput::default())?;
+                flow::sign_contract(tx, env, &who, &c.id, &SignInput::default(), &Proof::Seeded)??;
             } else {
                 flow::approve(tx, env, &who, &c.id, "")?;
             }

@@ -2,7 +2,9 @@
 
 use keiyaku_kernel::directory::invalid_problem;
 use keiyaku_kernel::error::{ApiError, Lang, Problem};
+use keiyaku_kernel::intent::PinRefusal;
 use keiyaku_kernel::store::StoreError;
+use keiyaku_users::delegates::Exceeded;
 use keiyaku_kernel::validate::{Invalid, Rule};
 
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +55,16 @@ pub enum Forbidden {
     NotSigner,
     /// 403 `principal_suspended`: the principal's account is suspended.
     PrincipalSuspended,
+    /// 403 `mandate_pending`: the signer has not confirmed the delegate's mandate yet.
+    MandatePending,
+    /// 403 `mandate_exceeded`: the mandate's limits do not cover this contract.
+    MandateExceeded(Exceeded),
+    /// 403 `step_up_required`: a delegate signs with a TOTP code or a mailed signing code.
+    StepUpRequired,
+    /// 403 `code_invalid`: the signing code or TOTP code is wrong, expired or used.
+    CodeInvalid,
+    /// 403 `pin_invalid` / `pin_locked` / `pin_not_set`.
+    Pin(PinRefusal),
 }
 
 impl Forbidden {
@@ -61,6 +73,11 @@ impl Forbidden {
         match self {
             Forbidden::NotSigner => "not_signer",
             Forbidden::PrincipalSuspended => "principal_suspended",
+            Forbidden::MandatePending => "mandate_pending",
+            Forbidden::MandateExceeded(_) => "mandate_exceeded",
+            Forbidden::StepUpRequired => "step_up_required",
+            Forbidden::CodeInvalid => "code_invalid",
+            Forbidden::Pin(p) => p.code(),
             _ => "forbidden",
         }
     }
@@ -106,6 +123,7 @@ impl From<keiyaku_certs::CertsError> for ContractsError {
         match e {
             C::Store(s) => ContractsError::Store(s),
             C::NotUsable(_) | C::NotFound("certificate") => ContractsError::Certificate(e),
+            C::Pin(p) => ContractsError::Forbidden(Forbidden::Pin(p)),
             other => ContractsError::Internal(other.to_string()),
         }
     }
@@ -124,6 +142,10 @@ fn conflict_text(what: &str, lang: Lang) -> &'static str {
         }
         "closed" => lang
             .pick("締結済または取消済の契約は変更できません。", "A completed or cancelled contract cannot be changed."),
+        "own_signature" => lang.pick(
+            "ご自身の署名には証明書のPINコードを使います。認証コードは代行署名のときだけ必要です。",
+            "Your own signature takes your certificate PIN; signing codes are for delegates.",
+        ),
         "retention" => {
             lang.pick("保存期間中の契約は削除できません。", "A contract cannot be deleted during its retention period.")
         }
@@ -143,6 +165,16 @@ impl ApiError for ContractsError {
                 Problem::for_status(500, lang)
             }
             ContractsError::NotFound(_) => Problem::for_status(404, lang),
+            ContractsError::Forbidden(Forbidden::Pin(p)) => p.problem(lang),
+            ContractsError::Forbidden(Forbidden::MandateExceeded(e)) => Problem::new(
+                403,
+                "mandate_exceeded",
+                lang.pick(
+                    "委任の範囲外のため、代行ユーザーは署名できません。",
+                    "The mandate does not cover this contract.",
+                ),
+            )
+            .with_detail(crate::policy::exceeded_text(*e, lang)),
             ContractsError::Forbidden(why) => Problem::new(
                 403,
                 why.code(),
@@ -171,6 +203,19 @@ impl ApiError for ContractsError {
                         "署名者が利用停止中のため署名できません。",
                         "The principal's account is suspended.",
                     ),
+                    Forbidden::MandatePending => lang.pick(
+                        "署名者が委任をまだ確認していないため、代行ユーザーは署名できません。",
+                        "The signer has not confirmed the mandate yet.",
+                    ),
+                    Forbidden::StepUpRequired => lang.pick(
+                        "代行署名には認証コードが必要です。認証アプリのコード、またはメールで受け取った署名用コードを入力してください。",
+                        "A delegate signs with a code: from the authenticator app, or a signing code sent by e-mail.",
+                    ),
+                    Forbidden::CodeInvalid => lang.pick(
+                        "認証コードが正しくないか、有効期限が切れています。",
+                        "The code is wrong, expired or already used.",
+                    ),
+                    Forbidden::MandateExceeded(_) | Forbidden::Pin(_) => "",
                 },
             ),
             ContractsError::Invalid(list) => invalid_problem(list, lang),

@@ -7,13 +7,14 @@
 use crate::error::{ContractsError, Forbidden};
 use crate::mails;
 use crate::model::{
-    CONTRACTS, Contract, DocType, Document, Done, Event, Field, INDEX, NUMBERS, Party, Status, Summary, Tax, Version,
-    WAITING, key,
+    CONTRACTS, Contract, DocType, Document, Done, Event, Field, INDEX, MandateRef, NUMBERS, Party, Status, Summary,
+    Tax, Version, WAITING, key,
 };
 use crate::route::{self, StepInput};
 use crate::sign;
 use crate::storage::{self, put_blob};
-use crate::{Env, policy};
+use crate::policy::Op;
+use crate::{Env, codes, policy};
 use jiff::civil::Date;
 use keiyaku_kernel::clock::tokyo;
 use keiyaku_kernel::context::{Actor, Caller};
@@ -220,6 +221,20 @@ pub fn load(tx: &impl Read, caller: &Caller, id: &str) -> Result<Contract, Contr
     Ok(c)
 }
 
+/// Loads a contract and decides `op` on it for the caller ([`policy::decide`]): the one
+/// authorization every flow passes before it acts.
+pub fn authorize(
+    tx: &impl Read,
+    caller: &Caller,
+    id: &str,
+    op: policy::Op<'_>,
+) -> Result<(Contract, policy::Facts), ContractsError> {
+    let c = load(tx, caller, id)?;
+    let facts = policy::facts(tx, caller, &c, today(tx))?;
+    policy::decide(caller, &c, &facts, op)?;
+    Ok((c, facts))
+}
+
 fn waiting_key(tenant: &str, user: &str, id: &str) -> String {
     format!("{tenant}/{user}/{id}")
 }
@@ -329,10 +344,6 @@ pub fn register(tx: &mut Tx, env: &Env<'_>, caller: &Caller, new: &NewContract) 
     transition(tx, None, contract, vec![entry], Some(Mail::RequestStep(env)))
 }
 
-fn require_circulating(c: &Contract) -> Result<(), ContractsError> {
-    if c.status == Status::Circulating { Ok(()) } else { Err(ContractsError::Conflict("not_circulating")) }
-}
-
 fn check_comment(field: &str, comment: &str, required: bool) -> Result<(), ContractsError> {
     let mut v = Validator::new();
     if required {
@@ -357,6 +368,7 @@ fn event(tx: &Tx, by: &str, action: &str) -> Event {
         action: action.to_string(),
         step: None,
         comment: None,
+        mandate: None,
     }
 }
 
@@ -457,15 +469,8 @@ pub fn approve(
     id: &str,
     comment: &str,
 ) -> Result<Contract, ContractsError> {
-    let old = load(tx, caller, id)?;
-    require_circulating(&old)?;
-    if !policy::on_current_step(caller, &old) {
-        return Err(ContractsError::Forbidden(Forbidden::NotYourStep));
-    }
+    let (old, _) = authorize(tx, caller, id, Op::Approve)?;
     let step_index = old.current.unwrap_or(0);
-    if old.current_step().is_some_and(|s| s.is_signing()) {
-        return Err(ContractsError::Conflict("signing_step"));
-    }
     check_comment("comment", comment, false)?;
     let done = Done { by: caller.user_id.clone(), on_behalf_of: None, at: tx.now() };
     let event = Event { step: Some(step_index), comment: comment_of(comment), ..event(tx, &caller.user_id, "approve") };
@@ -482,19 +487,19 @@ pub fn send_back(
     id: &str,
     comment: &str,
 ) -> Result<Contract, ContractsError> {
-    let old = load(tx, caller, id)?;
-    require_circulating(&old)?;
-    let acting_for = acting_signer(tx, caller, &old)?;
-    if !policy::on_current_step(caller, &old) && acting_for.is_none() {
-        return Err(ContractsError::Forbidden(Forbidden::NotYourStep));
-    }
+    let (old, facts) = authorize(tx, caller, id, Op::SendBack)?;
+    let acting_for = if policy::on_current_step(caller, &old) {
+        None
+    } else {
+        facts.principals.iter().find(|p| p.mandate.is_confirmed()).map(|p| p.user.user_id.clone())
+    };
     check_comment("comment", comment, true)?;
     let step_index = old.current.unwrap_or(0);
     let mut c = old.clone();
     c.status = Status::SentBack;
     c.current = None;
     let event = Event {
-        on_behalf_of: acting_for.filter(|s| *s != caller.user_id),
+        on_behalf_of: acting_for,
         step: Some(step_index),
         comment: comment_of(comment),
         ..event(tx, &caller.user_id, "send_back")
@@ -513,11 +518,7 @@ pub fn resubmit(
     replacements: &[(String, NewDocument)],
     comment: &str,
 ) -> Result<Contract, ContractsError> {
-    let old = load(tx, caller, id)?;
-    policy::require_registrant(caller, &old)?;
-    if old.status != Status::SentBack {
-        return Err(ContractsError::Conflict("not_sent_back"));
-    }
+    let (old, _) = authorize(tx, caller, id, Op::Resubmit)?;
     check_comment("comment", comment, false)?;
     let mut v = Validator::new();
     for (i, (doc_id, d)) in replacements.iter().enumerate() {
@@ -548,11 +549,7 @@ pub fn resubmit(
 
 /// 取消 by the registrant while the contract circulates or is sent back.
 pub fn cancel(tx: &mut Tx, caller: &Caller, id: &str, comment: &str) -> Result<Contract, ContractsError> {
-    let old = load(tx, caller, id)?;
-    policy::require_registrant(caller, &old)?;
-    if !matches!(old.status, Status::Circulating | Status::SentBack) {
-        return Err(ContractsError::Conflict("closed"));
-    }
+    let (old, _) = authorize(tx, caller, id, Op::Cancel)?;
     check_comment("comment", comment, false)?;
     let mut c = old.clone();
     c.status = Status::Cancelled;
@@ -561,23 +558,7 @@ pub fn cancel(tx: &mut Tx, caller: &Caller, id: &str, comment: &str) -> Result<C
     transition(tx, Some(&old), c, vec![Entry::by(caller, event, "contract.cancel", json!({}))], None)
 }
 
-/// The signer of the current signing step the caller acts for: themself when they are one
-/// of its users, else the step user they are a delegate of. None when the step is not a
-/// signing step or the caller is neither.
-fn acting_signer(tx: &impl Read, caller: &Caller, c: &Contract) -> Result<Option<String>, ContractsError> {
-    let Some(step) = c.current_step().filter(|s| s.is_signing()) else { return Ok(None) };
-    if step.users.contains(&caller.user_id) {
-        return Ok(Some(caller.user_id.clone()));
-    }
-    for u in &step.users {
-        if keiyaku_users::delegates::is_delegate(tx, &caller.tenant, u, &caller.user_id)? {
-            return Ok(Some(u.clone()));
-        }
-    }
-    Ok(None)
-}
-
-/// Where and for whom to sign.
+/// Where and for whom to sign, and the signer's proof of intent.
 #[derive(Debug, Clone, Default)]
 pub struct SignInput {
     /// The signer a delegate signs for (needed only when they are delegate of several of
@@ -588,43 +569,116 @@ pub struct SignInput {
     /// Top-left corner of the stamp in points from the page's top-left; default bottom right.
     pub x: Option<f32>,
     pub y: Option<f32>,
+    /// Own signature: the certificate PIN.
+    pub pin: Option<String>,
+    /// A delegate: a TOTP code from their authenticator app.
+    pub otp: Option<String>,
+    /// A delegate: the code mailed by `requestSigningCode`.
+    pub code: Option<String>,
+}
+
+/// How the person signing showed intent, checked where it must be: the PIN against its
+/// hash outside the transaction (its outcome recorded inside), codes inside.
+#[derive(Debug, Clone)]
+pub enum Proof {
+    /// Own signature: whether the PIN matched the certificate's hash.
+    Pin { correct: bool },
+    /// A delegate's TOTP code.
+    Totp(String),
+    /// A delegate's mailed signing code.
+    Code(String),
+    /// Demo data: the seeding signs with the demo PIN it set itself.
+    Seeded,
+}
+
+/// What signing will take, decided before any PIN or code is looked at: for whom the
+/// caller signs and, for their own signature, the PIN hash to check.
+#[derive(Debug, Clone)]
+pub struct SignPlan {
+    pub signer: String,
+    /// The argon2id hash of the signer's PIN (own signature only).
+    pub pin_hash: Option<String>,
+}
+
+/// Checks authority (everything [`policy::decide`] asks), the certificate and that the
+/// right kind of proof was given — so a refused attempt never consumes a code or counts as
+/// a wrong PIN.
+pub fn plan_sign(tx: &impl Read, caller: &Caller, id: &str, input: &SignInput) -> Result<SignPlan, ContractsError> {
+    let c = load(tx, caller, id)?;
+    let facts = policy::facts(tx, caller, &c, today(tx))?;
+    let signer = policy::signing_for(caller, &c, &facts, input.on_behalf_of.as_deref())?;
+    if signer == caller.user_id {
+        let pin_hash = keiyaku_certs::signing::pin_hash(tx, &caller.tenant, &signer)?;
+        if input.pin.as_deref().is_none_or(|p| p.trim().is_empty()) {
+            return Err(ContractsError::invalid("pin", Rule::Required));
+        }
+        return Ok(SignPlan { signer, pin_hash: Some(pin_hash) });
+    }
+    // The principal's certificate must be usable before a code is spent.
+    keiyaku_certs::signing::pin_hash(tx, &caller.tenant, &signer).map(|_| ()).or_else(|e| match e {
+        keiyaku_certs::CertsError::Pin(_) => Ok(()),
+        e => Err(e),
+    })?;
+    let given = |v: &Option<String>| v.as_deref().is_some_and(|x| !x.trim().is_empty());
+    if !given(&input.otp) && !given(&input.code) {
+        return Err(ContractsError::Forbidden(Forbidden::StepUpRequired));
+    }
+    Ok(SignPlan { signer, pin_hash: None })
 }
 
 /// Signs every document of the contract at its current signing step with the signer's
-/// certificate and seal (PAdES-B-T, the tenant's timestamp), by the signer or a delegate.
+/// certificate and seal (PAdES-B-T, the tenant's timestamp), by the signer (with their PIN)
+/// or a delegate under a confirmed mandate (with a step-up code); the delegate's signature
+/// names the delegation in its signed attributes, and the signer is mailed. A wrong PIN or
+/// code is counted and committed: the outer `Ok(Err)`.
 pub fn sign_contract(
     tx: &mut Tx,
     env: &Env<'_>,
     caller: &Caller,
     id: &str,
     input: &SignInput,
-) -> Result<Contract, ContractsError> {
+    proof: &Proof,
+) -> Result<Result<Contract, ContractsError>, ContractsError> {
     let old = load(tx, caller, id)?;
-    require_circulating(&old)?;
+    let facts = policy::facts(tx, caller, &old, today(tx))?;
+    let signer_id = policy::signing_for(caller, &old, &facts, input.on_behalf_of.as_deref())?;
     let step_index = old.current.unwrap_or(0);
-    let step = old.current_step().ok_or(ContractsError::Conflict("not_circulating"))?.clone();
-    if !step.is_signing() {
-        return Err(ContractsError::Conflict("not_signing_step"));
-    }
-    let signer_id = match &input.on_behalf_of {
-        Some(s) if !s.trim().is_empty() && s.trim() != caller.user_id => {
-            let s = s.trim().to_string();
-            let allowed = step.users.contains(&s)
-                && keiyaku_users::delegates::is_delegate(tx, &caller.tenant, &s, &caller.user_id)?;
-            if !allowed {
-                return Err(ContractsError::Forbidden(Forbidden::NotSignerOrDelegate));
+    let own = signer_id == caller.user_id;
+    match (own, proof) {
+        (_, Proof::Seeded) => {}
+        (true, Proof::Pin { correct }) => {
+            if let Err(refusal) =
+                keiyaku_certs::signing::record_pin(tx, &caller.actor(), &caller.tenant, &signer_id, *correct)?
+            {
+                return Ok(Err(ContractsError::Forbidden(Forbidden::Pin(refusal))));
             }
-            s
         }
-        _ => acting_signer(tx, caller, &old)?.ok_or(ContractsError::Forbidden(Forbidden::NotSignerOrDelegate))?,
-    };
+        (false, Proof::Code(code)) => {
+            if !codes::consume(tx, caller, &old.id, code)? {
+                return Ok(Err(ContractsError::Forbidden(Forbidden::CodeInvalid)));
+            }
+        }
+        (false, Proof::Totp(code)) => {
+            if !keiyaku_auth::step_up::check_totp(tx, &caller.tenant, &caller.user_id, code)? {
+                return Ok(Err(ContractsError::Forbidden(Forbidden::CodeInvalid)));
+            }
+        }
+        (true, _) => return Err(ContractsError::invalid("pin", Rule::Required)),
+        (false, _) => return Err(ContractsError::Forbidden(Forbidden::StepUpRequired)),
+    }
     let signer = directory::get_user(tx, &caller.tenant, &signer_id)?.ok_or(ContractsError::NotFound("user"))?;
-    policy::require_principal(&signer)?;
+    let mandate = if own { None } else { facts.principal(&signer_id).map(|p| p.mandate.clone()) };
     let kek = env.kek.ok_or_else(|| ContractsError::internal("signing needs the certs module"))?;
     let material = keiyaku_certs::signing::signer_material(tx, kek, &caller.tenant, &signer_id)?;
     let tenant = directory::get_tenant(tx, &caller.tenant)?.ok_or(ContractsError::NotFound("tenant"))?;
     let tsa = keiyaku_certs::signing::tsa_material(tx, kek, &tenant)?;
-    let delegate = (signer_id != caller.user_id).then(|| caller.name.clone());
+    let delegate = (!own).then(|| caller.name.clone());
+    let delegation = mandate.as_ref().map(|m| keiyaku_pades::Delegation {
+        delegate_name: caller.name.clone(),
+        delegate_id: caller.user_id.clone(),
+        mandate_id: m.id.clone(),
+        mandate_sha256: m.sha256_bytes().unwrap_or_default(),
+    });
     let now = tx.now();
     let mut c = old.clone();
     let signed_before = old.history.iter().filter(|e| e.action == "sign").count();
@@ -636,6 +690,7 @@ pub fn sign_contract(
             pdf: &pdf,
             signer_name: &signer.name,
             delegate_name: delegate.as_deref(),
+            delegation: delegation.clone(),
             trial: tenant.trial,
             now,
             page: input.page,
@@ -654,12 +709,28 @@ pub fn sign_contract(
             ..version(tx, caller, n, sha, signed.len())
         });
     }
-    let on_behalf_of = (signer_id != caller.user_id).then(|| signer_id.clone());
+    let on_behalf_of = (!own).then(|| signer_id.clone());
+    let intent = match proof {
+        Proof::Pin { .. } => "pin",
+        Proof::Totp(_) => "totp",
+        Proof::Code(_) => "mailed_code",
+        Proof::Seeded => "demo",
+    };
     let detail = json!({"step": step_index, "signer": signer_id, "by": caller.user_id,
-                        "delegate": on_behalf_of.is_some(), "certificate": material.serial, "documents": hashes});
+                        "delegate": on_behalf_of.is_some(), "certificate": material.serial, "documents": hashes,
+                        "intent": intent, "mandate": mandate.as_ref().map(|m| &m.id),
+                        "mandate_sha256": mandate.as_ref().and_then(|m| m.sha256.clone())});
     let done = Done { by: caller.user_id.clone(), on_behalf_of: on_behalf_of.clone(), at: now };
-    let event = Event { on_behalf_of, step: Some(step_index), ..event(tx, &caller.user_id, "sign") };
-    advance(tx, env, &old, c, done, Entry::by(caller, event, "contract.sign", detail))
+    let event = Event {
+        on_behalf_of,
+        step: Some(step_index),
+        mandate: mandate.as_ref().map(|m| MandateRef { id: m.id.clone(), sha256: m.sha256.clone().unwrap_or_default() }),
+        ..event(tx, &caller.user_id, "sign")
+    };
+    if let Some(m) = &mandate {
+        mails::signed_on_behalf(tx, env, &tenant, &c, &signer, caller, &m.id)?;
+    }
+    advance(tx, env, &old, c, done, Entry::by(caller, event, "contract.sign", detail)).map(Ok)
 }
 
 /// 訂正: new values for a contract's attributes (None: unchanged). The signed documents are
@@ -685,14 +756,7 @@ pub fn correct(
     id: &str,
     input: &Correction,
 ) -> Result<Contract, ContractsError> {
-    let old = load(tx, caller, id)?;
-    let registrant_may = old.registrant == caller.user_id && old.status == Status::SentBack;
-    if !(registrant_may || policy::sees_all(caller)) {
-        return Err(ContractsError::Forbidden(Forbidden::NotRegistrant));
-    }
-    if old.status == Status::Deleted {
-        return Err(ContractsError::Conflict("closed"));
-    }
+    let (old, _) = authorize(tx, caller, id, Op::Correct)?;
     let mut v = Validator::new();
     v.text("reason", &input.reason, COMMENT_MAX);
     if let Some(t) = &input.title {
@@ -799,16 +863,7 @@ pub fn correct(
 /// documents' contents are removed (their hashes stay), the contract stays as a record with
 /// its history, and the deletion is recorded in the hash chain. Refused during retention.
 pub fn delete(tx: &mut Tx, caller: &Caller, id: &str, reason: &str) -> Result<Contract, ContractsError> {
-    let old = load(tx, caller, id)?;
-    if !policy::sees_all(caller) {
-        return Err(ContractsError::Forbidden(Forbidden::NotRegistrant));
-    }
-    if old.status == Status::Deleted {
-        return Err(ContractsError::Conflict("closed"));
-    }
-    if today(tx) <= old.retention_until {
-        return Err(ContractsError::Conflict("retention"));
-    }
+    let (old, _) = authorize(tx, caller, id, Op::Delete)?;
     check_comment("reason", reason, true)?;
     let now = tx.now();
     let mut c = old.clone();
@@ -843,11 +898,13 @@ pub fn delete(tx: &mut Tx, caller: &Caller, id: &str, reason: &str) -> Result<Co
 }
 
 /// The contracts waiting for `caller`: theirs, and — for signing steps — those of the
-/// signers they are a delegate of.
+/// signers whose mandate lets the caller sign that contract now. Each goes through
+/// [`policy::decide`], as `getContract` and the action buttons do.
 pub fn waiting_ids(tx: &impl Read, caller: &Caller) -> Result<Vec<(String, String)>, ContractsError> {
-    let mut out = Vec::new();
+    let mut out: Vec<(String, String)> = Vec::new();
     let mut users = vec![caller.user_id.clone()];
     users.extend(keiyaku_users::delegates::signers_for(tx, &caller.tenant, &caller.user_id)?);
+    let today = today(tx);
     for (n, user) in users.iter().enumerate() {
         let prefix = format!("{}/{user}/", caller.tenant);
         for (k, line) in tx.scan(&WAITING, &prefix)? {
@@ -855,7 +912,17 @@ pub fn waiting_ids(tx: &impl Read, caller: &Caller) -> Result<Vec<(String, Strin
                 continue;
             }
             let id = k.rsplit('/').next().unwrap_or_default().to_string();
-            if !out.iter().any(|(i, _)| *i == id) {
+            if out.iter().any(|(i, _)| *i == id) {
+                continue;
+            }
+            let Some(c) = tx.get(&CONTRACTS, &key(&caller.tenant, &id))? else { continue };
+            let facts = policy::facts(tx, caller, &c, today)?;
+            let op = if n == 0 {
+                if c.current_step().is_some_and(|s| s.is_signing()) { Op::Sign } else { Op::Approve }
+            } else {
+                Op::SignOnBehalf(user)
+            };
+            if policy::decide(caller, &c, &facts, op).is_ok() {
                 out.push((id, line));
             }
         }

@@ -12,6 +12,7 @@
 //! - [`Contracts`]: the service the API and the pages call; [`api`]: the HTTP layer.
 
 pub mod api;
+pub mod codes;
 pub mod demo;
 pub mod error;
 pub mod flow;
@@ -25,7 +26,7 @@ pub mod sign;
 pub mod storage;
 
 pub use error::ContractsError;
-pub use flow::{NewContract, NewDocument, RouteStepInput, SignInput};
+pub use flow::{Proof, NewContract, NewDocument, RouteStepInput, SignInput};
 pub use model::Contract;
 pub use search::{Query, SearchInput};
 
@@ -48,7 +49,9 @@ impl Module for ContractsModule {
     }
 
     fn tables(&self) -> Vec<&'static str> {
-        model::TABLES.to_vec()
+        let mut t = model::TABLES.to_vec();
+        t.push(codes::SIGN_CODES.name());
+        t
     }
 
     fn seed_demo(&self, kernel: &Kernel, tx: &mut Tx) -> Result<(), StoreError> {
@@ -116,8 +119,23 @@ pub struct ContractView {
     pub can_send_back: bool,
     pub can_resubmit: bool,
     pub can_cancel: bool,
+    pub can_correct: bool,
+    pub can_delete: bool,
     /// The signer the caller would sign for (themself or, as delegate, another).
     pub sign_for: Option<String>,
+    /// Why a delegate holding a mandate for this step cannot sign now (pending, exceeded).
+    pub sign_refusal: Option<error::Forbidden>,
+    /// How a delegate confirms signing (None for one's own signature: the PIN).
+    pub step_up: Option<StepUp>,
+}
+
+/// A delegate's step-up before signing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepUp {
+    /// A code from their authenticator app.
+    Totp,
+    /// A code mailed by `requestSigningCode`; `sent` when one is waiting.
+    Code { sent: bool },
 }
 
 impl ContractView {
@@ -214,12 +232,35 @@ impl Contracts {
         self.write(move |tx, _| flow::cancel(tx, &caller, &id, &comment)).await
     }
 
+    /// signContract: authority first (read), then the signer's PIN against its hash outside
+    /// any transaction, then the signature in one write that records the PIN's or code's
+    /// outcome (a wrong one is counted even though nothing is signed).
     pub async fn sign(&self, caller: &Caller, id: &str, input: SignInput) -> Result<Contract, ContractsError> {
         if self.certs.is_none() {
             return Err(ContractsError::internal("signing needs the certs module"));
         }
+        let plan = {
+            let (caller, id, input) = (caller.clone(), id.to_string(), input.clone());
+            self.read(move |tx| flow::plan_sign(tx, &caller, &id, &input)).await?
+        };
+        let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|x| !x.is_empty()).map(str::to_string);
+        let proof = match (&plan.pin_hash, given(&input.otp), given(&input.code)) {
+            (Some(hash), _, _) => {
+                let pin = given(&input.pin).unwrap_or_default();
+                Proof::Pin { correct: keiyaku_auth::password::verify_bounded(pin, hash.clone()).await }
+            }
+            (None, Some(otp), _) => Proof::Totp(otp),
+            (None, None, Some(code)) => Proof::Code(code),
+            (None, None, None) => return Err(ContractsError::Forbidden(error::Forbidden::StepUpRequired)),
+        };
         let (caller, id) = (caller.clone(), id.to_string());
-        self.write(move |tx, env| flow::sign_contract(tx, env, &caller, &id, &input)).await
+        self.write(move |tx, env| flow::sign_contract(tx, env, &caller, &id, &input, &proof)).await?
+    }
+
+    /// requestSigningCode: mails a delegate a 6-digit code for signing this contract.
+    pub async fn request_signing_code(&self, caller: &Caller, id: &str) -> Result<codes::CodeSent, ContractsError> {
+        let (caller, id) = (caller.clone(), id.to_string());
+        self.write(move |tx, env| codes::request(tx, env, &caller, &id)).await
     }
 
     /// An RFC 3161 time-stamp response from the tenant's timestamp authority to a DER
@@ -436,37 +477,41 @@ fn view(tx: &impl Read, caller: &Caller, c: Contract) -> Result<ContractView, Co
             names.push((id, u.name));
         }
     }
-    let circulating = c.status == model::Status::Circulating;
-    let step = c.current_step();
-    let on_step = policy::on_current_step(caller, &c);
-    let signing = step.is_some_and(|s| s.is_signing());
-    let mut sign_for = None;
-    if circulating
-        && signing
-        && let Some(s) = step
-    {
-        if s.users.contains(&caller.user_id) {
-            sign_for = Some(caller.user_id.clone());
-        } else {
-            for u in &s.users {
-                if keiyaku_users::delegates::is_delegate(tx, &caller.tenant, u, &caller.user_id)? {
-                    sign_for = Some(u.clone());
-                    break;
-                }
+    let facts = policy::facts(tx, caller, &c, flow::today_in_japan(tx))?;
+    let may = |op: policy::Op<'_>| policy::decide(caller, &c, &facts, op).is_ok();
+    let sign_for = policy::signing_for(caller, &c, &facts, None).ok();
+    // A delegate who holds a mandate for this step but may not use it now learns why.
+    let sign_refusal = match (&sign_for, policy::on_current_step(caller, &c)) {
+        (None, false) if !facts.principals.is_empty() => match policy::signing_for(caller, &c, &facts, None) {
+            Err(ContractsError::Forbidden(why)) => Some(why),
+            _ => None,
+        },
+        _ => None,
+    };
+    let step_up = match &sign_for {
+        Some(s) if *s != caller.user_id => {
+            if keiyaku_auth::step_up::totp_enrolled(tx, &caller.tenant, &caller.user_id)? {
+                Some(StepUp::Totp)
+            } else {
+                Some(StepUp::Code { sent: codes::pending(tx, caller, &c)? })
             }
         }
-    }
+        _ => None,
+    };
     Ok(ContractView {
         counterparty_name: company.as_ref().map(|x| x.name.clone()).unwrap_or_default(),
         vendor_code: company.and_then(|x| x.vendor_code),
         names,
-        can_approve: circulating && on_step && !signing,
+        can_approve: may(policy::Op::Approve),
         can_sign: sign_for.is_some(),
-        can_send_back: circulating && (on_step || sign_for.is_some()),
-        can_resubmit: c.status == model::Status::SentBack && c.registrant == caller.user_id,
-        can_cancel: matches!(c.status, model::Status::Circulating | model::Status::SentBack)
-            && c.registrant == caller.user_id,
+        can_send_back: may(policy::Op::SendBack),
+        can_resubmit: may(policy::Op::Resubmit),
+        can_cancel: may(policy::Op::Cancel),
+        can_correct: may(policy::Op::Correct),
+        can_delete: may(policy::Op::Delete),
         sign_for,
+        sign_refusal,
+        step_up,
         contract: c,
     })
 }

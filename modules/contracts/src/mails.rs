@@ -32,17 +32,7 @@ fn summary(tx: &Tx, c: &Contract) -> Result<String, ContractsError> {
 }
 
 /// `1234567` → `1,234,567`.
-pub fn yen(amount: i64) -> String {
-    let digits = amount.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    if amount < 0 { format!("-{out}") } else { out }
-}
+pub use keiyaku_kernel::numbers::grouped as yen;
 
 fn send(
     tx: &mut Tx,
@@ -118,24 +108,43 @@ pub fn completed(tx: &mut Tx, env: &Env<'_>, tenant: &Tenant, c: &Contract) -> R
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::yen;
-    use proptest::prelude::*;
+/// 「署名用認証コードのお知らせ」 to a delegate about to sign on a signer's behalf.
+pub fn signing_code(
+    tx: &mut Tx,
+    env: &Env<'_>,
+    c: &Contract,
+    delegate: &directory::User,
+    code: &str,
+    expires_at: jiff::Timestamp,
+) -> Result<(), ContractsError> {
+    let tenant = directory::get_tenant(tx, &c.tenant)?.ok_or(ContractsError::NotFound("tenant"))?;
+    let body = format!(
+        "代行署名の認証コードをお知らせします。\n\n認証コード：{code}\n有効期限：{}（10分間・1回のみ有効）\n\n{}\n\n\
+         署名画面で認証コードを入力してください。心当たりのない場合は、このメールを破棄し、管理者にご連絡ください。\n{}\n",
+        keiyaku_kernel::clock::display(expires_at),
+        summary(tx, c)?,
+        url(env, c)
+    );
+    send(tx, env, &tenant, &delegate.user_id, format!("{PREFIX}署名用認証コードのお知らせ"), body)
+}
 
-    #[test]
-    fn yen_groups_thousands() {
-        assert_eq!(yen(0), "0");
-        assert_eq!(yen(1_000), "1,000");
-        assert_eq!(yen(4_180_000), "4,180,000");
-        assert_eq!(yen(-12_345), "-12,345");
-    }
-
-    proptest! {
-        #[test]
-        fn yen_reads_back(n in any::<i64>()) {
-            let s = yen(n);
-            prop_assert_eq!(s.replace(',', "").parse::<i128>().ok(), Some(i128::from(n)));
-        }
-    }
+/// 「代理署名のお知らせ」 to the signer whenever a delegate signed on their behalf.
+pub fn signed_on_behalf(
+    tx: &mut Tx,
+    env: &Env<'_>,
+    tenant: &Tenant,
+    c: &Contract,
+    signer: &directory::User,
+    delegate: &Caller,
+    mandate_id: &str,
+) -> Result<(), ContractsError> {
+    let body = format!(
+        "{}（{}）が、あなたの電子証明書で以下の文書に代理署名しました。\n委任番号：{mandate_id}\n\n{}\n\n\
+         下記URLより内容をご確認いただけます。心当たりのない場合は、直ちに管理者にご連絡ください。\n{}\n",
+        delegate.name,
+        delegate.user_id,
+        summary(tx, c)?,
+        url(env, c)
+    );
+    send(tx, env, tenant, &signer.user_id, format!("{PREFIX}代理署名のお知らせ"), body)
 }

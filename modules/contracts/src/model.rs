@@ -243,6 +243,16 @@ pub struct Event {
     pub step: Option<usize>,
     #[serde(default)]
     pub comment: Option<String>,
+    /// A delegate's signature: the mandate it was made under.
+    #[serde(default)]
+    pub mandate: Option<MandateRef>,
+}
+
+/// The mandate a delegate signed under: its ID and the SHA-256 of the confirmed statement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MandateRef {
+    pub id: String,
+    pub sha256: String,
 }
 
 /// A contract (契約, "folder").

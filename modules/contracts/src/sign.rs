@@ -18,6 +18,8 @@ pub struct Request<'a> {
     pub signer_name: &'a str,
     /// The delegate who performs the signing, when not the signer.
     pub delegate_name: Option<&'a str>,
+    /// The delegation the signature names in its signed attributes.
+    pub delegation: Option<pades::Delegation>,
     /// Trial tenants' seals show the date.
     pub trial: bool,
     pub now: Timestamp,
@@ -80,6 +82,7 @@ pub fn sign(req: &Request<'_>, signer: &Material, tsa: &Material) -> Result<Vec<
     let mut request = pades::SignRequest::new(req.pdf, &signer.cert_der, &chain, &signer.key_pkcs8, req.now);
     request.name = Some(req.signer_name.to_string());
     request.reason = Some(reason);
+    request.delegation = req.delegation.clone();
     request.appearance =
         Some(pades::Appearance { page: page - 1, rect: Some([x, y, STAMP_W, STAMP_H]), seal, label_lines });
     let mut tsa = pades::LocalTsa::new(tsa.cert_der.clone(), vec![tsa.ca_der.clone()], tsa.key_pkcs8.clone());

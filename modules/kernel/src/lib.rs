@@ -15,6 +15,7 @@ pub mod http;
 pub mod intent;
 pub mod ids;
 pub mod mail;
+pub mod numbers;
 pub mod module;
 pub mod paging;
 pub mod pdf;

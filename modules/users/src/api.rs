@@ -2,7 +2,7 @@
 //! [`Users`](crate::Users) and map; every rule lives in the service.
 
 use crate::UsersError;
-use crate::delegates::Delegate;
+use crate::delegates::{AddInput, Delegate, Mandate};
 use crate::search::Query as SearchQuery;
 use crate::service::{CompanyNode, NewUserInput, Paged, Paging, UserChanges, UserDetail, UserRow};
 use keiyaku_auth::api::{BearerToken, caller};
@@ -251,6 +251,8 @@ struct UserPermissions {
     change_roles_and_status: bool,
     reset_password: bool,
     manage_delegates: bool,
+    /// The caller is this signer: they confirm mandates with their PIN.
+    confirm_delegates: bool,
 }
 
 #[derive(Object)]
@@ -284,6 +286,7 @@ impl UserDetailView {
                 change_roles_and_status: d.can_change_access,
                 reset_password: d.can_reset_password,
                 manage_delegates: d.can_manage_delegates,
+                confirm_delegates: d.can_confirm_delegates,
             },
         }
     }
@@ -352,11 +355,66 @@ struct DelegateView {
     group_id: String,
     group_name: Option<String>,
     added_at: String,
+    mandate: MandateView,
+}
+
+/// 署名操作代行の委任: limits and state.
+#[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
+struct MandateView {
+    /// `M…`; empty for a delegate set before mandates had IDs.
+    id: String,
+    /// `pending` until the signer confirms it with their PIN, then `confirmed`.
+    state: String,
+    /// Last day (Japan) the delegate may sign, `YYYY-MM-DD`.
+    valid_until: Option<String>,
+    /// Largest 取引金額 the delegate may sign.
+    max_amount: Option<i64>,
+    /// Document types the delegate may sign (empty: all).
+    doc_types: Vec<String>,
+    added_by: String,
+    added_by_name: Option<String>,
+    added_at: String,
+    confirmed_at: Option<String>,
+    /// SHA-256 (hex) of the confirmed statement.
+    sha256: Option<String>,
+    /// Serial of the certificate that signed the confirmation.
+    certificate_serial: Option<String>,
+}
+
+fn mandate_view(m: &Mandate, added_by_name: Option<String>) -> MandateView {
+    MandateView {
+        id: m.id.clone(),
+        state: m.state.as_str().into(),
+        valid_until: m.limits.valid_until.map(|d| d.to_string()),
+        max_amount: m.limits.max_amount,
+        doc_types: m.limits.doc_types.iter().map(|d| d.as_str().to_string()).collect(),
+        added_by: m.added_by.clone(),
+        added_by_name,
+        added_at: m.added_at.clone(),
+        confirmed_at: m.confirmed_at.clone(),
+        sha256: m.sha256.clone(),
+        certificate_serial: m.cert_serial.clone(),
+    }
+}
+
+/// A mandate with what the signer signed: `statement` (the canonical JSON) and
+/// `confirmation` (detached CMS SignedData over its UTF-8 bytes, base64 of DER), verifiable
+/// with the signer's certificate (`openssl cms -verify -binary -content statement.json`).
+#[derive(Object)]
+#[oai(skip_serializing_if_is_none, rename = "MandateDocument")]
+struct MandateDocument {
+    signer_id: String,
+    delegate_id: String,
+    mandate: MandateView,
+    statement: Option<String>,
+    confirmation: Option<String>,
 }
 
 impl From<Delegate> for DelegateView {
     fn from(d: Delegate) -> Self {
         Self {
+            mandate: mandate_view(&d.mandate, d.added_by_name.clone()),
             status: status_str(d.user.status).into(),
             user_id: d.user.user_id,
             name: d.user.name,
@@ -376,6 +434,16 @@ struct DelegateList {
     total: u64,
 }
 
+fn mandate_document(signer_id: String, delegate_id: String, m: &Mandate, by: Option<String>) -> MandateDocument {
+    MandateDocument {
+        signer_id,
+        delegate_id,
+        mandate: mandate_view(m, by),
+        statement: m.statement.clone(),
+        confirmation: m.confirmation.clone(),
+    }
+}
+
 fn delegate_list(list: Vec<Delegate>) -> DelegateList {
     DelegateList { total: list.len() as u64, items: list.into_iter().map(DelegateView::from).collect() }
 }
@@ -386,6 +454,24 @@ struct AddDelegatesRequest {
     /// User IDs to add (at most 50 per request).
     #[oai(default)]
     user_ids: Vec<String>,
+    /// Last day the delegates may sign, `YYYY-MM-DD`.
+    valid_until: Option<String>,
+    /// Largest 取引金額 they may sign.
+    max_amount: Option<i64>,
+    /// Document types they may sign (empty: all).
+    #[oai(default)]
+    doc_types: Vec<String>,
+    /// The signer's certificate PIN: the signer adding their own delegates confirms the
+    /// mandates at once; without it (and for anyone else) they are `pending`.
+    pin: Option<String>,
+}
+
+#[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
+struct ConfirmDelegateRequest {
+    /// The signer's 12-digit certificate PIN.
+    #[oai(default)]
+    pin: String,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -813,8 +899,65 @@ impl UsersApi {
         body: Json<AddDelegatesRequest>,
     ) -> ApiResult<Json<DelegateList>> {
         let c = self.caller(&ctx, &tenant.0, &token).await?;
-        let list = self.users.add_delegates(&c, user_id.0, body.0.user_ids).await.map_err(|e| ctx.fail(&e))?;
+        let b = body.0;
+        let input = AddInput {
+            user_ids: b.user_ids,
+            valid_until: b.valid_until,
+            max_amount: b.max_amount,
+            doc_types: b.doc_types,
+        };
+        let list = self.users.add_delegates(&c, user_id.0, input, b.pin).await.map_err(|e| ctx.fail(&e))?;
         Ok(Json(delegate_list(list)))
+    }
+
+    /// The signer confirms a pending mandate with their certificate PIN: the mandate's
+    /// canonical JSON is signed with the signer's own key (five wrong PINs lock signing).
+    #[oai(
+        path = "/api/v1/t/:tenant/users/:user_id/delegates/:delegate_id/confirm",
+        method = "post",
+        operation_id = "confirmDelegate",
+        tag = "Tag::Directory"
+    )]
+    async fn confirm_delegate(
+        &self,
+        ctx: Ctx,
+        tenant: Path<String>,
+        user_id: Path<String>,
+        delegate_id: Path<String>,
+        token: BearerToken,
+        body: Json<ConfirmDelegateRequest>,
+    ) -> ApiResult<Json<MandateDocument>> {
+        let c = self.caller(&ctx, &tenant.0, &token).await?;
+        let (signer, delegate) = (user_id.0, delegate_id.0);
+        let m = self
+            .users
+            .confirm_delegate(&c, signer.clone(), delegate.clone(), body.0.pin)
+            .await
+            .map_err(|e| ctx.fail(&e))?;
+        Ok(Json(mandate_document(signer, delegate, &m, None)))
+    }
+
+    /// A mandate: its limits and state, the canonical JSON the signer signed and the
+    /// signer's CMS confirmation (base64), for the signer, their administrators and the
+    /// delegate.
+    #[oai(
+        path = "/api/v1/t/:tenant/users/:user_id/delegates/:delegate_id/mandate",
+        method = "get",
+        operation_id = "getMandate",
+        tag = "Tag::Directory"
+    )]
+    async fn get_mandate(
+        &self,
+        ctx: Ctx,
+        tenant: Path<String>,
+        user_id: Path<String>,
+        delegate_id: Path<String>,
+        token: BearerToken,
+    ) -> ApiResult<Json<MandateDocument>> {
+        let c = self.caller(&ctx, &tenant.0, &token).await?;
+        let (signer, delegate, m) =
+            self.users.mandate(&c, user_id.0, delegate_id.0).await.map_err(|e| ctx.fail(&e))?;
+        Ok(Json(mandate_document(signer.user_id, delegate.user_id, &m, None)))
     }
 
     /// Removes one delegate of a signer.

@@ -2,6 +2,7 @@
 
 use keiyaku_kernel::directory::{DirectoryError, invalid_problem};
 use keiyaku_kernel::error::{ApiError, Lang, Problem};
+use keiyaku_kernel::intent::{IntentError, PinRefusal};
 use keiyaku_kernel::store::StoreError;
 use keiyaku_kernel::validate::{Invalid, Rule};
 
@@ -33,6 +34,26 @@ pub enum UsersError {
     /// 500 `internal_error`: password hashing failed.
     #[error("hashing failed: {0}")]
     Hash(String),
+    /// 403 `pin_invalid` / `pin_locked` / `pin_not_set`: confirming a mandate with the PIN.
+    #[error("pin: {0:?}")]
+    Pin(PinRefusal),
+    /// 409 `certificate_not_usable`: the signer has no usable certificate to confirm with.
+    #[error("certificate not usable")]
+    NotUsable(Box<(Problem, Problem)>),
+    /// 409 `conflict`: the mandate was confirmed already.
+    #[error("already confirmed")]
+    AlreadyConfirmed,
+}
+
+impl From<IntentError> for UsersError {
+    fn from(e: IntentError) -> Self {
+        match e {
+            IntentError::Store(s) => UsersError::Store(s),
+            IntentError::Pin(p) => UsersError::Pin(p),
+            IntentError::NotUsable { ja, en } => UsersError::NotUsable(Box::new((ja, en))),
+            IntentError::Internal(e) => UsersError::Hash(e),
+        }
+    }
 }
 
 impl UsersError {
@@ -45,8 +66,8 @@ impl UsersError {
         match self {
             UsersError::Store(_) | UsersError::Hash(_) => 500,
             UsersError::NotFound(_) => 404,
-            UsersError::Forbidden => 403,
-            UsersError::Conflict(_) => 409,
+            UsersError::Forbidden | UsersError::Pin(_) => 403,
+            UsersError::Conflict(_) | UsersError::NotUsable(_) | UsersError::AlreadyConfirmed => 409,
             UsersError::Invalid(_) | UsersError::NotSigner => 422,
             UsersError::SealFixed => 405,
         }
@@ -120,6 +141,16 @@ impl ApiError for UsersError {
                 "not_signer",
                 lang.pick("署名者ではないユーザーには代行ユーザーを設定できません。", "Only signers have delegates."),
             ),
+            UsersError::Pin(p) => p.problem(lang),
+            UsersError::NotUsable(p) => match lang {
+                Lang::Ja => p.0.clone(),
+                Lang::En => p.1.clone(),
+            },
+            UsersError::AlreadyConfirmed => Problem::new(
+                409,
+                "conflict",
+                lang.pick("この委任は既に確認済みです。", "This mandate has already been confirmed."),
+            ),
             UsersError::SealFixed => Problem::new(
                 405,
                 "method_not_allowed",
@@ -147,6 +178,13 @@ mod tests {
             UsersError::NotSigner,
             UsersError::SealFixed,
             UsersError::Hash("x".into()),
+            UsersError::Pin(PinRefusal::Invalid { remaining: 3 }),
+            UsersError::Pin(PinRefusal::Locked),
+            UsersError::NotUsable(Box::new((
+                Problem::new(409, "certificate_not_usable", "x"),
+                Problem::new(409, "certificate_not_usable", "x"),
+            ))),
+            UsersError::AlreadyConfirmed,
         ];
         for e in &all {
             for lang in [Lang::Ja, Lang::En] {

@@ -12,6 +12,7 @@ pub mod delegates;
 pub mod demo;
 pub mod error;
 pub mod ids;
+pub mod mails;
 pub mod scope;
 pub mod seal;
 pub mod search;
@@ -27,7 +28,15 @@ use keiyaku_kernel::context::Caller;
 use keiyaku_kernel::directory::{Company, Group, NewCompany, User};
 use keiyaku_kernel::module::{MenuItem, Module};
 use keiyaku_kernel::store::{StoreError, Tx};
+use keiyaku_kernel::intent::SignerKeys;
 use service::{CompanyNode, InitialSecret};
+use std::sync::Arc;
+
+/// A PIN checked against the signer's certificate, to be recorded in the write.
+struct Confirmed {
+    correct: bool,
+    keys: Arc<dyn SignerKeys>,
+}
 
 /// The users module's tables, menu entry and demo data.
 pub struct UsersModule;
@@ -63,11 +72,42 @@ impl Module for UsersModule {
 pub struct Users {
     pub kernel: Kernel,
     index: search::IndexCache,
+    /// The signers' certificate keys and PINs (the certs module), for confirming mandates.
+    keys: Option<Arc<dyn SignerKeys>>,
 }
 
 impl Users {
     pub fn new(kernel: Kernel) -> Self {
-        Self { kernel, index: search::IndexCache::default() }
+        Self { kernel, index: search::IndexCache::default(), keys: None }
+    }
+
+    /// Lets signers confirm delegation mandates with their certificate PIN.
+    pub fn with_signer_keys(mut self, keys: Arc<dyn SignerKeys>) -> Self {
+        self.keys = Some(keys);
+        self
+    }
+
+    fn keys(&self) -> Result<Arc<dyn SignerKeys>, UsersError> {
+        self.keys.clone().ok_or_else(|| {
+            let p = |lang| {
+                keiyaku_kernel::Problem::new(
+                    409,
+                    "certificate_not_usable",
+                    keiyaku_kernel::Lang::pick(lang, "証明書の機能が有効ではありません。", "Certificates are not enabled."),
+                )
+            };
+            UsersError::NotUsable(Box::new((p(keiyaku_kernel::Lang::Ja), p(keiyaku_kernel::Lang::En))))
+        })
+    }
+
+    /// Checks the signer's PIN against their certificate's hash: read, then argon2 outside any
+    /// transaction under the shared bound. Returns whether it was right.
+    async fn check_pin(&self, caller: &Caller, signer_id: &str, pin: String) -> Result<Confirmed, UsersError> {
+        let keys = self.keys()?;
+        let (k, tenant, signer) = (keys.clone(), caller.tenant.clone(), signer_id.to_string());
+        let hash = self.read(move |tx| Ok(k.pin_hash(tx, &tenant, &signer)?)).await?;
+        let correct = keiyaku_auth::password::verify_bounded(pin, hash).await;
+        Ok(Confirmed { correct, keys })
     }
 
     async fn read<R, F>(&self, f: F) -> Result<R, UsersError>
@@ -260,15 +300,67 @@ impl Users {
         self.read(move |tx| delegates::list(tx, &c, &signer_id)).await
     }
 
-    /// `addDelegates`.
+    /// `addDelegates`: with `pin` (the signer only) the mandates are confirmed at once.
+    /// Everything but the PIN is checked first, so a refused request never counts as a
+    /// wrong PIN.
     pub async fn add_delegates(
         &self,
         caller: &Caller,
         signer_id: String,
-        user_ids: Vec<String>,
+        input: delegates::AddInput,
+        pin: Option<String>,
     ) -> Result<Vec<delegates::Delegate>, UsersError> {
+        let checked = match pin {
+            None => None,
+            Some(pin) => {
+                let (c, s, i) = (caller.clone(), signer_id.clone(), input.clone());
+                self.read(move |tx| delegates::plan_add(tx, &c, &s, &i).map(|_| ())).await?;
+                if caller.user_id != signer_id {
+                    return Err(UsersError::invalid("pin", delegates::only_the_signer()));
+                }
+                Some(self.check_pin(caller, &signer_id, pin).await?)
+            }
+        };
         let c = caller.clone();
-        self.write(move |tx| delegates::add(tx, &c, &signer_id, &user_ids)).await
+        let (base, smtp) = (self.kernel.public_url(), self.kernel.config.mail.smtp_enabled());
+        self.write(move |tx| {
+            let confirmation = checked.as_ref().map(|k| delegates::Confirmation { correct: k.correct, keys: &*k.keys });
+            delegates::add(tx, &c, &signer_id, &input, confirmation.as_ref(), &base, smtp)
+        })
+        .await?
+    }
+
+    /// `confirmDelegate`: the signer confirms a pending mandate with their PIN.
+    pub async fn confirm_delegate(
+        &self,
+        caller: &Caller,
+        signer_id: String,
+        delegate_id: String,
+        pin: String,
+    ) -> Result<delegates::Mandate, UsersError> {
+        {
+            let (c, s, d) = (caller.clone(), signer_id.clone(), delegate_id.clone());
+            self.read(move |tx| delegates::plan_confirm(tx, &c, &s, &d).map(|_| ())).await?;
+        }
+        let checked = self.check_pin(caller, &signer_id, pin).await?;
+        let c = caller.clone();
+        let smtp = self.kernel.config.mail.smtp_enabled();
+        self.write(move |tx| {
+            let confirmation = delegates::Confirmation { correct: checked.correct, keys: &*checked.keys };
+            delegates::confirm(tx, &c, &signer_id, &delegate_id, &confirmation, smtp)
+        })
+        .await?
+    }
+
+    /// `getMandate`.
+    pub async fn mandate(
+        &self,
+        caller: &Caller,
+        signer_id: String,
+        delegate_id: String,
+    ) -> Result<(User, User, delegates::Mandate), UsersError> {
+        let c = caller.clone();
+        self.read(move |tx| delegates::get_mandate(tx, &c, &signer_id, &delegate_id)).await
     }
 
     /// `removeDelegate`.
@@ -279,7 +371,8 @@ impl Users {
         delegate_id: String,
     ) -> Result<(), UsersError> {
         let c = caller.clone();
-        self.write(move |tx| delegates::remove(tx, &c, &signer_id, &delegate_id)).await
+        let smtp = self.kernel.config.mail.smtp_enabled();
+        self.write(move |tx| delegates::remove(tx, &c, &signer_id, &delegate_id, smtp)).await
     }
 }
 

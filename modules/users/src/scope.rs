@@ -59,10 +59,12 @@ pub enum Op {
     ManageDelegates,
     /// Choosing the target user as a delegate (`addDelegates`).
     PickAsDelegate,
+    /// `confirmDelegate`: only the signer, with their certificate PIN.
+    ConfirmDelegate,
 }
 
 impl Op {
-    pub const ALL: [Op; 16] = [
+    pub const ALL: [Op; 17] = [
         Op::ViewTree,
         Op::CreateCompany,
         Op::CreateGroup,
@@ -79,6 +81,7 @@ impl Op {
         Op::ReadDelegates,
         Op::ManageDelegates,
         Op::PickAsDelegate,
+        Op::ConfirmDelegate,
     ];
 }
 
@@ -196,6 +199,8 @@ pub fn decide(c: &Caller, op: Op, target: &Target<'_>) -> Decision {
         // signers) — never the owner side for a partner (or the reverse).
         Op::ManageDelegates => same_company && ((could_be_self && signer) || manages),
         Op::PickAsDelegate => same_company && (tenant_admin || ((group_admin || signer) && own_group)),
+        // A mandate is the signer's own act: nobody confirms it for them.
+        Op::ConfirmDelegate => could_be_self && signer,
     };
     if allowed { Decision::Allow } else { Decision::Forbidden }
 }
@@ -265,20 +270,21 @@ mod tests {
         let other_partner_admin = caller("B0000001", "co-other", "g-o-root", false, &[Role::GroupAdmin]);
         let owner_signer = caller("HX000020", OWNER, "g-tokyo", true, &[Role::Signer]);
         use Decision::{Allow, Forbidden as F, Hidden as H};
-        let cases: [(&str, Caller, [Decision; 3]); 6] = [
-            // caller, [partner signer A1533602, owner signer HX000020, other partner's signer]
-            ("owner tenant admin", tenant_admin(), [F, Allow, F]),
-            ("owner group admin of the signer's group", owner_group_admin(), [H, Allow, H]),
-            ("partner admin of the signer's group", partner_admin(), [Allow, H, H]),
-            ("partner admin of another group", partner_other_group, [F, H, H]),
-            ("the signer", partner_signer(), [Allow, H, H]),
-            ("another partner's admin", other_partner_admin, [H, H, Allow]),
+        // caller, then for [partner signer A1533602, owner signer HX000020, other partner's
+        // signer]: adding or removing a delegate (ManageDelegates), confirming a mandate.
+        let cases: [(&str, Caller, [Decision; 3], [Decision; 3]); 6] = [
+            ("owner tenant admin", tenant_admin(), [F, Allow, F], [F, F, F]),
+            ("owner group admin of the signer's group", owner_group_admin(), [H, Allow, H], [H, F, H]),
+            ("partner admin of the signer's group", partner_admin(), [Allow, H, H], [F, H, H]),
+            ("partner admin of another group", partner_other_group, [F, H, H], [F, H, H]),
+            ("the signer", partner_signer(), [Allow, H, H], [Allow, H, H]),
+            ("another partner's admin", other_partner_admin, [H, H, Allow], [H, H, F]),
         ];
-        for (who, c, expected) in cases {
-            for (target, want) in
-                [&partner_signer_target, &owner_signer_target, &other_partner_signer].into_iter().zip(expected)
-            {
-                assert_eq!(decide(&c, Op::ManageDelegates, target), want, "{who} manages {target:?}");
+        for (who, c, manage, confirm) in cases {
+            let targets = [&partner_signer_target, &owner_signer_target, &other_partner_signer];
+            for (target, (m, k)) in targets.into_iter().zip(manage.into_iter().zip(confirm)) {
+                assert_eq!(decide(&c, Op::ManageDelegates, target), m, "{who} manages {target:?}");
+                assert_eq!(decide(&c, Op::ConfirmDelegate, target), k, "{who} confirms for {target:?}");
             }
         }
         // The owner signer's own row, and picking across companies.
@@ -292,6 +298,11 @@ mod tests {
     fn tenant_admin_manages_everything_but_their_own_access() {
         let c = tenant_admin();
         for op in Op::ALL {
+            if op == Op::ConfirmDelegate {
+                // Only the signer confirms their own mandates.
+                assert_eq!(decide(&c, op, &user(OWNER, "g-tokyo", "HX000020")), Decision::Forbidden);
+                continue;
+            }
             if matches!(op, Op::ManageDelegates | Op::PickAsDelegate) {
                 // Delegation stays inside a company (see the delegation matrix).
                 assert_eq!(decide(&c, op, &user(PARTNER, "g-p-root", "A1533602")), Decision::Forbidden, "{op:?}");

@@ -516,6 +516,8 @@ pub struct UserDetail {
     pub can_change_access: bool,
     pub can_reset_password: bool,
     pub can_manage_delegates: bool,
+    /// The caller is this signer: they confirm mandates with their PIN.
+    pub can_confirm_delegates: bool,
 }
 
 /// `getUser`.
@@ -531,6 +533,7 @@ pub fn get_user(tx: &impl Read, caller: &Caller, user_id: &str) -> Result<UserDe
     let can_change_access = scope::can(caller, Op::ChangeAccess, &target);
     let can_reset_password = scope::can(caller, Op::ResetPassword, &target);
     let can_manage_delegates = user.has(Role::Signer) && scope::can(caller, Op::ManageDelegates, &target);
+    let can_confirm_delegates = user.has(Role::Signer) && scope::can(caller, Op::ConfirmDelegate, &target);
     let row = rows(tx, &caller.tenant, vec![user])?.pop().ok_or(UsersError::NotFound("user"))?;
     Ok(UserDetail {
         row,
@@ -542,6 +545,7 @@ pub fn get_user(tx: &impl Read, caller: &Caller, user_id: &str) -> Result<UserDe
         can_change_access,
         can_reset_password,
         can_manage_delegates,
+        can_confirm_delegates,
     })
 }
 

@@ -302,7 +302,7 @@ fn delegates_rules() {
     let before = dump(&k);
     let as_signer = |ids: &[&str]| {
         let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
-        write(&k, |tx| delegates::add(tx, &caller_of(tx, "A1533602"), "A1533602", &ids))
+        write(&k, |tx| add_plain(tx, &caller_of(tx, "A1533602"), "A1533602", &ids))
     };
     // Self, unknown, another company's user (reported as unknown), a repeated ID.
     let r = as_signer(&["A1533602", "NOBODY", "HX000002", "A1533601", "A1533601"]);
@@ -322,16 +322,16 @@ fn delegates_rules() {
     assert_eq!(list.iter().map(|d| d.user.user_id.as_str()).collect::<Vec<_>>(), ["A1533601", "A1533603"]);
     assert!(matches!(as_signer(&["A1533601"]), Err(UsersError::Conflict(_))));
     // A non-signer has no delegates.
-    let r = write(&k, |tx| delegates::add(tx, &caller_of(tx, "A1533601"), "A1533603", &["A1533601".to_string()]));
+    let r = write(&k, |tx| add_plain(tx, &caller_of(tx, "A1533601"), "A1533603", &["A1533601".to_string()]));
     assert!(matches!(r, Err(UsersError::NotSigner)), "{r:?}");
     // The owner side never manages a partner signer's delegates.
-    let r = write(&k, |tx| delegates::add(tx, &caller_of(tx, "HX000001"), "A1533602", &["HX000001".to_string()]));
+    let r = write(&k, |tx| add_plain(tx, &caller_of(tx, "HX000001"), "A1533602", &["HX000001".to_string()]));
     assert!(matches!(r, Err(UsersError::Forbidden)), "{r:?}");
-    let r = write(&k, |tx| delegates::add(tx, &caller_of(tx, "HX000001"), "A1533601", &["A1533603".to_string()]));
+    let r = write(&k, |tx| add_plain(tx, &caller_of(tx, "HX000001"), "A1533601", &["A1533603".to_string()]));
     assert!(matches!(r, Err(UsersError::Forbidden)), "{r:?}");
     // Suspended users cannot be added.
     write(&k, |tx| {
-        delegates::remove(tx, &caller_of(tx, "A1533602"), "A1533602", "A1533603")?;
+        delegates::remove(tx, &caller_of(tx, "A1533602"), "A1533602", "A1533603", false)?;
         service::update_user(
             tx,
             &caller_of(tx, "A1533601"),
@@ -490,4 +490,15 @@ fn committed_changes_are_patched_into_the_cached_index() {
     assert_eq!(find("八重"), ["HX000007"]);
     cache.committed(T, &user, generation + 5);
     assert_eq!(find("八重"), ["HX000007"], "a dropped index is rebuilt");
+}
+
+/// `addDelegates` without limits or PIN.
+fn add_plain(
+    tx: &mut Tx,
+    caller: &Caller,
+    signer: &str,
+    ids: &[String],
+) -> Result<Vec<delegates::Delegate>, UsersError> {
+    let input = delegates::AddInput { user_ids: ids.to_vec(), ..delegates::AddInput::default() };
+    delegates::add(tx, caller, signer, &input, None, "https://keiyaku.example", false)?
 }

@@ -26,7 +26,7 @@ use keiyaku_contracts::route::DEFAULT as DEFAULT_ROUTE;
 use keiyaku_contracts::search::DocumentRow;
 use keiyaku_contracts::{
     ContractView, Contracts, ContractsError, Download, NewContract, NewDocument, RouteCandidates, RouteStepInput,
-    SearchInput, SignInput, line_of,
+    SearchInput, SignInput, StepUp, line_of,
 };
 use keiyaku_kernel::Lang;
 use keiyaku_kernel::clock;
@@ -62,6 +62,7 @@ pub fn mount(route: Route, web: &Web) -> Route {
         .at("/t/:tenant/contracts/:id/send_back", post(action_submit).data(web.clone()).data(Action::SendBack))
         .at("/t/:tenant/contracts/:id/sign", post(action_submit).data(web.clone()).data(Action::Sign))
         .at("/t/:tenant/contracts/:id/cancel", post(action_submit).data(web.clone()).data(Action::Cancel))
+        .at("/t/:tenant/contracts/:id/sign-code", post(sign_code_submit).data(web.clone()))
         .at("/t/:tenant/contracts/:id/resubmit", post(resubmit_submit).data(web.clone()))
         .at("/t/:tenant/contracts/:id/report", get(report_download).data(web.clone()))
         .at("/t/:tenant/contracts/:id/documents/:doc", get(document_download).data(web.clone()))
@@ -86,15 +87,7 @@ pub fn document_href(tenant: &str, id: &str, doc: &str, version: Option<u32>) ->
 
 /// `¥1,980,000`.
 pub fn yen(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    format!("{}¥{out}", if n < 0 { "-" } else { "" })
+    format!("{}¥{}", if n < 0 { "-" } else { "" }, keiyaku_kernel::numbers::grouped_u64(n.unsigned_abs()))
 }
 
 fn date_text(d: jiff::civil::Date) -> String {
@@ -115,6 +108,10 @@ pub fn done_text(code: &str, lang: Lang) -> Option<&'static str> {
         "signed" => lang.pick("署名しました。", "Signed."),
         "resubmitted" => lang.pick("再提出しました。", "The contract has been resubmitted."),
         "cancelled" => lang.pick("取り消しました。", "The contract has been cancelled."),
+        "sign_code_sent" => lang.pick(
+            "認証コードをメールで送信しました。10分以内に入力して署名してください。",
+            "A signing code has been sent by e-mail; enter it within 10 minutes to sign.",
+        ),
         _ => return None,
     })
 }
@@ -1495,7 +1492,12 @@ fn actions_box(pc: &PageCtx, s: &Signed, v: &DetailView<'_>) -> Markup {
     let cv = v.view;
     let c = &cv.contract;
     let base = contract_href(&s.tenant_code, &c.id);
-    let any = cv.can_approve || cv.can_sign || cv.can_send_back || cv.can_resubmit || cv.can_cancel;
+    let any = cv.can_approve
+        || cv.can_sign
+        || cv.can_send_back
+        || cv.can_resubmit
+        || cv.can_cancel
+        || cv.sign_refusal.is_some();
     html! {
         @if any {
             section.box.ct-actions id="actions" {
@@ -1508,6 +1510,9 @@ fn actions_box(pc: &PageCtx, s: &Signed, v: &DetailView<'_>) -> Markup {
                             h3.ct-action-title { (pc.t("署名", "Sign")) }
                             @if *signer == s.caller().user_id {
                                 p { (pc.t("あなたの電子証明書と印影で、すべての文書に署名します。", "All documents are signed with your certificate and seal.")) }
+                                label for="sign-pin" { (pc.t("証明書のPINコード(12桁)", "Certificate PIN (12 digits)")) }
+                                input #sign-pin type="password" name="pin" inputmode="numeric" autocomplete="off" maxlength="12" required;
+                                @if v.action == Some(Action::Sign) { (errors_under(v.errors, "pin")) }
                             } @else {
                                 p.ct-delegate {
                                     (match pc.lang {
@@ -1515,8 +1520,37 @@ fn actions_box(pc: &PageCtx, s: &Signed, v: &DetailView<'_>) -> Markup {
                                         Lang::En => format!("You sign on behalf of {}.", cv.name_of(signer)),
                                     })
                                 }
+                                @match cv.step_up {
+                                    Some(StepUp::Totp) => {
+                                        label for="sign-otp" { (pc.t("認証アプリの認証コード(6桁)", "Authenticator code (6 digits)")) }
+                                        input #sign-otp type="text" name="otp" inputmode="numeric" autocomplete="one-time-code" maxlength="6" required;
+                                    }
+                                    _ => {
+                                        label for="sign-code" { (pc.t("メールで受け取った認証コード(6桁)", "Signing code from the e-mail (6 digits)")) }
+                                        input #sign-code type="text" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="6" required;
+                                        p.hint { (pc.t("認証コードは下の「認証コードを送信」でメールに届きます(10分間有効)。", "Get the code by e-mail with 「Send a signing code」 below (valid for 10 minutes).")) }
+                                    }
+                                }
                             }
-                            button.button type="submit" { (pc.t("署名する", "Sign")) }
+                            button.button type="submit" #sign-submit { (pc.t("署名する", "Sign")) }
+                        }
+                        @if *signer != s.caller().user_id && matches!(cv.step_up, Some(StepUp::Code { .. })) {
+                            form.ct-action method="post" action=(format!("{base}/sign-code")) {
+                                input type="hidden" name=(CSRF_FIELD) value=(s.csrf());
+                                button.button.button-secondary.button-small type="submit" #sign-code-request {
+                                    @if matches!(cv.step_up, Some(StepUp::Code { sent: true })) {
+                                        (pc.t("認証コードを再送信", "Send a new signing code"))
+                                    } @else {
+                                        (pc.t("認証コードを送信", "Send a signing code"))
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    @if let Some(why) = cv.sign_refusal {
+                        p.ct-sign-refusal.notice-warn #sign-refusal {
+                            (ContractsError::Forbidden(why).problem(pc.lang).title)
+                            @if let Some(d) = ContractsError::Forbidden(why).problem(pc.lang).detail { " " (d) }
                         }
                     }
                     @if cv.can_approve {
@@ -1634,6 +1668,9 @@ struct ActionForm {
     csrf: String,
     comment: String,
     on_behalf_of: String,
+    pin: String,
+    otp: String,
+    code: String,
 }
 
 async fn act(
@@ -1661,8 +1698,15 @@ async fn act(
         Action::SendBack => contracts.send_back(caller, &id, &comment).await,
         Action::Cancel => contracts.cancel(caller, &id, &comment).await,
         Action::Sign => {
-            let on_behalf_of = Some(form.on_behalf_of.trim().to_string()).filter(|o| !o.is_empty());
-            contracts.sign(caller, &id, SignInput { on_behalf_of, ..SignInput::default() }).await
+            let given = |v: &str| Some(v.trim().to_string()).filter(|o| !o.is_empty());
+            let input = SignInput {
+                on_behalf_of: given(&form.on_behalf_of),
+                pin: given(&form.pin),
+                otp: given(&form.otp),
+                code: given(&form.code),
+                ..SignInput::default()
+            };
+            contracts.sign(caller, &id, input).await
         }
         Action::Resubmit => contracts.resubmit(caller, &id, Vec::new(), &comment).await,
     };
@@ -1701,6 +1745,33 @@ async fn action_submit(
     form: poem::Result<Form<ActionForm>>,
 ) -> Response {
     act(web, req, p, form, *action).await
+}
+
+/// `POST …/sign-code`: a delegate asks for a mailed signing code.
+#[handler]
+async fn sign_code_submit(
+    req: &Request,
+    Path((tenant, id)): Path<(String, String)>,
+    Data(web): Data<&Web>,
+    form: poem::Result<Form<ActionForm>>,
+) -> Response {
+    let (pc, s, contracts) = match open(web, req, &tenant).await {
+        Ok(x) => x,
+        Err(resp) => return resp,
+    };
+    let Ok(Form(form)) = form else {
+        return layout::bad_form(&pc);
+    };
+    if !s.check_csrf(&form.csrf) {
+        return render_detail(contracts, &pc, &s, &id, StatusCode::FORBIDDEN, Some(expired_form(&pc)), None).await;
+    }
+    match contracts.request_signing_code(s.caller(), &id).await {
+        Ok(_) => layout::see_other(&format!("{}?done=sign_code_sent#actions", contract_href(&tenant, &id)), &[]),
+        Err(e) => match failure(&pc, &e) {
+            Some((status, msg, _)) => render_detail(contracts, &pc, &s, &id, status, Some(msg), None).await,
+            None => layout::server_error(&pc, &e),
+        },
+    }
 }
 
 #[handler]

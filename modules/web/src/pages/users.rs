@@ -10,7 +10,8 @@
 //!   電子証明書, 印影 (`…/seal.svg`) and 署名/電子捺印操作代行ユーザー with 削除 per row and 追加
 //!   opening the search dialog (`?add=1`: rendered by the server, works without script).
 //! - POST `admin/users/new`, `admin/users/:user_id` (update), `…/password-reset`,
-//!   `…/delegates` (adds the checked users), `…/delegates/:delegate_id/delete`.
+//!   `…/delegates` (adds the checked users, with limits and — for the signer — the PIN),
+//!   `…/delegates/:delegate_id/confirm` (the signer's PIN), `…/delegates/:delegate_id/delete`.
 //!
 //! Every rule and every permission comes from `keiyaku_users` ([`Users`] and its `scope`):
 //! edit controls follow `getUser`'s permissions, and whatever a form sends is decided by the
@@ -26,7 +27,7 @@ use keiyaku_kernel::Lang;
 use keiyaku_kernel::clock;
 use keiyaku_kernel::directory::{Company, Role, User, UserStatus};
 use keiyaku_kernel::error::{ApiError, FieldError};
-use keiyaku_users::delegates::Delegate;
+use keiyaku_users::delegates::{AddInput, Delegate, Mandate};
 use keiyaku_users::scope::{self, Op, Target};
 use keiyaku_users::search::Query as SearchQuery;
 use keiyaku_users::service::{self, CompanyNode, GroupNode, MAX_SUB_EMAILS, NewUserInput, Paged, Paging, UserChanges};
@@ -57,6 +58,7 @@ pub fn mount(route: Route, web: &Web) -> Route {
         .at("/t/:tenant/admin/users/:user_id/password-reset", post(reset_submit).data(w()))
         .at("/t/:tenant/admin/users/:user_id/delegates", post(delegates_add).data(w()))
         .at("/t/:tenant/admin/users/:user_id/delegates/:delegate_id/delete", post(delegate_remove).data(w()))
+        .at("/t/:tenant/admin/users/:user_id/delegates/:delegate_id/confirm", post(delegate_confirm).data(w()))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -181,6 +183,10 @@ pub fn done_text(code: &str, lang: Lang) -> Option<&'static str> {
         ),
         "delegates_added" => lang.pick("署名操作代行ユーザーを追加しました。", "The delegates have been added."),
         "delegate_removed" => lang.pick("署名操作代行ユーザーを削除しました。", "The delegate has been removed."),
+        "delegate_confirmed" => lang.pick(
+            "署名操作代行の委任を確認しました。代行ユーザーは委任の範囲で署名できます。",
+            "The mandate is confirmed: the delegate can sign within its limits.",
+        ),
         _ => return None,
     })
 }
@@ -1084,6 +1090,7 @@ fn seal_box(pc: &PageCtx, s: &Signed, d: &UserDetail) -> Markup {
 fn delegates_box(pc: &PageCtx, s: &Signed, d: &UserDetail, list: &[Delegate]) -> Markup {
     let u = &d.row.user;
     let manage = d.can_manage_delegates;
+    let confirm = d.can_confirm_delegates;
     let href = user_href(&s.tenant_code, &u.user_id);
     html! {
         section.box.um-delegates #delegates aria-labelledby="um-delegates-title" {
@@ -1103,27 +1110,58 @@ fn delegates_box(pc: &PageCtx, s: &Signed, d: &UserDetail, list: &[Delegate]) ->
                                 tr {
                                     th scope="col" { (pc.t("ユーザーID", "User ID")) }
                                     th scope="col" { (pc.t("ユーザー名", "Name")) }
-                                    th scope="col" { (pc.t("メールアドレス", "E-mail")) }
-                                    @if manage { th scope="col" { span.visually-hidden { (pc.t("削除", "Remove")) } } }
+                                    th scope="col" { (pc.t("委任の範囲", "Limits")) }
+                                    th scope="col" { (pc.t("状態", "State")) }
+                                    th scope="col" { (pc.t("設定者", "Set by")) }
+                                    @if manage || confirm { th scope="col" { span.visually-hidden { (pc.t("操作", "Actions")) } } }
                                 }
                             }
                             tbody {
                                 @for del in list {
                                     @let du = &del.user;
-                                    tr {
+                                    @let m = &del.mandate;
+                                    tr.delegate-row data-delegate=(du.user_id) data-state=(m.state.as_str()) {
                                         td.code { (du.user_id) }
                                         td {
                                             (du.name)
                                             @if du.status == UserStatus::Suspended { " " (status_badge(pc.lang, du.status)) }
+                                            br; span.um-email { (du.email) }
                                         }
-                                        td.um-email { (du.email) }
-                                        @if manage {
+                                        td.um-limits { (mandate_limits(pc, m)) }
+                                        td {
+                                            @if m.is_confirmed() {
+                                                span.badge.badge-ok { (pc.t("確認済み", "Confirmed")) }
+                                                @if let Some(at) = &m.confirmed_at { br; span.muted { (short_time(at)) } }
+                                            } @else {
+                                                span.badge.badge-warn { (pc.t("署名者の確認待ち", "Awaiting the signer")) }
+                                            }
+                                        }
+                                        td {
+                                            (del.added_by_name.clone().unwrap_or_else(|| m.added_by.clone()))
+                                            br; span.muted { (short_time(&m.added_at)) }
+                                        }
+                                        @if manage || confirm {
                                             td.actions {
-                                                form.inline-form method="post" action=(format!("{href}/delegates/{}/delete", enc(&du.user_id))) {
-                                                    input type="hidden" name=(CSRF_FIELD) value=(s.csrf());
-                                                    button.button.button-secondary.button-small type="submit"
-                                                        aria-label=(format!("{} {}", du.user_id, pc.t("を削除", "remove"))) {
-                                                        (pc.t("削除", "Remove"))
+                                                @if confirm && !m.is_confirmed() {
+                                                    form.inline-form.confirm-form method="post" action=(format!("{href}/delegates/{}/confirm", enc(&du.user_id))) {
+                                                        input type="hidden" name=(CSRF_FIELD) value=(s.csrf());
+                                                        label.visually-hidden for=(format!("pin_{}", du.user_id)) { (pc.t("PINコード", "PIN")) }
+                                                        input.pin-input type="password" inputmode="numeric" autocomplete="off" maxlength="12"
+                                                            id=(format!("pin_{}", du.user_id)) name="pin" required
+                                                            placeholder=(pc.t("PINコード(12桁)", "PIN (12 digits)"));
+                                                        button.button.button-small type="submit"
+                                                            aria-label=(format!("{} {}", du.user_id, pc.t("の委任を確認", "confirm"))) {
+                                                            (pc.t("確認", "Confirm"))
+                                                        }
+                                                    }
+                                                }
+                                                @if manage {
+                                                    form.inline-form method="post" action=(format!("{href}/delegates/{}/delete", enc(&du.user_id))) {
+                                                        input type="hidden" name=(CSRF_FIELD) value=(s.csrf());
+                                                        button.button.button-secondary.button-small type="submit"
+                                                            aria-label=(format!("{} {}", du.user_id, pc.t("を削除", "remove"))) {
+                                                            (pc.t("削除", "Remove"))
+                                                        }
                                                     }
                                                 }
                                             }
@@ -1135,12 +1173,37 @@ fn delegates_box(pc: &PageCtx, s: &Signed, d: &UserDetail, list: &[Delegate]) ->
                     }
                 }
                 p.hint { (pc.t(
-                    "署名操作代行ユーザーを設定すると、署名者に代わって署名操作を行えます。代行ユーザーは登録済みのユーザーから選択します。",
-                    "Delegates perform the signing operation on the signer's behalf; they are chosen from registered users.",
+                    "署名操作代行ユーザーを設定すると、署名者に代わって署名操作を行えます。代行ユーザーは登録済みのユーザーから選択します。署名者本人が証明書のPINコードで確認するまで、代行ユーザーは署名できません。",
+                    "Delegates perform the signing operation on the signer's behalf; they are chosen from registered users. A delegate can sign only after the signer confirms the mandate with their certificate PIN.",
                 )) }
             }
         }
     }
+}
+
+/// What a mandate allows, as one line per limit.
+fn mandate_limits(pc: &PageCtx, m: &Mandate) -> Markup {
+    let l = &m.limits;
+    html! {
+        @if l.valid_until.is_none() && l.max_amount.is_none() && l.doc_types.is_empty() {
+            (pc.t("制限なし", "No limits"))
+        } @else {
+            @if let Some(d) = l.valid_until { (pc.t("有効期限", "Until")) " " (d.strftime("%Y/%m/%d").to_string()) br; }
+            @if let Some(a) = l.max_amount { (pc.t("上限", "Up to")) " " (super::contracts::yen(a)) br; }
+            @if !l.doc_types.is_empty() {
+                @let names: Vec<&str> = l.doc_types.iter().map(|t| t.label(pc.lang)).collect();
+                (names.join(pc.t("、", ", ")))
+            }
+        }
+    }
+}
+
+/// `2026-11-25T01:02:03Z` → `2026/11/25 10:02` (Japan time); the text itself if unreadable.
+fn short_time(rfc3339: &str) -> String {
+    rfc3339
+        .parse::<jiff::Timestamp>()
+        .map(keiyaku_kernel::clock::display)
+        .unwrap_or_else(|_| rfc3339.to_string())
 }
 
 /// The 署名操作代行ユーザー追加 dialog (seed §3.4 (2)–(3)): search by ID and name, results with
@@ -1226,6 +1289,34 @@ fn delegate_dialog(pc: &PageCtx, s: &Signed, d: &UserDetail, list: &[Delegate], 
                                 "ユーザーIDまたはユーザー名(一部)を入力して検索してください。空欄のまま検索すると全員を表示します。",
                                 "Search by user ID or part of the name; an empty search lists everyone.",
                             )) }
+                        }
+                        @if v.results.is_some_and(|r| !r.items.is_empty()) {
+                            fieldset.form-grid.mandate-limits {
+                                legend { (pc.t("委任の範囲(任意)", "Limits (optional)")) }
+                                label for="valid_until" { (pc.t("有効期限", "Valid until")) }
+                                input #valid_until type="date" name="valid_until";
+                                label for="max_amount" { (pc.t("金額の上限(円)", "Largest amount (yen)")) }
+                                input #max_amount type="text" inputmode="numeric" name="max_amount";
+                                span.label { (pc.t("文書種別", "Document types")) }
+                                div.checks {
+                                    @for t in keiyaku_kernel::doc_type::DocType::ALL {
+                                        label.check {
+                                            input type="checkbox" name="doc_types" value=(t.as_str());
+                                            " " (t.label(pc.lang))
+                                        }
+                                    }
+                                }
+                                @if d.can_confirm_delegates {
+                                    label for="mandate_pin" { (pc.t("PINコード", "PIN")) }
+                                    div {
+                                        input #mandate_pin type="password" inputmode="numeric" autocomplete="off" maxlength="12" name="pin";
+                                        p.hint { (pc.t(
+                                            "証明書のPINコードを入力すると、委任をその場で確認します(空欄の場合は後で確認します)。",
+                                            "With your certificate PIN the mandate is confirmed at once (leave empty to confirm later).",
+                                        )) }
+                                    }
+                                }
+                            }
                         }
                         div.dialog-actions {
                             @if v.results.is_some_and(|r| !r.items.is_empty()) {
@@ -1543,7 +1634,25 @@ async fn delegates_add(
         let msg = Msg::error(pc.t("追加するユーザーを選択してください。", "Choose the users to add."), None);
         return again(StatusCode::UNPROCESSABLE_ENTITY, msg, ids).await;
     }
-    match users.add_delegates(s.caller(), user_id.clone(), ids.clone()).await {
+    let amount = p.get("max_amount").trim().replace([',', '，'], "");
+    let max_amount = match amount.as_str() {
+        "" => None,
+        a => match a.parse::<i64>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                let msg = Msg::error(pc.t("金額の上限は数字で入力してください。", "Enter the largest amount in digits."), None);
+                return again(StatusCode::UNPROCESSABLE_ENTITY, msg, ids).await;
+            }
+        },
+    };
+    let input = AddInput {
+        user_ids: ids.clone(),
+        valid_until: Some(p.get("valid_until").to_string()).filter(|v| !v.trim().is_empty()),
+        max_amount,
+        doc_types: p.all("doc_types"),
+    };
+    let pin = Some(p.get("pin").trim().to_string()).filter(|v| !v.is_empty());
+    match users.add_delegates(s.caller(), user_id.clone(), input, pin).await {
         Ok(_) => {
             layout::see_other(&format!("{}?done=delegates_added#delegates", user_href(&s.tenant_code, &user_id)), &[])
         }
@@ -1552,6 +1661,35 @@ async fn delegates_add(
             Some(msg) => {
                 let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
                 again(status, msg, ids).await
+            }
+            None => layout::server_error(&pc, &e),
+        },
+    }
+}
+
+/// 確認: the signer confirms a mandate with their certificate PIN.
+#[handler]
+async fn delegate_confirm(
+    req: &Request,
+    Path((tenant, user_id, delegate_id)): Path<(String, String, String)>,
+    Data(web): Data<&Web>,
+    form: poem::Result<Form<Vec<(String, String)>>>,
+) -> Response {
+    let (pc, s, users, p) = match open_posted(web, req, (&tenant, &user_id), form, false).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let pin = p.get("pin").trim().to_string();
+    match users.confirm_delegate(s.caller(), user_id.clone(), delegate_id, pin).await {
+        Ok(_) => layout::see_other(
+            &format!("{}?done=delegate_confirmed#delegates", user_href(&s.tenant_code, &user_id)),
+            &[],
+        ),
+        Err(e @ (UsersError::NotFound(_) | UsersError::Forbidden)) => refused(&pc, &s, &e),
+        Err(e) => match failure(&pc, &e) {
+            Some((status, msg, _)) => {
+                let input = DetailInput { status: Some(status), msg: Some(msg), ..DetailInput::default() };
+                render_detail(web, users, &pc, &s, &user_id, input).await
             }
             None => layout::server_error(&pc, &e),
         },
