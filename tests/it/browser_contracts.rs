@@ -180,14 +180,24 @@ async fn register_circulate_sign_and_search() {
     let text = b.wait_text("署名する").await;
     assert!(text.contains("伊藤 誠 の代理として署名します。"), "{text}");
     b.screenshot("contracts-detail-delegate").await;
-    let text = act(&b, &app, &contract, "sign", "署名しました。").await;
+    // The delegate's step-up: a code by mail, typed into the signing form.
+    b.click_nav(Locator::Css("form[action$='/sign-code'] button[type='submit']")).await;
+    b.wait_text("認証コードをメールで送信しました").await;
+    let code = signing_code_in(&app.last_mail_to("suzuki@a15336.example.jp").await.expect("code mail"));
+    b.fill("code", &code).await;
+    b.click_nav(Locator::Css("form[action$='/sign'] button[type='submit']")).await;
+    let text = b.wait_text("署名しました。").await;
     assert!(text.contains("代理: 鈴木 一郎") && text.contains("鈴木 一郎 (伊藤 誠の代理)"), "{text}");
 
     // 管理部, then the owner signer.
     login(&b, &app, "HX000001").await;
     act(&b, &app, &contract, "approve", "承認しました。").await;
     login(&b, &app, "HX000003").await;
-    let text = act(&b, &app, &contract, "sign", "署名しました。").await;
+    b.client.goto(&app.url(&contract)).await.expect("goto");
+    b.wait_text("証明書のPINコード").await;
+    b.fill("pin", DEMO_PIN).await;
+    b.click_nav(Locator::Css("form[action$='/sign'] button[type='submit']")).await;
+    let text = b.wait_text("署名しました。").await;
     assert!(text.contains("締結済") && text.contains("締結完了") && text.contains("署名済 (白石 太郎)"), "{text}");
     assert!(b.client.find_all(Locator::Css("form.ct-action")).await.expect("forms").is_empty(), "no actions left");
     b.screenshot("contracts-detail-completed").await;

@@ -13,6 +13,8 @@ use std::sync::Arc;
 
 pub const OPERATOR_PASSWORD: &str = "operator-Pass-1234";
 pub const DEMO_PASSWORD: &str = "keiyaku-demo";
+/// Every demo certificate's PIN (`demo.pin`).
+pub const DEMO_PIN: &str = "123456789012";
 
 pub struct TestApp {
     pub base: String,
@@ -154,6 +156,14 @@ impl TestApp {
 
     pub async fn last_mail_to(&self, address: &str) -> Option<Value> {
         self.mails_to(address).await.into_iter().next()
+    }
+
+    /// A delegate asks for a signing code for contract `id` and reads it from the mail.
+    pub async fn signing_code(&self, token: &str, id: &str) -> String {
+        let (s, v) = self.post(&format!("/api/v1/t/HXOS2/contracts/{id}/sign-code"), Some(token), json!({})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let to = v["sent_to"].as_str().expect("sent_to").to_string();
+        signing_code_in(&self.last_mail_to(&to).await.expect("signing code mail"))
     }
 
     /// Logs in; returns (status, body).
@@ -327,4 +337,14 @@ pub fn serve(data: &std::path::Path, port: u16, extra: &[&str]) -> Server {
         }
     }
     Server { child, stdout: lines }
+}
+
+/// The 6-digit code of a 「署名用認証コードのお知らせ」 mail.
+pub fn signing_code_in(mail: &Value) -> String {
+    assert_eq!(mail["subject"], "【電子契約サービス】署名用認証コードのお知らせ", "{mail}");
+    let body = mail["body"].as_str().unwrap_or_default();
+    let code: String =
+        body.split("認証コード：").nth(1).unwrap_or_default().chars().take_while(char::is_ascii_digit).collect();
+    assert_eq!(code.len(), 6, "{body}");
+    code
 }

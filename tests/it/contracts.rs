@@ -189,8 +189,8 @@ async fn register_circulate_send_back_sign_and_validate() {
     );
     assert_eq!(c["route"][0]["users"], json!(["HX000002"]));
     assert_eq!(c["permissions"]["approve"], true);
-    let mail = app.last_mail_to("sato@hxos2.example.jp").await;
-    let _ = mail;
+    let mail = app.last_mail_to("sato@hxos2.example.jp").await.expect("request mail");
+    assert!(mail["body"].as_str().unwrap_or_default().contains("T-0001"), "{mail}");
     // The registrant's dashboard counts one more for the owner approver line.
     let now_registrant = waiting(&app, &registrant).await;
     assert_eq!(count(&now_registrant, "owner_approver"), count(&before_registrant, "owner_approver") + 1);
@@ -247,8 +247,15 @@ async fn register_circulate_send_back_sign_and_validate() {
     assert_eq!(s, StatusCode::OK, "{v}");
     let partner_signer = app.demo_token("A1533602").await;
 
-    // The partner signer's delegate signs for them.
-    let v = ok(&app, &partner, &id, "sign", json!({})).await;
+    // The partner signer's delegate signs for them, after a step-up: without a code 403
+    // step_up_required, a wrong code 403 code_invalid (nothing signed), then the mailed one.
+    let (s, v) = act(&app, &partner, &id, "sign", json!({})).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::FORBIDDEN, Some("step_up_required")), "{v}");
+    let code = app.signing_code(&partner, &id).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let (s, v) = act(&app, &partner, &id, "sign", json!({"code": wrong})).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::FORBIDDEN, Some("code_invalid")), "{v}");
+    let v = ok(&app, &partner, &id, "sign", json!({"code": code})).await;
     assert_eq!(v["route"][3]["done_by"], "A1533601");
     assert_eq!(v["route"][3]["on_behalf_of"], "A1533602");
     let version = &v["documents"][0]["versions"][1];
@@ -270,11 +277,16 @@ async fn register_circulate_send_back_sign_and_validate() {
     let (s, v) =
         app.call(Method::PATCH, &format!("{T}/users/HX000003"), Some(&admin), Some(roles(json!(["signer"])))).await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let v = ok(&app, &owner_signer, &id, "sign", json!({})).await;
+    // One's own signature takes the certificate PIN: none is a field error, a wrong one 403.
+    let (s, v) = act(&app, &owner_signer, &id, "sign", json!({})).await;
+    assert_eq!((s, v["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("pin")), "{v}");
+    let (s, v) = act(&app, &owner_signer, &id, "sign", json!({"pin": "999999999999"})).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::FORBIDDEN, Some("pin_invalid")), "{v}");
+    let v = ok(&app, &owner_signer, &id, "sign", json!({"pin": DEMO_PIN})).await;
     assert_eq!(v["status"], "completed", "{v}");
     assert!(v["completed_at"].is_string());
-    let done_mail = app.mails_to("horii@hxos2.example.jp").await;
-    let _ = done_mail;
+    let done_mail = app.last_mail_to("horii@hxos2.example.jp").await.expect("completion mail");
+    assert!(done_mail["subject"].as_str().unwrap_or_default().contains("締結"), "{done_mail}");
 
     // The signed PDF: two signatures, validated by outside tools.
     let (s, ct, signed) = download(&app, &registrant, &format!("{T}/contracts/{id}/documents/D1")).await;
@@ -384,7 +396,7 @@ async fn certificates_that_are_not_usable_cannot_sign() {
     };
     let original = set_usable_from("2026-11-26").await;
     let snap = contracts_snapshot(&app).await;
-    let (s, v) = act(&app, &signer, &id, "sign", json!({})).await;
+    let (s, v) = act(&app, &signer, &id, "sign", json!({"pin": DEMO_PIN})).await;
     assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("certificate_not_usable")), "{v}");
     assert_eq!(v["title"], "証明書はまだ利用できません。");
     assert!(v["detail"].as_str().unwrap_or_default().contains("2026/11/26"), "{v}");
@@ -396,7 +408,7 @@ async fn certificates_that_are_not_usable_cannot_sign() {
     // Expired: ten years on (sessions expire too: log in again).
     app.clock.advance(jiff::SignedDuration::from_hours(24 * 366 * 10));
     let signer_later = app.demo_token("HX000003").await;
-    let (s, v) = act(&app, &signer_later, &id, "sign", json!({})).await;
+    let (s, v) = act(&app, &signer_later, &id, "sign", json!({"pin": DEMO_PIN})).await;
     assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("certificate_not_usable")), "{v}");
     assert_eq!(v["title"], "証明書の有効期限が切れています。");
     app.clock.advance(jiff::SignedDuration::from_hours(-24 * 366 * 10));
@@ -409,7 +421,7 @@ async fn certificates_that_are_not_usable_cannot_sign() {
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let snap = contracts_snapshot(&app).await;
-    let (s, v) = act(&app, &signer, &id, "sign", json!({})).await;
+    let (s, v) = act(&app, &signer, &id, "sign", json!({"pin": DEMO_PIN})).await;
     assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("certificate_not_usable")), "{v}");
     assert_eq!(contracts_snapshot(&app).await, snap);
     let (s, v) = app.get(&format!("{T}/contracts/{id}"), Some(&signer)).await;

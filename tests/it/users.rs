@@ -279,8 +279,17 @@ async fn directory_walk_over_https() {
     assert_eq!(ids(&v), ["A1533601", "A1533603"]);
     assert_eq!(v["items"][0]["company"]["name"], "アイテックコンサルタント株式会社");
     assert_eq!(v["items"][0]["email"], "suzuki@a15336.example.jp");
+    // Set without the PIN: pending until the signer confirms; signer and delegates are told.
+    assert_eq!(v["items"][0]["mandate"]["state"], "pending", "{v}");
+    let to_signer = app.last_mail_to("ito@a15336.example.jp").await.expect("signer mail");
+    assert_eq!(to_signer["subject"], "【電子契約サービス】 署名操作代行の委任確認のお願い", "{to_signer}");
+    assert!(to_signer["body"].as_str().unwrap_or_default().contains("A1533603"), "{to_signer}");
+    let to_delegate = app.last_mail_to("sasaki@a15336.example.jp").await.expect("delegate mail");
+    assert_eq!(to_delegate["subject"], "【電子契約サービス】 署名操作代行ユーザーに設定されました");
     let (s, _) = delete(&app, &t("/users/A1533602/delegates/A1533603"), &a1_token).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
+    let removed = app.last_mail_to("sasaki@a15336.example.jp").await.expect("removal mail");
+    assert_eq!(removed["subject"], "【電子契約サービス】 署名操作代行の委任が削除されました", "{removed}");
     let (s, v) = app.get(&t("/users/A1533602/delegates"), Some(&a2_token)).await;
     assert_eq!((s, ids(&v)), (StatusCode::OK, vec!["A1533601".to_string()]));
     assert_eq!(v["total"], 1);
@@ -341,7 +350,12 @@ async fn directory_walk_over_https() {
     assert_eq!((s, v["sent_to"].as_str()), (StatusCode::OK, Some("ito@a15336.example.jp")), "{v}");
     let (s, _) = app.get(&t("/users/A1533602"), Some(&a2_token)).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "the old session is gone");
-    let mails = app.mails_to("ito@a15336.example.jp").await;
+    let mails: Vec<Value> = app
+        .mails_to("ito@a15336.example.jp")
+        .await
+        .into_iter()
+        .filter(|m| m["subject"].as_str().is_some_and(|s| s.contains("ユーザー登録通知")))
+        .collect();
     assert_eq!(mails.len(), 2);
     let new_pw = initial_password(mails[0]["body"].as_str().unwrap_or_default());
     assert_ne!(new_pw, a2_pw);
@@ -352,9 +366,9 @@ async fn directory_walk_over_https() {
 
     // Suspension ends the sessions and blocks login; reactivation allows it again.
     let tok3 = {
-        let pw3 = initial_password(
-            app.last_mail_to("sasaki@a15336.example.jp").await.expect("mail")["body"].as_str().unwrap_or_default(),
-        );
+        let mails = app.mails_to("sasaki@a15336.example.jp").await;
+        let registration = mails.iter().find(|m| m["subject"] == "【電子契約サービス】 ユーザー登録通知").expect("mail");
+        let pw3 = initial_password(registration["body"].as_str().unwrap_or_default());
         app.login_ready("HXOS2", "A1533603", &pw3, NEW_PW).await
     };
     let (s, v) = patch(&app, &t("/users/A1533603"), &a1_token, json!({"status": "suspended"})).await;
