@@ -53,23 +53,23 @@ pub fn contract_body(number: &str, date: &str, amount: i64, counterparty: &str) 
     })
 }
 
-async fn register(app: &TestApp, token: &str, body: Value) -> Value {
+pub async fn register(app: &TestApp, token: &str, body: Value) -> Value {
     let (s, v) = app.post(&format!("{T}/contracts"), Some(token), body).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     v
 }
 
-async fn act(app: &TestApp, token: &str, id: &str, action: &str, body: Value) -> (StatusCode, Value) {
+pub async fn act(app: &TestApp, token: &str, id: &str, action: &str, body: Value) -> (StatusCode, Value) {
     app.post(&format!("{T}/contracts/{id}/{action}"), Some(token), body).await
 }
 
-async fn ok(app: &TestApp, token: &str, id: &str, action: &str, body: Value) -> Value {
+pub async fn ok(app: &TestApp, token: &str, id: &str, action: &str, body: Value) -> Value {
     let (s, v) = act(app, token, id, action, body).await;
     assert_eq!(s, StatusCode::OK, "{action}: {v}");
     v
 }
 
-async fn waiting(app: &TestApp, token: &str) -> Vec<(String, u64)> {
+pub async fn waiting(app: &TestApp, token: &str) -> Vec<(String, u64)> {
     let (s, v) = app.get(&format!("{T}/dashboard"), Some(token)).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     v["waiting"]
@@ -84,7 +84,7 @@ fn count(lines: &[(String, u64)], line: &str) -> u64 {
     lines.iter().find(|(l, _)| l == line).map(|(_, n)| *n).unwrap_or(0)
 }
 
-async fn download(app: &TestApp, token: &str, path: &str) -> (StatusCode, String, Vec<u8>) {
+pub async fn download(app: &TestApp, token: &str, path: &str) -> (StatusCode, String, Vec<u8>) {
     let resp = app.client.get(app.url(path)).bearer_auth(token).send().await.expect("download");
     let status = resp.status();
     let ct = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
@@ -92,7 +92,7 @@ async fn download(app: &TestApp, token: &str, path: &str) -> (StatusCode, String
 }
 
 /// What the contracts tables hold, to prove a refused request wrote nothing.
-async fn contracts_snapshot(app: &TestApp) -> String {
+pub async fn contracts_snapshot(app: &TestApp) -> String {
     let store = app.services().kernel.store.clone();
     let base = app.snapshot().await;
     let mine = store
@@ -116,7 +116,7 @@ async fn contracts_snapshot(app: &TestApp) -> String {
 }
 
 /// pyHanko's verdict on every signature of `file`, trusting the tenant CA.
-fn pyhanko(file: &std::path::Path, ca: &std::path::Path) -> (bool, String) {
+pub fn pyhanko(file: &std::path::Path, ca: &std::path::Path) -> (bool, String) {
     let out = Command::new("pyhanko")
         .args(["sign", "validate", "--pretty-print", "--no-revocation-check", "--trust"])
         .arg(ca)
@@ -127,7 +127,7 @@ fn pyhanko(file: &std::path::Path, ca: &std::path::Path) -> (bool, String) {
     (out.status.success(), text)
 }
 
-fn pdfsig(file: &std::path::Path) -> String {
+pub fn pdfsig(file: &std::path::Path) -> String {
     let out = Command::new("pdfsig").arg(file).output().expect("pdfsig");
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }

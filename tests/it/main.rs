@@ -6,6 +6,8 @@
 
 mod common;
 
+#[cfg(feature = "contracts")]
+mod authority;
 mod binary;
 mod browser;
 #[cfg(feature = "certs")]

@@ -367,7 +367,8 @@ async fn directory_walk_over_https() {
     // Suspension ends the sessions and blocks login; reactivation allows it again.
     let tok3 = {
         let mails = app.mails_to("sasaki@a15336.example.jp").await;
-        let registration = mails.iter().find(|m| m["subject"] == "【電子契約サービス】 ユーザー登録通知").expect("mail");
+        let registration =
+            mails.iter().find(|m| m["subject"] == "【電子契約サービス】 ユーザー登録通知").expect("mail");
         let pw3 = initial_password(registration["body"].as_str().unwrap_or_default());
         app.login_ready("HXOS2", "A1533603", &pw3, NEW_PW).await
     };

@@ -140,12 +140,12 @@ fn seed_with(tx: &mut Tx, env: &Env<'_>) -> Result<(), CertsError> {
     }
     // The demo delegate's mandate, confirmed with the signer's new certificate.
     let (signer, delegate) = (keiyaku_users::demo::DEMO_SIGNER, keiyaku_users::demo::DEMO_DELEGATE);
-    let pending = keiyaku_users::delegates::mandate(tx, DEMO_TENANT, signer, delegate)?.is_some_and(|m| !m.is_confirmed());
+    let pending =
+        keiyaku_users::delegates::mandate(tx, DEMO_TENANT, signer, delegate)?.is_some_and(|m| !m.is_confirmed());
     if pending {
         let sign = |tx: &Tx, tenant: &str, user: &str, content: &[u8]| {
-            crate::signing::sign_statement(tx, env.kek, tenant, user, content).map_err(|e| {
-                keiyaku_kernel::intent::IntentError::Internal(format!("demo mandate: {e}"))
-            })
+            crate::signing::sign_statement(tx, env.kek, tenant, user, content)
+                .map_err(|e| keiyaku_kernel::intent::IntentError::Internal(format!("demo mandate: {e}")))
         };
         keiyaku_users::delegates::confirm_unchecked(tx, &Actor::system(), DEMO_TENANT, signer, delegate, &sign)
             .map_err(|e| CertsError::Crypto(format!("demo mandate: {e}")))?;

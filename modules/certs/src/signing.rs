@@ -110,8 +110,7 @@ pub fn record_pin(
 pub fn unlock_pin(tx: &mut Tx, caller: &Caller, user_id: &str) -> Result<CertRecord, CertsError> {
     let holder = directory::get_user(tx, &caller.tenant, user_id)?.ok_or(CertsError::NotFound("user"))?;
     authz::require(caller, authz::Op::UnlockPin, Some(&holder))?;
-    let serial =
-        tx.get(&USER_CERTS, &key(&caller.tenant, user_id))?.ok_or(CertsError::NotFound("certificate"))?;
+    let serial = tx.get(&USER_CERTS, &key(&caller.tenant, user_id))?.ok_or(CertsError::NotFound("certificate"))?;
     let k = key(&caller.tenant, &serial);
     let mut cert = tx.get(&CERTIFICATES, &k)?.ok_or(CertsError::NotFound("certificate"))?;
     if cert.pin_locked_at.is_none() && cert.pin_failures == 0 {

@@ -3,7 +3,7 @@
 //! approver, the partner's person in charge, the partner's signer (or the delegate), the
 //! owner's 管理部 and signer — plus one completed and one sent back.
 
-use crate::flow::{self, NewContract, NewDocument, SignInput, Proof};
+use crate::flow::{self, NewContract, NewDocument, Proof, SignInput};
 use crate::{ContractsError, Env};
 use keiyaku_kernel::Kernel;
 use keiyaku_kernel::context::Caller;

@@ -4,8 +4,8 @@ use keiyaku_kernel::directory::invalid_problem;
 use keiyaku_kernel::error::{ApiError, Lang, Problem};
 use keiyaku_kernel::intent::PinRefusal;
 use keiyaku_kernel::store::StoreError;
-use keiyaku_users::delegates::Exceeded;
 use keiyaku_kernel::validate::{Invalid, Rule};
+use keiyaku_users::delegates::Exceeded;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ContractsError {

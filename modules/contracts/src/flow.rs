@@ -10,10 +10,10 @@ use crate::model::{
     CONTRACTS, Contract, DocType, Document, Done, Event, Field, INDEX, MandateRef, NUMBERS, Party, Status, Summary,
     Tax, Version, WAITING, key,
 };
+use crate::policy::Op;
 use crate::route::{self, StepInput};
 use crate::sign;
 use crate::storage::{self, put_blob};
-use crate::policy::Op;
 use crate::{Env, codes, policy};
 use jiff::civil::Date;
 use keiyaku_kernel::clock::tokyo;
@@ -724,7 +724,9 @@ pub fn sign_contract(
     let event = Event {
         on_behalf_of,
         step: Some(step_index),
-        mandate: mandate.as_ref().map(|m| MandateRef { id: m.id.clone(), sha256: m.sha256.clone().unwrap_or_default() }),
+        mandate: mandate
+            .as_ref()
+            .map(|m| MandateRef { id: m.id.clone(), sha256: m.sha256.clone().unwrap_or_default() }),
         ..event(tx, &caller.user_id, "sign")
     };
     if let Some(m) = &mandate {

@@ -26,7 +26,7 @@ pub mod sign;
 pub mod storage;
 
 pub use error::ContractsError;
-pub use flow::{Proof, NewContract, NewDocument, RouteStepInput, SignInput};
+pub use flow::{NewContract, NewDocument, Proof, RouteStepInput, SignInput};
 pub use model::Contract;
 pub use search::{Query, SearchInput};
 

@@ -220,10 +220,8 @@ pub fn exceeded_text(e: Exceeded, lang: keiyaku_kernel::Lang) -> &'static str {
             "この契約の金額は委任された金額の上限を超えています。",
             "The contract's amount is above the mandate's limit.",
         ),
-        Exceeded::DocType => lang.pick(
-            "この文書種別は委任の範囲に含まれていません。",
-            "This document type is not covered by the mandate.",
-        ),
+        Exceeded::DocType => lang
+            .pick("この文書種別は委任の範囲に含まれていません。", "This document type is not covered by the mandate."),
     }
 }
 

@@ -162,6 +162,12 @@ pub fn completion_report(tx: &impl Read, c: &Contract) -> Result<Vec<u8>, Contra
             None => "未了".to_string(),
         };
         w.pair(&format!("{}. {}", i + 1, s.role.label(ja)), &format!("{side}　{state}"));
+        let mandate =
+            c.history.iter().rev().find(|e| e.action == "sign" && e.step == Some(i)).and_then(|e| e.mandate.as_ref());
+        if let (Some(m), Some(_)) = (mandate, &s.done) {
+            w.pair("　署名操作代行の委任", &m.id);
+            w.pair("　委任内容のSHA-256", &m.sha256);
+        }
     }
     for e in c
         .history

@@ -90,8 +90,9 @@ pub fn sign(req: &Request<'_>, signer: &Material, tsa: &Material) -> Result<Vec<
     pades::sign(&request, &tsa).map_err(|e| ContractsError::internal(format!("signing failed: {e}")))
 }
 
-/// One line per signature of a signed PDF, as the completion report shows them: signer,
-/// time, time-stamp, and whether digest, signature and time-stamp check out.
+/// The lines per signature of a signed PDF, as the completion report shows them: signer,
+/// time, time-stamp, whether digest, signature and time-stamp check out, and for a
+/// delegate's signature the delegation it names in its signed attributes.
 pub fn describe_signatures(pdf: &[u8]) -> Vec<String> {
     let fmt = |t: jiff::Timestamp| t.to_zoned_datetime(tokyo()).strftime("%Y/%m/%d %H:%M:%S").to_string();
     match pades::verify(pdf) {
@@ -105,16 +106,22 @@ pub fn describe_signatures(pdf: &[u8]) -> Vec<String> {
                     .and_then(|t| t.gen_time)
                     .map(|t| format!("タイムスタンプ {}", fmt(t)))
                     .unwrap_or_else(|| "タイムスタンプなし".into());
-                format!(
+                let mut lines = vec![format!(
                     "署名{}：{}　{}　{}　検証結果：{}",
                     i + 1,
                     s.signer_name,
                     s.signing_time.map(fmt).unwrap_or_default(),
                     ts,
                     if s.is_intact() { "改ざんなし" } else { "不正" }
-                )
+                )];
+                if let Some(d) = &s.delegation {
+                    lines.push(format!("　代行：{}（{}）　委任 {}", d.delegate_name, d.delegate_id, d.mandate_id));
+                    lines.push(format!("　委任内容のSHA-256: {}", hex::encode(d.mandate_sha256)));
+                }
+                lines
             })
-            .collect(),
+            .collect::<Vec<_>>()
+            .concat(),
         Err(e) => vec![format!("署名を検証できません：{e}")],
     }
 }

@@ -37,27 +37,27 @@ impl PinRefusal {
 
     pub fn problem(self, lang: Lang) -> Problem {
         match self {
-            PinRefusal::Invalid { remaining } => Problem::new(
-                403,
-                "pin_invalid",
-                lang.pick("PINコードが正しくありません。", "The PIN is not correct."),
-            )
-            .with_detail(match lang {
-                Lang::Ja => format!("あと{remaining}回間違えると、この証明書での署名はロックされます。"),
-                Lang::En => format!("{remaining} more wrong PINs lock signing with this certificate."),
-            }),
-            PinRefusal::Locked => Problem::new(
-                403,
-                "pin_locked",
-                lang.pick(
-                    "PINコードを続けて間違えたため、この証明書での署名はロックされています。",
-                    "Signing with this certificate is locked after too many wrong PINs.",
-                ),
-            )
-            .with_detail(lang.pick(
-                "グループ管理者にロックの解除を依頼してください。",
-                "Ask your group administrator to unlock it.",
-            )),
+            PinRefusal::Invalid { remaining } => {
+                Problem::new(403, "pin_invalid", lang.pick("PINコードが正しくありません。", "The PIN is not correct."))
+                    .with_detail(match lang {
+                        Lang::Ja => format!("あと{remaining}回間違えると、この証明書での署名はロックされます。"),
+                        Lang::En => format!("{remaining} more wrong PINs lock signing with this certificate."),
+                    })
+            }
+            PinRefusal::Locked => {
+                Problem::new(
+                    403,
+                    "pin_locked",
+                    lang.pick(
+                        "PINコードを続けて間違えたため、この証明書での署名はロックされています。",
+                        "Signing with this certificate is locked after too many wrong PINs.",
+                    ),
+                )
+                .with_detail(lang.pick(
+                    "グループ管理者にロックの解除を依頼してください。",
+                    "Ask your group administrator to unlock it.",
+                ))
+            }
             PinRefusal::NotSet => Problem::new(
                 403,
                 "pin_not_set",
@@ -66,10 +66,7 @@ impl PinRefusal {
                     "No PIN is registered for this certificate.",
                 ),
             )
-            .with_detail(lang.pick(
-                "証明書を再発行してください。",
-                "Please have the certificate issued again.",
-            )),
+            .with_detail(lang.pick("証明書を再発行してください。", "Please have the certificate issued again.")),
         }
     }
 }
@@ -117,6 +114,11 @@ pub trait SignerKeys: Send + Sync {
     ) -> Result<Result<(), PinRefusal>, IntentError>;
 
     /// Signs `content` (detached CMS) with `user_id`'s usable certificate.
-    fn sign_statement(&self, tx: &Tx, tenant: &str, user_id: &str, content: &[u8])
-    -> Result<SignedStatement, IntentError>;
+    fn sign_statement(
+        &self,
+        tx: &Tx,
+        tenant: &str,
+        user_id: &str,
+        content: &[u8],
+    ) -> Result<SignedStatement, IntentError>;
 }

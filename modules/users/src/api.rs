@@ -955,8 +955,7 @@ impl UsersApi {
         token: BearerToken,
     ) -> ApiResult<Json<MandateDocument>> {
         let c = self.caller(&ctx, &tenant.0, &token).await?;
-        let (signer, delegate, m) =
-            self.users.mandate(&c, user_id.0, delegate_id.0).await.map_err(|e| ctx.fail(&e))?;
+        let (signer, delegate, m) = self.users.mandate(&c, user_id.0, delegate_id.0).await.map_err(|e| ctx.fail(&e))?;
         Ok(Json(mandate_document(signer.user_id, delegate.user_id, &m, None)))
     }
 

@@ -17,7 +17,6 @@
 //! sorted, no spaces), kept with it, so the delegation itself is provable. The signer and the
 //! delegate are mailed on every change.
 
-
 use crate::error::UsersError;
 use crate::mails;
 use crate::scope::{self, Decision, Op, Target, require};
@@ -252,10 +251,9 @@ fn limits_of(v: &mut Vec<Invalid>, input: &AddInput) -> Limits {
         match DocType::parse(t.trim()) {
             Some(d) if !doc_types.contains(&d) => doc_types.push(d),
             Some(_) => v.push(Invalid::new(format!("doc_types[{i}]"), Rule::Duplicate)),
-            None => v.push(Invalid::new(
-                format!("doc_types[{i}]"),
-                Rule::Unknown { value: t.chars().take(40).collect() },
-            )),
+            None => {
+                v.push(Invalid::new(format!("doc_types[{i}]"), Rule::Unknown { value: t.chars().take(40).collect() }))
+            }
         }
     }
     Limits { valid_until, max_amount: input.max_amount, doc_types }
@@ -391,7 +389,8 @@ pub fn add(
             cert_serial: None,
         };
         if let Some(c) = confirm {
-            let sign = |tx: &Tx, tenant: &str, user: &str, content: &[u8]| c.keys.sign_statement(tx, tenant, user, content);
+            let sign =
+                |tx: &Tx, tenant: &str, user: &str, content: &[u8]| c.keys.sign_statement(tx, tenant, user, content);
             seal(tx, &tenant, &signer, user, &mut m, &sign)?;
         }
         tx.put(&DELEGATES, &mandate_key(&tenant, &signer.user_id, &user.user_id), &m)?;
@@ -574,13 +573,7 @@ fn too_many(max: usize) -> Rule {
 }
 
 /// `removeDelegate`: the mandate ends at once; signer and delegate are mailed.
-pub fn remove(
-    tx: &mut Tx,
-    caller: &Caller,
-    signer_id: &str,
-    delegate_id: &str,
-    smtp: bool,
-) -> Result<(), UsersError> {
+pub fn remove(tx: &mut Tx, caller: &Caller, signer_id: &str, delegate_id: &str, smtp: bool) -> Result<(), UsersError> {
     let signer = load_signer(tx, caller, signer_id, Op::ManageDelegates)?;
     let tenant = caller.tenant.clone();
     let k = mandate_key(&tenant, &signer.user_id, delegate_id);

@@ -26,9 +26,9 @@ pub use service::{NewUserInput, Paged, Paging, UserChanges, UserDetail, UserRow}
 use keiyaku_kernel::Kernel;
 use keiyaku_kernel::context::Caller;
 use keiyaku_kernel::directory::{Company, Group, NewCompany, User};
+use keiyaku_kernel::intent::SignerKeys;
 use keiyaku_kernel::module::{MenuItem, Module};
 use keiyaku_kernel::store::{StoreError, Tx};
-use keiyaku_kernel::intent::SignerKeys;
 use service::{CompanyNode, InitialSecret};
 use std::sync::Arc;
 
@@ -93,7 +93,11 @@ impl Users {
                 keiyaku_kernel::Problem::new(
                     409,
                     "certificate_not_usable",
-                    keiyaku_kernel::Lang::pick(lang, "証明書の機能が有効ではありません。", "Certificates are not enabled."),
+                    keiyaku_kernel::Lang::pick(
+                        lang,
+                        "証明書の機能が有効ではありません。",
+                        "Certificates are not enabled.",
+                    ),
                 )
             };
             UsersError::NotUsable(Box::new((p(keiyaku_kernel::Lang::Ja), p(keiyaku_kernel::Lang::En))))

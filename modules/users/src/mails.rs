@@ -75,7 +75,11 @@ pub fn added(tenant: &Tenant, signer: &User, delegate: &User, by: &str, m: &Mand
             ),
         )
     };
-    let state = if m.is_confirmed() { "署名者の確認済みです。" } else { "署名者の確認後に署名できるようになります。" };
+    let state = if m.is_confirmed() {
+        "署名者の確認済みです。"
+    } else {
+        "署名者の確認後に署名できるようになります。"
+    };
     let to_delegate = mail(
         tenant,
         delegate,

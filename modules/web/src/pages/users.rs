@@ -1200,10 +1200,7 @@ fn mandate_limits(pc: &PageCtx, m: &Mandate) -> Markup {
 
 /// `2026-11-25T01:02:03Z` → `2026/11/25 10:02` (Japan time); the text itself if unreadable.
 fn short_time(rfc3339: &str) -> String {
-    rfc3339
-        .parse::<jiff::Timestamp>()
-        .map(keiyaku_kernel::clock::display)
-        .unwrap_or_else(|_| rfc3339.to_string())
+    rfc3339.parse::<jiff::Timestamp>().map(keiyaku_kernel::clock::display).unwrap_or_else(|_| rfc3339.to_string())
 }
 
 /// The 署名操作代行ユーザー追加 dialog (seed §3.4 (2)–(3)): search by ID and name, results with
@@ -1640,7 +1637,10 @@ async fn delegates_add(
         a => match a.parse::<i64>() {
             Ok(n) => Some(n),
             Err(_) => {
-                let msg = Msg::error(pc.t("金額の上限は数字で入力してください。", "Enter the largest amount in digits."), None);
+                let msg = Msg::error(
+                    pc.t("金額の上限は数字で入力してください。", "Enter the largest amount in digits."),
+                    None,
+                );
                 return again(StatusCode::UNPROCESSABLE_ENTITY, msg, ids).await;
             }
         },
