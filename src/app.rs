@@ -329,6 +329,22 @@ async fn tls_maintenance(tls: Arc<tls::Tls>, kernel: Kernel, mut stop: tokio::sy
     }
 }
 
+/// Hourly: certificates whose replacement became usable are revoked as superseded.
+#[cfg(feature = "certs")]
+async fn certificate_maintenance(certs: keiyaku_certs::Certs, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        match certs.revoke_superseded().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(certificates = n, "superseded certificates revoked"),
+            Err(e) => tracing::error!(error = %e, "revoking superseded certificates failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
 impl App {
     /// Opens the data directory (creating it, the database and the TLS certificate on first
     /// start), makes sure the operator exists and loads the demo when configured.
@@ -475,6 +491,8 @@ impl App {
             stop_rx.clone(),
         )));
         tasks.push(tokio::spawn(tls_maintenance(self.tls.clone(), self.services.kernel.clone(), stop_rx.clone())));
+        #[cfg(feature = "certs")]
+        tasks.push(tokio::spawn(certificate_maintenance(self.services.certs.clone(), stop_rx.clone())));
         tasks.push(tokio::spawn(keiyaku_kernel::mail::run_sender(
             self.services.kernel.store.clone(),
             self.config.mail.clone(),

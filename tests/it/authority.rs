@@ -510,3 +510,90 @@ async fn five_wrong_pins_lock_signing_until_the_administrator_unlocks() {
     assert_eq!(v["status"], "completed", "{v}");
     app.stop().await;
 }
+
+/// The certificate's subject comes from the directory (a typed company or name that differs
+/// is a field error), and a new certificate does not silently replace a usable one: the old
+/// one keeps signing until the new one's first day, then is revoked as superseded.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_subject_comes_from_the_directory_and_a_new_certificate_supersedes_the_old_on_its_first_day() {
+    use crate::certs::{demo_app, details, order_tickets, put, start};
+    let app = demo_app().await;
+    let (_, tickets) = order_tickets(&app, "horii@hxos2.example.jp", [1, 1, 1], "service").await;
+    let ito = "ito@a15336.example.jp";
+    let token = start(&app, "self", ito, &tickets[2]).await;
+    let good = |company: &str, names: [&str; 4]| {
+        let mut d = details(ito, ito, names, "Ito.Makoto", company);
+        d["user_id"] = json!("A1533602");
+        d["company_name_kana"] = json!("アイテックコンサルタントカブシキガイシャ");
+        d
+    };
+    let path = t(&format!("/cert-applications/{token}"));
+    let (s, v) = put(&app, &path, good("ビーテック株式会社", ["伊藤", "誠", "イトウ", "マコト"])).await;
+    assert_eq!((s, v["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("company_name")), "{v}");
+    assert_eq!(v["errors"][0]["code"], "company_mismatch", "{v}");
+    let (s, v) = put(&app, &path, good("アイテックコンサルタント株式会社", ["伊東", "誠", "イトウ", "マコト"])).await;
+    assert_eq!((s, v["errors"][0]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("name_mismatch")), "{v}");
+    let (s, v) = put(&app, &path, good("アイテックコンサルタント株式会社", ["伊藤", "誠", "イトウ", "マコト"])).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let signer = app.demo_token("A1533602").await;
+    let old = app.get(&t("/users/A1533602/certificate"), Some(&signer)).await.1["serial"]
+        .as_str()
+        .expect("serial")
+        .to_string();
+    let new_pin = "210987654321";
+    let (s, v) = app.post(&t(&format!("/cert-applications/{token}/submit")), None, json!({"pin": new_pin})).await;
+    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("issued")), "{v}");
+    let new = v["certificate"]["serial"].as_str().expect("serial").to_string();
+    assert_eq!(v["certificate"]["organization"], "アイテックコンサルタント株式会社", "O from the directory: {v}");
+    assert_eq!(v["certificate"]["status"], "not_yet_usable", "{v}");
+
+    // Until the new one's first day the old certificate signs (with its own PIN).
+    let registrant = app.demo_token("HX000002").await;
+    let sign_once = |number: &'static str, pin: &'static str| {
+        let (app, registrant, signer) = (&app, registrant.clone(), signer.clone());
+        async move {
+            let mut body = contract_body(number, "2026-11-25", 10_000, "A15336");
+            body["route"] = json!([{"party": "partner", "role": "signer"}]);
+            let id = register(app, &registrant, body).await["id"].as_str().expect("id").to_string();
+            let v = ok(app, &signer, &id, "sign", json!({"pin": pin})).await;
+            v["documents"][0]["versions"][1]["cert_serial"].as_str().unwrap_or_default().to_string()
+        }
+    };
+    assert_eq!(sign_once("T-SUPERSEDE-1", DEMO_PIN).await, old);
+    assert_eq!(app.services().certs.revoke_superseded().await.expect("sweep"), 0, "not yet");
+
+    // From the new one's first day: the old one is revoked as superseded, the new one signs.
+    app.clock.advance(jiff::SignedDuration::from_hours(24 * 14));
+    let signer = app.demo_token("A1533602").await;
+    assert_eq!(app.services().certs.revoke_superseded().await.expect("sweep"), 1);
+    let old_record = app
+        .services()
+        .kernel
+        .store
+        .read(move |tx| {
+            use keiyaku_kernel::store::Read;
+            tx.get(&keiyaku_certs::model::CERTIFICATES, &format!("HXOS2/{old}"))
+        })
+        .await
+        .expect("read")
+        .expect("old record");
+    assert_eq!(old_record.status, keiyaku_certs::model::CertStatus::Revoked);
+    assert!(old_record.revocation_reason.as_deref().is_some_and(|r| r.contains("superseded")));
+    let (_, _, crl) = download(&app, &signer, &t("/ca/crl")).await;
+    if tool("openssl") {
+        let dir = tempdir("superseded");
+        std::fs::write(dir.join("crl.der"), &crl).expect("crl");
+        let (_, text) = openssl(&["crl", "-inform", "DER", "-in", "crl.der", "-noout", "-text"], &dir);
+        assert!(text.to_uppercase().contains(&old_record.serial.to_uppercase()), "{text}");
+        assert!(text.contains("Superseded"), "{text}");
+    }
+    let registrant = app.demo_token("HX000002").await;
+    let mut body = contract_body("T-SUPERSEDE-2", "2026-11-25", 10_000, "A15336");
+    body["route"] = json!([{"party": "partner", "role": "signer"}]);
+    let id = register(&app, &registrant, body).await["id"].as_str().expect("id").to_string();
+    let (s, v) = act(&app, &signer, &id, "sign", json!({"pin": DEMO_PIN})).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::FORBIDDEN, Some("pin_invalid")), "the old PIN is gone: {v}");
+    let v = ok(&app, &signer, &id, "sign", json!({"pin": new_pin})).await;
+    assert_eq!(v["documents"][0]["versions"][1]["cert_serial"], new.as_str());
+    app.stop().await;
+}

@@ -17,7 +17,7 @@ fn t(path: &str) -> String {
     format!("/api/v1/t/HXOS2{path}")
 }
 
-async fn demo_app() -> TestApp {
+pub async fn demo_app() -> TestApp {
     TestApp::start_with(|c| {
         c.demo.enabled = true;
         c.mail.mailbox_public = true;
@@ -86,7 +86,7 @@ async fn state(app: &TestApp) -> String {
 
 /// Orders tickets through the API; checks the three mails and their attachments; returns
 /// the order and the ticket numbers (1-year first).
-async fn order_tickets(app: &TestApp, buyer: &str, quantities: [u32; 3], delivery: &str) -> (Value, Vec<String>) {
+pub async fn order_tickets(app: &TestApp, buyer: &str, quantities: [u32; 3], delivery: &str) -> (Value, Vec<String>) {
     let (s, v) = app.post(&t("/ticket-orders/links"), None, json!({"email": buyer})).await;
     assert_eq!(s, StatusCode::ACCEPTED, "{v}");
     let token = link_token(app, buyer, "チケット購入用URLのご案内", "/tickets/order/").await;
@@ -164,7 +164,7 @@ fn group(n: u32) -> String {
 }
 
 /// startApplication (captcha off) → the details token from 「申請登録のご案内」.
-async fn start(app: &TestApp, kind: &str, email: &str, ticket: &str) -> String {
+pub async fn start(app: &TestApp, kind: &str, email: &str, ticket: &str) -> String {
     let (s, v) = app
         .post(
             &t("/cert-applications"),
@@ -182,7 +182,7 @@ fn card_pdf() -> String {
     "JVBERi0xLjQKJSBidXNpbmVzcyBjYXJkCg==".to_string()
 }
 
-fn details(user_id: &str, email: &str, names: [&str; 4], display: &str, company: &str) -> Value {
+pub fn details(user_id: &str, email: &str, names: [&str; 4], display: &str, company: &str) -> Value {
     json!({
         "company_name": company,
         "company_name_kana": "オリエンタルシライシカブシキガイシャ",
@@ -192,7 +192,7 @@ fn details(user_id: &str, email: &str, names: [&str; 4], display: &str, company:
     })
 }
 
-async fn put(app: &TestApp, path: &str, body: Value) -> (StatusCode, Value) {
+pub async fn put(app: &TestApp, path: &str, body: Value) -> (StatusCode, Value) {
     app.call(Method::PUT, path, None, Some(body)).await
 }
 

@@ -238,6 +238,7 @@ pub fn check_details(
     };
     if !user_id.is_empty() {
         check_holder(tx, &mut v, app, user_id, email)?;
+        check_subject(tx, &mut v, app, user_id, input)?;
     }
     v.finish()?;
     let details = Details {
@@ -267,6 +268,43 @@ pub fn check_details(
         (meta, up.bytes.clone())
     });
     Ok((details, document))
+}
+
+/// The certificate's subject comes from the directory: the company name must be the
+/// holder's company as registered and the kanji name the holder's registered name, so a
+/// proxy applicant cannot choose either.
+fn check_subject(
+    tx: &impl Read,
+    v: &mut Validator,
+    app: &Application,
+    user_id: &str,
+    input: &DetailsInput,
+) -> Result<(), CertsError> {
+    let Some(user) = directory::get_user(tx, &app.tenant, user_id)? else { return Ok(()) };
+    let company = directory::get_company(tx, &app.tenant, &user.company_id)?;
+    let squeeze = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    if company.is_some_and(|c| squeeze(&c.name) != squeeze(&input.company_name)) {
+        v.fail(
+            "company_name",
+            Rule::Custom {
+                code: "company_mismatch",
+                ja: "会社名が名義人の登録されている会社名と一致しません。".into(),
+                en: "The company name does not match the holder's registered company.".into(),
+            },
+        );
+    }
+    let typed = format!("{}{}", input.surname.trim(), input.given_name.trim());
+    if squeeze(&user.name) != squeeze(&typed) {
+        v.fail(
+            "surname",
+            Rule::Custom {
+                code: "name_mismatch",
+                ja: "氏名が名義人の登録されている氏名と一致しません。".into(),
+                en: "The name does not match the holder's registered name.".into(),
+            },
+        );
+    }
+    Ok(())
 }
 
 /// The directory rules of the holder's user ID and e-mail.

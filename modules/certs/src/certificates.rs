@@ -152,9 +152,11 @@ pub fn issue(tx: &mut Tx, env: &Env<'_>, actor: &Actor, req: &IssueRequest<'_>) 
     }
     let not_before = req.issued_at;
     let not_after = ca::add_years(not_before, i64::from(ticket.term_years)).min(ca_record.not_after);
+    // O is the holder's company as registered in the directory, never what was typed.
+    let company = directory::get_company(tx, code, &req.holder.company_id)?.ok_or(CertsError::NotFound("company"))?;
     let subject = Subject {
         common_name: req.details.certificate_name(),
-        organization: req.details.company_name.clone(),
+        organization: company.name,
         email: req.details.email.clone(),
     };
     let issued = ca::issue(&ca, &subject, &serial, not_before, not_after)?;
@@ -182,7 +184,16 @@ pub fn issue(tx: &mut Tx, env: &Env<'_>, actor: &Actor, req: &IssueRequest<'_>) 
         pin_hash: req.pin_hash.map(str::to_string),
         pin_failures: 0,
         pin_locked_at: None,
+        replaces: None,
     };
+    let mut record = record;
+    // A holder's earlier certificate that can still be used is replaced, not dropped.
+    if let Some(previous) = tx.get(&USER_CERTS, &key(code, &record.user_id))?
+        && let Some(old) = tx.get(&CERTIFICATES, &key(code, &previous))?
+        && matches!(state(&old, tx.now()), State::Active | State::NotYetUsable)
+    {
+        record.replaces = Some(old.serial);
+    }
     ticket.status = TicketStatus::Consumed;
     ticket.consumed_by = req.application_id.map(str::to_string).or_else(|| Some(record.serial.clone()));
     ticket.consumed_at = Some(tx.now());
@@ -393,6 +404,52 @@ pub fn revoke(
         serde_json::json!({"user_id": cert.user_id, "reason": cert.revocation_reason, "code": code}),
     )?;
     Ok(cert)
+}
+
+/// CRLReason superseded (RFC 5280).
+const SUPERSEDED: u8 = 4;
+
+/// Revokes, with reason `superseded`, every certificate whose replacement has become usable
+/// (run by the background task, hourly, and callable any time): returns how many.
+pub fn revoke_superseded(tx: &mut Tx, env: &Env<'_>) -> Result<usize, CertsError> {
+    let now = tx.now();
+    let today = now.to_zoned_datetime(keiyaku_kernel::clock::tokyo()).date();
+    let mut done = 0;
+    let mut tenants = Vec::new();
+    for (_, new) in tx.scan(&CERTIFICATES, "")? {
+        let Some(old_serial) = &new.replaces else { continue };
+        if new.status == CertStatus::Revoked || today < new.usable_from {
+            continue;
+        }
+        let k = key(&new.tenant, old_serial);
+        let Some(mut old) = tx.get(&CERTIFICATES, &k)? else { continue };
+        if old.status == CertStatus::Revoked {
+            continue;
+        }
+        old.status = CertStatus::Revoked;
+        old.revoked_at = Some(now);
+        old.revocation_reason = Some("新しい証明書への切替え (superseded)".into());
+        tx.put(&CERTIFICATES, &k, &old)?;
+        tx.put(&REVOKED, &k, &RevokedEntry { revoked_at: now, reason_code: SUPERSEDED })?;
+        tx.audit(
+            &keiyaku_kernel::context::Actor::system(),
+            "certs.revoke",
+            &k,
+            serde_json::json!({"user_id": old.user_id, "reason": "superseded", "code": SUPERSEDED,
+                               "by": new.serial}),
+        )?;
+        if !tenants.contains(&new.tenant) {
+            tenants.push(new.tenant.clone());
+        }
+        done += 1;
+    }
+    for code in tenants {
+        let tenant = crate::orders::tenant(tx, &code)?;
+        let ca_record = ensure_ca(tx, env.kek, &tenant)?;
+        let ca = env.cas.get(env.kek, &ca_record)?;
+        refresh_crl(tx, &ca, &code)?;
+    }
+    Ok(done)
 }
 
 /// Signs a new CRL listing every revoked certificate of the tenant and stores it.

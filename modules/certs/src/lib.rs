@@ -362,6 +362,12 @@ impl Certs {
         self.write(move |tx, env| certificates::revoke(tx, env, &c, &u, &r)).await
     }
 
+    /// Revokes certificates superseded by a replacement that became usable (the hourly
+    /// background task; also `keiyaku` maintenance and tests).
+    pub async fn revoke_superseded(&self) -> Result<usize, CertsError> {
+        self.write(move |tx, env| certificates::revoke_superseded(tx, env)).await
+    }
+
     /// `unlockCertificatePin`: clears a PIN lock (the holder's group administrator).
     pub async fn unlock_pin(&self, caller: &Caller, user_id: &str) -> Result<CertRecord, CertsError> {
         let (c, u) = (caller.clone(), user_id.to_string());

@@ -351,6 +351,10 @@ pub struct CertRecord {
     pub pin_failures: u32,
     #[serde(default)]
     pub pin_locked_at: Option<Timestamp>,
+    /// The holder's earlier certificate this one replaces: it stays usable until this one's
+    /// `usable_from`, then is revoked as superseded.
+    #[serde(default)]
+    pub replaces: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -41,7 +41,16 @@ fn usable_record(tx: &impl Read, tenant: &str, user_id: &str) -> Result<CertReco
     match state(&cert, tx.now()) {
         State::Revoked => Err(CertsError::NotUsable(Unusable::Revoked)),
         State::Expired => Err(CertsError::NotUsable(Unusable::Expired)),
-        State::NotYetUsable => Err(CertsError::NotUsable(Unusable::NotYet(date_display(cert.usable_from)))),
+        State::NotYetUsable => {
+            // The certificate it replaces signs until the new one's first day.
+            if let Some(old) = &cert.replaces
+                && let Some(old) = tx.get(&CERTIFICATES, &key(tenant, old))?
+                && state(&old, tx.now()) == State::Active
+            {
+                return Ok(old);
+            }
+            Err(CertsError::NotUsable(Unusable::NotYet(date_display(cert.usable_from))))
+        }
         State::Active => Ok(cert),
     }
 }
