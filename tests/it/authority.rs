@@ -597,3 +597,69 @@ async fn the_subject_comes_from_the_directory_and_a_new_certificate_supersedes_t
     assert_eq!(v["documents"][0]["versions"][1]["cert_serial"], new.as_str());
     app.stop().await;
 }
+
+/// Lists show only what the caller may see, by the same rule as getContract: for every
+/// demo user (and a partner delegate whose mandate is pending), each contract that the
+/// contract search, the document search and the waiting list return opens, every other
+/// contract is 404, and each waiting entry is one the user may act on now.
+#[tokio::test(flavor = "multi_thread")]
+async fn lists_and_searches_follow_the_get_contract_rule() {
+    let app = TestApp::demo().await;
+    let all: Vec<String> = app
+        .services()
+        .kernel
+        .store
+        .read(|tx| {
+            use keiyaku_kernel::store::Read;
+            Ok::<_, keiyaku_kernel::StoreError>(
+                tx.scan(&keiyaku_contracts::model::CONTRACTS, "HXOS2/")?.into_iter().map(|(_, c)| c.id).collect(),
+            )
+        })
+        .await
+        .expect("read");
+    assert!(all.len() >= 3, "{all:?}");
+    let ids = |v: &Value, field: &str| -> Vec<String> {
+        v["items"].as_array().into_iter().flatten().filter_map(|c| c[field].as_str().map(str::to_string)).collect()
+    };
+    // A1533601 with a pending mandate: the partner signer's contracts no longer wait for them.
+    let signer = app.demo_token("A1533602").await;
+    let a1 = app.demo_token("A1533601").await;
+    let (s, _) = app.call(Method::DELETE, &t("/users/A1533602/delegates/A1533601"), Some(&signer), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = app.post(&t("/users/A1533602/delegates"), Some(&a1), json!({"user_ids": ["A1533601"]})).await;
+    assert_eq!(s, StatusCode::OK);
+    for user in ["HX000001", "HX000002", "HX000003", "A1533601", "A1533602"] {
+        let token = app.demo_token(user).await;
+        let (s, found) = app.get(&t("/contracts?per_page=200"), Some(&token)).await;
+        assert_eq!(s, StatusCode::OK, "{found}");
+        let found = ids(&found, "id");
+        let (s, docs) = app.get(&t("/documents?per_page=200"), Some(&token)).await;
+        assert_eq!(s, StatusCode::OK, "{docs}");
+        let docs = ids(&docs, "contract_id");
+        let (s, waiting) = app.get(&t("/contracts/waiting"), Some(&token)).await;
+        assert_eq!(s, StatusCode::OK, "{waiting}");
+        let waiting = ids(&waiting, "id");
+        assert_eq!(found.is_empty(), docs.is_empty(), "{user}: {found:?} {docs:?}");
+        for id in &all {
+            let (s, v) = app.get(&t(&format!("/contracts/{id}")), Some(&token)).await;
+            let visible = s == StatusCode::OK;
+            assert!(visible || s == StatusCode::NOT_FOUND, "{user} {id}: {v}");
+            assert_eq!(found.contains(id), visible, "{user}: search and getContract disagree on {id}");
+            if docs.contains(id) {
+                assert!(visible, "{user}: the document search shows {id}");
+            }
+            if waiting.contains(id) {
+                let p = &v["permissions"];
+                assert!(p["approve"] == true || p["sign"] == true, "{user}: {id} waits but cannot be acted on: {v}");
+            }
+        }
+        if user == "A1533601" {
+            for id in &waiting {
+                let (_, v) = app.get(&t(&format!("/contracts/{id}")), Some(&token)).await;
+                let step = v["current_step"].as_u64().unwrap_or(0) as usize;
+                assert_ne!(v["route"][step]["line"], "partner_signer", "a pending mandate lists nothing to sign: {v}");
+            }
+        }
+    }
+    app.stop().await;
+}

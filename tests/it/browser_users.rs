@@ -315,3 +315,109 @@ async fn group_admin_of_another_group_sees_no_edit_controls() {
     b.close().await;
     app.stop().await;
 }
+
+/// Delegation in the browser: the partner administrator sets a delegate with a limit
+/// (pending), the signer confirms it with the certificate PIN, the delegate signs with a
+/// mailed code; the owner's tenant administrator's page of the partner signer offers no way
+/// to set, confirm or remove a delegate.
+#[tokio::test]
+async fn a_delegate_is_set_confirmed_with_the_pin_and_signs_with_a_mailed_code() {
+    let Some(b) = browser().await else { return };
+    let app = TestApp::demo().await;
+    let a1 = app.demo_token("A1533601").await;
+    let group =
+        app.get("/api/v1/t/HXOS2/users/A1533601", Some(&a1)).await.1["group_id"].as_str().expect("group").to_string();
+    let (s, v) = app
+        .post(
+            &format!("/api/v1/t/HXOS2/groups/{group}/users"),
+            Some(&a1),
+            json!({"name": "佐々木 三郎", "email": "sasaki@a15336.example.jp", "roles": ["approver"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let delegate = v["user_id"].as_str().expect("id").to_string();
+    let mail = app.last_mail_to("sasaki@a15336.example.jp").await.expect("registration mail");
+    let pw = initial_password(mail["body"].as_str().unwrap_or_default());
+    let delegate_token = app.login_ready("HXOS2", &delegate, &pw, "NewPass-9876x").await;
+
+    // The partner administrator adds the delegate with an amount ceiling: pending.
+    login(&b, &app, "A1533601", DEMO_PASSWORD).await;
+    b.client.goto(&app.url("/t/HXOS2/admin/users/A1533602?add=1&search=1&q_user_id=A")).await.expect("goto");
+    b.wait_text("[署名操作代行ユーザー追加]").await;
+    click(&b, &format!("#pick_{delegate}")).await;
+    b.fill("max_amount", "5,000,000").await;
+    assert_eq!(count(&b, "#mandate_pin").await, 0, "only the signer confirms with a PIN");
+    click(&b, "#delegate-add").await;
+    b.wait_text("署名操作代行ユーザーを追加しました。").await;
+    let row = format!("#delegate-table tr[data-delegate='{delegate}']");
+    let text = text_of(&b, &row).await;
+    assert!(text.contains("署名者の確認待ち") && text.contains("上限 ¥5,000,000"), "{text}");
+    assert_eq!(count(&b, &format!("{row} form.confirm-form")).await, 0, "the administrator cannot confirm");
+    b.screenshot("users-mandate-pending").await;
+
+    // The signer confirms with the certificate PIN.
+    login(&b, &app, "A1533602", DEMO_PASSWORD).await;
+    b.client.goto(&app.url("/t/HXOS2/admin/users/A1533602")).await.expect("goto");
+    b.wait_text("署名者の確認待ち").await;
+    b.fill("pin", DEMO_PIN).await;
+    click(&b, &format!("{row} form.confirm-form button")).await;
+    b.wait_text("署名操作代行の委任を確認しました。").await;
+    let text = text_of(&b, &row).await;
+    assert!(text.contains("確認済み"), "{text}");
+    b.screenshot("users-mandate-confirmed").await;
+
+    // The delegate signs a contract within the limit with a code sent by mail.
+    let registrant = app.demo_token("HX000002").await;
+    let pdf = keiyaku_contracts::demo::order_pdf(
+        "WEB-MANDATE-1",
+        "代行署名",
+        "アイテックコンサルタント株式会社",
+        1_100_000,
+        "2026-11-25",
+    );
+    use base64::Engine;
+    let (s, c) = app
+        .post(
+            "/api/v1/t/HXOS2/contracts",
+            Some(&registrant),
+            json!({"number": "WEB-MANDATE-1", "title": "代行署名", "doc_type": "purchase_order", "counterparty": "A15336",
+                   "transaction_date": "2026-11-25", "amount": 1_100_000, "tax": "included",
+                   "documents": [{"name": "注文書.pdf", "content_base64": base64::engine::general_purpose::STANDARD.encode(&pdf)}],
+                   "route": [{"party": "partner", "role": "signer"}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    let path = format!("/t/HXOS2/contracts/{}", c["id"].as_str().expect("id"));
+    let (_, detail) =
+        app.get(&format!("/api/v1/t/HXOS2/contracts/{}", c["id"].as_str().expect("id")), Some(&delegate_token)).await;
+    assert_eq!(
+        (detail["permissions"]["sign"].as_bool(), detail["permissions"]["step_up"].as_str()),
+        (Some(true), Some("code")),
+        "{detail}"
+    );
+    login(&b, &app, &delegate, "NewPass-9876x").await;
+    b.client.goto(&app.url(&path)).await.expect("goto");
+    let text = b.wait_text("伊藤 誠 の代理として署名します。").await;
+    assert!(text.contains("メールで受け取った認証コード"), "{text}");
+    b.click_nav(Locator::Css("form[action$='/sign-code'] button[type='submit']")).await;
+    b.wait_text("認証コードをメールで送信しました").await;
+    let code = signing_code_in(&app.last_mail_to("sasaki@a15336.example.jp").await.expect("code mail"));
+    b.fill("code", &code).await;
+    b.screenshot("contracts-delegate-code").await;
+    b.click_nav(Locator::Css("form[action$='/sign'] button[type='submit']")).await;
+    let text = b.wait_text("署名しました。").await;
+    assert!(text.contains("代理: 佐々木 三郎") && text.contains("締結済"), "{text}");
+
+    // The owner's tenant administrator sees the partner signer but cannot touch delegates.
+    login(&b, &app, "HX000001", DEMO_PASSWORD).await;
+    b.client.goto(&app.url("/t/HXOS2/admin/users/A1533602")).await.expect("goto");
+    let text = b.wait_text("署名/電子捺印操作代行ユーザー").await;
+    assert!(text.contains(&delegate), "{text}");
+    assert_eq!(count(&b, "#add-delegates").await, 0, "no 追加 for the owner side");
+    assert_eq!(count(&b, "#delegate-table form").await, 0, "no 確認 or 削除 for the owner side");
+    b.client.goto(&app.url("/t/HXOS2/admin/users/A1533602?add=1#delegate-dialog")).await.expect("goto");
+    b.wait_text("署名/電子捺印操作代行ユーザー").await;
+    assert_eq!(count(&b, "#delegate-dialog").await, 0, "the dialog does not open for the owner side");
+    b.close().await;
+    app.stop().await;
+}

@@ -1137,7 +1137,7 @@ fn delegates_box(pc: &PageCtx, s: &Signed, d: &UserDetail, list: &[Delegate]) ->
                                             }
                                         }
                                         td {
-                                            (del.added_by_name.clone().unwrap_or_else(|| m.added_by.clone()))
+                                            (del.added_by_name.clone().unwrap_or_else(|| if m.added_by == "system" { pc.t("システム", "System").to_string() } else { m.added_by.clone() }))
                                             br; span.muted { (short_time(&m.added_at)) }
                                         }
                                         @if manage || confirm {
