@@ -244,6 +244,7 @@ async fn serve(config: keiyaku_kernel::Config) -> anyhow::Result<()> {
     let operator_pw = app.notices.operator_password.clone();
     let data_dir = app.config.storage.data_dir.clone();
     let demo_pw = app.config.demo.password.clone();
+    let demo_pin = app.config.demo.pin.clone();
     let tls_note = if app.notices.tls_generated { "generated now" } else { "reused" };
     let tls_source = app.notices.tls_source.clone();
     let tls_ca = app.notices.tls_ca.clone();
@@ -260,7 +261,7 @@ async fn serve(config: keiyaku_kernel::Config) -> anyhow::Result<()> {
     }
     if demo {
         println!(
-            "  demo: {base}/t/HXOS2/login  users HX000001 HX000002 HX000003 A1533601 A1533602  password: {demo_pw}"
+            "  demo: {base}/t/HXOS2/login  users HX000001 HX000002 HX000003 A1533601 A1533602  password: {demo_pw}  certificate PIN: {demo_pin}"
         );
         println!("  support page: {base}/t/HXOS2/support   mailbox (one-time links in mails): {base}/mailbox");
     }
