@@ -320,6 +320,7 @@ async fn group_admin_of_another_group_sees_no_edit_controls() {
 /// (pending), the signer confirms it with the certificate PIN, the delegate signs with a
 /// mailed code; the owner's tenant administrator's page of the partner signer offers no way
 /// to set, confirm or remove a delegate.
+#[cfg(feature = "contracts")]
 #[tokio::test]
 async fn a_delegate_is_set_confirmed_with_the_pin_and_signs_with_a_mailed_code() {
     let Some(b) = browser().await else { return };

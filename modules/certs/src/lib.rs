@@ -365,7 +365,7 @@ impl Certs {
     /// Revokes certificates superseded by a replacement that became usable (the hourly
     /// background task; also `keiyaku` maintenance and tests).
     pub async fn revoke_superseded(&self) -> Result<usize, CertsError> {
-        self.write(move |tx, env| certificates::revoke_superseded(tx, env)).await
+        self.write(certificates::revoke_superseded).await
     }
 
     /// `unlockCertificatePin`: clears a PIN lock (the holder's group administrator).

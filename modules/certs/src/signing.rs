@@ -156,7 +156,7 @@ fn intent_error(e: CertsError) -> IntentError {
                 CertsError::NotFound(_) => CertsError::NotUsable(Unusable::Missing),
                 e => e,
             };
-            IntentError::NotUsable { ja: e.problem(Lang::Ja), en: e.problem(Lang::En) }
+            IntentError::NotUsable(Box::new((e.problem(Lang::Ja), e.problem(Lang::En))))
         }
         other => IntentError::Internal(other.to_string()),
     }

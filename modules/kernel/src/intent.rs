@@ -79,9 +79,10 @@ pub enum IntentError {
     /// The PIN cannot be used (locked, not set).
     #[error("pin: {0:?}")]
     Pin(PinRefusal),
-    /// 409 `certificate_not_usable`: no usable certificate (its problem, localised).
+    /// 409 `certificate_not_usable`: no usable certificate (its problem in Japanese and
+    /// English).
     #[error("certificate not usable")]
-    NotUsable { ja: Problem, en: Problem },
+    NotUsable(Box<(Problem, Problem)>),
     /// 500.
     #[error("internal: {0}")]
     Internal(String),

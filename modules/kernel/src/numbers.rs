@@ -6,6 +6,11 @@ pub fn grouped(amount: i64) -> String {
     grouped_unsigned(amount.unsigned_abs(), amount < 0)
 }
 
+/// `1980000` → `¥1,980,000` (`-5` → `-¥5`), as pages show amounts.
+pub fn yen(amount: i64) -> String {
+    format!("{}¥{}", if amount < 0 { "-" } else { "" }, grouped_u64(amount.unsigned_abs()))
+}
+
 /// `6000` → `6,000`.
 pub fn grouped_u64(amount: u64) -> String {
     grouped_unsigned(amount, false)
@@ -36,6 +41,8 @@ mod tests {
         assert_eq!(grouped(-12_345), "-12,345");
         assert_eq!(grouped(i64::MIN), "-9,223,372,036,854,775,808");
         assert_eq!(grouped_u64(6_000), "6,000");
+        assert_eq!(yen(1_980_000), "¥1,980,000");
+        assert_eq!(yen(-5), "-¥5");
     }
 
     proptest! {

@@ -175,6 +175,9 @@ pub(crate) fn timestamp_attribute(token: &[u8]) -> Vec<u8> {
     attribute(OID_TIMESTAMP_TOKEN, token)
 }
 
+/// Attributes as read: (the type's OID as DER, its values as DER).
+pub(crate) type Attributes = Vec<(Vec<u8>, Vec<Vec<u8>>)>;
+
 /// A parsed SignedData (first SignerInfo only).
 #[derive(Debug, Clone)]
 pub(crate) struct ParsedSignedData {
@@ -188,13 +191,13 @@ pub(crate) struct ParsedSignedData {
     pub signed_attrs_set: Option<Vec<u8>>,
     /// (the attribute type's OID as DER, its values): kept as DER so that OIDs with arcs
     /// beyond 64 bits (such as keiyaku's 2.25 UUID arc) read like any other.
-    pub signed_attrs: Vec<(Vec<u8>, Vec<Vec<u8>>)>,
+    pub signed_attrs: Attributes,
     pub signature_alg: ObjectIdentifier,
     pub signature: Vec<u8>,
-    pub unsigned_attrs: Vec<(Vec<u8>, Vec<Vec<u8>>)>,
+    pub unsigned_attrs: Attributes,
 }
 
-fn read_attributes(r: yasna::BERReader) -> yasna::ASN1Result<Vec<(Vec<u8>, Vec<Vec<u8>>)>> {
+fn read_attributes(r: yasna::BERReader) -> yasna::ASN1Result<Attributes> {
     let mut out = Vec::new();
     r.read_set_of(|r| {
         r.read_sequence(|r| {

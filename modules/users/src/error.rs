@@ -50,7 +50,7 @@ impl From<IntentError> for UsersError {
         match e {
             IntentError::Store(s) => UsersError::Store(s),
             IntentError::Pin(p) => UsersError::Pin(p),
-            IntentError::NotUsable { ja, en } => UsersError::NotUsable(Box::new((ja, en))),
+            IntentError::NotUsable(p) => UsersError::NotUsable(p),
             IntentError::Internal(e) => UsersError::Hash(e),
         }
     }

@@ -85,10 +85,7 @@ pub fn document_href(tenant: &str, id: &str, doc: &str, version: Option<u32>) ->
     }
 }
 
-/// `¥1,980,000`.
-pub fn yen(n: i64) -> String {
-    format!("{}¥{}", if n < 0 { "-" } else { "" }, keiyaku_kernel::numbers::grouped_u64(n.unsigned_abs()))
-}
+pub use keiyaku_kernel::numbers::yen;
 
 fn date_text(d: jiff::civil::Date) -> String {
     d.strftime("%Y/%m/%d").to_string()

@@ -1189,7 +1189,7 @@ fn mandate_limits(pc: &PageCtx, m: &Mandate) -> Markup {
             (pc.t("制限なし", "No limits"))
         } @else {
             @if let Some(d) = l.valid_until { (pc.t("有効期限", "Until")) " " (d.strftime("%Y/%m/%d").to_string()) br; }
-            @if let Some(a) = l.max_amount { (pc.t("上限", "Up to")) " " (super::contracts::yen(a)) br; }
+            @if let Some(a) = l.max_amount { (pc.t("上限", "Up to")) " " (keiyaku_kernel::numbers::yen(a)) br; }
             @if !l.doc_types.is_empty() {
                 @let names: Vec<&str> = l.doc_types.iter().map(|t| t.label(pc.lang)).collect();
                 (names.join(pc.t("、", ", ")))
