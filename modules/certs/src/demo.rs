@@ -31,7 +31,7 @@ fn store_err(e: CertsError) -> StoreError {
 }
 
 pub fn seed(kernel: &Kernel, tx: &mut Tx) -> Result<(), StoreError> {
-    let kek = Kek::for_data_dir(&kernel.config.storage.data_dir).map_err(store_err)?;
+    let kek = Kek::for_data_dir(&kernel.config.storage.data_dir).map_err(|e| store_err(e.into()))?;
     let base = kernel.public_url();
     let cas = crate::certificates::CaCache::default();
     let env = Env { config: &kernel.config, kek: &kek, cas: &cas, base_url: &base };

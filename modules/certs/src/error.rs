@@ -65,6 +65,12 @@ pub enum Unusable {
     Missing,
 }
 
+impl From<keiyaku_kernel::kek::KekError> for CertsError {
+    fn from(e: keiyaku_kernel::kek::KekError) -> Self {
+        CertsError::Crypto(e.0)
+    }
+}
+
 impl From<Vec<Invalid>> for CertsError {
     fn from(v: Vec<Invalid>) -> Self {
         CertsError::Invalid(v)

@@ -17,7 +17,8 @@ pub mod certificates;
 pub mod demo;
 pub mod documents;
 pub mod error;
-pub mod kek;
+/// The key-encryption key, kept by the kernel (shared with the auth module's TOTP secrets).
+pub use keiyaku_kernel::kek;
 pub mod links;
 pub mod mails;
 pub mod model;

@@ -14,6 +14,7 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod intent;
+pub mod kek;
 pub mod mail;
 pub mod module;
 pub mod numbers;
