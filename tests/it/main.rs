@@ -32,6 +32,8 @@ mod ratelimit;
 #[cfg(feature = "support")]
 mod support;
 mod tls_scan;
+#[cfg(feature = "auth")]
+mod totp;
 #[cfg(feature = "support")]
 mod upgrade;
 #[cfg(feature = "users")]

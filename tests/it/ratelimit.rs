@@ -118,6 +118,7 @@ async fn per_account_limit_covers_every_session_of_the_user_only() {
             .login("HXOS2", "A1533601", DEMO_PASSWORD, None, keiyaku_auth::SessionKind::Web)
             .await
             .expect("web login");
+        let keiyaku_auth::Login::Session(web) = web else { panic!("no authenticator in the demo") };
         let resp = app
             .client
             .get(app.url("/t/HXOS2/"))

@@ -66,9 +66,83 @@ impl From<&User> for UserSummary {
 #[derive(Object)]
 #[oai(skip_serializing_if_is_none)]
 struct LoginResponse {
-    token: String,
+    /// The session's bearer token (absent when `totp_required`).
+    token: Option<String>,
     password_change_required: bool,
+    /// The tenant requires an authenticator for this user: enroll one (`enrollTotp`,
+    /// `confirmTotp`) before anything else.
+    totp_enrollment_required: bool,
+    /// An authenticator is enrolled: send `challenge` and a code to `loginTotp`.
+    totp_required: bool,
+    challenge: Option<String>,
     user: UserSummary,
+}
+
+#[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
+struct LoginTotpRequest {
+    /// From the `login` answer.
+    challenge: String,
+    /// The authenticator's 6-digit code, or one of the recovery codes.
+    code: String,
+}
+
+#[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
+struct TotpCodeRequest {
+    /// The authenticator's current 6-digit code (removal: or a recovery code).
+    code: String,
+}
+
+#[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
+struct TotpEnrollment {
+    /// Base32 secret, for typing into the app.
+    secret: String,
+    otpauth_uri: String,
+    /// The URI as a QR code (an `<svg>` element).
+    qr_svg: String,
+}
+
+#[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
+struct RecoveryCodes {
+    /// Ten single-use recovery codes, shown only now.
+    recovery_codes: Vec<String>,
+}
+
+#[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
+struct OperatorLoginResponse {
+    /// Absent when `totp_required`.
+    token: Option<String>,
+    totp_required: bool,
+    challenge: Option<String>,
+}
+
+fn login_response(l: crate::Login) -> LoginResponse {
+    match l {
+        crate::Login::Session(ok) => LoginResponse {
+            token: Some(ok.token),
+            password_change_required: ok.password_change_required,
+            totp_enrollment_required: ok.totp_enrollment_required,
+            totp_required: false,
+            challenge: None,
+            user: UserSummary::from(&ok.user),
+        },
+        crate::Login::TotpRequired { challenge, user } => LoginResponse {
+            token: None,
+            password_change_required: false,
+            totp_enrollment_required: false,
+            totp_required: true,
+            challenge: Some(challenge),
+            user: UserSummary::from(&user),
+        },
+    }
+}
+
+fn enrollment(e: crate::totp::Enrollment) -> TotpEnrollment {
+    TotpEnrollment { secret: e.secret, otpauth_uri: e.otpauth_uri, qr_svg: e.qr_svg }
 }
 
 #[derive(Object)]
@@ -321,11 +395,83 @@ impl AuthApi {
 impl AuthApi {
     /// Operator login with the credentials printed on first start.
     #[oai(path = "/api/v1/operator/login", method = "post", operation_id = "operatorLogin", tag = "Tag::Operator")]
-    async fn operator_login(&self, ctx: Ctx, body: Json<OperatorLoginRequest>) -> ApiResult<Json<TokenResponse>> {
+    async fn operator_login(
+        &self,
+        ctx: Ctx,
+        body: Json<OperatorLoginRequest>,
+    ) -> ApiResult<Json<OperatorLoginResponse>> {
         let login = body.0.login.unwrap_or_else(|| crate::OPERATOR_ID.to_string());
-        let token =
+        let outcome =
             self.auth.operator_login(&login, &body.0.password, ctx.client.clone()).await.map_err(|e| ctx.fail(&e))?;
+        Ok(Json(match outcome {
+            crate::OperatorLogin::Token(token) => {
+                OperatorLoginResponse { token: Some(token), totp_required: false, challenge: None }
+            }
+            crate::OperatorLogin::TotpRequired { challenge } => {
+                OperatorLoginResponse { token: None, totp_required: true, challenge: Some(challenge) }
+            }
+        }))
+    }
+
+    /// The operator's second login step: the challenge and a TOTP or recovery code.
+    #[oai(
+        path = "/api/v1/operator/login/totp",
+        method = "post",
+        operation_id = "operatorLoginTotp",
+        tag = "Tag::Operator"
+    )]
+    async fn operator_login_totp(&self, ctx: Ctx, body: Json<LoginTotpRequest>) -> ApiResult<Json<TokenResponse>> {
+        let token = self
+            .auth
+            .operator_login_totp(&body.0.challenge, &body.0.code, ctx.client.clone())
+            .await
+            .map_err(|e| ctx.fail(&e))?;
         Ok(Json(TokenResponse { token }))
+    }
+
+    /// The operator enrolls an authenticator app (pending until `operatorConfirmTotp`).
+    #[oai(path = "/api/v1/operator/totp", method = "post", operation_id = "operatorEnrollTotp", tag = "Tag::Operator")]
+    async fn operator_enroll_totp(&self, ctx: Ctx, token: BearerToken) -> ApiResult<Json<TotpEnrollment>> {
+        let actor = self.operator(&ctx, &token).await?;
+        let e = self.auth.enroll_totp(None, crate::OPERATOR_ID, actor).await.map_err(|e| ctx.fail(&e))?;
+        Ok(Json(enrollment(e)))
+    }
+
+    /// The operator confirms the authenticator with a code; returns the recovery codes.
+    #[oai(
+        path = "/api/v1/operator/totp/confirm",
+        method = "post",
+        operation_id = "operatorConfirmTotp",
+        tag = "Tag::Operator"
+    )]
+    async fn operator_confirm_totp(
+        &self,
+        ctx: Ctx,
+        token: BearerToken,
+        body: Json<TotpCodeRequest>,
+    ) -> ApiResult<Json<RecoveryCodes>> {
+        let actor = self.operator(&ctx, &token).await?;
+        let codes =
+            self.auth.confirm_totp(None, crate::OPERATOR_ID, &body.0.code, actor).await.map_err(|e| ctx.fail(&e))?;
+        Ok(Json(RecoveryCodes { recovery_codes: codes }))
+    }
+
+    /// The operator removes the authenticator (with a current or a recovery code).
+    #[oai(
+        path = "/api/v1/operator/totp",
+        method = "delete",
+        operation_id = "operatorRemoveTotp",
+        tag = "Tag::Operator"
+    )]
+    async fn operator_remove_totp(
+        &self,
+        ctx: Ctx,
+        token: BearerToken,
+        body: Json<TotpCodeRequest>,
+    ) -> ApiResult<NoContent> {
+        let actor = self.operator(&ctx, &token).await?;
+        self.auth.remove_totp(None, crate::OPERATOR_ID, &body.0.code, actor).await.map_err(|e| ctx.fail(&e))?;
+        Ok(NoContent::Done)
     }
 
     /// Creates a tenant (enterprise code) with its owner company, root group and first
@@ -414,16 +560,90 @@ impl AuthApi {
     /// Log in with user ID or e-mail address and password.
     #[oai(path = "/api/v1/t/:tenant/auth/login", method = "post", operation_id = "login", tag = "Tag::Auth")]
     async fn login(&self, ctx: Ctx, tenant: Path<String>, body: Json<LoginRequest>) -> ApiResult<Json<LoginResponse>> {
-        let ok = self
+        let outcome = self
             .auth
             .login(&tenant.0, &body.0.login, &body.0.password, ctx.client.clone(), crate::SessionKind::Api)
             .await
             .map_err(|e| ctx.fail(&e))?;
-        Ok(Json(LoginResponse {
-            token: ok.token,
-            password_change_required: ok.password_change_required,
-            user: UserSummary::from(&ok.user),
-        }))
+        Ok(Json(login_response(outcome)))
+    }
+
+    /// The second login step of a user with an authenticator: the challenge from `login` and
+    /// a 6-digit code (or a recovery code, each usable once) → the session, as `login`.
+    #[oai(path = "/api/v1/t/:tenant/auth/login/totp", method = "post", operation_id = "loginTotp", tag = "Tag::Auth")]
+    async fn login_totp(
+        &self,
+        ctx: Ctx,
+        tenant: Path<String>,
+        body: Json<LoginTotpRequest>,
+    ) -> ApiResult<Json<LoginResponse>> {
+        let ok = self
+            .auth
+            .login_totp(&tenant.0, &body.0.challenge, &body.0.code, ctx.client.clone())
+            .await
+            .map_err(|e| ctx.fail(&e))?;
+        Ok(Json(login_response(crate::Login::Session(ok))))
+    }
+
+    /// Enrolls an authenticator app (TOTP, RFC 6238): the secret, the otpauth URI and its QR
+    /// code. Pending until `confirmTotp`; re-enrolling replaces a pending secret.
+    #[oai(path = "/api/v1/t/:tenant/auth/totp", method = "post", operation_id = "enrollTotp", tag = "Tag::Auth")]
+    async fn enroll_totp(&self, ctx: Ctx, tenant: Path<String>, token: BearerToken) -> ApiResult<Json<TotpEnrollment>> {
+        let a = self
+            .auth
+            .authenticate(&tenant.0, &token.0.token, ctx.client.clone(), true)
+            .await
+            .map_err(|e| ctx.fail(&e))?;
+        let e = self
+            .auth
+            .enroll_totp(Some(&tenant.0), &a.caller.user_id, a.caller.actor())
+            .await
+            .map_err(|e| ctx.fail(&e))?;
+        Ok(Json(enrollment(e)))
+    }
+
+    /// Confirms the enrollment with a code; returns 10 single-use recovery codes (shown once).
+    #[oai(
+        path = "/api/v1/t/:tenant/auth/totp/confirm",
+        method = "post",
+        operation_id = "confirmTotp",
+        tag = "Tag::Auth"
+    )]
+    async fn confirm_totp(
+        &self,
+        ctx: Ctx,
+        tenant: Path<String>,
+        token: BearerToken,
+        body: Json<TotpCodeRequest>,
+    ) -> ApiResult<Json<RecoveryCodes>> {
+        let a = self
+            .auth
+            .authenticate(&tenant.0, &token.0.token, ctx.client.clone(), true)
+            .await
+            .map_err(|e| ctx.fail(&e))?;
+        let codes = self
+            .auth
+            .confirm_totp(Some(&tenant.0), &a.caller.user_id, &body.0.code, a.caller.actor())
+            .await
+            .map_err(|e| ctx.fail(&e))?;
+        Ok(Json(RecoveryCodes { recovery_codes: codes }))
+    }
+
+    /// Removes the authenticator (with a current code or a recovery code).
+    #[oai(path = "/api/v1/t/:tenant/auth/totp", method = "delete", operation_id = "removeTotp", tag = "Tag::Auth")]
+    async fn remove_totp(
+        &self,
+        ctx: Ctx,
+        tenant: Path<String>,
+        token: BearerToken,
+        body: Json<TotpCodeRequest>,
+    ) -> ApiResult<NoContent> {
+        let caller = caller(&self.auth, &ctx, &tenant.0, &token).await?;
+        self.auth
+            .remove_totp(Some(&tenant.0), &caller.user_id, &body.0.code, caller.actor())
+            .await
+            .map_err(|e| ctx.fail(&e))?;
+        Ok(NoContent::Done)
     }
 
     /// Change the own password (required after the first login).

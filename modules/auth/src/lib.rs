@@ -6,14 +6,15 @@ pub mod api;
 pub mod demo;
 pub mod mails;
 pub mod password;
-pub mod step_up;
 pub mod throttle;
+pub mod totp;
 
 use jiff::{SignedDuration, Timestamp};
 use keiyaku_kernel::context::{Actor, Caller};
 use keiyaku_kernel::directory::{self, DirectoryError, NewTenant, NewUser, Role, Tenant, User, UserStatus};
 use keiyaku_kernel::error::{ApiError, Lang, Problem};
 use keiyaku_kernel::ids::{digest, secret_token};
+use keiyaku_kernel::kek::Kek;
 use keiyaku_kernel::module::{MenuItem, Module};
 use keiyaku_kernel::store::{Read, StoreError, Table, Tx};
 use keiyaku_kernel::validate::Invalid;
@@ -90,6 +91,21 @@ pub enum AuthError {
     WrongCurrentPassword,
     #[error("hashing failed: {0}")]
     Hash(String),
+    /// 401 `code_invalid`: a wrong, used or expired TOTP or recovery code.
+    #[error("code invalid")]
+    CodeInvalid,
+    /// 401 `challenge_invalid`: the login's second step came too late or too often.
+    #[error("challenge invalid")]
+    ChallengeInvalid,
+    /// 403 `totp_enrollment_required`: the tenant requires an authenticator for this role.
+    #[error("totp enrollment required")]
+    TotpEnrollmentRequired,
+    /// 409 `conflict`: an authenticator is enrolled already (remove it first).
+    #[error("totp already enrolled")]
+    TotpAlreadyEnrolled,
+    /// 409 `totp_not_enrolled`.
+    #[error("totp not enrolled")]
+    TotpNotEnrolled,
 }
 
 impl From<Vec<Invalid>> for AuthError {
@@ -149,6 +165,43 @@ impl ApiError for AuthError {
                 lang.pick("ログインが必要です。ログインし直してください。", "Please log in (again)."),
             ),
             AuthError::Forbidden => Problem::for_status(403, lang),
+            AuthError::CodeInvalid => Problem::new(
+                401,
+                "code_invalid",
+                lang.pick(
+                    "認証コードが正しくないか、既に使用されています。",
+                    "The code is wrong or has been used already.",
+                ),
+            ),
+            AuthError::ChallengeInvalid => Problem::new(
+                401,
+                "challenge_invalid",
+                lang.pick(
+                    "認証の有効期限が切れました。もう一度ログインしてください。",
+                    "The login has expired. Please log in again.",
+                ),
+            ),
+            AuthError::TotpEnrollmentRequired => Problem::new(
+                403,
+                "totp_enrollment_required",
+                lang.pick(
+                    "二要素認証の設定が必要です。認証アプリを登録してください。",
+                    "Two-factor authentication is required: enroll an authenticator app.",
+                ),
+            ),
+            AuthError::TotpAlreadyEnrolled => Problem::new(
+                409,
+                "conflict",
+                lang.pick(
+                    "二要素認証は既に設定されています。設定し直す場合は、先に解除してください。",
+                    "Two-factor authentication is already set up; remove it first to set it up again.",
+                ),
+            ),
+            AuthError::TotpNotEnrolled => Problem::new(
+                409,
+                "totp_not_enrolled",
+                lang.pick("二要素認証は設定されていません。", "Two-factor authentication is not set up."),
+            ),
             AuthError::UnknownTenant => Problem::for_status(404, lang),
             AuthError::Policy(invalid) => directory::invalid_problem(std::slice::from_ref(invalid), lang),
             AuthError::WrongCurrentPassword => {
@@ -175,7 +228,7 @@ impl Module for AuthModule {
     }
 
     fn tables(&self) -> Vec<&'static str> {
-        vec![CREDENTIALS.name(), SESSIONS.name(), OPERATOR.name()]
+        vec![CREDENTIALS.name(), SESSIONS.name(), OPERATOR.name(), totp::TOTP_RECORDS.name(), totp::CHALLENGES.name()]
     }
 
     fn seed_demo(&self, kernel: &Kernel, tx: &mut Tx) -> Result<(), StoreError> {
@@ -189,7 +242,19 @@ pub struct LoginOk {
     pub token: String,
     pub csrf: String,
     pub password_change_required: bool,
+    /// The tenant requires an authenticator for the user's roles and none is enrolled: the
+    /// session serves only enrolling (and the password change) until it is.
+    pub totp_enrollment_required: bool,
     pub user: User,
+}
+
+/// What a correct password leads to.
+#[derive(Debug, Clone)]
+pub enum Login {
+    /// A session.
+    Session(LoginOk),
+    /// An enrolled user: the second step (`loginTotp`) with this challenge.
+    TotpRequired { challenge: String, user: User },
 }
 
 /// An authenticated session with the caller it stands for.
@@ -198,6 +263,8 @@ pub struct Authenticated {
     pub caller: Caller,
     pub session: Session,
     pub must_change: bool,
+    /// The tenant requires an authenticator for the caller's roles and none is enrolled.
+    pub must_enroll: bool,
 }
 
 /// What `me` and the dashboard header show.
@@ -232,11 +299,38 @@ pub struct Auth {
     /// Verified against when the login name is unknown, so both cases take the same time.
     dummy_hash: Arc<tokio::sync::OnceCell<String>>,
     menus: Arc<Vec<MenuItem>>,
+    /// Seals TOTP secrets; loaded on first use.
+    kek: Arc<std::sync::Mutex<Option<Arc<Kek>>>>,
 }
 
 impl Auth {
     pub fn new(kernel: Kernel, menus: Vec<MenuItem>) -> Self {
-        Self { kernel, throttle: Arc::new(Throttle::default()), dummy_hash: Arc::default(), menus: Arc::new(menus) }
+        Self {
+            kernel,
+            throttle: Arc::new(Throttle::default()),
+            dummy_hash: Arc::default(),
+            menus: Arc::new(menus),
+            kek: Arc::default(),
+        }
+    }
+
+    fn kek(&self) -> Result<Arc<Kek>, AuthError> {
+        let mut slot = self.kek.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(k) = slot.as_ref() {
+            return Ok(k.clone());
+        }
+        let k = Arc::new(Kek::for_data_dir(&self.kernel.config.storage.data_dir).map_err(|e| AuthError::Hash(e.0))?);
+        *slot = Some(k.clone());
+        Ok(k)
+    }
+
+    /// Whether the tenant's policy requires an authenticator of `user` (and none is enrolled).
+    fn must_enroll(&self, tx: &impl Read, tenant: &str, user: &User) -> Result<bool, StoreError> {
+        let roles = &self.kernel.config.auth.require_totp_for;
+        if !roles.iter().any(|r| user.has(*r)) {
+            return Ok(false);
+        }
+        Ok(!totp::enrolled(tx, &totp::subject(Some(tenant), &user.user_id))?)
     }
 
     /// Runs argon2 work on the blocking pool under the process-wide bound shared with every
@@ -274,7 +368,7 @@ impl Auth {
         password: &str,
         client: Option<String>,
         kind: SessionKind,
-    ) -> Result<LoginOk, AuthError> {
+    ) -> Result<Login, AuthError> {
         if login.len() > 254 || password.len() > 1024 {
             // Nothing this long is a real login; refuse before hashing megabytes.
             return Err(AuthError::InvalidCredentials);
@@ -315,7 +409,7 @@ impl Auth {
         let pw = password.to_string();
         let ok = self.argon2(move || password::verify(&pw, &hash)).await.unwrap_or(false);
         let active = found.0.as_ref().is_some_and(|u| u.status == UserStatus::Active);
-        let (Some(user), Some(cred), true, true) = (found.0, found.1, ok, active) else {
+        let (Some(user), Some(_), true, true) = (found.0, found.1, ok, active) else {
             let locked = self.throttle.fail(&subject, &client_key, now, &self.limits());
             let actor = Actor::public(Some(tenant.clone()), client.clone());
             let target = subject.clone();
@@ -329,38 +423,210 @@ impl Auth {
             });
         };
         self.throttle.succeed(&subject, &client_key);
+        let actor = user_actor(&tenant, &user.user_id, client);
+        let this = self.clone();
+        self.kernel
+            .store
+            .write(move |tx| {
+                let totp_subject = totp::subject(Some(&tenant), &user.user_id);
+                if totp::enrolled(tx, &totp_subject)? {
+                    let challenge = totp::new_challenge(tx, Some(&tenant), &user.user_id, kind)?;
+                    tx.audit(&actor, "auth.login_password", &totp_subject, serde_json::json!({"second_step": "totp"}))?;
+                    return Ok(Login::TotpRequired { challenge, user });
+                }
+                let must_enroll = this.must_enroll(tx, &tenant, &user)?;
+                this.open_session(tx, &actor, &tenant, user, kind, must_enroll).map(Login::Session)
+            })
+            .await
+    }
+
+    /// Opens a session for a user who proved who they are (in the caller's transaction).
+    fn open_session(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        tenant: &str,
+        user: User,
+        kind: SessionKind,
+        must_enroll: bool,
+    ) -> Result<LoginOk, AuthError> {
+        let now = tx.now();
         let token = secret_token(32);
         let csrf = secret_token(24);
         let session = Session {
-            tenant: Some(tenant.clone()),
+            tenant: Some(tenant.to_string()),
             user_id: user.user_id.clone(),
             kind,
             created_at: now,
             last_seen_at: now,
             csrf: csrf.clone(),
         };
-        let token_key = digest(&token);
-        let must_change = cred.must_change;
-        let actor = Actor {
-            kind: keiyaku_kernel::context::ActorKind::User,
-            tenant: Some(tenant.clone()),
-            id: user.user_id.clone(),
-            client,
-        };
         let cred_key = format!("{tenant}/{}", user.user_id);
+        let mut cred = tx.get(&CREDENTIALS, &cred_key)?.ok_or(AuthError::InvalidCredentials)?;
+        cred.previous_login_at = cred.last_login_at.take();
+        cred.last_login_at = Some(now);
+        tx.put(&CREDENTIALS, &cred_key, &cred)?;
+        tx.put(&SESSIONS, &digest(&token), &session)?;
+        tx.audit(actor, "auth.login", &cred_key, serde_json::json!({"kind": session.kind}))?;
+        Ok(LoginOk {
+            token,
+            csrf,
+            password_change_required: cred.must_change,
+            totp_enrollment_required: must_enroll,
+            user,
+        })
+    }
+
+    /// `loginTotp`: the second step of an enrolled user's login — the challenge and a TOTP
+    /// or recovery code. Wrong codes are throttled like wrong passwords.
+    pub async fn login_totp(
+        &self,
+        tenant: &str,
+        challenge: &str,
+        code: &str,
+        client: Option<String>,
+    ) -> Result<LoginOk, AuthError> {
+        let (t, ch) = (tenant.to_string(), challenge.to_string());
+        let pending = self.kernel.store.read(move |tx| totp::challenge(tx, &ch)).await?;
+        let Some(pending) = pending.filter(|c| c.tenant.as_deref() == Some(t.as_str())) else {
+            return Err(AuthError::ChallengeInvalid);
+        };
+        let subject = pending.subject();
+        let client_key = client.clone().unwrap_or_default();
+        let now = self.kernel.now();
+        if let Some(retry_after) = self.throttle.locked(&subject, &client_key, now) {
+            return Err(AuthError::Locked { retry_after });
+        }
+        let kek = self.kek()?;
+        let this = self.clone();
+        let (ch, code, t) = (challenge.to_string(), code.to_string(), tenant.to_string());
+        let actor = user_actor(tenant, &pending.user_id, client);
+        let outcome = self
+            .kernel
+            .store
+            .write(move |tx| {
+                if !totp::check(tx, &kek, &subject, &code)? {
+                    totp::fail_challenge(tx, &ch)?;
+                    tx.audit(&actor, "auth.totp_failed", &subject, serde_json::json!({}))?;
+                    return Ok(Err(AuthError::CodeInvalid));
+                }
+                totp::end_challenge(tx, &ch)?;
+                let user = directory::get_user(tx, &t, &pending.user_id)?.ok_or(AuthError::InvalidCredentials)?;
+                if user.status != UserStatus::Active {
+                    return Ok(Err(AuthError::InvalidCredentials));
+                }
+                this.open_session(tx, &actor, &t, user, pending.kind, false).map(Ok)
+            })
+            .await?;
+        let subject =
+            totp::subject(Some(tenant), &outcome.as_ref().map(|o| o.user.user_id.clone()).unwrap_or_default());
+        match outcome {
+            Ok(ok) => {
+                self.throttle.succeed(&subject, &client_key);
+                Ok(ok)
+            }
+            Err(e) => {
+                if let Some(retry_after) = self.throttle.fail(&subject, &client_key, now, &self.limits()) {
+                    return Err(AuthError::Locked { retry_after });
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// `enrollTotp` for a tenant user or (tenant None) the operator.
+    pub async fn enroll_totp(
+        &self,
+        tenant: Option<&str>,
+        user_id: &str,
+        actor: Actor,
+    ) -> Result<totp::Enrollment, AuthError> {
+        let kek = self.kek()?;
+        let subject = totp::subject(tenant, user_id);
+        let issuer = match tenant {
+            Some(t) => format!("keiyaku {t}"),
+            None => "keiyaku operator".to_string(),
+        };
+        let account = user_id.to_string();
         self.kernel
             .store
             .write(move |tx| {
-                let mut cred = cred;
-                cred.previous_login_at = cred.last_login_at.take();
-                cred.last_login_at = Some(tx.now());
-                tx.put(&CREDENTIALS, &cred_key, &cred)?;
-                tx.put(&SESSIONS, &token_key, &session)?;
-                tx.audit(&actor, "auth.login", &cred_key, serde_json::json!({"kind": session.kind}))?;
-                Ok::<_, AuthError>(())
+                let e = totp::enroll(tx, &kek, &subject, &issuer, &account)?;
+                tx.audit(&actor, "auth.totp_enroll", &subject, serde_json::json!({}))?;
+                Ok(e)
             })
-            .await?;
-        Ok(LoginOk { token, csrf, password_change_required: must_change, user })
+            .await
+    }
+
+    /// `confirmTotp`: returns the 10 recovery codes (shown once).
+    pub async fn confirm_totp(
+        &self,
+        tenant: Option<&str>,
+        user_id: &str,
+        code: &str,
+        actor: Actor,
+    ) -> Result<Vec<String>, AuthError> {
+        self.totp_change(tenant, user_id, actor, code, "auth.totp_confirm", totp::confirm).await
+    }
+
+    /// `removeTotp`: with a current or a recovery code.
+    pub async fn remove_totp(
+        &self,
+        tenant: Option<&str>,
+        user_id: &str,
+        code: &str,
+        actor: Actor,
+    ) -> Result<(), AuthError> {
+        self.totp_change(tenant, user_id, actor, code, "auth.totp_remove", totp::remove).await
+    }
+
+    /// A code-checked change of the own authenticator, throttled like logins and audited.
+    async fn totp_change<R: Send + 'static>(
+        &self,
+        tenant: Option<&str>,
+        user_id: &str,
+        actor: Actor,
+        code: &str,
+        action: &'static str,
+        f: fn(&mut Tx, &Kek, &str, &str) -> Result<R, AuthError>,
+    ) -> Result<R, AuthError> {
+        let kek = self.kek()?;
+        let subject = totp::subject(tenant, user_id);
+        let client_key = actor.client.clone().unwrap_or_default();
+        let now = self.kernel.now();
+        if let Some(retry_after) = self.throttle.locked(&subject, &client_key, now) {
+            return Err(AuthError::Locked { retry_after });
+        }
+        let (s, code) = (subject.clone(), code.to_string());
+        let result = self
+            .kernel
+            .store
+            .write(move |tx| {
+                let r = f(tx, &kek, &s, &code)?;
+                tx.audit(&actor, action, &s, serde_json::json!({}))?;
+                Ok::<_, AuthError>(r)
+            })
+            .await;
+        match result {
+            Err(AuthError::CodeInvalid) => {
+                if let Some(retry_after) = self.throttle.fail(&subject, &client_key, now, &self.limits()) {
+                    return Err(AuthError::Locked { retry_after });
+                }
+                Err(AuthError::CodeInvalid)
+            }
+            other => {
+                if other.is_ok() {
+                    self.throttle.succeed(&subject, &client_key);
+                }
+                other
+            }
+        }
+    }
+
+    /// Whether a tenant user or the operator has a confirmed authenticator.
+    pub async fn totp_enrolled(&self, tenant: Option<&str>, user_id: &str) -> Result<bool, AuthError> {
+        let subject = totp::subject(tenant, user_id);
+        Ok(self.kernel.store.read(move |tx| totp::enrolled(tx, &subject)).await?)
     }
 
     fn session_expired(&self, s: &Session, now: Timestamp) -> bool {
@@ -398,8 +664,12 @@ impl Auth {
             let cred =
                 tx.get(&CREDENTIALS, &format!("{tenant}/{}", session.user_id))?.ok_or(AuthError::Unauthenticated)?;
             let touch = now.duration_since(session.last_seen_at) > TOUCH_EVERY;
+            let must_enroll = match directory::get_user(tx, &tenant, &session.user_id)? {
+                Some(u) => self.must_enroll(tx, &tenant, &u)?,
+                None => false,
+            };
             Ok::<_, AuthError>((
-                Authenticated { caller, session, must_change: cred.must_change },
+                Authenticated { caller, session, must_change: cred.must_change, must_enroll },
                 touch.then_some(key.clone()),
             ))
         })?;
@@ -417,6 +687,9 @@ impl Auth {
         }
         if auth.must_change && !allow_must_change {
             return Err(AuthError::PasswordChangeRequired);
+        }
+        if auth.must_enroll && !allow_must_change {
+            return Err(AuthError::TotpEnrollmentRequired);
         }
         Ok(auth)
     }
@@ -517,13 +790,14 @@ impl Auth {
         Ok(generated.then_some(pw))
     }
 
-    /// Logs the operator in; returns a bearer token.
+    /// Logs the operator in: a bearer token, or (with an authenticator) a challenge for
+    /// [`Auth::operator_login_totp`].
     pub async fn operator_login(
         &self,
         login: &str,
         password: &str,
         client: Option<String>,
-    ) -> Result<String, AuthError> {
+    ) -> Result<OperatorLogin, AuthError> {
         let client_key = client.clone().unwrap_or_default();
         let now = self.kernel.now();
         let subject = "operator";
@@ -550,25 +824,69 @@ impl Auth {
             });
         }
         self.throttle.succeed(subject, &client_key);
-        let token = secret_token(32);
-        let session = Session {
-            tenant: None,
-            user_id: OPERATOR_ID.into(),
-            kind: SessionKind::Api,
-            created_at: now,
-            last_seen_at: now,
-            csrf: secret_token(24),
-        };
-        let key = digest(&token);
         self.kernel
             .store
             .write(move |tx| {
-                tx.put(&SESSIONS, &key, &session)?;
-                tx.audit(&actor, "operator.login", OPERATOR_ID, serde_json::json!({}))?;
-                Ok::<_, AuthError>(())
+                if totp::enrolled(tx, OPERATOR_ID)? {
+                    let challenge = totp::new_challenge(tx, None, OPERATOR_ID, SessionKind::Api)?;
+                    tx.audit(
+                        &actor,
+                        "operator.login_password",
+                        OPERATOR_ID,
+                        serde_json::json!({"second_step": "totp"}),
+                    )?;
+                    return Ok(OperatorLogin::TotpRequired { challenge });
+                }
+                Ok(OperatorLogin::Token(operator_session(tx, &actor)?))
+            })
+            .await
+    }
+
+    /// The operator's second login step: the challenge and a TOTP or recovery code.
+    pub async fn operator_login_totp(
+        &self,
+        challenge: &str,
+        code: &str,
+        client: Option<String>,
+    ) -> Result<String, AuthError> {
+        let ch = challenge.to_string();
+        let pending = self.kernel.store.read(move |tx| totp::challenge(tx, &ch)).await?;
+        if pending.is_none_or(|c| c.tenant.is_some() || c.user_id != OPERATOR_ID) {
+            return Err(AuthError::ChallengeInvalid);
+        }
+        let client_key = client.clone().unwrap_or_default();
+        let now = self.kernel.now();
+        if let Some(retry_after) = self.throttle.locked(OPERATOR_ID, &client_key, now) {
+            return Err(AuthError::Locked { retry_after });
+        }
+        let kek = self.kek()?;
+        let (ch, code) = (challenge.to_string(), code.to_string());
+        let actor = Actor::operator(client);
+        let outcome = self
+            .kernel
+            .store
+            .write(move |tx| {
+                if !totp::check(tx, &kek, OPERATOR_ID, &code)? {
+                    totp::fail_challenge(tx, &ch)?;
+                    tx.audit(&actor, "operator.totp_failed", OPERATOR_ID, serde_json::json!({}))?;
+                    return Ok(Err(AuthError::CodeInvalid));
+                }
+                totp::end_challenge(tx, &ch)?;
+                operator_session(tx, &actor).map(Ok)
             })
             .await?;
-        Ok(token)
+        match outcome {
+            Ok(token) => {
+                self.throttle.succeed(OPERATOR_ID, &client_key);
+                Ok(token)
+            }
+            Err(e) => {
+                if let Some(retry_after) = self.throttle.fail(OPERATOR_ID, &client_key, now, &self.limits()) {
+                    return Err(AuthError::Locked { retry_after });
+                }
+                Err(e)
+            }
+        }
     }
 
     /// Resolves an operator token.
@@ -744,3 +1062,36 @@ pub fn send_registration_mail(
 }
 
 pub use mail::NewMail;
+
+fn user_actor(tenant: &str, user_id: &str, client: Option<String>) -> Actor {
+    Actor {
+        kind: keiyaku_kernel::context::ActorKind::User,
+        tenant: Some(tenant.to_string()),
+        id: user_id.to_string(),
+        client,
+    }
+}
+
+/// What the operator's password leads to.
+#[derive(Debug, Clone)]
+pub enum OperatorLogin {
+    Token(String),
+    TotpRequired { challenge: String },
+}
+
+/// Opens an operator session (in the caller's transaction); returns its bearer token.
+fn operator_session(tx: &mut Tx, actor: &Actor) -> Result<String, AuthError> {
+    let now = tx.now();
+    let token = secret_token(32);
+    let session = Session {
+        tenant: None,
+        user_id: OPERATOR_ID.into(),
+        kind: SessionKind::Api,
+        created_at: now,
+        last_seen_at: now,
+        csrf: secret_token(24),
+    };
+    tx.put(&SESSIONS, &digest(&token), &session)?;
+    tx.audit(actor, "operator.login", OPERATOR_ID, serde_json::json!({}))?;
+    Ok(token)
+}

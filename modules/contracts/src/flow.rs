@@ -659,7 +659,13 @@ pub fn sign_contract(
             }
         }
         (false, Proof::Totp(code)) => {
-            if !keiyaku_auth::step_up::check_totp(tx, &caller.tenant, &caller.user_id, code)? {
+            let kek = env.kek.ok_or_else(|| ContractsError::internal("signing needs the certs module"))?;
+            let subject = keiyaku_auth::totp::subject(Some(&caller.tenant), &caller.user_id);
+            let right = keiyaku_auth::totp::check_step_up(tx, kek, &subject, code).map_err(|e| match e {
+                keiyaku_auth::AuthError::Store(s) => ContractsError::Store(s),
+                other => ContractsError::internal(other),
+            })?;
+            if !right {
                 return Ok(Err(ContractsError::Forbidden(Forbidden::CodeInvalid)));
             }
         }

@@ -490,7 +490,7 @@ fn view(tx: &impl Read, caller: &Caller, c: Contract) -> Result<ContractView, Co
     };
     let step_up = match &sign_for {
         Some(s) if *s != caller.user_id => {
-            if keiyaku_auth::step_up::totp_enrolled(tx, &caller.tenant, &caller.user_id)? {
+            if keiyaku_auth::totp::enrolled(tx, &keiyaku_auth::totp::subject(Some(&caller.tenant), &caller.user_id))? {
                 Some(StepUp::Totp)
             } else {
                 Some(StepUp::Code { sent: codes::pending(tx, caller, &c)? })

@@ -152,6 +152,9 @@ pub struct AuthConfig {
     pub session_idle_minutes: u32,
     /// A session ends this many hours after login, whatever its use.
     pub session_absolute_hours: u32,
+    /// Users holding any of these roles must enroll a TOTP authenticator at their next login
+    /// (e.g. `["group_admin", "signer"]`).
+    pub require_totp_for: Vec<crate::directory::Role>,
 }
 
 impl Default for AuthConfig {
@@ -164,6 +167,7 @@ impl Default for AuthConfig {
             password_require_letters_and_digits: true,
             session_idle_minutes: 60,
             session_absolute_hours: 12,
+            require_totp_for: Vec::new(),
         }
     }
 }

@@ -58,8 +58,7 @@ impl Kek {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => create(path)?,
             Err(e) => return Err(KekError(format!("{}: {e}", path.display()))),
         };
-        let bytes =
-            hex::decode(text.trim()).map_err(|_| KekError(format!("{}: not a hex key", path.display())))?;
+        let bytes = hex::decode(text.trim()).map_err(|_| KekError(format!("{}: not a hex key", path.display())))?;
         if bytes.len() != 32 {
             return Err(KekError(format!("{}: the key must be 32 bytes", path.display())));
         }
@@ -134,10 +133,7 @@ fn check_private(path: &Path) -> Result<(), KekError> {
         use std::os::unix::fs::PermissionsExt;
         let meta = std::fs::metadata(path).map_err(|e| KekError(format!("{}: {e}", path.display())))?;
         if meta.permissions().mode() & 0o077 != 0 {
-            return Err(KekError(format!(
-                "{}: readable by others; refusing to use it (chmod 600)",
-                path.display()
-            )));
+            return Err(KekError(format!("{}: readable by others; refusing to use it (chmod 600)", path.display())));
         }
     }
     #[cfg(not(unix))]

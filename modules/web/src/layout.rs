@@ -312,6 +312,7 @@ pub fn notice_text(code: &str, lang: Lang) -> Option<&'static str> {
     Some(match code {
         "logged_out" => lang.pick("ログアウトしました。", "You have logged out."),
         "password_changed" => lang.pick("パスワードを変更しました。", "Your password has been changed."),
+        "totp_removed" => lang.pick("二要素認証を解除しました。", "Two-factor authentication is off."),
         "session_expired" => lang.pick(
             "セッションの有効期限が切れました。再度ログインしてください。",
             "Your session has ended. Please log in again.",
@@ -491,6 +492,8 @@ mod shell {
                     p.login-user { (login_user_line(pc, &s.me.user.name, s.me.last_login_at)) }
                     @if !s.auth.must_change {
                         a.small-link href=(session::tenant_path(t, "password")) { (pc.t("パスワード変更", "Change password")) }
+                        " "
+                        a.small-link href=(session::tenant_path(t, "totp")) { (pc.t("二要素認証", "Two-factor authentication")) }
                     }
                 }
             }

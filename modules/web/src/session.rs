@@ -155,7 +155,8 @@ mod signed {
     pub enum Need {
         /// A usable session: a pending password change redirects to the change page.
         Ready,
-        /// Any session, also one whose password must still be changed (the change page).
+        /// Any session, also one whose password must still be changed or whose authenticator
+        /// must still be enrolled (those pages).
         AllowPasswordChange,
     }
 
@@ -188,6 +189,9 @@ mod signed {
         };
         if auth.must_change && need == Need::Ready {
             return Err(layout::see_other(&tenant_path(tenant, "password"), &[]));
+        }
+        if auth.must_enroll && !auth.must_change && need == Need::Ready {
+            return Err(layout::see_other(&tenant_path(tenant, "totp"), &[]));
         }
         let me = match web.auth.me(&auth.caller).await {
             Ok(me) => me,

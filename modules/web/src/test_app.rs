@@ -95,6 +95,7 @@ impl<S> TestApp<S> {
             .login("HXOS2", user, "keiyaku-demo", None, SessionKind::Web)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
+        let keiyaku_auth::Login::Session(ok) = ok else { panic!("the demo users have no authenticator") };
         Session { cookie: format!("keiyaku_session={}", ok.token), csrf: ok.csrf }
     }
 

@@ -8,7 +8,7 @@ use crate::session::{
     self, CSRF_FIELD, FormToken, Need, SESSION_COOKIE, Signed, clear_session_cookie, is_tenant_code, session_cookie,
     signed_in, tenant_path, token_cookie,
 };
-use keiyaku_auth::{AuthError, SessionKind, password};
+use keiyaku_auth::{AuthError, Login, SessionKind, password};
 use keiyaku_kernel::directory::{self, Tenant};
 use keiyaku_kernel::error::{ApiError, FieldError};
 use keiyaku_kernel::validate::{Invalid, Rule};
@@ -23,6 +23,11 @@ pub(crate) fn mount(route: Route, web: &Web) -> Route {
         .at("/t/:tenant/login", get(login_page).post(login_submit).data(web.clone()))
         .at("/t/:tenant/password", get(password_page).post(password_submit).data(web.clone()))
         .at("/t/:tenant/logout", post(logout).data(web.clone()))
+        .at("/t/:tenant/login/totp", post(login_totp_submit).data(web.clone()))
+        .at("/t/:tenant/totp", get(totp_page).data(web.clone()))
+        .at("/t/:tenant/totp/enroll", post(totp_enroll).data(web.clone()))
+        .at("/t/:tenant/totp/confirm", post(totp_confirm).data(web.clone()))
+        .at("/t/:tenant/totp/remove", post(totp_remove).data(web.clone()))
 }
 
 /// The tenant of a public page, or the page to show instead (404, 500).
@@ -142,9 +147,19 @@ async fn login_submit(
         return again(StatusCode::FORBIDDEN, &form.login, layout::expired_public_form(&pc));
     }
     match web.auth.login(&tenant.code, &form.login, &form.password, pc.client.clone(), SessionKind::Web).await {
-        Ok(ok) => {
-            let to = if ok.password_change_required { "password" } else { "" };
+        Ok(Login::Session(ok)) => {
+            let to = if ok.password_change_required {
+                "password"
+            } else if ok.totp_enrollment_required {
+                "totp"
+            } else {
+                ""
+            };
             layout::see_other(&tenant_path(&tenant.code, to), &[session_cookie(&tenant.code, &ok.token)])
+        }
+        Ok(Login::TotpRequired { challenge, .. }) => {
+            let view = CodeView { tenant: &tenant, challenge: &challenge, csrf: &token.value, msg: None };
+            pc.respond_with(StatusCode::OK, code_view(&pc, &view), &token.set_cookie())
         }
         Err(AuthError::UnknownTenant) => layout::not_found(&pc),
         Err(e) => {
@@ -161,6 +176,310 @@ async fn login_submit(
             }
             resp
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Login, second step (認証コード)
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct CodeForm {
+    challenge: String,
+    code: String,
+    csrf: String,
+}
+
+struct CodeView<'a> {
+    tenant: &'a Tenant,
+    challenge: &'a str,
+    csrf: &'a str,
+    msg: Option<Msg>,
+}
+
+/// The second login step of a user with an authenticator app.
+fn code_view(pc: &PageCtx, v: &CodeView<'_>) -> Markup {
+    let title = pc.t("二要素認証", "Two-factor authentication");
+    let body = html! {
+        section.card {
+            h1.card-title { (title) }
+            p.card-subtitle { (pc.t(
+                "認証アプリに表示されている6桁の認証コードを入力してください。",
+                "Enter the 6-digit code shown in your authenticator app.",
+            )) }
+            (layout::messages(v.msg.as_ref()))
+            form.form-grid method="post" action=(tenant_path(&v.tenant.code, "login/totp")) {
+                input type="hidden" name=(CSRF_FIELD) value=(v.csrf);
+                input type="hidden" name="challenge" value=(v.challenge);
+                label for="code" { (pc.t("認証コード", "Code")) }
+                div.field {
+                    input #code type="text" name="code" required autofocus autocomplete="one-time-code"
+                        inputmode="numeric" maxlength="16";
+                    p.hint { (pc.t(
+                        "認証アプリを使えない場合は、リカバリーコードを入力できます(各コード1回限り)。",
+                        "Without the app, enter one of your recovery codes (each works once).",
+                    )) }
+                }
+                div.actions-row {
+                    button.button.button-wide type="submit" { (pc.t("ログイン", "Log in")) }
+                }
+            }
+        }
+    };
+    layout::public_page(pc, title, Some(head(v.tenant)), false, body)
+}
+
+#[handler]
+async fn login_totp_submit(
+    req: &Request,
+    Path(tenant): Path<String>,
+    Data(web): Data<&Web>,
+    form: poem::Result<Form<CodeForm>>,
+) -> Response {
+    let pc = PageCtx::of(req);
+    let tenant = match find_tenant(web, &pc, &tenant).await {
+        Ok(t) => t,
+        Err(resp) => return resp,
+    };
+    let token = FormToken::for_request(req);
+    let Ok(Form(form)) = form else {
+        return layout::bad_form(&pc);
+    };
+    let again = |status: StatusCode, msg: Msg| {
+        let view = CodeView { tenant: &tenant, challenge: &form.challenge, csrf: &token.value, msg: Some(msg) };
+        pc.respond_with(status, code_view(&pc, &view), &token.set_cookie())
+    };
+    if !FormToken::verify(req, &form.csrf) {
+        return again(StatusCode::FORBIDDEN, layout::expired_public_form(&pc));
+    }
+    match web.auth.login_totp(&tenant.code, &form.challenge, &form.code, pc.client.clone()).await {
+        Ok(ok) => {
+            let to = if ok.password_change_required { "password" } else { "" };
+            layout::see_other(&tenant_path(&tenant.code, to), &[session_cookie(&tenant.code, &ok.token)])
+        }
+        Err(AuthError::ChallengeInvalid) => {
+            layout::see_other(&format!("{}?notice=session_expired", tenant_path(&tenant.code, "login")), &[])
+        }
+        Err(e) => {
+            let p = e.problem(pc.lang);
+            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
+            if status.is_server_error() {
+                return layout::server_error(&pc, &e);
+            }
+            again(status, Msg::from_problem(&p))
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 二要素認証 (the own authenticator)
+
+/// What the 二要素認証 page shows.
+enum TotpState<'a> {
+    /// Not set up (or pending): a button to start.
+    Off,
+    /// Just enrolled: the QR code and secret, and the confirmation form.
+    Enrolling(&'a keiyaku_auth::totp::Enrollment),
+    /// Just confirmed: the recovery codes, shown once.
+    Confirmed(&'a [String]),
+    /// Set up: the removal form.
+    On,
+}
+
+fn totp_view(pc: &PageCtx, s: &Signed, state: &TotpState<'_>, msg: Option<&Msg>) -> Markup {
+    let title = pc.t("二要素認証", "Two-factor authentication");
+    let forced = s.auth.must_enroll;
+    let code_input = html! {
+        label for="code" { (pc.t("認証コード", "Code")) }
+        div.field {
+            input #code type="text" name="code" required autocomplete="one-time-code" inputmode="numeric" maxlength="16";
+        }
+    };
+    let body = html! {
+        section.card.card-narrow #totp {
+            h1.card-title { (title) }
+            @if forced {
+                (layout::message(&Msg::info(pc.t(
+                    "ご利用の権限では二要素認証の設定が必要です。認証アプリを登録してください。",
+                    "Your role requires two-factor authentication: please set up an authenticator app.",
+                ))))
+            }
+            (layout::messages(msg))
+            @match state {
+                TotpState::Off => {
+                    p { (pc.t(
+                        "ログイン時に、パスワードに加えて認証アプリ(Google Authenticator、Microsoft Authenticator など)の6桁のコードを入力します。",
+                        "At login you enter a 6-digit code from an authenticator app (Google Authenticator, Microsoft Authenticator, …) besides the password.",
+                    )) }
+                    form method="post" action=(tenant_path(&s.tenant_code, "totp/enroll")) {
+                        input type="hidden" name=(CSRF_FIELD) value=(s.csrf());
+                        button.button #totp-start type="submit" { (pc.t("設定を開始する", "Set up")) }
+                    }
+                }
+                TotpState::Enrolling(e) => {
+                    p { (pc.t(
+                        "認証アプリでQRコードを読み取るか、キーを入力してください。表示された6桁のコードを入力すると設定が完了します。",
+                        "Scan the QR code with the app, or type the key; then enter the 6-digit code it shows.",
+                    )) }
+                    div.totp-qr { (maud::PreEscaped(e.qr_svg.clone())) }
+                    p { (pc.t("キー", "Key")) ": " code #totp-secret { (e.secret) } }
+                    p.hint { a href=(e.otpauth_uri) { (pc.t("認証アプリで開く", "Open in the app")) } }
+                    form.form-grid method="post" action=(tenant_path(&s.tenant_code, "totp/confirm")) {
+                        input type="hidden" name=(CSRF_FIELD) value=(s.csrf());
+                        (code_input)
+                        div.actions-row { button.button #totp-confirm type="submit" { (pc.t("確認する", "Confirm")) } }
+                    }
+                }
+                TotpState::Confirmed(codes) => {
+                    p { (pc.t(
+                        "二要素認証を設定しました。認証アプリを使えないときのため、次のリカバリーコードを安全な場所に保管してください。各コードは1回だけ使えます。この画面を閉じると再表示できません。",
+                        "Two-factor authentication is on. Keep these recovery codes somewhere safe for when the app is not at hand; each works once, and they are not shown again.",
+                    )) }
+                    ul.recovery-codes #recovery-codes { @for c in codes.iter() { li { code { (c) } } } }
+                    p { a.button href=(tenant_path(&s.tenant_code, "")) { (pc.t("ホームへ", "Home")) } }
+                }
+                TotpState::On => {
+                    p { (pc.t("二要素認証は設定済みです。", "Two-factor authentication is on.")) }
+                    form.form-grid method="post" action=(tenant_path(&s.tenant_code, "totp/remove")) {
+                        input type="hidden" name=(CSRF_FIELD) value=(s.csrf());
+                        (code_input)
+                        div.actions-row {
+                            button.button.button-secondary #totp-remove type="submit" { (pc.t("解除する", "Turn off")) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    app_page(pc, s, layout::Tab::Normal, title, body)
+}
+
+async fn totp_signed(web: &Web, req: &Request, tenant: &str) -> Result<(PageCtx, Signed), Response> {
+    let pc = PageCtx::of(req);
+    let s = signed_in(web, &pc, req, tenant, Need::AllowPasswordChange).await?;
+    Ok((pc, s))
+}
+
+#[handler]
+async fn totp_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> Response {
+    let (pc, s) = match totp_signed(web, req, &tenant).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    match web.auth.totp_enrolled(Some(&s.tenant_code), &s.caller().user_id).await {
+        Ok(on) => {
+            let state = if on { TotpState::On } else { TotpState::Off };
+            let msg = layout::notice_of(req, pc.lang);
+            pc.respond(StatusCode::OK, totp_view(&pc, &s, &state, msg.as_ref()))
+        }
+        Err(e) => layout::server_error(&pc, &e),
+    }
+}
+
+/// Renders a refused TOTP change on its page.
+fn totp_refused(pc: &PageCtx, s: &Signed, e: &AuthError, state: &TotpState<'_>) -> Response {
+    let p = e.problem(pc.lang);
+    let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
+    if status.is_server_error() {
+        return layout::server_error(pc, e);
+    }
+    pc.respond(status, totp_view(pc, s, state, Some(&Msg::from_problem(&p))))
+}
+
+#[handler]
+async fn totp_enroll(
+    req: &Request,
+    Path(tenant): Path<String>,
+    Data(web): Data<&Web>,
+    form: poem::Result<Form<CsrfForm>>,
+) -> Response {
+    let (pc, s) = match totp_signed(web, req, &tenant).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !form.is_ok_and(|Form(f)| s.check_csrf(&f.csrf)) {
+        return pc.respond(
+            StatusCode::FORBIDDEN,
+            totp_view(&pc, &s, &TotpState::Off, Some(&layout::expired_public_form(&pc))),
+        );
+    }
+    match web.auth.enroll_totp(Some(&s.tenant_code), &s.caller().user_id, s.caller().actor()).await {
+        Ok(e) => pc.respond(StatusCode::OK, totp_view(&pc, &s, &TotpState::Enrolling(&e), None)),
+        Err(e) => totp_refused(&pc, &s, &e, &TotpState::On),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct TotpForm {
+    code: String,
+    csrf: String,
+}
+
+#[handler]
+async fn totp_confirm(
+    req: &Request,
+    Path(tenant): Path<String>,
+    Data(web): Data<&Web>,
+    form: poem::Result<Form<TotpForm>>,
+) -> Response {
+    let (pc, s) = match totp_signed(web, req, &tenant).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Ok(Form(form)) = form else {
+        return layout::bad_form(&pc);
+    };
+    if !s.check_csrf(&form.csrf) {
+        return pc.respond(
+            StatusCode::FORBIDDEN,
+            totp_view(&pc, &s, &TotpState::Off, Some(&layout::expired_public_form(&pc))),
+        );
+    }
+    match web.auth.confirm_totp(Some(&s.tenant_code), &s.caller().user_id, &form.code, s.caller().actor()).await {
+        Ok(codes) => {
+            // Shown once; the forced notice no longer applies.
+            let mut s = s;
+            s.auth.must_enroll = false;
+            pc.respond(StatusCode::OK, totp_view(&pc, &s, &TotpState::Confirmed(&codes), None))
+        }
+        Err(e) => {
+            // A wrong code: enrolling again shows a new QR code (the old one stays pending).
+            let msg = Msg::from_problem(&e.problem(pc.lang));
+            match web.auth.enroll_totp(Some(&s.tenant_code), &s.caller().user_id, s.caller().actor()).await {
+                Ok(again) => pc.respond(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    totp_view(&pc, &s, &TotpState::Enrolling(&again), Some(&msg)),
+                ),
+                Err(e2) => totp_refused(&pc, &s, &e2, &TotpState::Off),
+            }
+        }
+    }
+}
+
+#[handler]
+async fn totp_remove(
+    req: &Request,
+    Path(tenant): Path<String>,
+    Data(web): Data<&Web>,
+    form: poem::Result<Form<TotpForm>>,
+) -> Response {
+    let (pc, s) = match totp_signed(web, req, &tenant).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Ok(Form(form)) = form else {
+        return layout::bad_form(&pc);
+    };
+    if !s.check_csrf(&form.csrf) {
+        return pc.respond(
+            StatusCode::FORBIDDEN,
+            totp_view(&pc, &s, &TotpState::On, Some(&layout::expired_public_form(&pc))),
+        );
+    }
+    match web.auth.remove_totp(Some(&s.tenant_code), &s.caller().user_id, &form.code, s.caller().actor()).await {
+        Ok(()) => layout::see_other(&format!("{}?notice=totp_removed", tenant_path(&s.tenant_code, "totp")), &[]),
+        Err(e) => totp_refused(&pc, &s, &e, &TotpState::On),
     }
 }
 

@@ -29,6 +29,7 @@ pub(crate) fn mount(route: Route, web: &Web) -> Route {
     route
         .at("/mailbox", get(mailbox).data(web.clone()))
         .at("/mailbox/login", post(operator_login).data(web.clone()))
+        .at("/mailbox/login/totp", post(operator_login_totp).data(web.clone()))
         .at("/mailbox/logout", post(operator_logout).data(web.clone()))
         .at("/mailbox/:id/attachments/:index", get(attachment).data(web.clone()))
 }
@@ -217,6 +218,68 @@ pub fn operator_login_view(pc: &PageCtx, login: &str, csrf: &str, msg: Option<&M
     layout::public_page(pc, title, None, false, body)
 }
 
+/// The operator's second login step (an authenticator is enrolled).
+fn operator_code_view(pc: &PageCtx, challenge: &str, csrf: &str, msg: Option<&Msg>) -> Markup {
+    let title = pc.t("二要素認証", "Two-factor authentication");
+    let body = html! {
+        section.card {
+            h1.card-title { (title) }
+            (layout::messages(msg))
+            form.form-grid method="post" action="/mailbox/login/totp" {
+                input type="hidden" name=(CSRF_FIELD) value=(csrf);
+                input type="hidden" name="challenge" value=(challenge);
+                label for="code" { (pc.t("認証コード", "Code")) }
+                div.field {
+                    input #code type="text" name="code" required autofocus autocomplete="one-time-code" maxlength="16";
+                }
+                div.actions-row {
+                    button.button.button-wide type="submit" { (pc.t("ログイン", "Log in")) }
+                }
+            }
+        }
+    };
+    layout::public_page(pc, title, None, false, body)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct OperatorCodeForm {
+    challenge: String,
+    code: String,
+    csrf: String,
+}
+
+#[handler]
+async fn operator_login_totp(
+    req: &Request,
+    Data(web): Data<&Web>,
+    form: poem::Result<Form<OperatorCodeForm>>,
+) -> Response {
+    let pc = PageCtx::of(req);
+    let token = FormToken::for_request(req);
+    let Ok(Form(form)) = form else {
+        return layout::bad_form(&pc);
+    };
+    let again = |status: StatusCode, msg: Msg| {
+        pc.respond_with(status, operator_code_view(&pc, &form.challenge, &token.value, Some(&msg)), &token.set_cookie())
+    };
+    if !FormToken::verify(req, &form.csrf) {
+        return again(StatusCode::FORBIDDEN, layout::expired_public_form(&pc));
+    }
+    match web.auth.operator_login_totp(&form.challenge, &form.code, pc.client.clone()).await {
+        Ok(t) => layout::see_other("/mailbox", &[session::cookie(OPERATOR_COOKIE, &t, "/")]),
+        Err(AuthError::ChallengeInvalid) => layout::see_other("/mailbox", &[]),
+        Err(e) => {
+            let p = e.problem(pc.lang);
+            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
+            if status.is_server_error() {
+                return layout::server_error(&pc, &e);
+            }
+            again(status, Msg::from_problem(&p))
+        }
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct MailboxQuery {
@@ -295,7 +358,14 @@ async fn operator_login(req: &Request, Data(web): Data<&Web>, form: poem::Result
         return again(StatusCode::FORBIDDEN, login, layout::expired_public_form(&pc));
     }
     match web.auth.operator_login(login, &form.password, pc.client.clone()).await {
-        Ok(token) => layout::see_other("/mailbox", &[session::cookie(OPERATOR_COOKIE, &token, "/")]),
+        Ok(keiyaku_auth::OperatorLogin::Token(token)) => {
+            layout::see_other("/mailbox", &[session::cookie(OPERATOR_COOKIE, &token, "/")])
+        }
+        Ok(keiyaku_auth::OperatorLogin::TotpRequired { challenge }) => pc.respond_with(
+            StatusCode::OK,
+            operator_code_view(&pc, &challenge, &token.value, None),
+            &token.set_cookie(),
+        ),
         Err(e) => {
             let p = e.problem(pc.lang);
             let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
