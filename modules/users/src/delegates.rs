@@ -116,6 +116,22 @@ pub enum Exceeded {
 }
 
 impl Mandate {
+    /// A new pending mandate with these limits.
+    fn pending(tx: &Tx, added_by: &str, limits: Limits) -> Self {
+        Mandate {
+            added_at: rfc3339(tx.now()),
+            added_by: added_by.to_string(),
+            id: format!("M{}", keiyaku_kernel::ids::new_id()),
+            limits,
+            state: MandateState::Pending,
+            confirmed_at: None,
+            statement: None,
+            sha256: None,
+            confirmation: None,
+            cert_serial: None,
+        }
+    }
+
     pub fn is_confirmed(&self) -> bool {
         self.state == MandateState::Confirmed && self.sha256.is_some()
     }
@@ -376,18 +392,7 @@ pub fn add(
     let t = directory::get_tenant(tx, &tenant)?.ok_or(UsersError::NotFound("tenant"))?;
     let mut added = Vec::new();
     for user in &adding {
-        let mut m = Mandate {
-            added_at: rfc3339(tx.now()),
-            added_by: caller.user_id.clone(),
-            id: format!("M{}", keiyaku_kernel::ids::new_id()),
-            limits: limits.clone(),
-            state: MandateState::Pending,
-            confirmed_at: None,
-            statement: None,
-            sha256: None,
-            confirmation: None,
-            cert_serial: None,
-        };
+        let mut m = Mandate::pending(tx, &caller.user_id, limits.clone());
         if let Some(c) = confirm {
             let sign =
                 |tx: &Tx, tenant: &str, user: &str, content: &[u8]| c.keys.sign_statement(tx, tenant, user, content);
@@ -615,18 +620,7 @@ pub(crate) fn remove_all(tx: &mut Tx, actor: &Actor, tenant: &str, signer: &str)
 /// Adds a delegate without a caller or any check (demo data and test fixtures), with a
 /// pending mandate without limits.
 pub fn link(tx: &mut Tx, actor: &Actor, tenant: &str, signer: &str, delegate: &str) -> Result<(), StoreError> {
-    let m = Mandate {
-        added_at: rfc3339(tx.now()),
-        added_by: actor.id.clone(),
-        id: format!("M{}", keiyaku_kernel::ids::new_id()),
-        limits: Limits::default(),
-        state: MandateState::Pending,
-        confirmed_at: None,
-        statement: None,
-        sha256: None,
-        confirmation: None,
-        cert_serial: None,
-    };
+    let m = Mandate::pending(tx, &actor.id, Limits::default());
     tx.put(&DELEGATES, &mandate_key(tenant, signer, delegate), &m)?;
     tx.put(&DELEGATE_OF, &mandate_key(tenant, delegate, signer), &())?;
     tx.audit(actor, "delegate.add", &format!("{tenant}/{signer}"), serde_json::json!({"delegates": [delegate]}))

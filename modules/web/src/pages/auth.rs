@@ -208,25 +208,32 @@ fn code_view(pc: &PageCtx, v: &CodeView<'_>) -> Markup {
                 "Enter the 6-digit code shown in your authenticator app.",
             )) }
             (layout::messages(v.msg.as_ref()))
-            form.form-grid method="post" action=(tenant_path(&v.tenant.code, "login/totp")) {
-                input type="hidden" name=(CSRF_FIELD) value=(v.csrf);
-                input type="hidden" name="challenge" value=(v.challenge);
-                label for="code" { (pc.t("認証コード", "Code")) }
-                div.field {
-                    input #code type="text" name="code" required autofocus autocomplete="one-time-code"
-                        inputmode="numeric" maxlength="16";
-                    p.hint { (pc.t(
-                        "認証アプリを使えない場合は、リカバリーコードを入力できます(各コード1回限り)。",
-                        "Without the app, enter one of your recovery codes (each works once).",
-                    )) }
-                }
-                div.actions-row {
-                    button.button.button-wide type="submit" { (pc.t("ログイン", "Log in")) }
-                }
-            }
+            (code_form(pc, &tenant_path(&v.tenant.code, "login/totp"), v.challenge, v.csrf))
         }
     };
     layout::public_page(pc, title, Some(head(v.tenant)), false, body)
+}
+
+/// The second login step's form (tenant users and the operator): the challenge and a code.
+pub(crate) fn code_form(pc: &PageCtx, action: &str, challenge: &str, csrf: &str) -> Markup {
+    html! {
+        form.form-grid method="post" action=(action) {
+            input type="hidden" name=(CSRF_FIELD) value=(csrf);
+            input type="hidden" name="challenge" value=(challenge);
+            label for="code" { (pc.t("認証コード", "Code")) }
+            div.field {
+                input #code type="text" name="code" required autofocus autocomplete="one-time-code"
+                    inputmode="numeric" maxlength="16";
+                p.hint { (pc.t(
+                    "認証アプリを使えない場合は、リカバリーコードを入力できます(各コード1回限り)。",
+                    "Without the app, enter one of your recovery codes (each works once).",
+                )) }
+            }
+            div.actions-row {
+                button.button.button-wide type="submit" { (pc.t("ログイン", "Log in")) }
+            }
+        }
+    }
 }
 
 #[handler]
@@ -416,6 +423,25 @@ struct TotpForm {
     csrf: String,
 }
 
+/// A posted 二要素認証 form, read and its CSRF token checked (else the page to send).
+async fn totp_posted(
+    web: &Web,
+    req: &Request,
+    tenant: &str,
+    form: poem::Result<Form<TotpForm>>,
+    state: &TotpState<'_>,
+) -> Result<(PageCtx, Signed, TotpForm), Response> {
+    let (pc, s) = totp_signed(web, req, tenant).await?;
+    let Ok(Form(form)) = form else {
+        return Err(layout::bad_form(&pc));
+    };
+    if !s.check_csrf(&form.csrf) {
+        let msg = layout::expired_public_form(&pc);
+        return Err(pc.respond(StatusCode::FORBIDDEN, totp_view(&pc, &s, state, Some(&msg))));
+    }
+    Ok((pc, s, form))
+}
+
 #[handler]
 async fn totp_confirm(
     req: &Request,
@@ -423,19 +449,10 @@ async fn totp_confirm(
     Data(web): Data<&Web>,
     form: poem::Result<Form<TotpForm>>,
 ) -> Response {
-    let (pc, s) = match totp_signed(web, req, &tenant).await {
+    let (pc, s, form) = match totp_posted(web, req, &tenant, form, &TotpState::Off).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let Ok(Form(form)) = form else {
-        return layout::bad_form(&pc);
-    };
-    if !s.check_csrf(&form.csrf) {
-        return pc.respond(
-            StatusCode::FORBIDDEN,
-            totp_view(&pc, &s, &TotpState::Off, Some(&layout::expired_public_form(&pc))),
-        );
-    }
     match web.auth.confirm_totp(Some(&s.tenant_code), &s.caller().user_id, &form.code, s.caller().actor()).await {
         Ok(codes) => {
             // Shown once; the forced notice no longer applies.
@@ -464,19 +481,10 @@ async fn totp_remove(
     Data(web): Data<&Web>,
     form: poem::Result<Form<TotpForm>>,
 ) -> Response {
-    let (pc, s) = match totp_signed(web, req, &tenant).await {
+    let (pc, s, form) = match totp_posted(web, req, &tenant, form, &TotpState::On).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let Ok(Form(form)) = form else {
-        return layout::bad_form(&pc);
-    };
-    if !s.check_csrf(&form.csrf) {
-        return pc.respond(
-            StatusCode::FORBIDDEN,
-            totp_view(&pc, &s, &TotpState::On, Some(&layout::expired_public_form(&pc))),
-        );
-    }
     match web.auth.remove_totp(Some(&s.tenant_code), &s.caller().user_id, &form.code, s.caller().actor()).await {
         Ok(()) => layout::see_other(&format!("{}?notice=totp_removed", tenant_path(&s.tenant_code, "totp")), &[]),
         Err(e) => totp_refused(&pc, &s, &e, &TotpState::On),

@@ -225,17 +225,7 @@ fn operator_code_view(pc: &PageCtx, challenge: &str, csrf: &str, msg: Option<&Ms
         section.card {
             h1.card-title { (title) }
             (layout::messages(msg))
-            form.form-grid method="post" action="/mailbox/login/totp" {
-                input type="hidden" name=(CSRF_FIELD) value=(csrf);
-                input type="hidden" name="challenge" value=(challenge);
-                label for="code" { (pc.t("認証コード", "Code")) }
-                div.field {
-                    input #code type="text" name="code" required autofocus autocomplete="one-time-code" maxlength="16";
-                }
-                div.actions-row {
-                    button.button.button-wide type="submit" { (pc.t("ログイン", "Log in")) }
-                }
-            }
+            (super::auth::code_form(pc, "/mailbox/login/totp", challenge, csrf))
         }
     };
     layout::public_page(pc, title, None, false, body)
