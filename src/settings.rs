@@ -93,6 +93,9 @@ pub fn check(c: &Config) -> Result<(), String> {
     if c.demo.password.len() < 8 {
         errs.push("configuration key `demo.password`: must have at least 8 characters".into());
     }
+    if c.demo.pin.len() != 12 || !c.demo.pin.bytes().all(|b| b.is_ascii_digit()) {
+        errs.push("configuration key `demo.pin`: must be 12 digits (a certificate PIN)".into());
+    }
     if errs.is_empty() { Ok(()) } else { Err(errs.join("\n")) }
 }
 
@@ -154,6 +157,14 @@ mod tests {
     }
 
     #[test]
+    fn the_demo_pin_is_a_certificate_pin() {
+        let mut c = Config::default();
+        assert_eq!(c.demo.pin, "123456789012");
+        c.demo.pin = "1234".into();
+        assert!(check(&c).is_err_and(|e| e.contains("demo.pin")));
+    }
+
+    #[test]
     fn unknown_keys_and_bad_values_name_the_key() {
         let dir = std::env::temp_dir().join(format!("keiyaku-cfg-{}", keiyaku_kernel::ids::new_id()));
         let _ = std::fs::create_dir_all(&dir);
@@ -164,6 +175,9 @@ mod tests {
         let _ = std::fs::write(&file, "[auth]\nlockout_threshold = \"five\"\n");
         let err = load(Some(&file)).err().unwrap_or_default();
         assert!(err.contains("auth.lockout_threshold"), "{err}");
+        let _ = std::fs::write(&file, "[auth]\nrequire_totp_for = [\"signer\", \"chief\"]\n");
+        let err = load(Some(&file)).err().unwrap_or_default();
+        assert!(err.contains("auth.require_totp_for"), "{err}");
         let _ = std::fs::write(&file, "[server]\nlisten = \"nowhere\"\n");
         let err = load(Some(&file)).err().unwrap_or_default();
         assert!(err.contains("server.listen"), "{err}");
