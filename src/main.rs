@@ -154,11 +154,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(l) = listen {
                 config.server.listen = l;
             }
-            if demo {
-                config.demo.enabled = true;
-            }
-            if config.demo.enabled {
-                config.mail.mailbox_public = true;
+            if demo || config.demo.enabled {
+                config.enable_demo();
             }
             keiyaku::settings::check(&config).map_err(anyhow::Error::msg)?;
             serve(config).await

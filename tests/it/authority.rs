@@ -512,7 +512,7 @@ async fn five_wrong_pins_lock_signing_until_the_administrator_unlocks() {
 }
 
 /// The certificate's subject comes from the directory (a typed company or name that differs
-/// is a field error), and a new certificate does not silently replace a usable one: the old
+/// is the generic holder error), and a new certificate does not silently replace a usable one: the old
 /// one keeps signing until the new one's first day, then is revoked as superseded.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_subject_comes_from_the_directory_and_a_new_certificate_supersedes_the_old_on_its_first_day() {
@@ -528,11 +528,16 @@ async fn the_subject_comes_from_the_directory_and_a_new_certificate_supersedes_t
         d
     };
     let path = t(&format!("/cert-applications/{token}"));
+    // A wrong company or name is the one generic holder error (no directory oracle).
     let (s, v) = put(&app, &path, good("ビーテック株式会社", ["伊藤", "誠", "イトウ", "マコト"])).await;
-    assert_eq!((s, v["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("company_name")), "{v}");
-    assert_eq!(v["errors"][0]["code"], "company_mismatch", "{v}");
+    assert_eq!((s, v["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("user_id")), "{v}");
+    assert_eq!(v["errors"][0]["code"], "holder_mismatch", "{v}");
     let (s, v) = put(&app, &path, good("アイテックコンサルタント株式会社", ["伊東", "誠", "イトウ", "マコト"])).await;
-    assert_eq!((s, v["errors"][0]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("name_mismatch")), "{v}");
+    assert_eq!(
+        (s, v["errors"][0]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("holder_mismatch")),
+        "{v}"
+    );
     let (s, v) = put(&app, &path, good("アイテックコンサルタント株式会社", ["伊藤", "誠", "イトウ", "マコト"])).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let signer = app.demo_token("A1533602").await;

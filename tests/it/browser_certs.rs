@@ -69,7 +69,7 @@ async fn page_with(b: &Browser, needle: &str) -> String {
 async fn ticket_purchase_and_self_application_through_the_pages() {
     let Some(b) = browser().await else { return };
     let app = TestApp::start_with(|c| {
-        c.demo.enabled = true;
+        c.enable_demo();
         c.mail.mailbox_public = true;
         c.certs.captcha = false;
     })

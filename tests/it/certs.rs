@@ -19,7 +19,7 @@ fn t(path: &str) -> String {
 
 pub async fn demo_app() -> TestApp {
     TestApp::start_with(|c| {
-        c.demo.enabled = true;
+        c.enable_demo();
         c.mail.mailbox_public = true;
         c.certs.captcha = false;
     })
@@ -58,7 +58,7 @@ fn tool(cmd: &str) -> bool {
 
 /// Everything the certs flows write, plus the directory digest: proves a request changed
 /// nothing.
-async fn state(app: &TestApp) -> String {
+pub async fn state(app: &TestApp) -> String {
     let mut out = app.snapshot().await;
     let store = app.services().kernel.store.clone();
     let own = store
@@ -625,10 +625,10 @@ async fn details_are_validated_field_by_field_and_bad_input_changes_nothing() {
 #[tokio::test]
 async fn key_file_delivery_and_tickets_released_on_payment() {
     let app = TestApp::start_with(|c| {
-        c.demo.enabled = true;
+        c.enable_demo();
         c.mail.mailbox_public = true;
         c.certs.captcha = false;
-        c.certs.release_tickets = keiyaku_kernel::config::ReleaseTickets::OnPayment;
+        c.certs.release_tickets = Some(keiyaku_kernel::config::ReleaseTickets::OnPayment);
     })
     .await;
     let buyer = "suzuki@a15336.example.jp";

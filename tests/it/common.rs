@@ -43,7 +43,7 @@ impl TestApp {
 
     pub async fn demo() -> Self {
         Self::start_with(|c| {
-            c.demo.enabled = true;
+            c.enable_demo();
             c.mail.mailbox_public = true;
         })
         .await

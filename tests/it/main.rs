@@ -6,6 +6,8 @@
 
 mod common;
 
+#[cfg(feature = "certs")]
+mod abuse;
 #[cfg(feature = "contracts")]
 mod authority;
 mod binary;

@@ -8,7 +8,7 @@ use reqwest::{Client, StatusCode, header};
 use serde_json::{Value, json};
 
 /// A client that connects from another loopback address (all of 127/8 is local on Linux).
-fn client_from(app: &TestApp, addr: [u8; 4]) -> Client {
+pub fn client_from(app: &TestApp, addr: [u8; 4]) -> Client {
     let cert = reqwest::Certificate::from_pem(app.cert_pem.as_bytes()).expect("cert");
     Client::builder()
         .tls_certs_only([cert])
@@ -89,7 +89,7 @@ async fn per_client_limit_answers_429_then_refills_and_spares_other_clients() {
 #[tokio::test]
 async fn per_account_limit_covers_every_session_of_the_user_only() {
     let app = TestApp::start_with(|c| {
-        c.demo.enabled = true;
+        c.enable_demo();
         c.limits.requests_per_minute_per_account = 4;
     })
     .await;

@@ -115,7 +115,7 @@ async fn totp_enrollment_login_recovery_and_removal() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_tenant_policy_forces_enrollment_for_its_roles() {
     let app = TestApp::start_with(|c| {
-        c.demo.enabled = true;
+        c.enable_demo();
         c.mail.mailbox_public = true;
         c.auth.require_totp_for = vec![keiyaku_kernel::directory::Role::Signer];
     })

@@ -8,7 +8,7 @@ use keiyaku_kernel::context::Actor;
 use keiyaku_kernel::directory::{self, DirectoryError, NewCompany, NewTenant, NewUser, Role};
 use keiyaku_kernel::store::{StoreError, Tx};
 
-pub const DEMO_TENANT: &str = "HXOS2";
+pub use keiyaku_kernel::config::DEMO_TENANT;
 
 fn store_err(e: DirectoryError) -> StoreError {
     match e {

@@ -2,6 +2,7 @@
 //! [`Certs`](crate::Certs) once and map; every rule lives in the service.
 
 use crate::applications::{Decided, DetailsInput, StartInput, Submitted, Upload};
+use crate::captcha::CaptchaAnswer;
 use crate::certificates;
 use crate::error::CertsError;
 use crate::model::{Application, Billing, CertRecord, Order};
@@ -52,6 +53,11 @@ impl PerTerm {
 struct EmailRequest {
     #[oai(default)]
     email: String,
+    /// From `getCaptcha` (ignored when `certs.captcha = false`).
+    #[oai(default)]
+    captcha_id: String,
+    #[oai(default)]
+    captcha_answer: String,
 }
 
 #[derive(Object)]
@@ -505,7 +511,12 @@ impl CertsApi {
         tenant: Path<String>,
         body: Json<EmailRequest>,
     ) -> ApiResult<Accepted> {
-        self.certs.request_order_link(&tenant.0, &body.0.email, ctx.client.clone()).await.map_err(|e| ctx.fail(&e))?;
+        let b = body.0;
+        let captcha = CaptchaAnswer { id: b.captcha_id, answer: b.captcha_answer };
+        self.certs
+            .request_order_link(&tenant.0, &b.email, &captcha, ctx.client.clone())
+            .await
+            .map_err(|e| ctx.fail(&e))?;
         Ok(accepted("mailed"))
     }
 
@@ -571,7 +582,8 @@ impl CertsApi {
         Ok(Json(OrderView::from(&order)))
     }
 
-    /// A new image captcha for `startApplication` (answer within ten minutes, once).
+    /// A new image captcha for `startApplication` and `requestOrderLink` (answer within ten
+    /// minutes, once).
     #[oai(path = "/api/v1/captcha", method = "get", operation_id = "getCaptcha")]
     async fn get_captcha(&self, ctx: Ctx) -> ApiResult<Json<CaptchaView>> {
         let (id, png) = self.certs.captcha().await.map_err(|e| ctx.fail(&e))?;
@@ -595,10 +607,8 @@ impl CertsApi {
             email_confirm: b.email_confirm,
             consent: b.consent,
         };
-        self.certs
-            .start_application(&tenant.0, input, &b.captcha_id, &b.captcha_answer, ctx.client.clone())
-            .await
-            .map_err(|e| ctx.fail(&e))?;
+        let captcha = CaptchaAnswer { id: b.captcha_id, answer: b.captcha_answer };
+        self.certs.start_application(&tenant.0, input, &captcha, ctx.client.clone()).await.map_err(|e| ctx.fail(&e))?;
         Ok(accepted("registered"))
     }
 

@@ -17,6 +17,13 @@ pub struct CaptchaStore {
     pending: Mutex<BTreeMap<String, (String, Timestamp)>>,
 }
 
+/// A client's answer to a captcha.
+#[derive(Debug, Clone, Default)]
+pub struct CaptchaAnswer {
+    pub id: String,
+    pub answer: String,
+}
+
 /// Case-insensitive, full-width letters and digits folded to ASCII, spaces ignored.
 pub fn normalize(answer: &str) -> String {
     answer
@@ -63,10 +70,17 @@ impl CaptchaStore {
         Some((id, png))
     }
 
-    /// Whether `answer` solves captcha `id`, without using it up (form pre-checks).
-    pub fn peek(&self, id: &str, answer: &str, now: Timestamp) -> bool {
-        let pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        pending.get(id).is_some_and(|(hash, expires)| *expires > now && *hash == digest(&normalize(answer)))
+    /// Whether `answer` solves captcha `id`. A wrong answer uses the captcha up, so the check
+    /// is no oracle; a right one leaves it pending for one [`take`](Self::take) (form
+    /// pre-checks before a confirmation step).
+    pub fn pass(&self, id: &str, answer: &str, now: Timestamp) -> bool {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        let solved =
+            pending.get(id).is_some_and(|(hash, expires)| *expires > now && *hash == digest(&normalize(answer)));
+        if !solved {
+            pending.remove(id);
+        }
+        solved
     }
 
     /// Whether `answer` solves captcha `id`; the captcha is used up either way.
@@ -94,13 +108,18 @@ mod tests {
         let (id, png) = store.issue(now).unwrap_or_default();
         assert!(png.starts_with(&[0x89, b'P', b'N', b'G']));
         assert!(!store.take(&id, "wrong", now));
-        assert!(!store.peek(&id, "wrong", now), "a wrong answer uses the captcha up");
+        assert!(!store.pass(&id, "wrong", now), "a wrong answer uses the captcha up");
         store.insert_known("k", "ab3De", now);
-        assert!(store.peek("k", "AB3DE", now));
-        assert!(store.peek("k", " ａｂ３ｄｅ ", now));
+        assert!(store.pass("k", "AB3DE", now));
+        assert!(store.pass("k", " ａｂ３ｄｅ ", now));
         assert!(!store.take("k", "ab3de", now + LIFETIME));
         store.insert_known("k2", "xyz", now);
         assert!(store.take("k2", "xyz", now));
         assert!(!store.take("k2", "xyz", now));
+        // The pre-check is no oracle: one wrong try and the right answer no longer passes.
+        store.insert_known("k3", "pqr", now);
+        assert!(!store.pass("k3", "pqx", now));
+        assert!(!store.pass("k3", "pqr", now));
+        assert!(!store.take("k3", "pqr", now));
     }
 }

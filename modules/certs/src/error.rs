@@ -37,6 +37,13 @@ pub enum CertsError {
     /// 403 `pin_invalid` / `pin_locked` / `pin_not_set`.
     #[error("pin: {0:?}")]
     Pin(PinRefusal),
+    /// 429 `rate_limited` with `retry_after`: the client's budget of anonymous writes, or of
+    /// attempts on one link, is spent.
+    #[error("budget spent; retry after {0} s")]
+    Budget(u64),
+    /// 429 `orders_closed`: the tenant took `certs.max_orders_per_day` orders today.
+    #[error("{0} orders today")]
+    DailyOrdersReached(u32),
 }
 
 /// What a 409 is about.
@@ -95,6 +102,7 @@ impl CertsError {
             CertsError::Invalid(_) => 422,
             CertsError::LinkExpired => 410,
             CertsError::Conflict(_) | CertsError::NotUsable(_) => 409,
+            CertsError::Budget(_) | CertsError::DailyOrdersReached(_) => 429,
         }
     }
 }
@@ -166,6 +174,17 @@ impl ApiError for CertsError {
                 Problem::new(409, "certificate_not_usable", title).with_detail(detail)
             }
             CertsError::Pin(p) => p.problem(lang),
+            CertsError::Budget(secs) => {
+                let mut p = Problem::for_status(429, lang);
+                p.retry_after = Some(*secs);
+                p
+            }
+            CertsError::DailyOrdersReached(_) => Problem::new(
+                429,
+                "orders_closed",
+                lang.pick("本日のチケット注文の受付は終了しました。", "No more ticket orders are taken today."),
+            )
+            .with_detail(lang.pick("翌日以降に、改めてお申し込みください。", "Please order again tomorrow.")),
         }
     }
 }
@@ -183,6 +202,8 @@ mod tests {
             CertsError::Forbidden,
             CertsError::invalid("email", Rule::Email),
             CertsError::LinkExpired,
+            CertsError::Budget(60),
+            CertsError::DailyOrdersReached(50),
             CertsError::Conflict(Conflict::TicketConsumed),
             CertsError::Conflict(Conflict::AlreadyPaid),
             CertsError::Conflict(Conflict::AlreadyDecided),

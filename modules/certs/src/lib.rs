@@ -30,14 +30,16 @@ pub mod signing;
 pub use error::CertsError;
 
 use applications::{Decided, DetailsInput, Pin, StartInput, Submitted};
+use captcha::CaptchaAnswer;
 use certificates::TestOutcome;
 use keiyaku_kernel::Kernel;
+use keiyaku_kernel::budget::Allowance;
 use keiyaku_kernel::config::Config;
 use keiyaku_kernel::context::{Actor, Caller};
 use keiyaku_kernel::directory::User;
 use keiyaku_kernel::module::Module;
 use keiyaku_kernel::store::{Read, StoreError, Tx};
-use keiyaku_kernel::validate::{Rule, Validator};
+use keiyaku_kernel::validate::{Invalid, Rule, Validator};
 use model::{Application, CertRecord, Order};
 use orders::{OrderForm, OrderInput};
 use std::sync::{Arc, Mutex};
@@ -84,8 +86,12 @@ pub struct Certs {
     captchas: Arc<captcha::CaptchaStore>,
 }
 
-fn captcha_failed() -> CertsError {
-    CertsError::invalid(
+/// Tries per hour of `saveApplicationDetails` on one link.
+pub const DETAILS_TRIES_PER_HOUR: u32 = 10;
+
+/// The field error of a wrong captcha answer (the pages show the same).
+pub fn captcha_failed() -> Invalid {
+    Invalid::new(
         "captcha_answer",
         Rule::Custom {
             code: "captcha_mismatch",
@@ -151,8 +157,19 @@ impl Certs {
             .write_blocking(|tx| f(tx, &Env { config: &config, kek: &kek, cas: &self.cas, base_url: &base }))
     }
 
-    fn public(tenant: &str, client: Option<String>) -> Actor {
-        Actor::public(Some(tenant.to_string()), client)
+    /// The anonymous actor of a public write, once the client's hourly budget of anonymous
+    /// writes (`limits.anonymous_writes_per_hour`) allows one more.
+    fn public(&self, tenant: &str, client: Option<String>) -> Result<Actor, CertsError> {
+        self.spend(&[], client.as_deref())?;
+        Ok(Actor::public(Some(tenant.to_string()), client))
+    }
+
+    /// Spends one anonymous write of `client`, and one of each extra budget with it.
+    fn spend(&self, extra: &[(&str, &str, Allowance)], client: Option<&str>) -> Result<(), CertsError> {
+        let per_client = Allowance::per_hour(self.kernel.config.limits.anonymous_writes_per_hour);
+        let mut spends = vec![("anonymous_writes", client.unwrap_or("-"), per_client)];
+        spends.extend_from_slice(extra);
+        self.kernel.budgets.spend_all(&spends, self.kernel.now()).map_err(CertsError::Budget)
     }
 
     /// `requestOrderLink`.
@@ -160,10 +177,16 @@ impl Certs {
         &self,
         tenant: &str,
         email: &str,
+        captcha: &CaptchaAnswer,
         client: Option<String>,
     ) -> Result<(), CertsError> {
         let (t, e) = (tenant.to_string(), email.to_string());
-        let actor = Self::public(tenant, client);
+        let actor = self.public(tenant, client)?;
+        let mut errors = orders::check_email(email).err().unwrap_or_default();
+        errors.extend(self.take_captcha(captcha).err());
+        if !errors.is_empty() {
+            return Err(CertsError::Invalid(errors));
+        }
         self.write(move |tx, env| orders::request_link(tx, env, &actor, &t, &e)).await
     }
 
@@ -181,7 +204,7 @@ impl Certs {
         client: Option<String>,
     ) -> Result<Order, CertsError> {
         let t = tenant.to_string();
-        let actor = Self::public(tenant, client);
+        let actor = self.public(tenant, client)?;
         self.write(move |tx, env| orders::place(tx, env, &actor, &t, &input)).await
     }
 
@@ -206,10 +229,19 @@ impl Certs {
             .ok_or_else(|| CertsError::crypto("captcha image could not be drawn"))
     }
 
-    /// Whether the answer solves the captcha, without using it up (the pages check the
-    /// applicant step before the confirmation).
-    pub fn captcha_matches(&self, id: &str, answer: &str) -> bool {
-        !self.captcha_required() || self.captchas.peek(id, answer, self.kernel.now())
+    /// Whether the answer solves the captcha. A wrong answer uses the captcha up; a right one
+    /// keeps it for one more use with the same answer (the pages check the applicant step
+    /// before the confirmation that registers).
+    pub fn captcha_passes(&self, captcha: &CaptchaAnswer) -> bool {
+        !self.captcha_required() || self.captchas.pass(&captcha.id, &captcha.answer, self.kernel.now())
+    }
+
+    /// Uses the captcha up; `captcha_mismatch` unless it was solved.
+    fn take_captcha(&self, captcha: &CaptchaAnswer) -> Result<(), Invalid> {
+        if self.captcha_required() && !self.captchas.take(&captcha.id, &captcha.answer, self.kernel.now()) {
+            return Err(captcha_failed());
+        }
+        Ok(())
     }
 
     /// The checks of `startApplication` that need no captcha, for the confirmation step of
@@ -229,16 +261,16 @@ impl Certs {
         &self,
         tenant: &str,
         input: StartInput,
-        captcha_id: &str,
-        captcha_answer: &str,
+        captcha: &CaptchaAnswer,
         client: Option<String>,
     ) -> Result<Application, CertsError> {
-        applications::check_start(tenant, &input)?;
-        if self.captcha_required() && !self.captchas.take(captcha_id, captcha_answer, self.kernel.now()) {
-            return Err(captcha_failed());
+        let actor = self.public(tenant, client)?;
+        let mut errors = applications::check_start(tenant, &input).err().unwrap_or_default();
+        errors.extend(self.take_captcha(captcha).err());
+        if !errors.is_empty() {
+            return Err(CertsError::Invalid(errors));
         }
         let t = tenant.to_string();
-        let actor = Self::public(tenant, client);
         self.write(move |tx, env| applications::start(tx, env, &actor, &t, &input)).await
     }
 
@@ -257,7 +289,10 @@ impl Certs {
         client: Option<String>,
     ) -> Result<Application, CertsError> {
         let (t, k) = (tenant.to_string(), token.to_string());
-        let actor = Self::public(tenant, client);
+        // Each try spends from the client's budget and from the link's own.
+        let link = [("application_details", token, Allowance::per_hour(DETAILS_TRIES_PER_HOUR))];
+        self.spend(&link, client.as_deref())?;
+        let actor = Actor::public(Some(tenant.to_string()), client);
         self.write(move |tx, _| applications::save_details(tx, &actor, &t, &k, &input)).await
     }
 
@@ -295,7 +330,7 @@ impl Certs {
             model::ApplicantKind::Proxy => None,
         };
         let (t, k) = (tenant.to_string(), token.to_string());
-        let actor = Self::public(tenant, client);
+        let actor = self.public(tenant, client)?;
         self.write(move |tx, env| applications::submit(tx, env, &actor, &t, &k, pin.as_ref())).await
     }
 
@@ -323,7 +358,7 @@ impl Certs {
         self.approval(tenant, token).await?;
         let pin = if approve { Self::pin(Some(pin.unwrap_or_default())).await? } else { None };
         let (t, k) = (tenant.to_string(), token.to_string());
-        let actor = Self::public(tenant, client);
+        let actor = self.public(tenant, client)?;
         self.write(move |tx, env| applications::decide(tx, env, &actor, &t, &k, approve, pin.as_ref())).await
     }
 
@@ -335,7 +370,7 @@ impl Certs {
         client: Option<String>,
     ) -> Result<(String, Vec<u8>), CertsError> {
         let (t, k) = (tenant.to_string(), token.to_string());
-        let actor = Self::public(tenant, client);
+        let actor = self.public(tenant, client)?;
         self.write(move |tx, env| certificates::take_key_file(tx, env.kek, &actor, &t, &k)).await
     }
 

@@ -17,9 +17,6 @@ use keiyaku_kernel::ids::new_id;
 use keiyaku_kernel::store::{Read, Tx};
 use keiyaku_kernel::validate::{Invalid, Rule, Validator, normalize_email};
 
-/// Most tickets of one term in one order.
-pub const MAX_QUANTITY: i64 = 999;
-
 /// The unit prices (yen, tax excluded) of 1-, 2- and 3-year tickets for a tenant.
 pub fn prices(config: &CertsConfig, tenant: &str) -> [u32; 3] {
     config.tenant_prices.get(tenant).copied().unwrap_or([config.price_1y, config.price_2y, config.price_3y])
@@ -40,12 +37,17 @@ pub fn issuer_name(tx: &impl Read, tenant: &Tenant) -> Result<String, CertsError
         .unwrap_or_else(|| tenant.name.clone()))
 }
 
-/// `requestOrderLink`: mails 「チケット購入用URLのご案内」 with a one-time link.
-pub fn request_link(tx: &mut Tx, env: &Env<'_>, actor: &Actor, code: &str, email: &str) -> Result<(), CertsError> {
-    let tenant = tenant(tx, code)?;
+/// The order link's one field, checked before the captcha is spent.
+pub fn check_email(email: &str) -> Result<(), Vec<Invalid>> {
     let mut v = Validator::new();
     v.email("email", email.trim());
-    v.finish()?;
+    v.finish()
+}
+
+/// `requestOrderLink` (after the captcha): mails 「チケット購入用URLのご案内」 with a one-time link.
+pub fn request_link(tx: &mut Tx, env: &Env<'_>, actor: &Actor, code: &str, email: &str) -> Result<(), CertsError> {
+    let tenant = tenant(tx, code)?;
+    check_email(email)?;
     let email = email.trim().to_string();
     let cfg = &env.config.certs;
     let (token, _) = links::create(tx, code, LinkKind::Order, &email, link_ttl(cfg))?;
@@ -81,7 +83,7 @@ pub struct OrderInput {
 }
 
 /// The checked order: delivery, normalised billing and quantities.
-pub fn check_order(input: &OrderInput) -> Result<(Delivery, Billing, [u32; 3]), Vec<Invalid>> {
+pub fn check_order(input: &OrderInput, max_per_term: u32) -> Result<(Delivery, Billing, [u32; 3]), Vec<Invalid>> {
     let mut v = Validator::new();
     let delivery = Delivery::parse(input.delivery.trim());
     if delivery.is_none() {
@@ -97,14 +99,14 @@ pub fn check_order(input: &OrderInput) -> Result<(Delivery, Billing, [u32; 3]), 
     let mut quantities = [0u32; 3];
     for (i, q) in input.quantities.iter().enumerate() {
         match u32::try_from(*q) {
-            Ok(n) if i64::from(n) <= MAX_QUANTITY => quantities[i] = n,
+            Ok(n) if n <= max_per_term => quantities[i] = n,
             _ => {
                 v.fail(
                     &format!("quantities.{}", i + 1),
                     Rule::Custom {
                         code: "invalid_quantity",
-                        ja: format!("0〜{MAX_QUANTITY}枚で入力してください。"),
-                        en: format!("Enter 0 to {MAX_QUANTITY}."),
+                        ja: format!("0〜{max_per_term}枚で入力してください。"),
+                        en: format!("Enter 0 to {max_per_term}."),
                     },
                 );
             }
@@ -137,9 +139,16 @@ pub fn check_order(input: &OrderInput) -> Result<(Delivery, Billing, [u32; 3]), 
 pub fn place(tx: &mut Tx, env: &Env<'_>, actor: &Actor, code: &str, input: &OrderInput) -> Result<Order, CertsError> {
     let tenant = tenant(tx, code)?;
     links::check(tx, code, LinkKind::Order, input.token.trim())?;
-    let (delivery, billing, quantities) = check_order(input)?;
-    let link = links::consume(tx, code, LinkKind::Order, input.token.trim())?;
     let cfg = &env.config.certs;
+    let (delivery, billing, quantities) = check_order(input, cfg.max_tickets_per_term)?;
+    let link = links::consume(tx, code, LinkKind::Order, input.token.trim())?;
+    // The day's count is a sequence; a refused order rolls it back with everything else.
+    let day = keiyaku_kernel::clock::tokyo().to_datetime(tx.now()).date();
+    if cfg.max_orders_per_day > 0
+        && tx.next_seq(&format!("certs_orders_day/{code}/{day}"))? > u64::from(cfg.max_orders_per_day)
+    {
+        return Err(CertsError::DailyOrdersReached(cfg.max_orders_per_day));
+    }
     let unit = prices(cfg, code);
     let (subtotals, total, tax) = totals(unit, quantities);
     let seq = tx.next_seq(&format!("certs_order/{code}"))?;
@@ -176,7 +185,7 @@ pub fn place(tx: &mut Tx, env: &Env<'_>, actor: &Actor, code: &str, input: &Orde
             order.tickets.push(ticket.number);
         }
     }
-    let on_payment = cfg.release_tickets == ReleaseTickets::OnPayment;
+    let on_payment = cfg.release() == ReleaseTickets::OnPayment;
     tx.send_mail(mails::order_received(&tenant, &order, on_payment), env.smtp())?;
     tx.audit(
         actor,
@@ -264,19 +273,23 @@ mod tests {
 
     #[test]
     fn orders_are_checked_field_by_field() {
-        let (d, b, q) = check_order(&input()).unwrap_or_else(|e| panic!("{e:?}"));
+        let (d, b, q) = check_order(&input(), 20).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!((d, q), (Delivery::Service, [0, 0, 1]));
         assert_eq!(b.postal_code, "135-0061");
         let mut bad = input();
         bad.delivery = "fax".into();
         bad.billing.postal_code = "x".into();
-        bad.quantities = [-1, 1000, 0];
-        let errs = check_order(&bad).err().unwrap_or_default();
+        bad.quantities = [-1, 21, 0];
+        let errs = check_order(&bad, 20).err().unwrap_or_default();
         let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["delivery", "billing.postal_code", "quantities.1", "quantities.2"]);
         let mut none = input();
         none.quantities = [0, 0, 0];
-        assert_eq!(check_order(&none).err().unwrap_or_default()[0].rule.code(), "no_tickets");
+        assert_eq!(check_order(&none, 20).err().unwrap_or_default()[0].rule.code(), "no_tickets");
+        let mut many = input();
+        many.quantities = [999, 999, 999];
+        let max = CertsConfig::default().max_tickets_per_term;
+        assert_eq!(check_order(&many, max).err().unwrap_or_default().len(), 3, "20 per term by default");
     }
 
     #[test]

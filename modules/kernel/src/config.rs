@@ -21,6 +21,25 @@ pub struct Config {
     pub demo: DemoConfig,
 }
 
+/// The enterprise code of the demo tenant (`serve --demo`).
+pub const DEMO_TENANT: &str = "HXOS2";
+
+impl Config {
+    /// What `serve --demo` turns on: the demo data, the public mailbox (of the demo tenant
+    /// only), tickets released with the order unless configured otherwise.
+    pub fn enable_demo(&mut self) {
+        self.demo.enabled = true;
+        self.mail.mailbox_public = true;
+        self.certs.release_tickets.get_or_insert(ReleaseTickets::Immediately);
+    }
+
+    /// The tenants whose mail and name anonymous visitors may see: `None` for every tenant,
+    /// the demo tenant alone in a demo.
+    pub fn public_tenants(&self) -> Option<&'static [&'static str]> {
+        self.demo.enabled.then_some(&[DEMO_TENANT])
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerConfig {
@@ -42,6 +61,12 @@ pub struct ServerConfig {
     /// Largest upload accepted (multipart or raw file bodies), in bytes. Modules apply their
     /// own, smaller limits per kind of file.
     pub max_upload_bytes: usize,
+    /// List the tenants (enterprise codes and names) on `/` for anonymous visitors. In a
+    /// demo only the demo tenant is listed.
+    pub list_tenants: bool,
+    /// Reverse proxies (IP addresses or CIDR blocks) whose `X-Forwarded-For` names the
+    /// client: rate limits, budgets and lockout then count that address.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -55,6 +80,8 @@ impl Default for ServerConfig {
             http_redirect_listen: None,
             max_body_bytes: 8 * 1024 * 1024,
             max_upload_bytes: 25 * 1024 * 1024,
+            list_tenants: false,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -81,11 +108,18 @@ pub struct LimitsConfig {
     /// Requests per minute of one signed-in account (bearer token or session cookie), over all
     /// its sessions and addresses. 0: no limit.
     pub requests_per_minute_per_account: u32,
+    /// Writes per hour one anonymous client address may cause (order links, orders,
+    /// applications and their steps). 0: no limit.
+    pub anonymous_writes_per_hour: u32,
 }
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        Self { requests_per_minute_per_client: 1200, requests_per_minute_per_account: 600 }
+        Self {
+            requests_per_minute_per_client: 1200,
+            requests_per_minute_per_account: 600,
+            anonymous_writes_per_hour: 30,
+        }
     }
 }
 
@@ -207,17 +241,29 @@ impl Default for BackupConfig {
 #[serde(rename_all = "snake_case")]
 pub enum ReleaseTickets {
     /// With the order confirmation.
-    #[default]
     Immediately,
     /// When an owner administrator marks the order paid.
+    #[default]
     OnPayment,
+}
+
+impl CertsConfig {
+    /// When tickets are released: as configured, else when the order is paid.
+    pub fn release(&self) -> ReleaseTickets {
+        self.release_tickets.unwrap_or_default()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CertsConfig {
-    /// When ticket numbers are sent: `immediately` or `on_payment`.
-    pub release_tickets: ReleaseTickets,
+    /// When ticket numbers are sent: `immediately` or `on_payment`. Unset: `on_payment`, and
+    /// `immediately` with `--demo`.
+    pub release_tickets: Option<ReleaseTickets>,
+    /// Most tickets of one term in one order.
+    pub max_tickets_per_term: u32,
+    /// Most ticket orders one tenant takes per day (Japan time).
+    pub max_orders_per_day: u32,
     /// How long one-time links (order, application, approval) stay valid, in hours.
     pub link_ttl_hours: u32,
     /// Ask for the image captcha when an application starts (off for tests and offline demos).
@@ -237,7 +283,9 @@ pub struct CertsConfig {
 impl Default for CertsConfig {
     fn default() -> Self {
         Self {
-            release_tickets: ReleaseTickets::Immediately,
+            release_tickets: None,
+            max_tickets_per_term: 20,
+            max_orders_per_day: 50,
             link_ttl_hours: 72,
             captcha: true,
             activation_business_days: 2,
@@ -294,5 +342,25 @@ pub struct DemoConfig {
 impl Default for DemoConfig {
     fn default() -> Self {
         Self { enabled: false, password: "keiyaku-demo".into(), pin: "123456789012".into() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tickets_wait_for_payment_unless_a_demo_or_the_configuration_says_otherwise() {
+        let mut c = Config::default();
+        assert_eq!(c.certs.release(), ReleaseTickets::OnPayment);
+        assert_eq!(c.public_tenants(), None);
+        c.enable_demo();
+        assert_eq!(c.certs.release(), ReleaseTickets::Immediately);
+        assert!(c.mail.mailbox_public);
+        assert_eq!(c.public_tenants(), Some(&[DEMO_TENANT][..]));
+        let mut c = Config::default();
+        c.certs.release_tickets = Some(ReleaseTickets::OnPayment);
+        c.enable_demo();
+        assert_eq!(c.certs.release(), ReleaseTickets::OnPayment, "configured stays configured");
     }
 }

@@ -4,6 +4,7 @@
 //! [`Module`] trait through which modules plug into the appliance.
 
 pub mod audit;
+pub mod budget;
 pub mod calendar;
 pub mod clock;
 pub mod config;
@@ -39,11 +40,13 @@ pub struct Kernel {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
     pub config: Arc<Config>,
+    /// What anonymous clients have spent of their budgets ([`budget`]).
+    pub budgets: Arc<budget::Budgets>,
 }
 
 impl Kernel {
     pub fn new(store: Store, clock: Arc<dyn Clock>, config: Arc<Config>) -> Self {
-        Self { store, clock, config }
+        Self { store, clock, config, budgets: Arc::default() }
     }
 
     pub fn now(&self) -> jiff::Timestamp {

@@ -27,6 +27,7 @@ use crate::pages::auth::find_tenant;
 use crate::session::{CSRF_FIELD, FormToken, Need, Signed, signed_in, tenant_path};
 use base64::Engine;
 use keiyaku_certs::applications::{Decided, DetailsInput, StartInput, Submitted, Upload};
+use keiyaku_certs::captcha::CaptchaAnswer;
 use keiyaku_certs::certificates::{self, REASONS, State};
 use keiyaku_certs::documents::{TAX_PERCENT, totals, yen};
 use keiyaku_certs::model::{ApplicantKind, Application, Billing, CertRecord, Delivery};
@@ -240,16 +241,20 @@ fn same(s: &str) -> String {
 struct EmailForm {
     csrf: String,
     email: String,
+    captcha_id: String,
+    captcha_answer: String,
 }
 
-fn order_email_view(
+async fn order_email_view(
     pc: &PageCtx,
     t: &Tenant,
+    certs: &Certs,
     csrf: &str,
     email: &str,
     msg: Option<&Msg>,
     errors: &[FieldError],
 ) -> Markup {
+    let captcha = new_captcha(certs).await;
     let body = html! {
         (layout::messages(msg))
         h2.section-title { (pc.t("メールアドレス情報の入力", "Your e-mail address")) }
@@ -257,6 +262,7 @@ fn order_email_view(
         form.form-grid.wide-labels method="post" action=(tenant_path(&t.code, "tickets/order")) novalidate {
             (hidden(CSRF_FIELD, csrf))
             (input_field(errors, "email", pc.t("担当者メールアドレス", "Your e-mail address"), email, "email", None))
+            (captcha_field(pc, captcha.as_ref(), errors))
             div.actions-row { button.button.button-wide type="submit" { (pc.t("送信", "Send")) } }
         }
     };
@@ -266,12 +272,12 @@ fn order_email_view(
 #[handler]
 async fn order_start(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> Response {
     let pc = PageCtx::of(req);
-    let (t, _) = match public(web, &pc, &tenant).await {
+    let (t, certs) = match public(web, &pc, &tenant).await {
         Ok(x) => x,
         Err(r) => return r,
     };
     let ft = FormToken::for_request(req);
-    pc.respond_with(StatusCode::OK, order_email_view(&pc, &t, &ft.value, "", None, &[]), &ft.set_cookie())
+    pc.respond_with(StatusCode::OK, order_email_view(&pc, &t, &certs, &ft.value, "", None, &[]).await, &ft.set_cookie())
 }
 
 #[handler]
@@ -288,13 +294,15 @@ async fn order_send(
     };
     let ft = FormToken::for_request(req);
     let Ok(Form(f)) = form else { return layout::bad_form(&pc) };
-    let again = |status, msg: Msg, errors: &[FieldError]| {
-        pc.respond_with(status, order_email_view(&pc, &t, &ft.value, &f.email, Some(&msg), errors), &ft.set_cookie())
+    let again = async |status, msg: Msg, errors: &[FieldError]| {
+        let view = order_email_view(&pc, &t, &certs, &ft.value, &f.email, Some(&msg), errors).await;
+        pc.respond_with(status, view, &ft.set_cookie())
     };
     if !FormToken::verify(req, &f.csrf) {
-        return again(StatusCode::FORBIDDEN, expired_public_form(&pc), &[]);
+        return again(StatusCode::FORBIDDEN, expired_public_form(&pc), &[]).await;
     }
-    match certs.request_order_link(&t.code, &f.email, pc.client.clone()).await {
+    let captcha = CaptchaAnswer { id: f.captcha_id.clone(), answer: f.captcha_answer.clone() };
+    match certs.request_order_link(&t.code, &f.email, &captcha, pc.client.clone()).await {
         Ok(()) => {
             let body = html! {
                 (layout::message(&Msg::notice(pc.t("メールを送信しました。", "The mail has been sent."))))
@@ -314,7 +322,7 @@ async fn order_send(
             )
         }
         Err(e) => match errors_of(&e, &pc, same) {
-            Some(errors) => again(StatusCode::UNPROCESSABLE_ENTITY, invalid_msg(&pc), &errors),
+            Some(errors) => again(StatusCode::UNPROCESSABLE_ENTITY, invalid_msg(&pc), &errors).await,
             None => failure(&pc, &t, &e, &tenant_path(&t.code, "tickets/order")),
         },
     }
@@ -617,7 +625,7 @@ async fn order_form_post(
         // 再計算 and 前へ: the form again, with the totals of what it holds.
         return again(StatusCode::OK, None, &[]);
     }
-    match orders::check_order(&d.input(&token)) {
+    match orders::check_order(&d.input(&token), web.kernel.config.certs.max_tickets_per_term) {
         Ok(_) => pc.respond_with(
             StatusCode::OK,
             order_confirm_view(&pc, &t, &token, &ft.value, info.prices, &d, &info.email),
@@ -772,6 +780,10 @@ struct ApplicantForm {
 }
 
 impl ApplicantForm {
+    fn captcha(&self) -> CaptchaAnswer {
+        CaptchaAnswer { id: self.captcha_id.clone(), answer: self.captcha_answer.clone() }
+    }
+
     fn input(&self, consent: bool) -> StartInput {
         StartInput {
             applicant: self.applicant.clone(),
@@ -780,6 +792,28 @@ impl ApplicantForm {
             email: self.email.clone(),
             email_confirm: Some(self.email_confirm.clone()),
             consent,
+        }
+    }
+}
+
+/// A fresh image captcha, when `certs.captcha` asks for one.
+async fn new_captcha(certs: &Certs) -> Option<(String, Vec<u8>)> {
+    if certs.captcha_required() { certs.captcha().await.ok() } else { None }
+}
+
+/// The 画像認証 row of a public form.
+fn captcha_field(pc: &PageCtx, captcha: Option<&(String, Vec<u8>)>, errors: &[FieldError]) -> Markup {
+    html! {
+        @if let Some((id, png)) = captcha {
+            label for="captcha_answer" { (pc.t("画像認証", "Image check")) }
+            div.field {
+                img.captcha-image src=(format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png))) width="220" height="100" alt=(pc.t("認証用の文字画像", "Characters to type"));
+                (hidden("captcha_id", id))
+                input id="captcha_answer" type="text" name="captcha_answer" value="" autocomplete="off" autocapitalize="none" spellcheck="false"
+                    class=[has_error(errors, "captcha_answer").then_some("invalid")];
+                p.hint { (pc.t("上記の画像に表示された文字を入力してください。", "Type the characters shown in the image.")) }
+                (field_errors(errors, "captcha_answer"))
+            }
         }
     }
 }
@@ -793,7 +827,7 @@ async fn applicant_view(
     msg: Option<&Msg>,
     errors: &[FieldError],
 ) -> Markup {
-    let captcha = if certs.captcha_required() { certs.captcha().await.ok() } else { None };
+    let captcha = new_captcha(certs).await;
     let radio = |value: &str, label: &str| {
         html! { label { input type="radio" name="applicant" value=(value) checked[f.applicant == value]; " " (label) } }
     };
@@ -812,17 +846,7 @@ async fn applicant_view(
             (input_field(errors, "ticket", pc.t("チケット番号", "Ticket number"), &f.ticket, "text", Some(pc.t("チケット購入でメールに添付されているCSVファイルのチケット番号", "From the CSV file of your ticket purchase"))))
             (input_field(errors, "email", pc.t("メールアドレス", "E-mail"), &f.email, "email", Some(pc.t("このメールアドレスに、申請のための情報を記載したメールを送信します。", "We send the next step to this address."))))
             (input_field(errors, "email_confirm", pc.t("(確認)メールアドレス", "E-mail (again)"), &f.email_confirm, "email", Some(pc.t("確認のためもう一度入力してください", "Type it again"))))
-            @if let Some((id, png)) = &captcha {
-                label for="captcha_answer" { (pc.t("画像認証", "Image check")) }
-                div.field {
-                    img.captcha-image src=(format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png))) width="220" height="100" alt=(pc.t("認証用の文字画像", "Characters to type"));
-                    (hidden("captcha_id", id))
-                    input id="captcha_answer" type="text" name="captcha_answer" value="" autocomplete="off" autocapitalize="none" spellcheck="false"
-                        class=[has_error(errors, "captcha_answer").then_some("invalid")];
-                    p.hint { (pc.t("上記の画像に表示された文字を入力してください。", "Type the characters shown in the image.")) }
-                    (field_errors(errors, "captcha_answer"))
-                }
-            }
+            (captcha_field(pc, captcha.as_ref(), errors))
             div.actions-row { button.button.button-wide type="submit" { (pc.t("次へ", "Next")) } }
         }
     };
@@ -909,18 +933,8 @@ async fn applicant_post(
             }
         },
     };
-    if !certs.captcha_matches(&f.captcha_id, &f.captcha_answer) {
-        errors.push(
-            Invalid::new(
-                "captcha_answer",
-                Rule::Custom {
-                    code: "captcha_mismatch",
-                    ja: "画像の文字が正しく入力されていません。".into(),
-                    en: "The characters of the image do not match.".into(),
-                },
-            )
-            .to_field_error(pc.lang),
-        );
+    if !certs.captcha_passes(&f.captcha()) {
+        errors.push(keiyaku_certs::captcha_failed().to_field_error(pc.lang));
     }
     if !errors.is_empty() {
         let view = applicant_view(&pc, &t, &certs, &ft.value, &f, Some(&invalid_msg(&pc)), &errors).await;
@@ -962,7 +976,7 @@ async fn apply_register(
         let view = applicant_confirm_view(&pc, &t, &ft.value, &f, Some(&invalid_msg(&pc)), &errors);
         return pc.respond_with(StatusCode::UNPROCESSABLE_ENTITY, view, &ft.set_cookie());
     }
-    match certs.start_application(&t.code, f.input(true), &f.captcha_id, &f.captcha_answer, pc.client.clone()).await {
+    match certs.start_application(&t.code, f.input(true), &f.captcha(), pc.client.clone()).await {
         Ok(_) => layout::see_other(&tenant_path(&t.code, "certificates/apply/registered"), &[]),
         Err(e) => match errors_of(&e, &pc, same) {
             Some(errors) => {

@@ -1,0 +1,212 @@
+//! Abuse resistance: what anonymous clients can make the appliance write, and what they can
+//! learn. Each test replays an attack and asserts the refusal and that nothing was written.
+
+use crate::certs::{demo_app, details, order_tickets, put, start, state};
+use crate::common::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+fn t(path: &str) -> String {
+    format!("/api/v1/t/HXOS2{path}")
+}
+
+fn billing() -> Value {
+    json!({
+        "company": "オリエンタル白石株式会社本社", "department": "土木事業本部工事部",
+        "postal_code": "135-0061", "address": "東京都江東区豊洲五丁目6番52号",
+        "phone": "03-6220-0635", "contact_name": "堀井 裕蔵",
+    })
+}
+
+/// The token of the newest order link mailed to `to`.
+async fn order_link(app: &TestApp, to: &str) -> String {
+    let mail = app.last_mail_to(to).await.expect("order link mail");
+    let body = mail["body"].as_str().unwrap_or_default().to_string();
+    let at = body.find("/tickets/order/").expect("link in the mail") + "/tickets/order/".len();
+    body[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
+}
+
+/// `requestOrderLink` needs the captcha; 999 tickets per term are refused (20 by default);
+/// a tenant takes `max_orders_per_day` orders a day; tickets wait for payment outside a demo.
+#[tokio::test]
+async fn free_ticket_orders_cannot_fill_the_disk() {
+    // With the captcha on, an order link without the answer writes nothing.
+    let app = TestApp::demo().await;
+    let before = state(&app).await;
+    let (s, v) = app.post(&t("/ticket-orders/links"), None, json!({"email": "x@example.jp"})).await;
+    assert_eq!(
+        (s, v["errors"][0]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("captcha_mismatch")),
+        "{v}"
+    );
+    let (s, v) = app
+        .post(
+            &t("/ticket-orders/links"),
+            None,
+            json!({"email": "x@example.jp", "captcha_id": "made-up", "captcha_answer": "abcde"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(before, state(&app).await, "nothing written");
+    app.stop().await;
+
+    let app = TestApp::start_with(|c| {
+        c.enable_demo();
+        c.certs.captcha = false;
+        c.certs.max_orders_per_day = 2;
+    })
+    .await;
+    let buyer = "horii@hxos2.example.jp";
+    // 999/999/999 is refused field by field, and uses neither the link nor the disk.
+    let (s, v) = app.post(&t("/ticket-orders/links"), None, json!({"email": buyer})).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    let token = order_link(&app, buyer).await;
+    let before = state(&app).await;
+    let (s, v) = app
+        .post(
+            &t("/ticket-orders"),
+            None,
+            json!({"token": token, "delivery": "service", "billing": billing(), "quantities": {"1": 999, "2": 999, "3": 999}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let codes: Vec<&str> = v["errors"].as_array().into_iter().flatten().filter_map(|e| e["code"].as_str()).collect();
+    assert_eq!(codes, ["invalid_quantity"; 3], "{v}");
+    assert!(v["errors"][0]["message"].as_str().unwrap_or_default().contains("0〜20枚"), "{v}");
+    assert_eq!(before, state(&app).await, "nothing written");
+    // Two orders a day (the demo's own count too), then 429 orders_closed with nothing
+    // written; the next day opens again.
+    let mut placed = 0;
+    let order = loop {
+        let (s, v) = app.post(&t("/ticket-orders/links"), None, json!({"email": buyer})).await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+        let token = order_link(&app, buyer).await;
+        let order = json!({"token": token, "delivery": "service", "billing": billing(), "quantities": {"1": 20, "2": 0, "3": 0}});
+        let (s, v) = app.post(&t("/ticket-orders"), None, order.clone()).await;
+        if s != StatusCode::CREATED {
+            assert_eq!((s, v["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("orders_closed")), "{v}");
+            break order;
+        }
+        placed += 1;
+        assert!(placed <= 2, "a third order the same day");
+    };
+    let before = state(&app).await;
+    let (s, v) = app.post(&t("/ticket-orders"), None, order.clone()).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("orders_closed")), "{v}");
+    assert_eq!(before, state(&app).await, "a refused order writes nothing, not even its day's count");
+    app.clock.advance(jiff::SignedDuration::from_hours(24));
+    let (s, v) = app.post(&t("/ticket-orders"), None, order).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    app.stop().await;
+
+    // Outside a demo the tickets wait for the payment.
+    let app = TestApp::start_with(|c| {
+        c.demo.enabled = true;
+        c.mail.mailbox_public = true;
+        c.certs.captcha = false;
+    })
+    .await;
+    let (s, v) = app.post(&t("/ticket-orders/links"), None, json!({"email": buyer})).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    let token = order_link(&app, buyer).await;
+    let order =
+        json!({"token": token, "delivery": "service", "billing": billing(), "quantities": {"1": 1, "2": 0, "3": 0}});
+    let ticket_mails = async || {
+        app.mails_to(buyer)
+            .await
+            .iter()
+            .filter(|m| m["subject"].as_str().unwrap_or_default().contains("チケット番号と請求書"))
+            .count()
+    };
+    let sent = ticket_mails().await;
+    let (s, v) = app.post(&t("/ticket-orders"), None, order).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["tickets_released"], json!(false), "{v}");
+    assert_eq!(ticket_mails().await, sent, "no tickets before the payment");
+    app.stop().await;
+}
+
+/// One client address may cause `limits.anonymous_writes_per_hour` public writes an hour;
+/// another address keeps its own budget; the refusal is 429 with Retry-After and writes nothing.
+#[tokio::test]
+async fn one_anonymous_client_has_an_hourly_write_budget() {
+    let app = TestApp::start_with(|c| {
+        c.enable_demo();
+        c.certs.captcha = false;
+        c.limits.anonymous_writes_per_hour = 3;
+    })
+    .await;
+    for i in 0..3 {
+        let (s, v) = app.post(&t("/ticket-orders/links"), None, json!({"email": format!("a{i}@example.jp")})).await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{i}: {v}");
+    }
+    let before = state(&app).await;
+    let resp = app
+        .client
+        .post(app.url(&t("/ticket-orders/links")))
+        .json(&json!({"email": "a9@example.jp"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = resp.headers()["retry-after"].to_str().unwrap_or_default().parse().unwrap_or(0);
+    assert!((3000..=3600).contains(&retry), "{retry}");
+    let v: Value = resp.json().await.expect("json");
+    assert_eq!(v["code"], "rate_limited", "{v}");
+    // Applications spend from the same budget.
+    let (s, _) = app
+        .post(&t("/cert-applications"), None, json!({"applicant": "self", "enterprise_code": "HXOS2", "ticket": "x", "email": "a@example.jp", "consent": true}))
+        .await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(before, state(&app).await, "nothing written");
+    let other = crate::ratelimit::client_from(&app, [127, 0, 0, 7]);
+    let resp = other.post(app.url(&t("/ticket-orders/links"))).json(&json!({"email": "b@example.jp"})).send().await;
+    assert_eq!(resp.expect("send").status(), StatusCode::ACCEPTED, "another client has its own budget");
+    app.clock.advance(jiff::SignedDuration::from_mins(61));
+    let (s, v) = app.post(&t("/ticket-orders/links"), None, json!({"email": "a9@example.jp"})).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "the budget refills after the hour: {v}");
+    app.stop().await;
+}
+
+/// `saveApplicationDetails` answers one generic error whatever holder field is wrong, and a
+/// link allows ten tries an hour.
+#[tokio::test]
+async fn application_details_are_no_directory_oracle() {
+    let app = demo_app().await;
+    let (_, tickets) = order_tickets(&app, "horii@hxos2.example.jp", [1, 0, 0], "service").await;
+    let ito = "ito@a15336.example.jp";
+    let token = start(&app, "proxy", "someone@example.jp", &tickets[0]).await;
+    let path = t(&format!("/cert-applications/{token}"));
+    let probe = |user_id: &str, email: &str| {
+        let mut d = details(
+            user_id,
+            email,
+            ["伊藤", "誠", "イトウ", "マコト"],
+            "Ito.Makoto",
+            "アイテックコンサルタント株式会社",
+        );
+        d["company_name_kana"] = json!("アイテックコンサルタントカブシキガイシャ");
+        d
+    };
+    let before = state(&app).await;
+    // Unknown ID, a non-signer, a signer with another's e-mail, a wrong name: one answer.
+    let mut answers = Vec::new();
+    for (user, email) in
+        [("HX000099", ito), ("HX000001", ito), ("A1533602", "horii@hxos2.example.jp"), ("A1533601", ito)]
+    {
+        let (s, v) = put(&app, &path, probe(user, email)).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        answers.push(v["errors"].clone());
+    }
+    assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
+    assert_eq!(answers[0][0]["code"], "holder_mismatch", "{answers:?}");
+    assert_eq!(answers[0].as_array().map(Vec::len), Some(1), "{answers:?}");
+    for _ in 4..10 {
+        let (s, _) = put(&app, &path, probe("HX000099", ito)).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let (s, v) = put(&app, &path, probe("A1533602", ito)).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")), "{v}");
+    assert_eq!(before, state(&app).await, "nothing written");
+    app.stop().await;
+}
