@@ -5,6 +5,7 @@
 
 use keiyaku_kernel::Store;
 use keiyaku_kernel::config::BackupConfig;
+use keiyaku_kernel::store::create_private;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
@@ -69,7 +70,7 @@ pub fn write_archive(store: &Store, data_dir: &Path, out: &Path) -> Result<Manif
         };
         let tmp = out.with_extension("partial");
         {
-            let file = std::fs::File::create(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+            let file = create_private(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
             let mut tar = tar::Builder::new(file);
             let json = serde_json::to_vec_pretty(&manifest).map_err(|e| e.to_string())?;
             let mut header = tar::Header::new_gnu();
@@ -88,11 +89,6 @@ pub fn write_archive(store: &Store, data_dir: &Path, out: &Path) -> Result<Manif
             }
             let mut file = tar.into_inner().map_err(|e| e.to_string())?;
             file.flush().and_then(|_| file.sync_all()).map_err(|e| e.to_string())?;
-        }
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600));
         }
         std::fs::rename(&tmp, out).map_err(|e| format!("{}: {e}", out.display()))?;
         Ok(manifest)
@@ -118,7 +114,7 @@ fn unpack_checked(archive: &Path, dir: &Path) -> Result<Manifest, String> {
             }
             name if name == DB_FILE || SECRET_FILES.contains(&name) => {
                 let dest = dir.join(name);
-                let mut out = std::fs::File::create(&dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+                let mut out = create_private(&dest).map_err(|e| format!("{}: {e}", dest.display()))?;
                 std::io::copy(&mut entry, &mut out).map_err(|e| format!("the backup is damaged: {e}"))?;
                 out.sync_all().map_err(|e| e.to_string())?;
             }
@@ -172,12 +168,6 @@ pub fn restore(archive: &Path, data_dir: &Path, force: bool) -> Result<Manifest,
         }
         for (name, _) in m.files.iter().filter(|(n, _)| SECRET_FILES.contains(&n.as_str())) {
             let dest = data_dir.join(name);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(staging.join(name), std::fs::Permissions::from_mode(0o600))
-                    .map_err(|e| format!("{name}: {e}"))?;
-            }
             std::fs::rename(staging.join(name), &dest).map_err(|e| format!("{}: {e}", dest.display()))?;
         }
         std::fs::rename(staging.join(DB_FILE), &target).map_err(|e| format!("{}: {e}", target.display()))?;

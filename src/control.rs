@@ -144,7 +144,8 @@ mod unix {
         };
         let tmp = to.with_extension("partial");
         let result = (|| {
-            let mut file = std::fs::File::create(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+            let mut file =
+                keiyaku_kernel::store::create_private(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
             let copied = std::io::copy(&mut reader.take(len), &mut file).map_err(|e| e.to_string())?;
             if copied != len {
                 return Err(format!("the backup ended after {copied} of {len} bytes"));

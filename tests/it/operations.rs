@@ -8,6 +8,14 @@ fn bin() -> Command {
     keiyaku_command()
 }
 
+/// The permission bits of a file.
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .map(|m| m.permissions().mode() & 0o777)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 // The server runs in this process: the blocking `keiyaku backup` call needs a second thread.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_while_serving_restores_and_verifies() {
@@ -21,6 +29,9 @@ async fn backup_while_serving_restores_and_verifies() {
     let out = bin().args(["backup", "--data"]).arg(&app.dir).arg("--to").arg(&cli_archive).output().expect("run");
     let said = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && said.contains("by the running server"), "{said}");
+    // The archive holds certs-kek and the database: owner-only, like the database itself.
+    assert_eq!(mode(&cli_archive), 0o600, "the control-socket backup");
+    assert_eq!(mode(&app.dir.join("keiyaku.redb")), 0o600, "the database");
     let out = bin().args(["verify", "--backup"]).arg(&cli_archive).output().expect("run");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let audited = app
@@ -57,6 +68,9 @@ async fn backup_while_serving_restores_and_verifies() {
     let restored = work.join("restored");
     let out = bin().args(["restore", "--from"]).arg(&archive).arg("--data").arg(&restored).output().expect("run");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for name in ["keiyaku.redb", "certs-kek"] {
+        assert_eq!(mode(&restored.join(name)), 0o600, "restored {name}");
+    }
     let out = bin().args(["restore", "--from"]).arg(&archive).arg("--data").arg(&restored).output().expect("run");
     assert!(!out.status.success(), "a non-empty data dir is not overwritten without --force");
     let out = bin().args(["verify", "--data"]).arg(&restored).current_dir(&work).output().expect("run");

@@ -326,6 +326,33 @@ fn init_schema(db: &Database, now: Timestamp, modules: &[&dyn Module]) -> Result
 }
 
 /// Where a new database is built before it is renamed to `path`.
+/// Creates (or truncates) a file only its owner may read and write (mode 0600): the
+/// database, backups and key material hold what unseals every key.
+pub fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let file = opts.open(path)?;
+    make_private(path)?;
+    Ok(file)
+}
+
+/// Sets an existing file to mode 0600 (a file created before, or by a library).
+pub fn make_private(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 fn creating_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(".creating");
@@ -375,12 +402,15 @@ impl Store {
             other => other.into(),
         };
         let mut db = create(path).map_err(in_use)?;
+        // Databases made before keiyaku restricted them become owner-only too.
+        make_private(path).map_err(|e| StoreError::Database(format!("cannot restrict {}: {e}", path.display())))?;
         let due = due_migrations(&db, modules)?;
         if !due.is_empty() {
             drop(db);
             let stamp = clock.now().as_second();
             let backup = path.with_extension(format!("pre-migration-{stamp}.redb"));
             std::fs::copy(path, &backup)
+                .and_then(|_| make_private(&backup))
                 .map_err(|e| StoreError::Database(format!("backup before migration to {}: {e}", backup.display())))?;
             tracing::info!(?due, backup = %backup.display(), "migrating the database");
             db = create(path)?;
@@ -404,6 +434,7 @@ impl Store {
             Err(e) => return Err(fs_err("cannot remove", &creating, e)),
         }
         let built = Database::create(&creating).map_err(StoreError::from).and_then(|db| {
+            make_private(&creating).map_err(|e| fs_err("cannot restrict", &creating, e))?;
             init_schema(&db, clock.now(), modules)?;
             db.close().map_err(StoreError::from)
         });
@@ -558,6 +589,7 @@ impl Store {
         let current = self.handle.get()?;
         let rtx = current.db.begin_read()?;
         let out = Database::create(dest)?;
+        make_private(dest).map_err(|e| StoreError::Database(format!("cannot restrict {}: {e}", dest.display())))?;
         let wtx = out.begin_write()?;
         let mut counts = Vec::new();
         for name in self.tables.iter() {
