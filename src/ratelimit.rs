@@ -270,8 +270,11 @@ mod tests {
 
     fn limiter(per_client: u32, per_account: u32) -> (RateLimiter, Arc<ManualClock>) {
         let clock = Arc::new(ManualClock::new(Timestamp::UNIX_EPOCH));
-        let limits =
-            LimitsConfig { requests_per_minute_per_client: per_client, requests_per_minute_per_account: per_account };
+        let limits = LimitsConfig {
+            requests_per_minute_per_client: per_client,
+            requests_per_minute_per_account: per_account,
+            ..LimitsConfig::default()
+        };
         (RateLimiter::new(&limits, clock.clone()), clock)
     }
 

@@ -137,6 +137,7 @@ mod tests {
                     }) && !rest.contains("tls_")
                         && !rest.contains("http_redirect")
                         && !rest.contains("smtp_url")
+                        && !rest.contains("release_tickets")
                         && !rest.starts_with("dir =") =>
                 {
                     rest

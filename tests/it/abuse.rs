@@ -210,3 +210,25 @@ async fn application_details_are_no_directory_oracle() {
     assert_eq!(before, state(&app).await, "nothing written");
     app.stop().await;
 }
+
+/// The demo's public mailbox shows the demo tenant's mail only: a tenant made later through
+/// the operator keeps its mail (and its administrator's initial password) to the operator.
+#[tokio::test]
+async fn the_demo_mailbox_shows_only_the_demo_tenant() {
+    let app = TestApp::demo().await;
+    let password = app.create_tenant("DMOEX", "DM000001", "yamada@example.jp").await;
+    let (s, v) = app.get("/api/v1/mailbox?to=yamada%40example.jp", None).await;
+    assert_eq!((s, v["total"].as_u64()), (StatusCode::OK, Some(0)), "{v}");
+    let (s, v) = app.get("/api/v1/mailbox", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let all = v.to_string();
+    assert!(!all.contains(&password) && !all.contains("yamada@example.jp"), "{all}");
+    assert!(v["total"].as_u64().unwrap_or(0) > 0, "the demo tenant's mail stays public: {v}");
+    let page = app.client.get(app.url("/mailbox?to=yamada%40example.jp")).send().await.expect("page");
+    let html = page.text().await.expect("html");
+    assert!(!html.contains(&password), "the page hides it too");
+    let op = app.operator_token().await;
+    let (s, v) = app.get("/api/v1/mailbox?to=yamada%40example.jp", Some(&op)).await;
+    assert_eq!((s, v["total"].as_u64()), (StatusCode::OK, Some(1)), "the operator sees it: {v}");
+    app.stop().await;
+}

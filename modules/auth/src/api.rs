@@ -381,13 +381,16 @@ impl AuthApi {
         self.auth.operator(&token.0.token, ctx.client.clone()).await.map_err(|e| ctx.fail(&e))
     }
 
-    /// The mailbox is open to the operator, and to anyone when `mail.mailbox_public`.
-    async fn mailbox_allowed(&self, ctx: &Ctx, req: &Request) -> ApiResult<()> {
-        if self.auth.kernel().config.mail.mailbox_public {
-            return Ok(());
+    /// The mailbox is open to the operator, and to anyone when `mail.mailbox_public` (in a
+    /// demo, anonymous readers see the demo tenant's mail only).
+    async fn mailbox_scope(&self, ctx: &Ctx, req: &Request) -> ApiResult<mail::Scope> {
+        let config = &self.auth.kernel().config;
+        let token = bearer_of(req);
+        if config.mail.mailbox_public && token.is_none() {
+            return Ok(mail::Scope::public(config));
         }
-        let token = bearer_of(req).ok_or_else(|| ctx.fail(&AuthError::Unauthenticated))?;
-        self.auth.operator(&token, ctx.client.clone()).await.map(|_| ()).map_err(|e| ctx.fail(&e))
+        let token = token.ok_or_else(|| ctx.fail(&AuthError::Unauthenticated))?;
+        self.auth.operator(&token, ctx.client.clone()).await.map(|_| mail::Scope::All).map_err(|e| ctx.fail(&e))
     }
 }
 
@@ -514,13 +517,13 @@ impl AuthApi {
     /// The outbox, newest first, optionally for one address.
     #[oai(path = "/api/v1/mailbox", method = "get", operation_id = "listMail", tag = "Tag::Operator")]
     async fn list_mail(&self, ctx: Ctx, req: &Request, to: Query<Option<String>>) -> ApiResult<Json<MailList>> {
-        self.mailbox_allowed(&ctx, req).await?;
+        let scope = self.mailbox_scope(&ctx, req).await?;
         let to = to.0.filter(|t| !t.trim().is_empty());
         let items = self
             .auth
             .kernel()
             .store
-            .read(move |tx| mail::list(tx, to.as_deref(), 500))
+            .read(move |tx| mail::list_in(tx, scope, to.as_deref(), 500))
             .await
             .map_err(|e| ctx.fail(&AuthError::Store(e)))?;
         let items: Vec<MailView> = items.into_iter().map(mail_view).collect();
@@ -541,7 +544,7 @@ impl AuthApi {
         id: Path<String>,
         index: Path<usize>,
     ) -> ApiResult<Attachment<Vec<u8>>> {
-        self.mailbox_allowed(&ctx, req).await?;
+        let scope = self.mailbox_scope(&ctx, req).await?;
         let id = id.0;
         let found = self
             .auth
@@ -550,8 +553,10 @@ impl AuthApi {
             .read(move |tx| mail::get(tx, &id))
             .await
             .map_err(|e| ctx.fail(&AuthError::Store(e)))?;
-        let a =
-            found.and_then(|m| m.attachments.get(index.0).cloned()).ok_or_else(|| Failure::status(404, ctx.lang))?;
+        let a = found
+            .filter(|m| scope.shows(m))
+            .and_then(|m| m.attachments.get(index.0).cloned())
+            .ok_or_else(|| Failure::status(404, ctx.lang))?;
         Ok(Attachment::new(a.bytes())
             .filename(a.name.clone())
             .attachment_type(poem_openapi::payload::AttachmentType::Attachment))

@@ -108,13 +108,45 @@ impl Tx {
     }
 }
 
+/// Whose mail a reader of the outbox may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The operator, or anyone on a public mailbox outside a demo.
+    All,
+    /// Anonymous readers of a demo's public mailbox: the demo tenant's mail only.
+    Tenants(&'static [&'static str]),
+}
+
+impl Scope {
+    /// What an anonymous reader of the public mailbox sees.
+    pub fn public(config: &crate::Config) -> Self {
+        config.public_tenants().map_or(Scope::All, Scope::Tenants)
+    }
+
+    pub fn shows(&self, m: &Mail) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Tenants(codes) => m.tenant.as_deref().is_some_and(|t| codes.contains(&t)),
+        }
+    }
+}
+
 /// Mails in the outbox, newest first, optionally only those to one address
 /// (case-insensitive), at most `limit`.
 pub fn list(tx: &impl Read, to: Option<&str>, limit: usize) -> Result<Vec<Mail>, StoreError> {
+    list_in(tx, Scope::All, to, limit)
+}
+
+/// [`list`] within what `scope` shows.
+pub fn list_in(tx: &impl Read, scope: Scope, to: Option<&str>, limit: usize) -> Result<Vec<Mail>, StoreError> {
     let want = to.map(|t| t.trim().to_ascii_lowercase());
     let mut all: Vec<Mail> = tx.scan(&OUTBOX, "")?.into_iter().map(|(_, m)| m).collect();
     all.reverse();
-    Ok(all.into_iter().filter(|m| want.as_ref().is_none_or(|w| m.to.to_ascii_lowercase() == *w)).take(limit).collect())
+    Ok(all
+        .into_iter()
+        .filter(|m| scope.shows(m) && want.as_ref().is_none_or(|w| m.to.to_ascii_lowercase() == *w))
+        .take(limit)
+        .collect())
 }
 
 pub fn get(tx: &impl Read, id: &str) -> Result<Option<Mail>, StoreError> {

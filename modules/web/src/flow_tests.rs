@@ -132,10 +132,21 @@ impl App {
 }
 
 #[tokio::test]
-async fn landing_lists_tenants() {
+async fn landing_lists_tenants_only_when_configured() {
+    // By default anonymous visitors type their enterprise code; no code or name is listed.
     let mut app = app();
     let p = app.get("/").await;
     assert_eq!(p.status, StatusCode::OK);
+    assert!(!p.body.contains("HXOS2") && !p.body.contains("オリエンタル白石"), "{}", p.body);
+    assert!(p.body.contains("action=\"/login\""), "{}", p.body);
+    let p = app.get("/login?code=hxos2").await;
+    assert_eq!((p.status, p.location()), (StatusCode::SEE_OTHER, "/t/HXOS2/login"));
+    let p = app.get("/login?code=../evil").await;
+    assert_eq!((p.status, p.location()), (StatusCode::SEE_OTHER, "/"));
+    let mut config = Config::default();
+    config.server.list_tenants = true;
+    let mut app = app_with(config);
+    let p = app.get("/").await;
     assert!(p.body.contains("href=\"/t/HXOS2/login\""));
     assert!(p.body.contains("オリエンタル白石"));
     let css = app.get("/static/keiyaku.css").await;

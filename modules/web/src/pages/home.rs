@@ -1,5 +1,6 @@
-//! `GET /`: the landing page — product name, the tenants with links to their login pages,
-//! and links to the API documentation and the mailbox.
+//! `GET /`: the landing page — product name, a field for the enterprise code (and, when
+//! `server.list_tenants`, the tenants with links to their login pages; in a demo the demo
+//! tenant only), and links to the API documentation and the mailbox.
 
 use crate::Web;
 use crate::layout::{self, PRODUCT, PageCtx};
@@ -11,16 +12,43 @@ use poem::web::Data;
 use poem::{EndpointExt, Request, Response, Route, get, handler};
 
 pub(crate) fn mount(route: Route, web: &Web) -> Route {
-    route.at("/", get(home).data(web.clone()))
+    route.at("/", get(home).data(web.clone())).at("/login", get(go_to_login))
+}
+
+/// The tenants anonymous visitors may see listed.
+fn listed(config: &keiyaku_kernel::Config, tenants: Vec<Tenant>) -> Vec<Tenant> {
+    match config.public_tenants() {
+        Some(codes) => tenants.into_iter().filter(|t| codes.contains(&t.code.as_str())).collect(),
+        None if config.server.list_tenants => tenants,
+        None => Vec::new(),
+    }
 }
 
 #[handler]
 async fn home(req: &Request, Data(web): Data<&Web>) -> Response {
     let pc = PageCtx::of(req);
     match web.kernel.store.read(directory::list_tenants).await {
-        Ok(tenants) => pc.respond(StatusCode::OK, home_view(&pc, &tenants)),
+        Ok(tenants) => pc.respond(StatusCode::OK, home_view(&pc, &listed(&web.kernel.config, tenants))),
         Err(e) => layout::server_error(&pc, &e),
     }
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct CodeQuery {
+    code: String,
+}
+
+/// `GET /login?code=…`: the typed enterprise code's login page (an unknown code lands on the
+/// same 「見つかりません」 page as any unknown tenant).
+#[handler]
+fn go_to_login(query: poem::Result<poem::web::Query<CodeQuery>>) -> Response {
+    let code = query.map(|q| q.0.code).unwrap_or_default();
+    let code = code.trim().to_ascii_uppercase();
+    if code.is_empty() || code.len() > 20 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return layout::see_other("/", &[]);
+    }
+    layout::see_other(&tenant_path(&code, "login"), &[])
 }
 
 /// The landing page.
@@ -31,14 +59,19 @@ pub fn home_view(pc: &PageCtx, tenants: &[Tenant]) -> Markup {
             h1.card-title { (PRODUCT) }
             p.lead {
                 (pc.t(
-                    "keiyaku は、自社のサーバーで運用できる電子契約サービスです。ご利用の企業コードを選んでログインしてください。",
-                    "keiyaku is a self-hosted electronic-contract service. Choose your enterprise code to log in.",
+                    "keiyaku は、自社のサーバーで運用できる電子契約サービスです。ご利用の企業コードを入力してログインしてください。",
+                    "keiyaku is a self-hosted electronic-contract service. Enter your enterprise code to log in.",
                 ))
             }
-            h2.section-title { (pc.t("企業コード一覧", "Enterprise codes")) }
-            @if tenants.is_empty() {
-                p.empty { (pc.t("企業はまだ登録されていません。", "No enterprise is registered yet.")) }
-            } @else {
+            @if with_login {
+                form.filter-form method="get" action="/login" {
+                    label for="code" { (pc.t("企業コード", "Enterprise code")) }
+                    input #code type="text" name="code" maxlength="20" autocapitalize="characters" autocomplete="organization" spellcheck="false";
+                    button.button.button-small type="submit" { (pc.t("ログイン画面へ", "To the login page")) }
+                }
+            }
+            @if !tenants.is_empty() {
+                h2.section-title { (pc.t("企業コード一覧", "Enterprise codes")) }
                 table.list {
                     thead { tr {
                         th scope="col" { (pc.t("企業コード", "Code")) }

@@ -45,16 +45,24 @@ enum Access {
 }
 
 async fn access(web: &Web, pc: &PageCtx, req: &Request) -> Result<Access, Response> {
-    if web.kernel.config.mail.mailbox_public {
-        return Ok(Access::Public);
-    }
+    let public = if web.kernel.config.mail.mailbox_public { Access::Public } else { Access::Denied };
     let Some(token) = token_cookie(req, OPERATOR_COOKIE) else {
-        return Ok(Access::Denied);
+        return Ok(public);
     };
     match web.auth.operator(&token, pc.client.clone()).await {
         Ok(_) => Ok(Access::Operator),
-        Err(AuthError::Unauthenticated) => Ok(Access::Denied),
+        Err(AuthError::Unauthenticated) => Ok(public),
         Err(e) => Err(layout::server_error(pc, &e)),
+    }
+}
+
+impl Access {
+    /// Whose mail this reader sees (the demo's public mailbox: the demo tenant's only).
+    fn scope(self, web: &Web) -> mail::Scope {
+        match self {
+            Access::Public => mail::Scope::public(&web.kernel.config),
+            Access::Operator | Access::Denied => mail::Scope::All,
+        }
     }
 }
 
@@ -293,13 +301,14 @@ async fn mailbox(req: &Request, Data(web): Data<&Web>, query: poem::Result<Query
     }
     let filter = address_filter(query.ok().and_then(|q| q.0.to).as_deref());
     let f = filter.clone();
+    let scope = access.scope(web);
     let loaded = web
         .kernel
         .store
         .read(move |tx| {
-            let mails = mail::list(tx, f.as_deref(), LIMIT)?;
+            let mails = mail::list_in(tx, scope, f.as_deref(), LIMIT)?;
             let mut recipients: Vec<String> =
-                mail::list(tx, None, 500)?.into_iter().map(|m| m.to.to_ascii_lowercase()).collect();
+                mail::list_in(tx, scope, None, 500)?.into_iter().map(|m| m.to.to_ascii_lowercase()).collect();
             recipients.sort();
             recipients.dedup();
             Ok::<_, StoreError>((mails, recipients))
@@ -405,7 +414,7 @@ use keiyaku_kernel::http::content_disposition;
 #[handler]
 async fn attachment(req: &Request, Path((id, index)): Path<(String, String)>, Data(web): Data<&Web>) -> Response {
     let pc = PageCtx::of(req);
-    match access(web, &pc, req).await {
+    let scope = match access(web, &pc, req).await {
         Ok(Access::Denied) => {
             return layout::error_page(
                 &pc,
@@ -415,9 +424,9 @@ async fn attachment(req: &Request, Path((id, index)): Path<(String, String)>, Da
                 Some(("/mailbox", pc.t("メールボックスへ", "To the mailbox"))),
             );
         }
-        Ok(_) => {}
+        Ok(a) => a.scope(web),
         Err(resp) => return resp,
-    }
+    };
     let Ok(index) = index.parse::<usize>() else {
         return layout::not_found(&pc);
     };
@@ -426,7 +435,7 @@ async fn attachment(req: &Request, Path((id, index)): Path<(String, String)>, Da
     }
     let found = web.kernel.store.read(move |tx| mail::get(tx, &id)).await;
     let att = match found {
-        Ok(m) => m.and_then(|m| m.attachments.get(index).cloned()),
+        Ok(m) => m.filter(|m| scope.shows(m)).and_then(|m| m.attachments.get(index).cloned()),
         Err(e) => return layout::server_error(&pc, &e),
     };
     let Some(att) = att else {
