@@ -329,6 +329,22 @@ async fn tls_maintenance(tls: Arc<tls::Tls>, kernel: Kernel, mut stop: tokio::sy
     }
 }
 
+/// Hourly: expired sessions are removed.
+#[cfg(feature = "auth")]
+async fn session_sweep(auth: keiyaku_auth::Auth, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        match auth.sweep_sessions().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sessions = n, "expired sessions removed"),
+            Err(e) => tracing::error!(error = %e, "sweeping expired sessions failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
 /// Hourly: certificates whose replacement became usable are revoked as superseded.
 #[cfg(feature = "certs")]
 async fn certificate_maintenance(certs: keiyaku_certs::Certs, mut stop: tokio::sync::watch::Receiver<bool>) {
@@ -493,6 +509,8 @@ impl App {
         tasks.push(tokio::spawn(tls_maintenance(self.tls.clone(), self.services.kernel.clone(), stop_rx.clone())));
         #[cfg(feature = "certs")]
         tasks.push(tokio::spawn(certificate_maintenance(self.services.certs.clone(), stop_rx.clone())));
+        #[cfg(feature = "auth")]
+        tasks.push(tokio::spawn(session_sweep(self.services.auth.clone(), stop_rx.clone())));
         tasks.push(tokio::spawn(keiyaku_kernel::mail::run_sender(
             self.services.kernel.store.clone(),
             self.config.mail.clone(),

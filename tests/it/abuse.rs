@@ -232,3 +232,121 @@ async fn the_demo_mailbox_shows_only_the_demo_tenant() {
     assert_eq!((s, v["total"].as_u64()), (StatusCode::OK, Some(1)), "the operator sees it: {v}");
     app.stop().await;
 }
+
+/// Changing the password ends the user's other sessions (the one that changed it stays);
+/// expired sessions are swept, with their index entries.
+#[tokio::test]
+async fn a_password_change_ends_the_other_sessions_and_expired_ones_are_swept() {
+    let app = TestApp::demo().await;
+    let old = app.demo_token("A1533601").await;
+    let current = app.demo_token("A1533601").await;
+    let (s, _) = app.get(&t("/me"), Some(&old)).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = app
+        .post(
+            &t("/auth/password"),
+            Some(&current),
+            json!({"current_password": DEMO_PASSWORD, "new_password": "Another-pass-2026"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    let (s, _) = app.get(&t("/me"), Some(&old)).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "the older session ended");
+    let (s, _) = app.get(&t("/me"), Some(&current)).await;
+    assert_eq!(s, StatusCode::OK, "the session that changed it stays");
+
+    let auth = app.services().auth.clone();
+    let count = async || {
+        app.services()
+            .kernel
+            .store
+            .read(|tx| {
+                use keiyaku_kernel::store::Read;
+                Ok::<_, keiyaku_kernel::StoreError>((
+                    tx.count(&keiyaku_auth::SESSIONS, "")?,
+                    tx.count(&keiyaku_auth::SESSIONS_BY_USER, "")?,
+                ))
+            })
+            .await
+            .expect("count")
+    };
+    let (sessions, index) = count().await;
+    assert_eq!(sessions, index, "every session is indexed by its user");
+    assert!(sessions >= 1);
+    assert_eq!(auth.sweep_sessions().await.ok(), Some(0), "nothing expired yet");
+    app.clock.advance(jiff::SignedDuration::from_hours(13));
+    assert_eq!(auth.sweep_sessions().await.ok(), Some(sessions as usize));
+    assert_eq!(count().await, (0, 0));
+    app.stop().await;
+}
+
+/// A password reset or a suspension made while argon2 checks a login is not undone: the
+/// login's write reads the credential and the user again and refuses.
+#[tokio::test]
+async fn a_login_racing_a_reset_or_a_suspension_is_refused() {
+    use keiyaku_auth::{SessionKind, password};
+    let app = TestApp::demo().await;
+    let auth = app.services().auth.clone();
+    let store = app.services().kernel.store.clone();
+    let hash_now = async || {
+        store
+            .read(|tx| {
+                use keiyaku_kernel::store::Read;
+                tx.get(&keiyaku_auth::CREDENTIALS, "HXOS2/A1533602")
+            })
+            .await
+            .expect("read")
+            .expect("credential")
+            .hash
+    };
+    // The password was verified against this hash …
+    let verified = hash_now().await;
+    assert!(password::verify(DEMO_PASSWORD, &verified));
+    // … then an administrator resets it before the login writes.
+    let admin = app.demo_token("HX000001").await;
+    let (s, v) = app.post(&t("/users/A1533602/password-reset"), Some(&admin), json!({})).await;
+    assert!(s.is_success(), "{v}");
+    assert_ne!(hash_now().await, verified);
+    let before = app.snapshot().await;
+    let r = auth.finish_login("HXOS2", "A1533602", &verified, None, SessionKind::Api).await;
+    assert!(matches!(r, Err(keiyaku_auth::AuthError::InvalidCredentials)), "{r:?}");
+    assert_eq!(before, app.snapshot().await, "no session, no record written back");
+    // A suspension in the same window.
+    let verified = hash_now().await;
+    let (s, v) = app
+        .call(reqwest::Method::PATCH, &t("/users/HX000003"), Some(&admin), Some(json!({"status": "suspended"})))
+        .await;
+    assert!(s.is_success(), "{v}");
+    let verified3 = store
+        .read(|tx| {
+            use keiyaku_kernel::store::Read;
+            tx.get(&keiyaku_auth::CREDENTIALS, "HXOS2/HX000003")
+        })
+        .await
+        .expect("read")
+        .expect("credential")
+        .hash;
+    let r = auth.finish_login("HXOS2", "HX000003", &verified3, None, SessionKind::Api).await;
+    assert!(matches!(r, Err(keiyaku_auth::AuthError::InvalidCredentials)), "{r:?}");
+    // Unchanged, the same call opens the session.
+    let r = auth.finish_login("HXOS2", "A1533602", &verified, None, SessionKind::Api).await;
+    assert!(matches!(r, Ok(keiyaku_auth::Login::Session(_))), "{r:?}");
+    app.stop().await;
+}
+
+/// Lockout answers the same for an unknown user ID and an existing one.
+#[tokio::test]
+async fn lockout_answers_the_same_for_unknown_and_existing_ids() {
+    let app = TestApp::demo().await;
+    let mut answers = Vec::new();
+    for login in ["hx000099", "A1533601"] {
+        let mut statuses = Vec::new();
+        for _ in 0..7 {
+            statuses.push(app.login("HXOS2", login, "wrong-password-1").await.0.as_u16());
+        }
+        answers.push(statuses);
+    }
+    assert_eq!(answers[0], answers[1], "{answers:?}");
+    assert_eq!(answers[0].last(), Some(&429), "{answers:?}");
+    app.stop().await;
+}

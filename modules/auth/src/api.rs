@@ -671,7 +671,7 @@ impl AuthApi {
             .await
             .map_err(|e| ctx.fail(&e))?;
         self.auth
-            .change_password(&a.caller, &body.0.current_password, &body.0.new_password)
+            .change_password(&a.caller, &token.0.token, &body.0.current_password, &body.0.new_password)
             .await
             .map_err(|e| ctx.fail(&e))?;
         Ok(NoContent::Done)

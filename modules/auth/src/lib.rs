@@ -27,6 +27,9 @@ use throttle::{Limits, Throttle};
 pub const CREDENTIALS: Table<Credential> = Table::new("auth_credentials");
 /// SHA-256 of the token → session.
 pub const SESSIONS: Table<Session> = Table::new("auth_sessions");
+/// `tenant/user id/SHA-256 of the token` (the operator: `-/operator/…`) → (): a user's
+/// sessions without scanning every session of the appliance.
+pub const SESSIONS_BY_USER: Table<()> = Table::new("auth_sessions_by_user");
 /// `operator` → the operator's credential.
 pub const OPERATOR: Table<Credential> = Table::new("auth_operator");
 
@@ -228,7 +231,28 @@ impl Module for AuthModule {
     }
 
     fn tables(&self) -> Vec<&'static str> {
-        vec![CREDENTIALS.name(), SESSIONS.name(), OPERATOR.name(), totp::TOTP_RECORDS.name(), totp::CHALLENGES.name()]
+        vec![
+            CREDENTIALS.name(),
+            SESSIONS.name(),
+            SESSIONS_BY_USER.name(),
+            OPERATOR.name(),
+            totp::TOTP_RECORDS.name(),
+            totp::CHALLENGES.name(),
+        ]
+    }
+
+    /// 1: sessions by token only; 2: with the index by user (`auth_sessions_by_user`).
+    fn schema_version(&self) -> u32 {
+        2
+    }
+
+    fn migrate(&self, tx: &mut Tx, from: u32) -> Result<(), StoreError> {
+        if from == 1 {
+            for (key, session) in tx.scan(&SESSIONS, "")? {
+                tx.put(&SESSIONS_BY_USER, &session_index_key(&session, &key), &())?;
+            }
+        }
+        Ok(())
     }
 
     fn seed_demo(&self, kernel: &Kernel, tx: &mut Tx) -> Result<(), StoreError> {
@@ -409,7 +433,7 @@ impl Auth {
         let pw = password.to_string();
         let ok = self.argon2(move || password::verify(&pw, &hash)).await.unwrap_or(false);
         let active = found.0.as_ref().is_some_and(|u| u.status == UserStatus::Active);
-        let (Some(user), Some(_), true, true) = (found.0, found.1, ok, active) else {
+        let (Some(user), Some(cred), true, true) = (found.0, found.1, ok, active) else {
             let locked = self.throttle.fail(&subject, &client_key, now, &self.limits());
             let actor = Actor::public(Some(tenant.clone()), client.clone());
             let target = subject.clone();
@@ -423,11 +447,33 @@ impl Auth {
             });
         };
         self.throttle.succeed(&subject, &client_key);
-        let actor = user_actor(&tenant, &user.user_id, client);
+        self.finish_login(&tenant, &user.user_id, &cred.hash, client, kind).await
+    }
+
+    /// The write half of [`login`](Self::login), for a password verified against `verified`
+    /// (the credential's hash as read before argon2 ran). The user and the credential are read
+    /// again inside the write transaction: a password reset or change, a suspension or a
+    /// deletion made while argon2 ran refuses the login instead of being undone or ignored.
+    pub async fn finish_login(
+        &self,
+        tenant: &str,
+        user_id: &str,
+        verified: &str,
+        client: Option<String>,
+        kind: SessionKind,
+    ) -> Result<Login, AuthError> {
+        let actor = user_actor(tenant, user_id, client);
         let this = self.clone();
+        let (tenant, user_id, verified) = (tenant.to_string(), user_id.to_string(), verified.to_string());
         self.kernel
             .store
             .write(move |tx| {
+                let user = directory::get_user(tx, &tenant, &user_id)?.filter(|u| u.status == UserStatus::Active);
+                let cred = tx.get(&CREDENTIALS, &format!("{tenant}/{user_id}"))?;
+                let (Some(user), Some(cred)) = (user, cred) else { return Err(AuthError::InvalidCredentials) };
+                if cred.hash != verified {
+                    return Err(AuthError::InvalidCredentials);
+                }
                 let totp_subject = totp::subject(Some(&tenant), &user.user_id);
                 if totp::enrolled(tx, &totp_subject)? {
                     let challenge = totp::new_challenge(tx, Some(&tenant), &user.user_id, kind)?;
@@ -466,7 +512,7 @@ impl Auth {
         cred.previous_login_at = cred.last_login_at.take();
         cred.last_login_at = Some(now);
         tx.put(&CREDENTIALS, &cred_key, &cred)?;
-        tx.put(&SESSIONS, &digest(&token), &session)?;
+        put_session(tx, &digest(&token), &session)?;
         tx.audit(actor, "auth.login", &cred_key, serde_json::json!({"kind": session.kind}))?;
         Ok(LoginOk {
             token,
@@ -629,6 +675,27 @@ impl Auth {
         Ok(self.kernel.store.read(move |tx| totp::enrolled(tx, &subject)).await?)
     }
 
+    /// Removes every expired session (run hourly); returns how many.
+    pub async fn sweep_sessions(&self) -> Result<usize, AuthError> {
+        let this = self.clone();
+        self.kernel
+            .store
+            .write(move |tx| {
+                let now = tx.now();
+                let expired: Vec<String> = tx
+                    .scan(&SESSIONS, "")?
+                    .into_iter()
+                    .filter(|(_, s)| this.session_expired(s, now))
+                    .map(|(k, _)| k)
+                    .collect();
+                for key in &expired {
+                    remove_session(tx, key)?;
+                }
+                Ok::<_, AuthError>(expired.len())
+            })
+            .await
+    }
+
     fn session_expired(&self, s: &Session, now: Timestamp) -> bool {
         let cfg = &self.kernel.config.auth;
         let idle = SignedDuration::from_mins(i64::from(cfg.session_idle_minutes));
@@ -694,8 +761,16 @@ impl Auth {
         Ok(auth)
     }
 
-    /// Changes the caller's password after checking the current one and the policy.
-    pub async fn change_password(&self, caller: &Caller, current: &str, new: &str) -> Result<(), AuthError> {
+    /// Changes the caller's password after checking the current one and the policy, and ends
+    /// the user's other sessions (`token` is the session that asked, which stays).
+    pub async fn change_password(
+        &self,
+        caller: &Caller,
+        token: &str,
+        current: &str,
+        new: &str,
+    ) -> Result<(), AuthError> {
+        let keep = digest(token);
         let cfg = self.kernel.config.auth.clone();
         let key = format!("{}/{}", caller.tenant, caller.user_id);
         let cred = {
@@ -715,6 +790,7 @@ impl Auth {
             .ok_or_else(|| AuthError::Hash("the hashing task failed".into()))?
             .map_err(AuthError::Hash)?;
         let actor = caller.actor();
+        let actor_tenant = caller.tenant.clone();
         self.kernel
             .store
             .write(move |tx| {
@@ -723,7 +799,8 @@ impl Auth {
                 cred.must_change = false;
                 cred.changed_at = tx.now();
                 tx.put(&CREDENTIALS, &key, &cred)?;
-                tx.audit(&actor, "auth.password_change", &key, serde_json::json!({}))?;
+                let ended = revoke_sessions_except(tx, &actor_tenant, &actor.id, Some(&keep))?;
+                tx.audit(&actor, "auth.password_change", &key, serde_json::json!({"other_sessions_ended": ended}))?;
                 Ok(())
             })
             .await
@@ -735,7 +812,7 @@ impl Auth {
         self.kernel
             .store
             .write(move |tx| {
-                if tx.remove(&SESSIONS, &key)? {
+                if remove_session(tx, &key)? {
                     let target = match &actor.tenant {
                         Some(t) => format!("{t}/{}", actor.id),
                         None => actor.id.clone(),
@@ -1033,18 +1110,54 @@ pub fn register_credential(
     tx.audit(actor, "auth.password_set", &key, serde_json::json!({"must_change": must_change}))
 }
 
+fn user_prefix(tenant: Option<&str>, user_id: &str) -> String {
+    format!("{}/{user_id}/", tenant.unwrap_or("-"))
+}
+
+fn session_index_key(session: &Session, key: &str) -> String {
+    format!("{}{key}", user_prefix(session.tenant.as_deref(), &session.user_id))
+}
+
+/// Stores a new session under `key` (the token's digest), with its index entry.
+fn put_session(tx: &mut Tx, key: &str, session: &Session) -> Result<(), StoreError> {
+    tx.put(&SESSIONS, key, session)?;
+    tx.put(&SESSIONS_BY_USER, &session_index_key(session, key), &())
+}
+
+/// Removes the session under `key` and its index entry; whether there was one.
+fn remove_session(tx: &mut Tx, key: &str) -> Result<bool, StoreError> {
+    let Some(session) = tx.get(&SESSIONS, key)? else { return Ok(false) };
+    tx.remove(&SESSIONS_BY_USER, &session_index_key(&session, key))?;
+    tx.remove(&SESSIONS, key)
+}
+
+/// Ends every session of a user (after a password reset or suspension), but `keep` (the
+/// digest of the session that changed its own password). Reads the user's index only.
+pub fn revoke_sessions_except(
+    tx: &mut Tx,
+    tenant: &str,
+    user_id: &str,
+    keep: Option<&str>,
+) -> Result<usize, StoreError> {
+    let prefix = user_prefix(Some(tenant), user_id);
+    let keys: Vec<String> = tx.scan(&SESSIONS_BY_USER, &prefix)?.into_iter().map(|(k, ())| k).collect();
+    let mut ended = 0;
+    for index_key in keys {
+        let key = index_key[prefix.len()..].to_string();
+        if Some(key.as_str()) == keep {
+            continue;
+        }
+        tx.remove(&SESSIONS_BY_USER, &index_key)?;
+        if tx.remove(&SESSIONS, &key)? {
+            ended += 1;
+        }
+    }
+    Ok(ended)
+}
+
 /// Ends every session of a user (after a password reset or suspension).
 pub fn revoke_sessions(tx: &mut Tx, tenant: &str, user_id: &str) -> Result<usize, StoreError> {
-    let doomed: Vec<String> = tx
-        .scan(&SESSIONS, "")?
-        .into_iter()
-        .filter(|(_, s)| s.tenant.as_deref() == Some(tenant) && s.user_id == user_id)
-        .map(|(k, _)| k)
-        .collect();
-    for k in &doomed {
-        tx.remove(&SESSIONS, k)?;
-    }
-    Ok(doomed.len())
+    revoke_sessions_except(tx, tenant, user_id, None)
 }
 
 /// Puts the registration mail in the outbox (for modules that create users).
@@ -1091,7 +1204,7 @@ fn operator_session(tx: &mut Tx, actor: &Actor) -> Result<String, AuthError> {
         last_seen_at: now,
         csrf: secret_token(24),
     };
-    tx.put(&SESSIONS, &digest(&token), &session)?;
+    put_session(tx, &digest(&token), &session)?;
     tx.audit(actor, "operator.login", OPERATOR_ID, serde_json::json!({}))?;
     Ok(token)
 }

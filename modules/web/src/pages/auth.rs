@@ -627,7 +627,7 @@ async fn password_submit(
         let msg = layout::invalid_msg(&pc);
         return again(StatusCode::UNPROCESSABLE_ENTITY, Some(msg), &errors);
     }
-    match web.auth.change_password(s.caller(), &form.current_password, &form.new_password).await {
+    match web.auth.change_password(s.caller(), &s.token, &form.current_password, &form.new_password).await {
         Ok(()) => layout::see_other(&format!("{}?notice=password_changed", tenant_path(&s.tenant_code, "")), &[]),
         Err(AuthError::Unauthenticated) => layout::see_other(
             &format!("{}?notice=session_expired", tenant_path(&s.tenant_code, "login")),
