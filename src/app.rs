@@ -261,7 +261,7 @@ fn metrics_endpoint(kernel: Kernel, metrics: Arc<crate::observe::Metrics>) -> im
     poem::endpoint::make(move |req: poem::Request| {
         let (kernel, metrics) = (kernel.clone(), metrics.clone());
         async move {
-            let local = req.remote_addr().as_socket_addr().is_some_and(|a| a.ip().is_loopback());
+            let local = keiyaku_kernel::http::client_ip(&req).is_some_and(|ip| ip.is_loopback());
             if !local {
                 return poem::Response::builder().status(poem::http::StatusCode::FORBIDDEN).finish();
             }
@@ -438,6 +438,10 @@ impl App {
             .with(crate::ratelimit::RateLimit::new(self.services.kernel.clone()))
             .with(keiyaku_web::SecurityHeaders)
             .with(crate::observe::Observe(self.metrics.clone()))
+            .with(keiyaku_kernel::http::ClientAddress(Arc::new(
+                // `settings::check` refused bad entries before start.
+                keiyaku_kernel::http::TrustedProxies::parse(&self.config.server.trusted_proxies).unwrap_or_default(),
+            )))
     }
 
     /// Binds the HTTPS listener (and the redirect listener when configured) and serves

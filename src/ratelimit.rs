@@ -224,7 +224,7 @@ impl<E: Endpoint> Endpoint for RateLimitEndpoint<E> {
         if path == "/healthz" || path == "/metrics" {
             return self.ep.call(req).await.map(IntoResponse::into_response);
         }
-        let client = req.remote_addr().as_socket_addr().map(|a| a.ip());
+        let client = keiyaku_kernel::http::client_ip(&req);
         let account = if self.limiter.limits_accounts() { self.account(&req) } else { None };
         match self.limiter.check(client, account.as_deref()) {
             Ok(()) => self.ep.call(req).await.map(IntoResponse::into_response),

@@ -237,3 +237,36 @@ async fn body_and_upload_sizes_are_configurable() {
     assert_ne!(s, StatusCode::PAYLOAD_TOO_LARGE, "{code}");
     app.stop().await;
 }
+
+/// Behind a reverse proxy in `server.trusted_proxies`, the limits count the address in
+/// `X-Forwarded-For`; from anyone else the header is ignored.
+#[tokio::test]
+async fn trusted_proxies_make_limits_count_the_forwarded_client() {
+    let limited = |trusted: bool| {
+        TestApp::start_with(move |c| {
+            c.limits.requests_per_minute_per_client = 3;
+            c.limits.requests_per_minute_per_account = 0;
+            if trusted {
+                c.server.trusted_proxies = vec!["127.0.0.0/8".into()];
+            }
+        })
+    };
+    let status = async |app: &TestApp, xff: &str| {
+        let resp = app.client.get(app.url("/api/v1/t/NOPE1/me")).header("x-forwarded-for", xff).send().await;
+        resp.expect("request").status()
+    };
+    let app = limited(true).await;
+    for _ in 0..3 {
+        assert_eq!(status(&app, "203.0.113.1").await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(status(&app, "203.0.113.1").await, StatusCode::TOO_MANY_REQUESTS, "the forwarded client is limited");
+    assert_eq!(status(&app, "203.0.113.2").await, StatusCode::UNAUTHORIZED, "another client behind the proxy is not");
+    app.stop().await;
+    // Untrusted: every forwarded address is the one peer.
+    let app = limited(false).await;
+    for i in 0..3 {
+        assert_eq!(status(&app, &format!("203.0.113.{i}")).await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(status(&app, "203.0.113.9").await, StatusCode::TOO_MANY_REQUESTS, "a forged header buys nothing");
+    app.stop().await;
+}

@@ -7,6 +7,7 @@ use poem::http::{HeaderValue, StatusCode, header};
 use poem::{Endpoint, FromRequest, IntoResponse, Middleware, Request, RequestBody, Response};
 use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
 use poem_openapi::types::Type;
+use std::sync::Arc;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -114,6 +115,96 @@ impl poem_openapi::ApiResponse for Failure {
     }
 }
 
+/// The client's address as [`ClientAddress`] resolved it (behind a trusted proxy, from
+/// `X-Forwarded-For`), else the peer's.
+pub fn client_ip(req: &Request) -> Option<std::net::IpAddr> {
+    match req.data::<ClientIp>() {
+        Some(ClientIp(ip)) => Some(*ip),
+        None => req.remote_addr().as_socket_addr().map(|a| a.ip()),
+    }
+}
+
+/// The resolved client address of a request (a request extension).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub std::net::IpAddr);
+
+/// `server.trusted_proxies`, parsed: addresses and CIDR blocks.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(Vec<ipnet::IpNet>);
+
+impl TrustedProxies {
+    /// Parses the configured entries; `Err` names the first that is neither an address nor a
+    /// CIDR block.
+    pub fn parse(entries: &[String]) -> Result<Self, String> {
+        entries
+            .iter()
+            .map(|e| {
+                let e = e.trim();
+                e.parse::<ipnet::IpNet>()
+                    .or_else(|_| e.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| format!("`{e}` is not an IP address or CIDR block"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(TrustedProxies)
+    }
+
+    fn trusts(&self, ip: std::net::IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.0.iter().any(|n| n.contains(&ip))
+    }
+
+    /// The client behind `peer`: when the peer is a trusted proxy, the right-most address of
+    /// `X-Forwarded-For` that is not itself a trusted proxy (the left-most when all are);
+    /// otherwise the peer. Unparsable entries end the walk (nothing left of them is trusted).
+    pub fn client(&self, peer: std::net::IpAddr, forwarded_for: Option<&str>) -> std::net::IpAddr {
+        if !self.trusts(peer) {
+            return peer;
+        }
+        let mut client = peer;
+        for hop in forwarded_for.unwrap_or_default().rsplit(',') {
+            match hop.trim().parse::<std::net::IpAddr>() {
+                Ok(ip) => {
+                    client = ip;
+                    if !self.trusts(ip) {
+                        break;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        client
+    }
+}
+
+/// The outermost middleware: resolves the client address once per request ([`ClientIp`]),
+/// for the rate limits, the anonymous budgets, lockout and the audit.
+pub struct ClientAddress(pub Arc<TrustedProxies>);
+
+impl<E: Endpoint> Middleware<E> for ClientAddress {
+    type Output = ClientAddressEndpoint<E>;
+
+    fn transform(&self, ep: E) -> Self::Output {
+        ClientAddressEndpoint { ep, proxies: self.0.clone() }
+    }
+}
+
+pub struct ClientAddressEndpoint<E> {
+    ep: E,
+    proxies: Arc<TrustedProxies>,
+}
+
+impl<E: Endpoint> Endpoint for ClientAddressEndpoint<E> {
+    type Output = E::Output;
+
+    async fn call(&self, mut req: Request) -> poem::Result<Self::Output> {
+        if let Some(peer) = req.remote_addr().as_socket_addr().map(|a| a.ip()) {
+            let forwarded = req.header("x-forwarded-for").map(str::to_string);
+            req.set_data(ClientIp(self.proxies.client(peer, forwarded.as_deref())));
+        }
+        self.ep.call(req).await
+    }
+}
+
 /// Result type of API operations.
 pub type ApiResult<T> = Result<T, Failure>;
 
@@ -133,7 +224,7 @@ impl Ctx {
             .and_then(Lang::parse)
             .or_else(|| cookie_value(req, "lang").as_deref().and_then(Lang::parse))
             .unwrap_or_else(|| Lang::from_accept_language(req.header(header::ACCEPT_LANGUAGE)));
-        let client = req.remote_addr().as_socket_addr().map(|a| a.ip().to_string());
+        let client = client_ip(req).map(|ip| ip.to_string());
         Ctx { lang, client }
     }
 
@@ -309,6 +400,27 @@ pub fn content_disposition(file_name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trusted_proxies_name_the_client_and_nobody_else_does() {
+        let p = TrustedProxies::parse(&["10.0.0.0/8".into(), "127.0.0.1".into()]).unwrap_or_default();
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+        assert_eq!(p.client(ip("10.1.2.3"), Some("203.0.113.9")), ip("203.0.113.9"));
+        assert_eq!(
+            p.client(ip("10.1.2.3"), Some("198.51.100.1, 203.0.113.9, 10.9.9.9")),
+            ip("203.0.113.9"),
+            "right-most untrusted"
+        );
+        assert_eq!(p.client(ip("192.0.2.5"), Some("203.0.113.9")), ip("192.0.2.5"), "an untrusted peer is the client");
+        assert_eq!(p.client(ip("127.0.0.1"), None), ip("127.0.0.1"));
+        assert_eq!(p.client(ip("127.0.0.1"), Some("junk, 203.0.113.9")), ip("203.0.113.9"));
+        assert_eq!(
+            TrustedProxies::default().client(ip("10.1.2.3"), Some("203.0.113.9")),
+            ip("10.1.2.3"),
+            "none by default"
+        );
+        assert!(TrustedProxies::parse(&["not-an-ip".into()]).is_err());
+    }
 
     #[test]
     fn problem_responses_carry_type_and_retry_after() {
