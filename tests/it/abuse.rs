@@ -350,3 +350,15 @@ async fn lockout_answers_the_same_for_unknown_and_existing_ids() {
     assert_eq!(answers[0].last(), Some(&429), "{answers:?}");
     app.stop().await;
 }
+
+/// An anonymous `getCrl` on a tenant that has issued nothing answers 404 and creates no CA.
+#[tokio::test]
+async fn an_anonymous_crl_request_creates_nothing() {
+    let app = TestApp::demo().await;
+    app.create_tenant("DMOEX", "DM000001", "yamada@example.jp").await;
+    let before = state(&app).await;
+    let (s, v) = app.get("/api/v1/t/DMOEX/ca/crl", None).await;
+    assert_eq!((s, v["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "{v}");
+    assert_eq!(before, state(&app).await, "no CA was made");
+    app.stop().await;
+}

@@ -146,9 +146,21 @@ pub fn policy_lines(cfg: &AuthConfig, lang: Lang) -> Vec<String> {
     if cfg.password_require_letters_and_digits {
         lines.push(lang.pick("英字と数字をそれぞれ1文字以上含む", "at least one letter and one digit").into());
     }
-    lines.push(lang.pick("ユーザーIDと同じものは不可", "not the same as the user ID").into());
+    lines.push(lang.pick("ユーザーIDを含むものは不可", "not containing the user ID").into());
+    lines.push(lang.pick("よく使われているパスワードは不可", "not a common password").into());
     lines.push(lang.pick("現在のパスワードと同じものは不可", "not the same as the current password").into());
     lines
+}
+
+/// The 10,000 most common passwords, most common first, lower case (the `passwords` list of
+/// zxcvbn 4.4, MIT licence, itself from published password leaks).
+const COMMON: &str = include_str!("common_passwords.txt");
+
+/// Whether `pw` is one of the 10,000 most common passwords (ignoring case).
+pub fn is_common(pw: &str) -> bool {
+    static SET: std::sync::OnceLock<std::collections::HashSet<&'static str>> = std::sync::OnceLock::new();
+    let set = SET.get_or_init(|| COMMON.lines().map(str::trim).filter(|l| !l.is_empty()).collect());
+    set.contains(pw.to_lowercase().as_str())
 }
 
 /// Checks a new password against the policy.
@@ -178,11 +190,18 @@ pub fn check_policy(cfg: &AuthConfig, user_id: &str, current: Option<&str>, new:
             "Use at least one letter and one digit.".into(),
         );
     }
-    if new.eq_ignore_ascii_case(user_id) {
+    if !user_id.is_empty() && new.to_lowercase().contains(&user_id.to_lowercase()) {
         return fail(
-            "same_as_user_id",
-            "ユーザーIDと同じパスワードは使用できません。".into(),
-            "The password must differ from the user ID.".into(),
+            "contains_user_id",
+            "ユーザーIDを含むパスワードは使用できません。".into(),
+            "The password must not contain the user ID.".into(),
+        );
+    }
+    if is_common(new) {
+        return fail(
+            "common_password",
+            "よく使われているパスワードのため使用できません。推測されにくいパスワードを入力してください。".into(),
+            "This password is too common. Choose one that is harder to guess.".into(),
         );
     }
     if current == Some(new) {
@@ -330,7 +349,11 @@ mod tests {
         assert_eq!(code(check_policy(&cfg, "u", None, "short1")), "too_short");
         assert_eq!(code(check_policy(&cfg, "u", None, "onlyletters")), "letters_and_digits");
         assert_eq!(code(check_policy(&cfg, "u", None, "12345678")), "letters_and_digits");
-        assert_eq!(code(check_policy(&cfg, "a1533601x", None, "A1533601X")), "same_as_user_id");
+        assert_eq!(code(check_policy(&cfg, "a1533601x", None, "A1533601X")), "contains_user_id");
+        assert_eq!(code(check_policy(&cfg, "A1533601", None, "my-a1533601-pw")), "contains_user_id");
+        assert_eq!(code(check_policy(&cfg, "A1533601", None, "Password1")), "common_password");
+        assert_eq!(code(check_policy(&cfg, "A1533601", None, "qwerty123")), "common_password");
+        assert!(is_common("iloveyou") && is_common("123456") && !is_common("Korinto-Mura-7"));
         assert_eq!(code(check_policy(&cfg, "u", Some("Same1234"), "Same1234")), "same_as_current");
         assert_eq!(code(check_policy(&cfg, "u", None, &"a1".repeat(100))), "too_long");
     }

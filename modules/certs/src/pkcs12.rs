@@ -23,8 +23,8 @@ const HMAC_SHA256: &[u64] = &[1, 2, 840, 113549, 2, 9];
 const AES_256_CBC: &[u64] = &[2, 16, 840, 1, 101, 3, 4, 1, 42];
 const SHA256: &[u64] = &[2, 16, 840, 1, 101, 3, 4, 2, 1];
 
-/// PBKDF2 iterations of the key encryption.
-pub const KEY_ITERATIONS: u32 = 100_000;
+/// PBKDF2 iterations of the key encryption (OWASP 2023 for PBKDF2-HMAC-SHA256).
+pub const KEY_ITERATIONS: u32 = 600_000;
 /// Iterations of the MAC key derivation.
 pub const MAC_ITERATIONS: u32 = 2048;
 
@@ -260,6 +260,18 @@ mod tests {
             .output()
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(!wrong.status.success());
+        // The key bag: PBES2 with PBKDF2-HMAC-SHA256 at 600,000 iterations and AES-256-CBC.
+        let info = std::process::Command::new("openssl")
+            .args(["pkcs12", "-info", "-noout", "-in"])
+            .arg(&file)
+            .args(["-passin", "pass:123456789012"])
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let info = String::from_utf8_lossy(&info.stdout).to_string() + &String::from_utf8_lossy(&info.stderr);
+        assert!(
+            info.contains("Shrouded Keybag: PBES2, PBKDF2, AES-256-CBC, Iteration 600000, PRF hmacWithSHA256"),
+            "{info}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
