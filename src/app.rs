@@ -329,6 +329,21 @@ async fn tls_maintenance(tls: Arc<tls::Tls>, kernel: Kernel, mut stop: tokio::sy
     }
 }
 
+/// Hourly: secrets kept too long in stored mail are scrubbed.
+async fn secret_sweep(kernel: Kernel, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        match kernel.store.write(keiyaku_kernel::mail::scrub_expired).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(mails = n, "passwords scrubbed from stored mail"),
+            Err(e) => tracing::error!(error = %e, "scrubbing stored mail failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
 /// Hourly: expired sessions are removed.
 #[cfg(feature = "auth")]
 async fn session_sweep(auth: keiyaku_auth::Auth, mut stop: tokio::sync::watch::Receiver<bool>) {
@@ -513,6 +528,7 @@ impl App {
         tasks.push(tokio::spawn(tls_maintenance(self.tls.clone(), self.services.kernel.clone(), stop_rx.clone())));
         #[cfg(feature = "certs")]
         tasks.push(tokio::spawn(certificate_maintenance(self.services.certs.clone(), stop_rx.clone())));
+        tasks.push(tokio::spawn(secret_sweep(self.services.kernel.clone(), stop_rx.clone())));
         #[cfg(feature = "auth")]
         tasks.push(tokio::spawn(session_sweep(self.services.auth.clone(), stop_rx.clone())));
         tasks.push(tokio::spawn(keiyaku_kernel::mail::run_sender(

@@ -362,3 +362,39 @@ async fn an_anonymous_crl_request_creates_nothing() {
     assert_eq!(before, state(&app).await, "no CA was made");
     app.stop().await;
 }
+
+/// Initial passwords do not stay readable in the outbox (nor in backups of it): the stored
+/// mail loses the password at the user's first login, or after seven days in mailbox mode
+/// (after SMTP delivery: `mail::outbox_is_delivered_by_smtp`).
+#[tokio::test]
+async fn initial_passwords_are_scrubbed_from_stored_mail() {
+    let app = TestApp::demo().await;
+    let scrubbed = keiyaku_kernel::mail::SCRUBBED;
+    let body_to = async |to: &str| {
+        let m = app.last_mail_to(to).await.expect("mail");
+        m["body"].as_str().unwrap_or_default().to_string()
+    };
+    let first = app.create_tenant("DMOEX", "DM000001", "yamada@example.jp").await;
+    let second = app.create_tenant("DMOEY", "DY000001", "suzuki@example.jp").await;
+    assert!(body_to("yamada@example.jp").await.contains(&first));
+    // The first login scrubs the copy.
+    let (s, v) = app.login("DMOEX", "DM000001", &first).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let body = body_to("yamada@example.jp").await;
+    assert!(!body.contains(&first) && body.contains(scrubbed), "{body}");
+    // The other waits seven days, then the hourly sweep scrubs it.
+    let store = app.services().kernel.store.clone();
+    assert_eq!(store.write(keiyaku_kernel::mail::scrub_expired).await.ok(), Some(0));
+    assert!(body_to("suzuki@example.jp").await.contains(&second));
+    app.clock.advance(jiff::SignedDuration::from_hours(24 * 7));
+    assert_eq!(store.write(keiyaku_kernel::mail::scrub_expired).await.ok(), Some(1));
+    let body = body_to("suzuki@example.jp").await;
+    assert!(!body.contains(&second) && body.contains(scrubbed), "{body}");
+    // A backup holds no password either.
+    let op = app.operator_token().await;
+    let resp = app.client.post(app.url("/api/v1/operator/backup")).bearer_auth(&op).send().await.expect("backup");
+    let bytes = resp.bytes().await.expect("body");
+    let find = |needle: &str| bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+    assert!(!find(&first) && !find(&second), "no initial password in the backup");
+    app.stop().await;
+}

@@ -76,6 +76,10 @@ async fn outbox_is_delivered_by_smtp() {
     let messages = got.lock().expect("lock").clone();
     assert_eq!(messages.len(), 1);
     assert!(messages[0].contains("horii@example.jp"), "{}", messages[0]);
+    // Delivered: the stored copy no longer holds the initial password.
+    let (_, m) = delivery_of(&app, "horii@example.jp").await;
+    let body = m["body"].as_str().unwrap_or_default();
+    assert_eq!(initial_password(body), keiyaku_kernel::mail::SCRUBBED, "{body}");
     app.stop().await;
 }
 

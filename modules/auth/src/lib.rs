@@ -513,6 +513,8 @@ impl Auth {
         cred.last_login_at = Some(now);
         tx.put(&CREDENTIALS, &cred_key, &cred)?;
         put_session(tx, &digest(&token), &session)?;
+        // The user has their password: the copy in the registration mail goes.
+        mail::scrub_for(tx, &cred_key)?;
         tx.audit(actor, "auth.login", &cred_key, serde_json::json!({"kind": session.kind}))?;
         Ok(LoginOk {
             token,
@@ -1042,7 +1044,8 @@ impl Auth {
                 )
                 .map_err(|e| prefix_fields(e, "admin."))?;
                 register_credential(tx, &actor, &tenant, &user, hash, true)?;
-                tx.send_mail(mails::registration(&tenant, &user, &initial, &base_url), smtp)?;
+                let owner = format!("{}/{}", tenant.code, user.user_id);
+                tx.send_secret_mail(mails::registration(&tenant, &user, &initial, &base_url), smtp, &owner, &initial)?;
                 Ok((tenant, user))
             })
             .await
@@ -1168,9 +1171,11 @@ pub fn send_registration_mail(
     user: &User,
     initial_password: &str,
 ) -> Result<String, StoreError> {
-    tx.send_mail(
+    tx.send_secret_mail(
         mails::registration(tenant, user, initial_password, &kernel.public_url()),
         kernel.config.mail.smtp_enabled(),
+        &format!("{}/{}", tenant.code, user.user_id),
+        initial_password,
     )
 }
 

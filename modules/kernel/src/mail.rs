@@ -15,6 +15,15 @@ use std::time::Duration;
 pub const OUTBOX: Table<Mail> = Table::new("outbox");
 /// Ids of mails still to be delivered by SMTP.
 pub const OUTBOX_QUEUE: Table<()> = Table::new("outbox_queue");
+/// `owner/mail id` → when it was queued: mails that hold a secret (an initial password)
+/// until it is scrubbed ([`scrub`]).
+pub const OUTBOX_SECRETS: Table<Timestamp> = Table::new("outbox_secrets");
+
+/// How long a secret stays readable in a mail that is not delivered by SMTP.
+pub const SECRET_KEPT: SignedDuration = SignedDuration::from_hours(24 * 7);
+
+/// What replaces a scrubbed secret in a stored mail.
+pub const SCRUBBED: &str = "(セキュリティのため削除しました)";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -69,6 +78,9 @@ pub struct Mail {
     pub last_error: Option<String>,
     #[serde(default)]
     pub sent_at: Option<String>,
+    /// The secret in the body, until [`scrub`] replaces it with [`SCRUBBED`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
 }
 
 /// What a module hands to [`Tx::send_mail`].
@@ -84,6 +96,26 @@ pub struct NewMail {
 impl Tx {
     /// Puts a mail in the outbox (and in the SMTP queue when `smtp` is true).
     pub fn send_mail(&mut self, mail: NewMail, smtp: bool) -> Result<String, StoreError> {
+        self.queue_mail(mail, smtp, None)
+    }
+
+    /// [`send_mail`](Self::send_mail) for a mail whose body holds `secret` (an initial
+    /// password) meant for `owner` (`tenant/user id`): the stored copy loses it after SMTP
+    /// delivery, after [`SECRET_KEPT`] in the outbox, or at the owner's first login.
+    pub fn send_secret_mail(
+        &mut self,
+        mail: NewMail,
+        smtp: bool,
+        owner: &str,
+        secret: &str,
+    ) -> Result<String, StoreError> {
+        let id = self.queue_mail(mail, smtp, Some(secret.to_string()))?;
+        let now = self.now();
+        self.put(&OUTBOX_SECRETS, &format!("{owner}/{id}"), &now)?;
+        Ok(id)
+    }
+
+    fn queue_mail(&mut self, mail: NewMail, smtp: bool, secret: Option<String>) -> Result<String, StoreError> {
         let id = new_id();
         let record = Mail {
             id: id.clone(),
@@ -98,6 +130,7 @@ impl Tx {
             next_attempt_at: None,
             last_error: None,
             sent_at: None,
+            secret,
         };
         self.put(&OUTBOX, &id, &record)?;
         if smtp {
@@ -106,6 +139,43 @@ impl Tx {
         }
         Ok(id)
     }
+}
+
+/// Replaces the secret of a stored mail with [`SCRUBBED`] (nothing when it has none).
+fn scrub_mail(tx: &mut Tx, id: &str) -> Result<bool, StoreError> {
+    let Some(mut m) = tx.get(&OUTBOX, id)? else { return Ok(false) };
+    let Some(secret) = m.secret.take().filter(|s| !s.is_empty()) else { return Ok(false) };
+    m.body = m.body.replace(&secret, SCRUBBED);
+    tx.put(&OUTBOX, id, &m)?;
+    Ok(true)
+}
+
+/// Scrubs the secrets of the indexed mails under `prefix` that `doomed` picks; returns how many.
+fn scrub_where(tx: &mut Tx, prefix: &str, doomed: impl Fn(&str, &Timestamp) -> bool) -> Result<usize, StoreError> {
+    let rows: Vec<(String, Timestamp)> = tx.scan(&OUTBOX_SECRETS, prefix)?;
+    let mut n = 0;
+    for (key, _) in rows.iter().filter(|(k, at)| doomed(k, at)) {
+        tx.remove(&OUTBOX_SECRETS, key)?;
+        let id = key.rsplit('/').next().unwrap_or_default();
+        n += usize::from(scrub_mail(tx, id)?);
+    }
+    Ok(n)
+}
+
+/// Scrubs one mail's secret (after its SMTP delivery).
+pub fn scrub(tx: &mut Tx, id: &str) -> Result<usize, StoreError> {
+    scrub_where(tx, "", |k, _| k.ends_with(&format!("/{id}")))
+}
+
+/// Scrubs the secrets mailed to `owner` (`tenant/user id`), at their first login.
+pub fn scrub_for(tx: &mut Tx, owner: &str) -> Result<usize, StoreError> {
+    scrub_where(tx, &format!("{owner}/"), |_, _| true)
+}
+
+/// Scrubs the secrets kept longer than [`SECRET_KEPT`] (run hourly).
+pub fn scrub_expired(tx: &mut Tx) -> Result<usize, StoreError> {
+    let cutoff = tx.now().checked_sub(SECRET_KEPT).unwrap_or(Timestamp::UNIX_EPOCH);
+    scrub_where(tx, "", |_, at| *at <= cutoff)
 }
 
 /// Whose mail a reader of the outbox may see.
@@ -224,6 +294,10 @@ async fn deliver_due(
                         m.sent_at = Some(rfc3339(tx.now()));
                         m.last_error = None;
                         tx.remove(&OUTBOX_QUEUE, &m.id)?;
+                        if let Some(secret) = m.secret.take() {
+                            m.body = m.body.replace(&secret, SCRUBBED);
+                            scrub(tx, &m.id)?;
+                        }
                         "mail.sent"
                     }
                     Err(e) if m.attempts >= max => {

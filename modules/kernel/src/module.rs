@@ -69,6 +69,7 @@ impl Module for KernelModule {
         t.push(crate::audit::AUDIT.name());
         t.push(crate::mail::OUTBOX.name());
         t.push(crate::mail::OUTBOX_QUEUE.name());
+        t.push(crate::mail::OUTBOX_SECRETS.name());
         t
     }
 }
