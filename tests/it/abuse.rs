@@ -398,3 +398,61 @@ async fn initial_passwords_are_scrubbed_from_stored_mail() {
     assert!(!find(&first) && !find(&second), "no initial password in the backup");
     app.stop().await;
 }
+
+/// A PDF whose streams inflate to gigabytes (28 streams of 64 MiB of zeros in 2 MB) is
+/// refused before the write transaction, in well under a second, and a notice saved at the
+/// same moment is not held up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crafted_pdf_is_refused_without_stalling_other_writes() {
+    use std::io::Write;
+    let app = TestApp::demo().await;
+    let registrant = app.demo_token("HX000002").await;
+    let admin = app.demo_token("HX000001").await;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    z.write_all(&vec![0u8; 64 << 20]).expect("deflate");
+    let bomb = z.finish().expect("deflate");
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    for i in 1..=28 {
+        pdf.extend_from_slice(
+            format!(
+                "{i} 0 obj\n<< /Type /ObjStm /N 1 /First 4 /Length {} /Filter /FlateDecode >>\nstream\n",
+                bomb.len()
+            )
+            .as_bytes(),
+        );
+        pdf.extend_from_slice(&bomb);
+        pdf.extend_from_slice(b"\nendstream\nendobj\n");
+    }
+    pdf.extend_from_slice(b"trailer\n<< /Root 1 0 R >>\n%%EOF\n");
+    let mut body = crate::contracts::contract_body("T-BOMB", "2026-11-25", 1_100_000, "A15336");
+    body["documents"][0]["content_base64"] = json!(crate::contracts::b64(&pdf));
+    let notice = json!({"title": "同時のお知らせ", "body": "本文", "audience": "owner"});
+    // Alone, a notice takes this long.
+    let started = std::time::Instant::now();
+    let (s, v) = app.post(&t("/notices"), Some(&admin), notice.clone()).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let alone = started.elapsed();
+    let before = app.snapshot().await;
+    let started = std::time::Instant::now();
+    let path = t("/contracts");
+    let upload = app.post(&path, Some(&registrant), body);
+    let concurrent = async {
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        let at = std::time::Instant::now();
+        let (s, v) = app.post(&t("/notices"), Some(&admin), notice.clone()).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        at.elapsed()
+    };
+    let ((s, v), during) = tokio::join!(upload, concurrent);
+    let took = started.elapsed();
+    assert_eq!((s, v["code"].as_str()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("unsupported_media_type")), "{v}");
+    assert!(took < std::time::Duration::from_secs(1), "refused in {took:?}");
+    assert!(during < alone + std::time::Duration::from_millis(100), "a notice took {during:?} (alone {alone:?})");
+    // The notice is the only change.
+    let after = app.snapshot().await;
+    let audit = |s: &str| s.split(';').next().unwrap_or_default().to_string();
+    assert_ne!(audit(&before), audit(&after), "the notice was saved");
+    let contracts = app.get(&t("/contracts?per_page=100"), Some(&registrant)).await.1;
+    assert!(!contracts.to_string().contains("T-BOMB"), "{contracts}");
+    app.stop().await;
+}

@@ -522,7 +522,7 @@ fn decode_pdf(field: &str, name: String, content: &str) -> Result<NewDocument, C
             },
         )
     })?;
-    Ok(NewDocument { name, bytes })
+    Ok(NewDocument { name, bytes, pages: None })
 }
 
 /// The search criteria shared by the list, document and CSV operations.

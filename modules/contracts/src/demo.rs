@@ -153,6 +153,7 @@ fn seed_with(tx: &mut Tx, env: &Env<'_>) -> Result<(), ContractsError> {
             documents: vec![NewDocument {
                 name: "注文書.pdf".into(),
                 bytes: order_pdf(plan.number, plan.title, &partner.name, plan.amount, plan.date),
+                pages: None,
             }],
             route: None,
         };

@@ -34,10 +34,13 @@ pub const DOC_NAME_MAX: usize = 120;
 pub const AMOUNT_MAX: i64 = 1_000_000_000_000;
 
 /// An uploaded document.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct NewDocument {
     pub name: String,
     pub bytes: Vec<u8>,
+    /// Page sizes from [`crate::Contracts`]' preflight, which runs before the write
+    /// transaction; `None` (callers without the service) parses in [`check_document`].
+    pub pages: Option<Vec<(f32, f32)>>,
 }
 
 /// A route step as given (strings, checked by [`parse`]).
@@ -88,7 +91,9 @@ pub fn check_document(v: &mut Validator, field: &str, d: &NewDocument, max: usiz
         v.fail(&format!("{field}.content"), Rule::Required);
         return Ok(());
     }
-    sign::page_sizes(&d.bytes).map_err(ContractsError::NotPdf)?;
+    if d.pages.is_none() {
+        sign::page_sizes(&d.bytes).map_err(ContractsError::NotPdf)?;
+    }
     Ok(())
 }
 

@@ -201,9 +201,39 @@ impl Contracts {
         self.kernel.config.contracts.max_document_bytes
     }
 
-    pub async fn register(&self, caller: &Caller, new: NewContract) -> Result<Contract, ContractsError> {
+    pub async fn register(&self, caller: &Caller, mut new: NewContract) -> Result<Contract, ContractsError> {
+        self.preflight(&mut new.documents).await?;
         let caller = caller.clone();
         self.write(move |tx, env| flow::register(tx, env, &caller, &new)).await
+    }
+
+    /// Checks uploaded PDFs before the write transaction, on a blocking thread, within
+    /// `contracts.pdf_check_millis`, with their streams' expansion capped
+    /// (`contracts.max_inflated_*`): a crafted file is refused without holding the single
+    /// writer, so no other write waits for it. Sets each document's page sizes.
+    pub async fn preflight(&self, docs: &mut [NewDocument]) -> Result<(), ContractsError> {
+        let cfg = &self.kernel.config.contracts;
+        let limits = keiyaku_pades::InflateLimits {
+            per_stream: cfg.max_inflated_stream_bytes,
+            per_document: cfg.max_inflated_document_bytes,
+        };
+        let deadline = std::time::Duration::from_millis(cfg.pdf_check_millis.max(1));
+        for d in docs.iter_mut().filter(|d| !d.bytes.is_empty() && d.bytes.len() <= cfg.max_document_bytes) {
+            let bytes = std::sync::Arc::new(std::mem::take(&mut d.bytes));
+            let task = {
+                let bytes = bytes.clone();
+                tokio::task::spawn_blocking(move || keiyaku_pades::preflight(&bytes, limits))
+            };
+            let outcome = tokio::time::timeout(deadline, task).await;
+            d.bytes = std::sync::Arc::try_unwrap(bytes).unwrap_or_else(|shared| shared.as_ref().clone());
+            match outcome {
+                Ok(Ok(Ok(pages))) => d.pages = Some(pages),
+                Ok(Ok(Err(e))) => return Err(ContractsError::NotPdf(e.to_string())),
+                Ok(Err(e)) => return Err(ContractsError::internal(format!("the PDF check failed: {e}"))),
+                Err(_) => return Err(ContractsError::NotPdf("the PDF check took too long".into())),
+            }
+        }
+        Ok(())
     }
 
     pub async fn approve(&self, caller: &Caller, id: &str, comment: &str) -> Result<Contract, ContractsError> {
@@ -220,9 +250,12 @@ impl Contracts {
         &self,
         caller: &Caller,
         id: &str,
-        replacements: Vec<(String, NewDocument)>,
+        mut replacements: Vec<(String, NewDocument)>,
         comment: &str,
     ) -> Result<Contract, ContractsError> {
+        for (_, d) in &mut replacements {
+            self.preflight(std::slice::from_mut(d)).await?;
+        }
         let (caller, id, comment) = (caller.clone(), id.to_string(), comment.to_string());
         self.write(move |tx, env| flow::resubmit(tx, env, &caller, &id, &replacements, &comment)).await
     }

@@ -320,11 +320,25 @@ pub struct ContractsConfig {
     /// Years a contract and every version of its documents are kept unchanged after its
     /// transaction date (電子帳簿保存法 asks for 7; 10 covers the statute of limitations).
     pub retention_years: u16,
+    /// Most bytes one compressed stream of an uploaded PDF may expand to.
+    pub max_inflated_stream_bytes: usize,
+    /// Most bytes all compressed streams of an uploaded PDF may expand to together.
+    pub max_inflated_document_bytes: usize,
+    /// Longest an upload's PDF check may take, in milliseconds (it runs before the write
+    /// transaction, on a blocking thread).
+    pub pdf_check_millis: u64,
 }
 
 impl Default for ContractsConfig {
     fn default() -> Self {
-        Self { max_document_bytes: 20 * 1024 * 1024, max_documents: 10, retention_years: 10 }
+        Self {
+            max_document_bytes: 20 * 1024 * 1024,
+            max_documents: 10,
+            retention_years: 10,
+            max_inflated_stream_bytes: 32 * 1024 * 1024,
+            max_inflated_document_bytes: 128 * 1024 * 1024,
+            pdf_check_millis: 3000,
+        }
     }
 }
 

@@ -33,12 +33,14 @@ mod appearance;
 mod cms;
 mod der;
 mod pdf;
+mod preflight;
 mod tsa;
 mod verify;
 
 pub use appearance::{Appearance, Seal};
 pub use cms::Delegation;
 pub use pdf::CONTENTS_SIZE;
+pub use preflight::{InflateLimits, preflight};
 pub use tsa::{DEFAULT_TSA_POLICY, LocalTsa, TimeStamper, TimestampInfo, tsa_eku_extension, tsa_response};
 pub use verify::{SignatureInfo, page_count_and_sizes, verify};
 
@@ -51,6 +53,12 @@ pub enum PadesError {
     /// Encrypted PDFs are not signed.
     #[error("the PDF is encrypted")]
     Encrypted,
+    /// Its compressed streams expand past a limit of [`InflateLimits`] (bytes).
+    #[error("the PDF's streams expand past {limit} bytes")]
+    TooExpanded {
+        /// The limit reached.
+        limit: usize,
+    },
     /// The requested page (0-based) does not exist.
     #[error("page {0} does not exist")]
     NoSuchPage(usize),

@@ -1092,7 +1092,7 @@ async fn read_register(mut mp: Multipart, max: usize, max_docs: usize) -> Option
             let (file, bytes, too_large) = read_file(field, max).await?;
             out.too_large |= too_large;
             if !(file.is_empty() && bytes.is_empty()) && out.documents.len() <= max_docs {
-                out.documents.push(NewDocument { name: file, bytes });
+                out.documents.push(NewDocument { name: file, bytes, pages: None });
             }
             continue;
         }
@@ -1793,7 +1793,7 @@ async fn resubmit_submit(
                 let (file, bytes, big) = read_file(field, max).await?;
                 too_large |= big;
                 if !bytes.is_empty() && docs.len() < 100 {
-                    docs.push((doc, NewDocument { name: file, bytes }));
+                    docs.push((doc, NewDocument { name: file, bytes, pages: None }));
                 }
                 continue;
             }
