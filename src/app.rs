@@ -453,6 +453,7 @@ impl App {
             .with(crate::ratelimit::RateLimit::new(self.services.kernel.clone()))
             .with(keiyaku_web::SecurityHeaders)
             .with(crate::observe::Observe(self.metrics.clone()))
+            .with(crate::drain::Drain)
             .with(keiyaku_kernel::http::ClientAddress(Arc::new(
                 // `settings::check` refused bad entries before start.
                 keiyaku_kernel::http::TrustedProxies::parse(&self.config.server.trusted_proxies).unwrap_or_default(),

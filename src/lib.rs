@@ -4,6 +4,7 @@
 pub mod app;
 pub mod backup;
 pub mod control;
+pub mod drain;
 pub mod observe;
 pub mod ratelimit;
 pub mod settings;

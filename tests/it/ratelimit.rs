@@ -270,3 +270,43 @@ async fn trusted_proxies_make_limits_count_the_forwarded_client() {
     assert_eq!(status(&app, "203.0.113.9").await, StatusCode::TOO_MANY_REQUESTS, "a forged header buys nothing");
     app.stop().await;
 }
+
+/// Every response reaches the client even when the handler did not read the body: a 404 for
+/// a POST to an unknown path, a 401 for a refused token, and 413 problem+json above
+/// `server.max_body_bytes` and `server.max_upload_bytes`, over HTTP/1.1 and HTTP/2 (curl, as a user would try it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn responses_reach_the_client_when_the_body_was_not_read() {
+    if !crate::contracts::tool("curl") {
+        return;
+    }
+    let app = TestApp::start_with(|c| {
+        c.server.max_body_bytes = 1024 * 1024;
+        c.server.max_upload_bytes = 2 * 1024 * 1024;
+    })
+    .await;
+    let ca = app.dir.join("tls/ca.pem");
+    let big = app.dir.join("big.bin");
+    std::fs::write(&big, vec![b'a'; 3 * 1024 * 1024]).expect("write");
+    let small = app.dir.join("small.bin");
+    std::fs::write(&small, vec![b'a'; 256 * 1024]).expect("write");
+    let curl = |proto: &str, path: &str, file: &std::path::Path, ctype: &str| {
+        let out = std::process::Command::new("curl")
+            .args(["-sS", proto, "--cacert"])
+            .arg(&ca)
+            .args(["-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H", &format!("content-type: {ctype}")])
+            .arg("--data-binary")
+            .arg(format!("@{}", file.display()))
+            .arg(app.url(path))
+            .output()
+            .expect("curl");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    for proto in ["--http1.1", "--http2"] {
+        assert_eq!(curl(proto, "/api/v1/nothing", &small, "application/json"), "404", "{proto}");
+        assert_eq!(curl(proto, "/api/v1/t/HXOS2/contracts", &small, "application/json"), "401", "{proto}");
+        assert_eq!(curl(proto, "/api/v1/t/HXOS2/contracts", &big, "application/json"), "413", "{proto}");
+        let code = curl(proto, "/api/v1/t/HXOS2/contracts", &big, "multipart/form-data; boundary=x");
+        assert_eq!(code, "413", "{proto}");
+    }
+    app.stop().await;
+}
