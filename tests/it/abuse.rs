@@ -275,7 +275,7 @@ async fn a_password_change_ends_the_other_sessions_and_expired_ones_are_swept() 
     assert!(sessions >= 1);
     assert_eq!(auth.sweep_sessions().await.ok(), Some(0), "nothing expired yet");
     app.clock.advance(jiff::SignedDuration::from_hours(13));
-    assert_eq!(auth.sweep_sessions().await.ok(), Some(sessions as usize));
+    assert_eq!(auth.sweep_sessions().await.ok(), Some(sessions));
     assert_eq!(count().await, (0, 0));
     app.stop().await;
 }

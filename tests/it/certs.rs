@@ -52,10 +52,6 @@ async fn bytes(app: &TestApp, path: &str, token: Option<&str>) -> (StatusCode, V
     (status, resp.bytes().await.map(|b| b.to_vec()).unwrap_or_default())
 }
 
-fn tool(cmd: &str) -> bool {
-    Command::new(cmd).arg("-v").output().is_ok()
-}
-
 /// Everything the certs flows write, plus the directory digest: proves a request changed
 /// nothing.
 pub async fn state(app: &TestApp) -> String {

@@ -237,6 +237,20 @@ impl TestApp {
     }
 }
 
+/// Whether an outside tool is installed; under CI a missing one fails the test.
+pub fn tool(name: &str) -> bool {
+    let found = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {name}"))
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(std::env::var_os("CI").is_none(), "CI must have {name} (see .ci/run)");
+        eprintln!("{name} not installed: its checks are skipped");
+    }
+    found
+}
+
 /// The initial password in a 「ユーザー登録通知」 mail.
 pub fn initial_password(body: &str) -> String {
     body.lines()

@@ -15,15 +15,7 @@ use std::process::Command;
 
 const T: &str = "/api/v1/t/HXOS2";
 
-pub fn tool(name: &str) -> bool {
-    let found =
-        Command::new("sh").arg("-c").arg(format!("command -v {name}")).output().is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(std::env::var_os("CI").is_none(), "CI must have {name} (see .ci/run)");
-        eprintln!("{name} not installed: its checks are skipped");
-    }
-    found
-}
+pub use crate::common::tool;
 
 pub fn pdf(number: &str) -> Vec<u8> {
     keiyaku_contracts::demo::order_pdf(

@@ -276,7 +276,7 @@ async fn trusted_proxies_make_limits_count_the_forwarded_client() {
 /// `server.max_body_bytes` and `server.max_upload_bytes`, over HTTP/1.1 and HTTP/2 (curl, as a user would try it).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn responses_reach_the_client_when_the_body_was_not_read() {
-    if !crate::contracts::tool("curl") {
+    if !tool("curl") {
         return;
     }
     let app = TestApp::start_with(|c| {
