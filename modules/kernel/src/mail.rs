@@ -369,6 +369,7 @@ mod tests {
             next_attempt_at: None,
             last_error: None,
             sent_at: None,
+            secret: None,
         };
         assert!(build_message(&mail, "keiyaku <noreply@localhost>").is_ok());
         assert!(build_message(&mail, "not an address").is_err());

@@ -473,6 +473,7 @@ mod tests {
             next_attempt_at: None,
             last_error: None,
             sent_at: None,
+            secret: None,
         }
     }
 
