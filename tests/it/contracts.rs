@@ -290,6 +290,26 @@ async fn register_circulate_send_back_sign_and_validate() {
     assert_eq!(ours.len(), 2);
     assert!(ours.iter().all(|s| s.is_intact()), "{ours:?}");
     assert!(!ours[0].covers_whole_file && ours[1].covers_whole_file);
+    // The page sizes were read once, when the upload was checked, and every signed version
+    // carries them: signing places the stamp without parsing the file again.
+    let key = keiyaku_contracts::model::key("HXOS2", &id);
+    let stored = app
+        .services()
+        .kernel
+        .store
+        .read(move |tx| {
+            use keiyaku_kernel::store::Read;
+            tx.get(&keiyaku_contracts::model::CONTRACTS, &key)
+        })
+        .await
+        .expect("read")
+        .expect("stored contract");
+    let sizes = keiyaku_pades::page_count_and_sizes(&original).expect("pages");
+    let expected = keiyaku_contracts::model::Version::pages_of(&sizes);
+    assert!(!expected.is_empty() && expected[0][0] > 50_000, "{expected:?}");
+    for v in &stored.documents[0].versions {
+        assert_eq!(v.pages, expected, "version {}", v.n);
+    }
 
     let dir = tempdir("signed");
     let file = dir.join("signed.pdf");

@@ -303,9 +303,9 @@ async fn responses_reach_the_client_when_the_body_was_not_read() {
     };
     for proto in ["--http1.1", "--http2"] {
         assert_eq!(curl(proto, "/api/v1/nothing", &small, "application/json"), "404", "{proto}");
-        assert_eq!(curl(proto, "/api/v1/t/HXOS2/contracts", &small, "application/json"), "401", "{proto}");
-        assert_eq!(curl(proto, "/api/v1/t/HXOS2/contracts", &big, "application/json"), "413", "{proto}");
-        let code = curl(proto, "/api/v1/t/HXOS2/contracts", &big, "multipart/form-data; boundary=x");
+        assert_eq!(curl(proto, "/api/v1/t/HXOS2/groups/G1/users", &small, "application/json"), "401", "{proto}");
+        assert_eq!(curl(proto, "/api/v1/t/HXOS2/groups/G1/users", &big, "application/json"), "413", "{proto}");
+        let code = curl(proto, "/api/v1/t/HXOS2/groups/G1/users", &big, "multipart/form-data; boundary=x");
         assert_eq!(code, "413", "{proto}");
     }
     app.stop().await;

@@ -139,6 +139,7 @@ fn main() -> Res<()> {
                             signer: None,
                             cert_serial: None,
                             deleted_at: None,
+                            pages: Vec::new(),
                         }],
                     }],
                     route: vec![Step {

@@ -278,7 +278,17 @@ fn version(tx: &Tx, caller: &Caller, n: u32, sha: String, size: usize) -> Versio
         signer: None,
         cert_serial: None,
         deleted_at: None,
+        pages: Vec::new(),
     }
+}
+
+/// The page sizes of a checked document, as a version stores them.
+fn pages_of(d: &NewDocument) -> Result<Vec<[u32; 2]>, ContractsError> {
+    let sizes = match &d.pages {
+        Some(sizes) => sizes.clone(),
+        None => sign::page_sizes(&d.bytes).map_err(ContractsError::NotPdf)?,
+    };
+    Ok(Version::pages_of(&sizes))
 }
 
 fn today(tx: &impl Read) -> Date {
@@ -306,7 +316,7 @@ pub fn register(tx: &mut Tx, env: &Env<'_>, caller: &Caller, new: &NewContract) 
         documents.push(Document {
             id: format!("D{}", i + 1),
             name: d.name.trim().to_string(),
-            versions: vec![version(tx, caller, 1, sha, d.bytes.len())],
+            versions: vec![Version { pages: pages_of(d)?, ..version(tx, caller, 1, sha, d.bytes.len()) }],
         });
     }
     let retention_until =
@@ -538,7 +548,7 @@ pub fn resubmit(
         let sha = put_blob(tx, &caller.tenant, &d.bytes)?;
         if let Some(doc) = c.documents.iter_mut().find(|x| x.id == *doc_id) {
             let n = doc.versions.len() as u32 + 1;
-            doc.versions.push(version(tx, caller, n, sha, d.bytes.len()));
+            doc.versions.push(Version { pages: pages_of(d)?, ..version(tx, caller, n, sha, d.bytes.len()) });
         }
     }
     for step in &mut c.route {
@@ -697,8 +707,10 @@ pub fn sign_contract(
     for doc in &mut c.documents {
         let Some(latest) = doc.latest().cloned() else { continue };
         let pdf = storage::get_blob(tx, &caller.tenant, &latest.sha256)?;
+        let pages = latest.page_sizes();
         let req = sign::Request {
             pdf: &pdf,
+            pages: pages.as_deref(),
             signer_name: &signer.name,
             delegate_name: delegate.as_deref(),
             delegation: delegation.clone(),
@@ -717,6 +729,7 @@ pub fn sign_contract(
         doc.versions.push(Version {
             signer: Some(signer_id.clone()),
             cert_serial: Some(material.serial.clone()),
+            pages: latest.pages.clone(),
             ..version(tx, caller, n, sha, signed.len())
         });
     }

@@ -179,6 +179,25 @@ pub struct Version {
     /// When the content was deleted (after the retention period); the hash stays.
     #[serde(default)]
     pub deleted_at: Option<Timestamp>,
+    /// Page sizes (width, height in 1/100 pt), read once when the PDF was checked, so
+    /// signing places the stamp without parsing the file again. Empty for versions stored
+    /// before sizes were kept: those are read at signing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pages: Vec<[u32; 2]>,
+}
+
+impl Version {
+    /// The page sizes in points, when stored.
+    pub fn page_sizes(&self) -> Option<Vec<(f32, f32)>> {
+        (!self.pages.is_empty())
+            .then(|| self.pages.iter().map(|[w, h]| (*w as f32 / 100.0, *h as f32 / 100.0)).collect())
+    }
+
+    /// Page sizes in points as stored in [`Version::pages`].
+    pub fn pages_of(sizes: &[(f32, f32)]) -> Vec<[u32; 2]> {
+        let hundredths = |v: f32| (v.max(0.0) * 100.0).round().min(u32::MAX as f32) as u32;
+        sizes.iter().map(|(w, h)| [hundredths(*w), hundredths(*h)]).collect()
+    }
 }
 
 /// A document (文書) of a contract: a PDF with every version kept.

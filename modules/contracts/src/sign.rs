@@ -15,6 +15,8 @@ const MARGIN: f32 = 36.0;
 /// What one signature needs besides the key material.
 pub struct Request<'a> {
     pub pdf: &'a [u8],
+    /// The page sizes stored with the version; `None` reads them from `pdf`.
+    pub pages: Option<&'a [(f32, f32)]>,
     pub signer_name: &'a str,
     /// The delegate who performs the signing, when not the signer.
     pub delegate_name: Option<&'a str>,
@@ -55,7 +57,10 @@ fn default_position(page_w: f32, page_h: f32, slot: usize) -> (f32, f32) {
 /// Signs `req.pdf` with `signer`'s key and certificate, the visible seal, and a timestamp
 /// from the tenant's TSA.
 pub fn sign(req: &Request<'_>, signer: &Material, tsa: &Material) -> Result<Vec<u8>, ContractsError> {
-    let sizes = page_sizes(req.pdf).map_err(ContractsError::NotPdf)?;
+    let sizes = match req.pages {
+        Some(pages) if !pages.is_empty() => pages.to_vec(),
+        _ => page_sizes(req.pdf).map_err(ContractsError::NotPdf)?,
+    };
     let last = sizes.len();
     let page = req.page.map(|p| p as usize).filter(|p| (1..=last).contains(p)).unwrap_or(last);
     let (w, h) = sizes[page - 1];
