@@ -33,7 +33,7 @@ impl<'a> Signer<'a> {
         Ok(Self { key, cert, chain })
     }
 
-    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, PadesError> {
+    pub(crate) fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, PadesError> {
         self.key
             .sign(&SystemRandom::new(), msg)
             .map(|s| s.as_ref().to_vec())

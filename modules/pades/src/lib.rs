@@ -32,6 +32,7 @@
 mod appearance;
 mod cms;
 mod der;
+mod ocsp;
 mod pdf;
 mod preflight;
 mod tsa;
@@ -39,7 +40,12 @@ mod verify;
 
 pub use appearance::{Appearance, Seal};
 pub use cms::Delegation;
-pub use pdf::CONTENTS_SIZE;
+pub use ocsp::{
+    CertId, CertIdHash, CertStatus, OID_KP_OCSP_SIGNING, OID_OCSP_NOCHECK, OcspAnswer, OcspFailure, OcspRequest,
+    OcspResponder, OcspTimes, ParsedOcsp, ocsp_failure, ocsp_request, ocsp_response, parse_ocsp_request,
+    parse_ocsp_response,
+};
+pub use pdf::{CONTENTS_SIZE, ValidationData};
 pub use preflight::{InflateLimits, preflight};
 pub use tsa::{DEFAULT_TSA_POLICY, LocalTsa, TimeStamper, TimestampInfo, tsa_eku_extension, tsa_response};
 pub use verify::{SignatureInfo, page_count_and_sizes, verify};
@@ -114,6 +120,10 @@ pub struct SignRequest<'a> {
     pub appearance: Option<Appearance>,
     /// A delegate's signature: who signed under which mandate, as a signed attribute.
     pub delegation: Option<Delegation>,
+    /// Make this the certification signature (DocMDP, `/P 2`: later form filling, signatures,
+    /// validation data and document time-stamps are allowed; any other change is flagged).
+    /// Ignored when the document is certified already.
+    pub certify: bool,
 }
 
 impl std::fmt::Debug for SignRequest<'_> {
@@ -129,6 +139,7 @@ impl std::fmt::Debug for SignRequest<'_> {
             .field("field_name", &self.field_name)
             .field("appearance", &self.appearance)
             .field("delegation", &self.delegation)
+            .field("certify", &self.certify)
             .finish_non_exhaustive()
     }
 }
@@ -155,6 +166,7 @@ impl<'a> SignRequest<'a> {
             field_name: None,
             appearance: None,
             delegation: None,
+            certify: false,
         }
     }
 }
@@ -192,4 +204,18 @@ pub fn verify_detached(cms_der: &[u8], content: &[u8]) -> Option<Vec<u8>> {
 /// signature is time-stamped by `tsa`. Earlier signatures stay valid.
 pub fn sign(req: &SignRequest, tsa: &dyn TimeStamper) -> Result<Vec<u8>, PadesError> {
     pdf::sign(req, tsa)
+}
+
+/// Adds a document time-stamp (PAdES-B-LTA; `/Type /DocTimeStamp`, `/SubFilter
+/// /ETSI.RFC3161`) over the whole file as an incremental update: the token's imprint is the
+/// SHA-256 of the byte ranges. Earlier signatures stay valid.
+pub fn timestamp_document(pdf: &[u8], tsa: &dyn TimeStamper) -> Result<Vec<u8>, PadesError> {
+    pdf::timestamp_document(pdf, tsa)
+}
+
+/// Adds validation data to the Document Security Store (PAdES-B-LT) as an incremental
+/// update: certificates, OCSP responses and CRLs join the DSS arrays (each stored once), and
+/// the newest signature's VRI entry (keyed by the SHA-1 of its `/Contents`) lists them.
+pub fn add_validation_data(pdf: &[u8], data: &ValidationData) -> Result<Vec<u8>, PadesError> {
+    pdf::add_validation_data(pdf, data)
 }

@@ -226,55 +226,173 @@ fn certified_without_changes(doc: &Document, catalog: &Dictionary) -> bool {
     })
 }
 
-/// Signs: see [`crate::sign`].
-pub(crate) fn sign(req: &SignRequest, tsa: &dyn TimeStamper) -> Result<Vec<u8>, PadesError> {
-    let signer = Signer::new(req.key_pkcs8, req.cert_der, req.chain)?;
-    let pdf = req.pdf;
-    let doc = load(pdf)?;
-    if doc.trailer.get(b"Encrypt").is_ok() {
-        return Err(PadesError::Encrypted);
+/// An incremental update being written after a PDF: the parsed document, the new objects,
+/// and where the cross-reference section goes.
+struct Increment<'p> {
+    pdf: &'p [u8],
+    doc: Document,
+    up: Update,
+    /// Offset of the update in the output (after a newline when the file lacks one).
+    base: usize,
+    next: u32,
+    prev: usize,
+    prev_is_stream: bool,
+    prev_size: u32,
+}
+
+impl<'p> Increment<'p> {
+    fn open(pdf: &'p [u8]) -> Result<Self, PadesError> {
+        let doc = load(pdf)?;
+        if doc.trailer.get(b"Encrypt").is_ok() {
+            return Err(PadesError::Encrypted);
+        }
+        if doc.xref_recovery == Some(lopdf::xref::XrefRecovery::Reconstructed) {
+            return Err(PadesError::Pdf("the cross-reference table is damaged".into()));
+        }
+        let prev = doc.xref_start;
+        let prev_is_stream = match pdf.get(prev..) {
+            Some(rest) => !rest.trim_ascii_start().starts_with(b"xref"),
+            None => return Err(PadesError::Pdf("bad startxref".into())),
+        };
+        let size = doc.trailer.get(b"Size").and_then(Object::as_i64).unwrap_or(0).max(0);
+        let prev_size = u32::try_from(size).unwrap_or(0);
+        let next = prev_size.max(doc.max_id.saturating_add(1));
+        let base = pdf.len() + usize::from(!pdf.ends_with(b"\n") && !pdf.ends_with(b"\r"));
+        let up = Update { buf: Vec::with_capacity(CONTENTS_SIZE * 2 + 16 * 1024), offsets: Vec::new() };
+        Ok(Self { pdf, doc, up, base, next, prev, prev_is_stream, prev_size })
     }
-    if doc.xref_recovery == Some(lopdf::xref::XrefRecovery::Reconstructed) {
-        return Err(PadesError::Pdf("the cross-reference table is damaged".into()));
+
+    fn alloc(&mut self) -> ObjectId {
+        let id = (self.next, 0u16);
+        self.next = self.next.saturating_add(1);
+        id
     }
-    let prev = doc.xref_start;
-    let prev_is_stream = match pdf.get(prev..) {
-        Some(rest) => !rest.trim_ascii_start().starts_with(b"xref"),
-        None => return Err(PadesError::Pdf("bad startxref".into())),
+
+    fn dictionary(&self, id: ObjectId) -> Result<Dictionary, PadesError> {
+        self.doc.get_dictionary(id).cloned().map_err(|e| PadesError::Pdf(e.to_string()))
+    }
+
+    /// The catalog's id and a copy of it.
+    fn catalog(&self) -> Result<(ObjectId, Dictionary), PadesError> {
+        let root_id = self
+            .doc
+            .trailer
+            .get(b"Root")
+            .and_then(Object::as_reference)
+            .map_err(|_| PadesError::Pdf("the trailer has no /Root reference".into()))?;
+        Ok((root_id, self.dictionary(root_id)?))
+    }
+
+    fn put_dict(&mut self, id: ObjectId, d: &Dictionary) -> Result<(), PadesError> {
+        let mut s = String::new();
+        write_dict(&mut s, d, 0)?;
+        self.up.object(id, &s);
+        Ok(())
+    }
+
+    /// Where the next object written starts in the output.
+    fn offset_of_next(&self, header: ObjectId) -> usize {
+        self.base + self.up.buf.len() + format!("{} {} obj\n", header.0, header.1).len()
+    }
+
+    /// Writes the cross-reference section and trailer; returns the whole new file.
+    fn finish(mut self) -> Result<Vec<u8>, PadesError> {
+        let (base, prev, prev_size) = (self.base, self.prev, self.prev_size);
+        let xref_at = base + self.up.buf.len();
+        let refs = trailer_refs(&self.doc)?;
+        if self.prev_is_stream {
+            let xref_id = self.alloc();
+            let up = &mut self.up;
+            up.offsets.push((xref_id, up.buf.len()));
+            let mut entries = up.offsets.clone();
+            entries.sort_unstable();
+            let ids: Vec<u32> = entries.iter().map(|(id, _)| id.0).collect();
+            let size = prev_size.max(ids.last().map_or(0, |l| l + 1));
+            let width = {
+                let max = (base + up.buf.len()) as u64;
+                (1..=8usize).find(|w| *w == 8 || max < 1u64 << (8 * w)).unwrap_or(8)
+            };
+            let mut data = Vec::with_capacity(entries.len() * (3 + width));
+            for (id, off) in &entries {
+                data.push(1u8);
+                data.extend_from_slice(&((base + off) as u64).to_be_bytes()[8 - width..]);
+                data.extend_from_slice(&id.1.to_be_bytes());
+            }
+            let index: Vec<String> = runs(&ids).iter().map(|(f, c)| format!("{f} {c}")).collect();
+            let dict =
+                format!("/Type /XRef /W [1 {width} 2] /Index [{}] /Size {size} /Prev {prev}{refs}", index.join(" "));
+            up.offsets.pop();
+            up.stream(xref_id, &dict, &data);
+        } else {
+            let up = &mut self.up;
+            let mut entries = up.offsets.clone();
+            entries.sort_unstable();
+            let ids: Vec<u32> = entries.iter().map(|(id, _)| id.0).collect();
+            let size = prev_size.max(ids.last().map_or(0, |l| l + 1));
+            let mut table = String::from("xref\n");
+            let mut i = 0;
+            for (first, count) in runs(&ids) {
+                let _ = writeln!(table, "{first} {count}");
+                for (id, off) in &entries[i..i + count as usize] {
+                    let _ = write!(table, "{:010} {:05} n\r\n", base + off, id.1);
+                }
+                i += count as usize;
+            }
+            let _ = write!(table, "trailer\n<< /Size {size} /Prev {prev}{refs} >>\n");
+            up.buf.extend_from_slice(table.as_bytes());
+        }
+        self.up.buf.extend_from_slice(format!("startxref\n{xref_at}\n%%EOF\n").as_bytes());
+        let mut out = Vec::with_capacity(base + self.up.buf.len());
+        out.extend_from_slice(self.pdf);
+        if base > self.pdf.len() {
+            out.push(b'\n');
+        }
+        out.extend_from_slice(&self.up.buf);
+        Ok(out)
+    }
+}
+
+/// What kind of signature field [`add_signature`] writes.
+enum SigKind<'r> {
+    /// A PAdES signature (`/Type /Sig`, `ETSI.CAdES.detached`), certifying (DocMDP P=2)
+    /// when asked.
+    Cades(&'r SignRequest<'r>),
+    /// A document time-stamp (`/Type /DocTimeStamp`, `ETSI.RFC3161`), invisible.
+    DocTimestamp,
+}
+
+/// Appends an update with a new signature field whose `/Contents` is `contents(digest)`,
+/// `digest` being the SHA-256 of the byte ranges.
+fn add_signature(
+    pdf: &[u8],
+    kind: &SigKind<'_>,
+    contents: &dyn Fn([u8; 32]) -> Result<Vec<u8>, PadesError>,
+) -> Result<Vec<u8>, PadesError> {
+    let mut inc = Increment::open(pdf)?;
+    let req = match kind {
+        SigKind::Cades(req) => Some(*req),
+        SigKind::DocTimestamp => None,
     };
-
-    let page_index = req.appearance.as_ref().map(|a| a.page).unwrap_or(0);
-    let page_ids = pages(&doc);
+    let appearance = req.and_then(|r| r.appearance.as_ref());
+    let page_index = appearance.map(|a| a.page).unwrap_or(0);
+    let page_ids = pages(&inc.doc);
     let page_id = *page_ids.get(page_index).ok_or(PadesError::NoSuchPage(page_index))?;
-    let mut page = doc.get_dictionary(page_id).map_err(|e| PadesError::Pdf(e.to_string()))?.clone();
-    let [llx, lly, urx, ury] = page_box(&doc, &page);
+    let mut page = inc.dictionary(page_id)?;
+    let [llx, lly, urx, ury] = page_box(&inc.doc, &page);
 
-    let root_id = doc
-        .trailer
-        .get(b"Root")
-        .and_then(Object::as_reference)
-        .map_err(|_| PadesError::Pdf("the trailer has no /Root reference".into()))?;
-    let mut catalog = doc.get_dictionary(root_id).map_err(|e| PadesError::Pdf(e.to_string()))?.clone();
-    if certified_without_changes(&doc, &catalog) {
+    let (root_id, mut catalog) = inc.catalog()?;
+    if certified_without_changes(&inc.doc, &catalog) {
         return Err(PadesError::Invalid("the document is certified with no changes permitted (DocMDP P=1)".into()));
     }
-
-    // New object numbers.
-    let size = doc.trailer.get(b"Size").and_then(Object::as_i64).unwrap_or(0).max(0);
-    let mut next = u32::try_from(size).unwrap_or(0).max(doc.max_id.saturating_add(1));
-    let mut alloc = || {
-        let id = (next, 0u16);
-        next = next.saturating_add(1);
-        id
-    };
-    let sig_id = alloc();
-    let widget_id = alloc();
+    let certify = req.is_some_and(|r| r.certify) && catalog.get(b"Perms").is_err();
+    let sig_id = inc.alloc();
+    let widget_id = inc.alloc();
 
     // The AcroForm: indirect (rewritten in place), direct in the catalog, or new.
     let (acro_ref, mut acroform) = match catalog.get(b"AcroForm") {
         Ok(Object::Reference(id)) => {
-            let d = doc.get_dictionary(*id).map_err(|e| PadesError::Pdf(e.to_string()))?.clone();
-            (Some(*id), d)
+            let id = *id;
+            (Some(id), inc.dictionary(id)?)
         }
         Ok(Object::Dictionary(d)) => (None, d.clone()),
         _ => (None, Dictionary::new()),
@@ -282,11 +400,11 @@ pub(crate) fn sign(req: &SignRequest, tsa: &dyn TimeStamper) -> Result<Vec<u8>, 
     let mut fields: Vec<Object> = acroform
         .get(b"Fields")
         .ok()
-        .and_then(|f| deref(&doc, f))
+        .and_then(|f| deref(&inc.doc, f))
         .and_then(|f| f.as_array().ok())
         .cloned()
         .unwrap_or_default();
-    let field_name = req.field_name.clone().unwrap_or_else(|| unique_field_name(&doc, &fields));
+    let field_name = req.and_then(|r| r.field_name.clone()).unwrap_or_else(|| unique_field_name(&inc.doc, &fields));
     fields.push(Object::Reference(widget_id));
     acroform.set("Fields", Object::Array(fields));
     let flags = acroform.get(b"SigFlags").and_then(Object::as_i64).unwrap_or(0);
@@ -296,46 +414,42 @@ pub(crate) fn sign(req: &SignRequest, tsa: &dyn TimeStamper) -> Result<Vec<u8>, 
     let mut annots: Vec<Object> = page
         .get(b"Annots")
         .ok()
-        .and_then(|a| deref(&doc, a))
+        .and_then(|a| deref(&inc.doc, a))
         .and_then(|a| a.as_array().ok())
         .cloned()
         .unwrap_or_default();
     annots.push(Object::Reference(widget_id));
     page.set("Annots", Object::Array(annots));
+    inc.put_dict(page_id, &page)?;
 
-    let mut up = Update { buf: Vec::with_capacity(CONTENTS_SIZE * 2 + 16 * 1024), offsets: Vec::new() };
-    // The update starts on a new line after the original bytes.
-    let base = pdf.len() + usize::from(!pdf.ends_with(b"\n") && !pdf.ends_with(b"\r"));
-
-    let mut s = String::new();
-    write_dict(&mut s, &page, 0)?;
-    up.object(page_id, &s);
+    let mut catalog_changed = certify;
     match acro_ref {
-        Some(id) => {
-            let mut s = String::new();
-            write_dict(&mut s, &acroform, 0)?;
-            up.object(id, &s);
-        }
+        Some(id) => inc.put_dict(id, &acroform)?,
         None => {
-            let id = alloc();
-            let mut s = String::new();
-            write_dict(&mut s, &acroform, 0)?;
-            up.object(id, &s);
+            let id = inc.alloc();
+            inc.put_dict(id, &acroform)?;
             catalog.set("AcroForm", Object::Reference(id));
-            let mut s = String::new();
-            write_dict(&mut s, &catalog, 0)?;
-            up.object(root_id, &s);
+            catalog_changed = true;
         }
+    }
+    if certify {
+        let mut perms = Dictionary::new();
+        perms.set("DocMDP", Object::Reference(sig_id));
+        catalog.set("Perms", Object::Dictionary(perms));
+    }
+    if catalog_changed {
+        inc.put_dict(root_id, &catalog)?;
     }
 
     // The widget and its appearance.
-    let (rect, ap) = match &req.appearance {
+    let (rect, ap) = match appearance {
         Some(a) => {
             let [x, y, w, h] = a.rect_on(urx - llx, ury - lly);
             let rect = [llx + x, ury - y - h, llx + x + w, ury - y];
-            let (ap_id, font_id, cid_id, desc_id, tu_id) = (alloc(), alloc(), alloc(), alloc(), alloc());
+            let (ap_id, font_id, cid_id, desc_id, tu_id) =
+                (inc.alloc(), inc.alloc(), inc.alloc(), inc.alloc(), inc.alloc());
             let content = a.content(w, h);
-            up.stream(
+            inc.up.stream(
                 ap_id,
                 &format!(
                     "/Type /XObject /Subtype /Form /BBox [0 0 {} {}] /Resources << /Font << /F1 {} 0 R >> >>",
@@ -346,21 +460,22 @@ pub(crate) fn sign(req: &SignRequest, tsa: &dyn TimeStamper) -> Result<Vec<u8>, 
                 content.as_bytes(),
             );
             let (type0, cid, desc, cmap) = font_objects(cid_id.0, desc_id.0, tu_id.0);
-            up.object(font_id, &type0);
-            up.object(cid_id, &cid);
-            up.object(desc_id, &desc);
-            up.stream(tu_id, "", &cmap);
+            inc.up.object(font_id, &type0);
+            inc.up.object(cid_id, &cid);
+            inc.up.object(desc_id, &desc);
+            inc.up.stream(tu_id, "", &cmap);
             (rect, Some(ap_id))
         }
         None => ([0.0; 4], None),
     };
     let ap_entry = ap.map(|id| format!(" /AP << /N {} 0 R >>", id.0)).unwrap_or_default();
-    up.object(
+    inc.up.object(
         widget_id,
         &format!(
-            "<< /Type /Annot /Subtype /Widget /FT /Sig /T {} /V {} 0 R /F 4 /Rect [{} {} {} {}] /P {} {} R{ap_entry} >>",
+            "<< /Type /Annot /Subtype /Widget /FT /Sig /T {} /V {} 0 R /F {} /Rect [{} {} {} {}] /P {} {} R{ap_entry} >>",
             text_string(&field_name),
             sig_id.0,
+            if ap.is_some() { 4 } else { 132 },
             num(rect[0]),
             num(rect[1]),
             num(rect[2]),
@@ -371,7 +486,10 @@ pub(crate) fn sign(req: &SignRequest, tsa: &dyn TimeStamper) -> Result<Vec<u8>, 
     );
 
     // The signature dictionary with placeholders.
-    let mut sig = String::from("<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /ByteRange ");
+    let mut sig = String::from(match kind {
+        SigKind::Cades(_) => "<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /ByteRange ",
+        SigKind::DocTimestamp => "<< /Type /DocTimeStamp /Filter /Adobe.PPKLite /SubFilter /ETSI.RFC3161 /ByteRange ",
+    });
     let byte_range_at = sig.len();
     sig.push_str(&" ".repeat(BYTE_RANGE_WIDTH));
     sig.push_str(" /Contents ");
@@ -379,76 +497,33 @@ pub(crate) fn sign(req: &SignRequest, tsa: &dyn TimeStamper) -> Result<Vec<u8>, 
     sig.push('<');
     sig.push_str(&"0".repeat(CONTENTS_SIZE * 2));
     sig.push('>');
-    let _ = write!(sig, " /M {}", text_string(&pdf_date(req.signing_time)));
-    for (key, value) in
-        [("Name", &req.name), ("Reason", &req.reason), ("Location", &req.location), ("ContactInfo", &req.contact_info)]
-    {
-        if let Some(v) = value {
-            let _ = write!(sig, " /{key} {}", text_string(v));
+    if let Some(req) = req {
+        let _ = write!(sig, " /M {}", text_string(&pdf_date(req.signing_time)));
+        for (key, value) in [
+            ("Name", &req.name),
+            ("Reason", &req.reason),
+            ("Location", &req.location),
+            ("ContactInfo", &req.contact_info),
+        ] {
+            if let Some(v) = value {
+                let _ = write!(sig, " /{key} {}", text_string(v));
+            }
+        }
+        if certify {
+            sig.push_str(
+                " /Reference [<< /Type /SigRef /TransformMethod /DocMDP /TransformParams << /Type /TransformParams /P 2 /V /1.2 >> >>]",
+            );
         }
     }
     sig.push_str(" >>");
-    let sig_obj_at = up.buf.len() + format!("{} 0 obj\n", sig_id.0).len();
-    up.object(sig_id, &sig);
-    let byte_range_pos = base + sig_obj_at + byte_range_at;
-    let contents_start = base + sig_obj_at + contents_at;
+    let sig_obj_at = inc.offset_of_next(sig_id);
+    inc.up.object(sig_id, &sig);
+    let byte_range_pos = sig_obj_at + byte_range_at;
+    let contents_start = sig_obj_at + contents_at;
     let contents_end = contents_start + CONTENTS_SIZE * 2 + 2;
+    let mut out = inc.finish()?;
 
-    // Cross-reference section.
-    let xref_at = base + up.buf.len();
-    let prev_size = u32::try_from(size).unwrap_or(0);
-    if prev_is_stream {
-        let xref_id = alloc();
-        up.offsets.push((xref_id, up.buf.len()));
-        let mut entries = up.offsets.clone();
-        entries.sort_unstable();
-        let ids: Vec<u32> = entries.iter().map(|(id, _)| id.0).collect();
-        let size = prev_size.max(ids.last().map_or(0, |l| l + 1));
-        let width = {
-            let max = (base + up.buf.len()) as u64;
-            (1..=8usize).find(|w| *w == 8 || max < 1u64 << (8 * w)).unwrap_or(8)
-        };
-        let mut data = Vec::with_capacity(entries.len() * (3 + width));
-        for (id, off) in &entries {
-            data.push(1u8);
-            data.extend_from_slice(&((base + off) as u64).to_be_bytes()[8 - width..]);
-            data.extend_from_slice(&id.1.to_be_bytes());
-        }
-        let index: Vec<String> = runs(&ids).iter().map(|(f, c)| format!("{f} {c}")).collect();
-        let dict = format!(
-            "/Type /XRef /W [1 {width} 2] /Index [{}] /Size {size} /Prev {prev}{}",
-            index.join(" "),
-            trailer_refs(&doc)?
-        );
-        up.offsets.pop();
-        up.stream(xref_id, &dict, &data);
-    } else {
-        let mut entries = up.offsets.clone();
-        entries.sort_unstable();
-        let ids: Vec<u32> = entries.iter().map(|(id, _)| id.0).collect();
-        let size = prev_size.max(ids.last().map_or(0, |l| l + 1));
-        let mut table = String::from("xref\n");
-        let mut i = 0;
-        for (first, count) in runs(&ids) {
-            let _ = writeln!(table, "{first} {count}");
-            for (id, off) in &entries[i..i + count as usize] {
-                let _ = write!(table, "{:010} {:05} n\r\n", base + off, id.1);
-            }
-            i += count as usize;
-        }
-        let _ = write!(table, "trailer\n<< /Size {size} /Prev {prev}{} >>\n", trailer_refs(&doc)?);
-        up.buf.extend_from_slice(table.as_bytes());
-    }
-    up.buf.extend_from_slice(format!("startxref\n{xref_at}\n%%EOF\n").as_bytes());
-
-    let mut out = Vec::with_capacity(base + up.buf.len());
-    out.extend_from_slice(pdf);
-    if base > pdf.len() {
-        out.push(b'\n');
-    }
-    out.extend_from_slice(&up.buf);
-
-    // Byte range, digest, CMS.
+    // Byte range, digest, contents.
     let total = out.len();
     let range = format!("[0 {contents_start} {contents_end} {}]", total - contents_end);
     out.get_mut(byte_range_pos..byte_range_pos + range.len().min(BYTE_RANGE_WIDTH))
@@ -458,24 +533,134 @@ pub(crate) fn sign(req: &SignRequest, tsa: &dyn TimeStamper) -> Result<Vec<u8>, 
     let mut hasher = Sha256::new();
     hasher.update(&out[..contents_start]);
     hasher.update(&out[contents_end..]);
-    let content = Content {
-        content_type: OID_DATA,
-        econtent: None,
-        digest: hasher.finalize().into(),
-        with_certs: true,
-        extra_attrs: req.delegation.iter().map(|d| d.attribute()).collect(),
-    };
-    let cms = cms::signed_data(&signer, &content, &|signature| {
-        let imprint: [u8; 32] = Sha256::digest(signature).into();
-        Ok(vec![cms::timestamp_attribute(&tsa.timestamp(&imprint)?)])
-    })?;
-    if cms.len() > CONTENTS_SIZE {
-        return Err(PadesError::PlaceholderTooSmall { needed: cms.len(), available: CONTENTS_SIZE });
+    let der = contents(hasher.finalize().into())?;
+    if der.len() > CONTENTS_SIZE {
+        return Err(PadesError::PlaceholderTooSmall { needed: der.len(), available: CONTENTS_SIZE });
     }
-    let hex = hex_string(&cms);
+    let hex = hex_string(&der);
     let hex = &hex.as_bytes()[1..hex.len() - 1];
     out[contents_start + 1..contents_start + 1 + hex.len()].copy_from_slice(hex);
     Ok(out)
+}
+
+/// Signs: see [`crate::sign`].
+pub(crate) fn sign(req: &SignRequest, tsa: &dyn TimeStamper) -> Result<Vec<u8>, PadesError> {
+    let signer = Signer::new(req.key_pkcs8, req.cert_der, req.chain)?;
+    add_signature(req.pdf, &SigKind::Cades(req), &|digest| {
+        let content = Content {
+            content_type: OID_DATA,
+            econtent: None,
+            digest,
+            with_certs: true,
+            extra_attrs: req.delegation.iter().map(|d| d.attribute()).collect(),
+        };
+        cms::signed_data(&signer, &content, &|signature| {
+            let imprint: [u8; 32] = Sha256::digest(signature).into();
+            Ok(vec![cms::timestamp_attribute(&tsa.timestamp(&imprint)?)])
+        })
+    })
+}
+
+/// A document time-stamp: see [`crate::timestamp_document`].
+pub(crate) fn timestamp_document(pdf: &[u8], tsa: &dyn TimeStamper) -> Result<Vec<u8>, PadesError> {
+    add_signature(pdf, &SigKind::DocTimestamp, &|digest| tsa.timestamp(&digest))
+}
+
+/// Validation data for a PDF's Document Security Store (PAdES, ISO 32000-2 §12.8.4.3).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ValidationData {
+    /// Certificates (DER): chains of signers, TSAs and OCSP responders.
+    pub certs: Vec<Vec<u8>>,
+    /// OCSP responses (DER `OCSPResponse`).
+    pub ocsps: Vec<Vec<u8>>,
+    /// CRLs (DER).
+    pub crls: Vec<Vec<u8>>,
+}
+
+/// The DSS arrays of the document (stream contents of each), and its VRI dictionary.
+fn existing_dss(doc: &Document, catalog: &Dictionary) -> (Vec<(Vec<u8>, Object)>, [Vec<Object>; 3], Dictionary) {
+    let Some(dss) = catalog.get(b"DSS").ok().and_then(|d| dict_deref(doc, d)) else {
+        return (Vec::new(), [Vec::new(), Vec::new(), Vec::new()], Dictionary::new());
+    };
+    let mut known = Vec::new();
+    let mut arrays: [Vec<Object>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    for (slot, key) in arrays.iter_mut().zip([&b"Certs"[..], b"OCSPs", b"CRLs"]) {
+        let items = dss.get(key).ok().and_then(|a| deref(doc, a)).and_then(|a| a.as_array().ok()).cloned();
+        for item in items.unwrap_or_default() {
+            if let Some(Object::Stream(s)) = deref(doc, &item) {
+                let bytes = s.decompressed_content().unwrap_or_else(|_| s.content.clone());
+                known.push((bytes, item.clone()));
+            }
+            slot.push(item);
+        }
+    }
+    let vri = dss.get(b"VRI").ok().and_then(|v| dict_deref(doc, v)).cloned().unwrap_or_default();
+    (known, arrays, vri)
+}
+
+/// The `/Contents` of the signature whose byte range ends last (the newest), if any.
+fn newest_signature_contents(doc: &Document) -> Option<Vec<u8>> {
+    doc.objects
+        .values()
+        .filter_map(|o| o.as_dict().ok())
+        .filter_map(|d| {
+            let br = d.get(b"ByteRange").ok()?.as_array().ok()?;
+            let end = br.get(2)?.as_i64().ok()?.checked_add(br.get(3)?.as_i64().ok()?)?;
+            Some((end, d.get(b"Contents").ok()?.as_str().ok()?.to_vec()))
+        })
+        .max_by_key(|(end, _)| *end)
+        .map(|(_, c)| c)
+}
+
+/// Adds validation data: see [`crate::add_validation_data`].
+pub(crate) fn add_validation_data(pdf: &[u8], data: &ValidationData) -> Result<Vec<u8>, PadesError> {
+    use aws_lc_rs::digest::{SHA1_FOR_LEGACY_USE_ONLY, digest};
+    let mut inc = Increment::open(pdf)?;
+    let (root_id, mut catalog) = inc.catalog()?;
+    let (mut known, mut arrays, mut vri) = existing_dss(&inc.doc, &catalog);
+    let mut vri_entry: [Vec<Object>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    for (i, items) in [&data.certs, &data.ocsps, &data.crls].into_iter().enumerate() {
+        for bytes in items {
+            let reference = match known.iter().find(|(b, _)| b == bytes) {
+                Some((_, r)) => r.clone(),
+                None => {
+                    let id = inc.alloc();
+                    inc.up.stream(id, "", bytes);
+                    let r = Object::Reference(id);
+                    known.push((bytes.clone(), r.clone()));
+                    arrays[i].push(r.clone());
+                    r
+                }
+            };
+            vri_entry[i].push(reference);
+        }
+    }
+    if let Some(contents) = newest_signature_contents(&inc.doc) {
+        let key: String =
+            digest(&SHA1_FOR_LEGACY_USE_ONLY, &contents).as_ref().iter().map(|b| format!("{b:02X}")).collect();
+        let mut entry = Dictionary::new();
+        for (name, items) in ["Cert", "OCSP", "CRL"].into_iter().zip(vri_entry) {
+            if !items.is_empty() {
+                entry.set(name, Object::Array(items));
+            }
+        }
+        vri.set(key.into_bytes(), Object::Dictionary(entry));
+    }
+    let mut dss = Dictionary::new();
+    dss.set("Type", Object::Name(b"DSS".to_vec()));
+    for (name, items) in ["Certs", "OCSPs", "CRLs"].into_iter().zip(arrays) {
+        if !items.is_empty() {
+            dss.set(name, Object::Array(items));
+        }
+    }
+    let vri_id = inc.alloc();
+    inc.put_dict(vri_id, &vri)?;
+    dss.set("VRI", Object::Reference(vri_id));
+    let dss_id = inc.alloc();
+    inc.put_dict(dss_id, &dss)?;
+    catalog.set("DSS", Object::Reference(dss_id));
+    inc.put_dict(root_id, &catalog)?;
+    inc.finish()
 }
 
 /// `/Root`, `/Info` and `/ID` of the previous trailer.
