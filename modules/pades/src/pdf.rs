@@ -577,10 +577,18 @@ pub struct ValidationData {
     pub crls: Vec<Vec<u8>>,
 }
 
-/// The DSS arrays of the document (stream contents of each), and its VRI dictionary.
-fn existing_dss(doc: &Document, catalog: &Dictionary) -> (Vec<(Vec<u8>, Object)>, [Vec<Object>; 3], Dictionary) {
+/// A document's DSS: the bytes of each stream it holds with its reference, the
+/// `/Certs`, `/OCSPs` and `/CRLs` arrays, and the VRI dictionary.
+#[derive(Default)]
+struct Dss {
+    known: Vec<(Vec<u8>, Object)>,
+    arrays: [Vec<Object>; 3],
+    vri: Dictionary,
+}
+
+fn existing_dss(doc: &Document, catalog: &Dictionary) -> Dss {
     let Some(dss) = catalog.get(b"DSS").ok().and_then(|d| dict_deref(doc, d)) else {
-        return (Vec::new(), [Vec::new(), Vec::new(), Vec::new()], Dictionary::new());
+        return Dss::default();
     };
     let mut known = Vec::new();
     let mut arrays: [Vec<Object>; 3] = [Vec::new(), Vec::new(), Vec::new()];
@@ -595,7 +603,7 @@ fn existing_dss(doc: &Document, catalog: &Dictionary) -> (Vec<(Vec<u8>, Object)>
         }
     }
     let vri = dss.get(b"VRI").ok().and_then(|v| dict_deref(doc, v)).cloned().unwrap_or_default();
-    (known, arrays, vri)
+    Dss { known, arrays, vri }
 }
 
 /// The `/Contents` of the signature whose byte range ends last (the newest), if any.
@@ -617,7 +625,7 @@ pub(crate) fn add_validation_data(pdf: &[u8], data: &ValidationData) -> Result<V
     use aws_lc_rs::digest::{SHA1_FOR_LEGACY_USE_ONLY, digest};
     let mut inc = Increment::open(pdf)?;
     let (root_id, mut catalog) = inc.catalog()?;
-    let (mut known, mut arrays, mut vri) = existing_dss(&inc.doc, &catalog);
+    let Dss { mut known, mut arrays, mut vri } = existing_dss(&inc.doc, &catalog);
     let mut vri_entry: [Vec<Object>; 3] = [Vec::new(), Vec::new(), Vec::new()];
     for (i, items) in [&data.certs, &data.ocsps, &data.crls].into_iter().enumerate() {
         for bytes in items {
