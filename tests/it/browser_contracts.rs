@@ -208,7 +208,7 @@ async fn register_circulate_sign_and_search() {
     assert_eq!(got["status"], 200, "{got}");
     assert_eq!(got["type"], "application/pdf", "{got}");
     assert_eq!(got["head"], "%PDF-", "{got}");
-    assert_eq!(got["ranges"], 2, "two signatures: {got}");
+    assert_eq!(got["ranges"], 3, "two signatures and the document time-stamp: {got}");
     assert!(got["disposition"].as_str().is_some_and(|d| d.contains("filename*=UTF-8''WEB-2026-0001")), "{got}");
     let original = fetch(&b, &format!("{signed}?version=1")).await;
     assert_eq!((original["status"].clone(), original["ranges"].clone()), (json!(200), json!(0)), "{original}");

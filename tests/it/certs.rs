@@ -197,6 +197,59 @@ async fn openssl(args: &[&str]) -> (bool, String) {
     (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
 
+/// What the tenant's OCSP responder says of `cert` (`good`, `revoked`, …), asked with
+/// `openssl ocsp` (a request with a nonce, POSTed or as `ocspGet`), the response checked by
+/// openssl against the CA (signature by the delegated responder, nonce, status).
+async fn ocsp_status(app: &TestApp, ca: &std::path::Path, cert: &std::path::Path, get: bool) -> String {
+    let dir = app.dir.join(format!("ocsp-{}", keiyaku_kernel::ids::new_id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let (req, resp) = (dir.join("req.der"), dir.join("resp.der"));
+    let (ca, cert) = (ca.to_string_lossy(), cert.to_string_lossy());
+    let (ok, out) = openssl(&["ocsp", "-issuer", &ca, "-cert", &cert, "-reqout", &req.to_string_lossy()]).await;
+    assert!(ok, "{out}");
+    let der = std::fs::read(&req).expect("request");
+    let answer = if get {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&der);
+        let encoded = b64.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D");
+        app.client.get(app.url(&t(&format!("/ca/ocsp/{encoded}")))).send().await.expect("ocspGet")
+    } else {
+        app.client
+            .post(app.url(&t("/ca/ocsp")))
+            .header("content-type", "application/ocsp-request")
+            .body(der)
+            .send()
+            .await
+            .expect("ocsp")
+    };
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_eq!(answer.headers().get("content-type").and_then(|v| v.to_str().ok()), Some("application/ocsp-response"));
+    std::fs::write(&resp, answer.bytes().await.expect("body")).expect("response");
+    // Signature by the delegated responder and the nonce, against the request sent.
+    let (ok, out) =
+        openssl(&["ocsp", "-reqin", &req.to_string_lossy(), "-respin", &resp.to_string_lossy(), "-CAfile", &ca]).await;
+    assert!(ok && out.contains("Response verify OK"), "{out}");
+    // The status (the appliance's clock is not the machine's: times are not judged here).
+    let (ok, out) = openssl(&[
+        "ocsp",
+        "-respin",
+        &resp.to_string_lossy(),
+        "-issuer",
+        &ca,
+        "-cert",
+        &cert,
+        "-CAfile",
+        &ca,
+        "-no_nonce",
+        "-validity_period",
+        "400000000",
+    ])
+    .await;
+    assert!(ok && out.contains("Response verify OK"), "{out}");
+    let line = out.lines().find(|l| l.starts_with(cert.as_ref())).unwrap_or_default();
+    line.rsplit(": ").next().unwrap_or_default().trim().to_string()
+}
+
 #[tokio::test]
 async fn self_and_proxy_applications_issue_certificates_that_verify_and_revoke() {
     let app = demo_app().await;
@@ -323,6 +376,18 @@ async fn self_and_proxy_applications_issue_certificates_that_verify_and_revoke()
     assert!(text.contains("Digital Signature, Non Repudiation"), "{text}");
     assert!(text.contains("E-mail Protection") && text.contains("1.3.6.1.5.5.7.3.36"), "{text}");
     assert!(text.contains("CN=BN-Shiraishi.Taro") || text.contains("CN = BN-Shiraishi.Taro"), "{text}");
+    // Where relying parties find revocation and the issuer, under server.public_url, and
+    // the tenant's certificate policy.
+    let base = format!("{}/api/v1/t/HXOS2/ca", app.services().kernel.public_url());
+    assert!(text.contains("X509v3 CRL Distribution Points") && text.contains(&format!("URI:{base}/crl")), "{text}");
+    assert!(text.contains(&format!("OCSP - URI:{base}/ocsp")), "{text}");
+    assert!(text.contains(&format!("CA Issuers - URI:{base}/certificate?format=der")), "{text}");
+    assert!(text.contains("X509v3 Certificate Policies") && text.contains("Policy: 2.25."), "{text}");
+    let (s, der) = bytes(&app, &t("/ca/certificate?format=der"), None).await;
+    assert_eq!((s, der.first()), (StatusCode::OK, Some(&0x30)), "the caIssuers URL answers DER");
+    // The OCSP responder says good (POST and GET, with a nonce).
+    assert_eq!(ocsp_status(&app, &ca_file, &cert_file, false).await, "good");
+    assert_eq!(ocsp_status(&app, &ca_file, &cert_file, true).await, "good");
 
     // Once usable, the holder's test signs and verifies with the registered key.
     app.clock.advance(jiff::SignedDuration::from_hours(48));
@@ -377,6 +442,8 @@ async fn self_and_proxy_applications_issue_certificates_that_verify_and_revoke()
     ])
     .await;
     assert!(!ok && out.contains("revoked"), "{out}");
+    assert_eq!(ocsp_status(&app, &ca_file, &cert_file, false).await, "revoked");
+    assert_eq!(ocsp_status(&app, &ca_file, &cert_file, true).await, "revoked");
     mail_with(&app, shiraishi, "失効のお知らせ").await;
     app.stop().await;
 }

@@ -119,6 +119,16 @@ pub fn pyhanko(file: &std::path::Path, ca: &std::path::Path) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// pyHanko's ETSI AdES validation at PAdES-LTA of every signature of `file` at `at`:
+/// revocation data required, only what the file carries, the tenant CA the only root
+/// (`tools/pyhanko_lta.py`). One JSON line per signature.
+pub fn pyhanko_lta(file: &std::path::Path, ca: &std::path::Path, at: jiff::Timestamp) -> (bool, String) {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/tools/pyhanko_lta.py");
+    let out = Command::new("python3").arg(script).arg(file).arg(ca).arg(at.to_string()).output().expect("python3");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
 pub fn pdfsig(file: &std::path::Path) -> String {
     let out = Command::new("pdfsig").arg(file).output().expect("pdfsig");
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
@@ -287,9 +297,11 @@ async fn register_circulate_send_back_sign_and_validate() {
     let original = pdf("T-0001");
     assert!(signed.starts_with(&original), "incremental updates keep the original bytes");
     let ours = keiyaku_pades::verify(&signed).expect("verify");
-    assert_eq!(ours.len(), 2);
+    // Two signatures, then (at completion) a document time-stamp over the whole file.
+    assert_eq!(ours.len(), 3, "{ours:?}");
     assert!(ours.iter().all(|s| s.is_intact()), "{ours:?}");
-    assert!(!ours[0].covers_whole_file && ours[1].covers_whole_file);
+    assert!(!ours[0].covers_whole_file && !ours[1].covers_whole_file && ours[2].covers_whole_file);
+    assert!(!ours[0].is_document_timestamp() && !ours[1].is_document_timestamp() && ours[2].is_document_timestamp());
     // The page sizes were read once, when the upload was checked, and every signed version
     // carries them: signing places the stamp without parsing the file again.
     let key = keiyaku_contracts::model::key("HXOS2", &id);
@@ -340,6 +352,17 @@ async fn register_circulate_send_back_sign_and_validate() {
         let (success, out) = pyhanko(&bad, &ca_file);
         assert!(!success, "pyHanko must see the change: {out}");
         assert!(!out.contains("The signature is judged VALID."), "{out}");
+        // PAdES-B-LTA: the DSS carries the chain and OCSP responses, the document
+        // time-stamp covers it; validated with revocation required and no network.
+        let (success, out) = pyhanko_lta(&file, &ca_file, keiyaku_kernel::Clock::now(app.clock.as_ref()));
+        assert!(success, "{out}");
+        assert_eq!(out.matches("\"passed\": true").count(), 2, "{out}");
+        // Without the validation data (the revisions before the first DSS) it fails.
+        let [_, _, at, len] = ours[0].byte_range;
+        let bt = dir.join("b-t.pdf");
+        std::fs::write(&bt, &signed[..at + len]).expect("write");
+        let (success, out) = pyhanko_lta(&bt, &ca_file, keiyaku_kernel::Clock::now(app.clock.as_ref()));
+        assert!(!success && out.contains("\"passed\": false"), "a B-T file must not pass LTA validation: {out}");
     }
     if tool("pdftoppm") {
         let pages = keiyaku_pades::page_count_and_sizes(&signed).expect("pages").len();

@@ -172,7 +172,14 @@ fn issue_code_only(certs: &Certs, n: usize) -> Res<Duration> {
     let start = Instant::now();
     for _ in 0..n {
         let serial = ca::random_serial()?;
-        let issued = ca::issue(&ca, &subject, &serial, now, ca::add_years(now, 1))?;
+        let issued = ca::issue(
+            &ca,
+            &subject,
+            &serial,
+            now,
+            ca::add_years(now, 1),
+            &ca::Endpoints::new("https://localhost:8443", TENANT),
+        )?;
         let sealed = kek.seal(&format!("{TENANT}/cert/{}", issued.serial), &issued.key_pkcs8)?;
         std::hint::black_box((issued.pem.len(), sealed));
     }
@@ -193,7 +200,13 @@ fn issue_raw(n: usize) -> Res<Duration> {
     for _ in 0..n {
         let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
         let serial = ca::random_serial()?;
-        let params = ca::signer_params(&subject, &serial, now, ca::add_years(now, 1))?;
+        let params = ca::signer_params(
+            &subject,
+            &serial,
+            now,
+            ca::add_years(now, 1),
+            &ca::Endpoints::new("https://localhost:8443", TENANT),
+        )?;
         let cert = params.signed_by(&key, &issuer)?;
         std::hint::black_box((cert.der().len(), key.serialize_der()));
     }

@@ -12,7 +12,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use keiyaku_auth::api::{BearerToken, caller};
 use keiyaku_kernel::clock::rfc3339;
 use keiyaku_kernel::http::{ApiResult, Ctx};
-use poem_openapi::param::Path;
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Binary, Json};
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 
@@ -452,10 +452,46 @@ enum KeyFileResponse {
     File(Binary<Vec<u8>>, #[oai(header = "Content-Disposition")] String),
 }
 
+/// The CA certificate as PEM (default) or DER (`?format=der`, as the AIA caIssuers points).
 #[derive(ApiResponse)]
-enum PemResponse {
+enum CaCertificate {
     #[oai(status = 200, content_type = "application/x-pem-file")]
     Pem(Binary<Vec<u8>>),
+    #[oai(status = 200, content_type = "application/pkix-cert")]
+    Der(Binary<Vec<u8>>),
+}
+
+/// An RFC 6960 `OCSPRequest`.
+#[derive(poem_openapi::ApiRequest)]
+enum OcspRequest {
+    #[oai(content_type = "application/ocsp-request")]
+    Der(Binary<Vec<u8>>),
+}
+
+#[derive(ApiResponse)]
+enum OcspResponse {
+    /// The RFC 6960 `OCSPResponse` (signed, or an error status such as `malformedRequest`).
+    #[oai(status = 200, content_type = "application/ocsp-response")]
+    Der(Binary<Vec<u8>>, #[oai(header = "Cache-Control")] String),
+}
+
+/// The certificate format `getCaCertificate` answers in.
+#[derive(poem_openapi::Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "lowercase")]
+enum CertFormat {
+    Pem,
+    Der,
+}
+
+/// The DER of an `ocspGet` path segment: base64 (RFC 6960 appendix A), percent-decoded by
+/// the router; the URL-safe alphabet is accepted too. Empty when it is not base64, which
+/// the responder answers with `malformedRequest`.
+fn ocsp_get_der(segment: &str) -> Vec<u8> {
+    let cleaned: String = segment.chars().filter(|c| !c.is_whitespace()).collect();
+    B64.decode(cleaned.as_bytes())
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(cleaned.as_bytes()))
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cleaned.as_bytes()))
+        .unwrap_or_default()
 }
 
 #[derive(ApiResponse)]
@@ -841,11 +877,36 @@ impl CertsApi {
         Ok(Json(certificate_view(&c, self.certs.kernel.now())))
     }
 
-    /// The tenant CA certificate (PEM).
+    /// The tenant CA certificate, PEM or (`format=der`) DER.
     #[oai(path = "/api/v1/t/:tenant/ca/certificate", method = "get", operation_id = "getCaCertificate")]
-    async fn get_ca_certificate(&self, ctx: Ctx, tenant: Path<String>) -> ApiResult<PemResponse> {
+    async fn get_ca_certificate(
+        &self,
+        ctx: Ctx,
+        tenant: Path<String>,
+        format: Query<Option<CertFormat>>,
+    ) -> ApiResult<CaCertificate> {
         let pem = self.certs.ca_certificate(&tenant.0).await.map_err(|e| ctx.fail(&e))?;
-        Ok(PemResponse::Pem(Binary(pem.into_bytes())))
+        Ok(match format.0.unwrap_or(CertFormat::Pem) {
+            CertFormat::Pem => CaCertificate::Pem(Binary(pem.into_bytes())),
+            CertFormat::Der => {
+                CaCertificate::Der(Binary(crate::certificates::pem_body(&pem).map_err(|e| ctx.fail(&e))?))
+            }
+        })
+    }
+
+    /// The tenant CA's OCSP responder (RFC 6960), POST form.
+    #[oai(path = "/api/v1/t/:tenant/ca/ocsp", method = "post", operation_id = "ocsp")]
+    async fn ocsp(&self, ctx: Ctx, tenant: Path<String>, body: OcspRequest) -> ApiResult<OcspResponse> {
+        let OcspRequest::Der(der) = body;
+        let reply = self.certs.ocsp(&tenant.0, der.0).await.map_err(|e| ctx.fail(&e))?;
+        Ok(OcspResponse::Der(Binary(reply), "no-store".into()))
+    }
+
+    /// The tenant CA's OCSP responder (RFC 6960), GET form: the DER request in base64.
+    #[oai(path = "/api/v1/t/:tenant/ca/ocsp/:request", method = "get", operation_id = "ocspGet")]
+    async fn ocsp_get(&self, ctx: Ctx, tenant: Path<String>, request: Path<String>) -> ApiResult<OcspResponse> {
+        let reply = self.certs.ocsp(&tenant.0, ocsp_get_der(&request.0)).await.map_err(|e| ctx.fail(&e))?;
+        Ok(OcspResponse::Der(Binary(reply), "max-age=60".into()))
     }
 
     /// The tenant's certificate revocation list (DER), signed anew on every revocation.

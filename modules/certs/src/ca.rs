@@ -28,6 +28,91 @@ const EKU_MS_DOCUMENT_SIGNING: [u64; 10] = [1, 3, 6, 1, 4, 1, 311, 10, 3, 12];
 /// Validity of a tenant CA.
 pub const CA_YEARS: i64 = 20;
 
+/// id-pe-authorityInfoAccess.
+const OID_AIA: [u64; 9] = [1, 3, 6, 1, 5, 5, 7, 1, 1];
+/// id-ad-ocsp and id-ad-caIssuers.
+const OID_AD_OCSP: [u64; 9] = [1, 3, 6, 1, 5, 5, 7, 48, 1];
+const OID_AD_CA_ISSUERS: [u64; 9] = [1, 3, 6, 1, 5, 5, 7, 48, 2];
+/// id-ce-certificatePolicies.
+const OID_CERTIFICATE_POLICIES: [u64; 4] = [2, 5, 29, 32];
+/// The arc of keiyaku's certificate policies: `2.25.<UUID>` as for the TSA policy, then `.2`
+/// and the tenant code read as a base-36 number.
+const POLICY_ARC: &str = "2.25.19482070918867422078046894882061333835.2";
+
+/// Where relying parties find what a tenant CA publishes, written into every certificate it
+/// issues (CRL distribution point, authority information access), and its policy OID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    pub crl: String,
+    pub ocsp: String,
+    pub ca_issuers: String,
+    /// The tenant's certificate policy, dotted.
+    pub policy: String,
+}
+
+impl Endpoints {
+    /// Under `base_url` (`server.public_url`): `/api/v1/t/{tenant}/ca/crl`, `…/ca/ocsp` and
+    /// `…/ca/certificate?format=der`.
+    pub fn new(base_url: &str, tenant: &str) -> Self {
+        let ca = format!("{}/api/v1/t/{tenant}/ca", base_url.trim_end_matches('/'));
+        Self {
+            crl: format!("{ca}/crl"),
+            ocsp: format!("{ca}/ocsp"),
+            ca_issuers: format!("{ca}/certificate?format=der"),
+            policy: tenant_policy(tenant),
+        }
+    }
+}
+
+/// The certificate policy OID of a tenant (see [`POLICY_ARC`]).
+pub fn tenant_policy(tenant: &str) -> String {
+    let n = tenant
+        .bytes()
+        .filter_map(|b| char::from(b).to_digit(36))
+        .fold(0u128, |n, d| n.saturating_mul(36).saturating_add(u128::from(d)));
+    format!("{POLICY_ARC}.{n}")
+}
+
+/// DER of a dotted OID whose arcs may exceed 64 bits.
+fn oid_der(dotted: &str) -> Option<Vec<u8>> {
+    let arcs: Vec<u128> = dotted.split('.').map(|a| a.parse().ok()).collect::<Option<_>>()?;
+    let (first, second) = (*arcs.first()?, *arcs.get(1)?);
+    let mut content: Vec<u8> = Vec::new();
+    for arc in std::iter::once(first * 40 + second).chain(arcs[2..].iter().copied()) {
+        let mut groups = vec![(arc & 0x7f) as u8];
+        let mut v = arc >> 7;
+        while v > 0 {
+            groups.push((v & 0x7f) as u8 | 0x80);
+            v >>= 7;
+        }
+        content.extend(groups.iter().rev());
+    }
+    let mut out = vec![0x06, content.len() as u8];
+    out.extend(content);
+    Some(out)
+}
+
+/// CRL distribution point, AIA (OCSP, caIssuers) and the certificate policy.
+fn apply_endpoints(p: &mut CertificateParams, e: &Endpoints) {
+    p.crl_distribution_points = vec![rcgen::CrlDistributionPoint { uris: vec![e.crl.clone()] }];
+    let aia = yasna::construct_der(|w| {
+        w.write_sequence(|w| {
+            for (method, url) in [(&OID_AD_OCSP[..], &e.ocsp), (&OID_AD_CA_ISSUERS[..], &e.ca_issuers)] {
+                w.next().write_sequence(|w| {
+                    w.next().write_oid(&yasna::models::ObjectIdentifier::from_slice(method));
+                    w.next().write_tagged_implicit(yasna::Tag::context(6), |w| w.write_ia5_string(url));
+                });
+            }
+        })
+    });
+    p.custom_extensions.push(rcgen::CustomExtension::from_oid_content(&OID_AIA, aia));
+    if let Some(policy) = oid_der(&e.policy) {
+        let policies =
+            yasna::construct_der(|w| w.write_sequence(|w| w.next().write_sequence(|w| w.next().write_der(&policy))));
+        p.custom_extensions.push(rcgen::CustomExtension::from_oid_content(&OID_CERTIFICATE_POLICIES, policies));
+    }
+}
+
 pub fn odt(ts: Timestamp) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(ts.as_second()).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
@@ -159,6 +244,7 @@ pub fn signer_params(
     serial: &[u8],
     not_before: Timestamp,
     not_after: Timestamp,
+    endpoints: &Endpoints,
 ) -> Result<CertificateParams, CertsError> {
     let mut p = CertificateParams::default();
     let mut dn = DistinguishedName::new();
@@ -180,6 +266,7 @@ pub fn signer_params(
         p.subject_alt_names = vec![SanType::Rfc822Name(mail)];
     }
     p.use_authority_key_identifier_extension = true;
+    apply_endpoints(&mut p, endpoints);
     Ok(p)
 }
 
@@ -190,9 +277,10 @@ pub fn issue(
     serial: &[u8],
     not_before: Timestamp,
     not_after: Timestamp,
+    endpoints: &Endpoints,
 ) -> Result<Issued, CertsError> {
     let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(CertsError::crypto)?;
-    let params = signer_params(subject, serial, not_before, not_after)?;
+    let params = signer_params(subject, serial, not_before, not_after, endpoints)?;
     let cert = params.signed_by(&key, &ca.issuer()).map_err(CertsError::crypto)?;
     Ok(Issued { serial: serial_hex(serial), der: cert.der().to_vec(), pem: cert.pem(), key_pkcs8: key.serialize_der() })
 }
@@ -202,15 +290,27 @@ const OID_EXT_KEY_USAGE: [u64; 4] = [2, 5, 29, 37];
 /// `SEQUENCE { id-kp-timeStamping }`: the extendedKeyUsage value of a TSA certificate.
 const EKU_TIME_STAMPING_ONLY: [u8; 12] = [0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x08];
 
-/// Generates a key and signs the certificate of the tenant's timestamp authority (RFC 3161
-/// §2.3: the extended key usage is critical and names only id-kp-timeStamping).
-pub fn issue_tsa(
+/// What a service certificate of the tenant is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// The timestamp authority (RFC 3161 §2.3: extendedKeyUsage critical, only
+    /// id-kp-timeStamping).
+    Tsa,
+    /// The delegated OCSP responder (id-kp-OCSPSigning, id-pkix-ocsp-nocheck).
+    Ocsp,
+}
+
+/// Generates a key and signs a service certificate of the tenant (see [`Service`]).
+#[allow(clippy::too_many_arguments)]
+pub fn issue_service(
     ca: &LoadedCa,
+    service: Service,
     common_name: &str,
     organization: &str,
     serial: &[u8],
     not_before: Timestamp,
     not_after: Timestamp,
+    endpoints: &Endpoints,
 ) -> Result<Issued, CertsError> {
     let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(CertsError::crypto)?;
     let mut p = CertificateParams::default();
@@ -223,11 +323,22 @@ pub fn issue_tsa(
     p.not_before = odt(not_before);
     p.not_after = odt(not_after);
     p.is_ca = IsCa::ExplicitNoCa;
-    p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::ContentCommitment];
-    let mut eku = rcgen::CustomExtension::from_oid_content(&OID_EXT_KEY_USAGE, EKU_TIME_STAMPING_ONLY.to_vec());
-    eku.set_criticality(true);
-    p.custom_extensions = vec![eku];
+    match service {
+        Service::Tsa => {
+            p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::ContentCommitment];
+            let mut eku = rcgen::CustomExtension::from_oid_content(&OID_EXT_KEY_USAGE, EKU_TIME_STAMPING_ONLY.to_vec());
+            eku.set_criticality(true);
+            p.custom_extensions = vec![eku];
+        }
+        Service::Ocsp => {
+            p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+            p.extended_key_usages = vec![ExtendedKeyUsagePurpose::OcspSigning];
+            p.custom_extensions =
+                vec![rcgen::CustomExtension::from_oid_content(keiyaku_pades::OID_OCSP_NOCHECK, vec![0x05, 0x00])];
+        }
+    }
     p.use_authority_key_identifier_extension = true;
+    apply_endpoints(&mut p, endpoints);
     let cert = p.signed_by(&key, &ca.issuer()).map_err(CertsError::crypto)?;
     Ok(Issued { serial: serial_hex(serial), der: cert.der().to_vec(), pem: cert.pem(), key_pkcs8: key.serialize_der() })
 }
@@ -384,7 +495,9 @@ mod tests {
             email: "ito@a15336.example.jp".into(),
         };
         let serial = random_serial().unwrap_or([1; 16]);
-        let issued = issue(&ca, &subject, &serial, now(), add_years(now(), 3)).unwrap_or_else(|e| panic!("{e}"));
+        let endpoints = Endpoints::new("https://keiyaku.example.jp", "HXOS2");
+        let issued =
+            issue(&ca, &subject, &serial, now(), add_years(now(), 3), &endpoints).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(issued.serial.len(), 32);
         let sig = sign_and_verify(&issued.der, &issued.key_pkcs8, ca.public_key_raw(), b"payload");
         assert!(sig.is_ok(), "{sig:?}");

@@ -159,7 +159,9 @@ pub fn issue(tx: &mut Tx, env: &Env<'_>, actor: &Actor, req: &IssueRequest<'_>) 
         organization: company.name,
         email: req.details.email.clone(),
     };
-    let issued = ca::issue(&ca, &subject, &serial, not_before, not_after)?;
+    let issued = ca::issue(&ca, &subject, &serial, not_before, not_after, &ca::Endpoints::new(env.base_url, code))?;
+    // The OCSP responder the certificate names answers from its issuance on.
+    crate::signing::ocsp_material(tx, env.kek, req.tenant, env.base_url)?;
     let usable = usable_from(env.config, req.issued_at);
     let record = CertRecord {
         serial: issued.serial.clone(),
@@ -454,16 +456,22 @@ pub fn revoke_superseded(tx: &mut Tx, env: &Env<'_>) -> Result<usize, CertsError
 
 /// Signs a new CRL listing every revoked certificate of the tenant and stores it.
 pub fn refresh_crl(tx: &mut Tx, ca: &LoadedCa, code: &str) -> Result<CrlRecord, CertsError> {
-    let number = tx.get(&CRLS, code)?.map(|c| c.number).unwrap_or(0).saturating_add(1);
-    let revoked = tx.scan(&REVOKED, &format!("{code}/"))?;
-    let prefix_len = code.len() + 1;
-    let now = tx.now();
-    let next = now.checked_add(CRL_VALIDITY).unwrap_or(now);
-    let der = ca::sign_crl(ca, number, revoked.iter().map(|(k, e)| (k.get(prefix_len..).unwrap_or(""), e)), now, next)?;
-    let record =
-        CrlRecord { number, der: B64.encode(der), this_update: now, next_update: next, entries: revoked.len() };
+    let record = sign_crl_now(tx, ca, code)?;
     tx.put(&CRLS, code, &record)?;
     Ok(record)
+}
+
+/// A CRL of the tenant's revocations signed now. Its number is the later of the stored
+/// one plus one and the Unix time, so lists signed on the fly (not stored) still rise.
+fn sign_crl_now(tx: &impl Read, ca: &LoadedCa, code: &str) -> Result<CrlRecord, CertsError> {
+    let now = tx.now();
+    let stored = tx.get(&CRLS, code)?.map(|c| c.number).unwrap_or(0).saturating_add(1);
+    let number = stored.max(u64::try_from(now.as_second()).unwrap_or(0));
+    let revoked = tx.scan(&REVOKED, &format!("{code}/"))?;
+    let prefix_len = code.len() + 1;
+    let next = now.checked_add(CRL_VALIDITY).unwrap_or(now);
+    let der = ca::sign_crl(ca, number, revoked.iter().map(|(k, e)| (k.get(prefix_len..).unwrap_or(""), e)), now, next)?;
+    Ok(CrlRecord { number, der: B64.encode(der), this_update: now, next_update: next, entries: revoked.len() })
 }
 
 /// The stored CRL when it is still valid.
@@ -474,16 +482,16 @@ pub fn current_crl(tx: &impl Read, code: &str) -> Result<Option<Vec<u8>>, CertsE
     }
 }
 
-/// A valid CRL, signing a new one when there is none or it ran out.
-pub fn crl(tx: &mut Tx, kek: &Kek, code: &str) -> Result<Vec<u8>, CertsError> {
+/// A valid CRL (`getCrl`): the stored one, or — when it ran out — one signed now and not
+/// stored, so asking (anonymously) writes nothing. A tenant without a CA has issued
+/// nothing and has no list.
+pub fn crl(tx: &impl Read, kek: &Kek, code: &str) -> Result<Vec<u8>, CertsError> {
+    crate::orders::tenant(tx, code)?;
     if let Some(der) = current_crl(tx, code)? {
         return Ok(der);
     }
-    crate::orders::tenant(tx, code)?;
-    // A tenant without a CA has issued nothing, so there is no list to answer with; asking
-    // (anonymously) creates nothing.
     let ca_record = tx.get(&CAS, code)?.ok_or(CertsError::NotFound("crl"))?;
-    let record = refresh_crl(tx, &load_ca(kek, &ca_record)?, code)?;
+    let record = sign_crl_now(tx, &load_ca(kek, &ca_record)?, code)?;
     B64.decode(&record.der).map_err(|_| CertsError::crypto("stored CRL is not base64"))
 }
 

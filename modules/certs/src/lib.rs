@@ -430,20 +430,21 @@ impl Certs {
         .await
     }
 
-    /// `getCrl` (DER); a new CRL is signed when there is none or it ran out.
+    /// `getCrl` (DER): read-only; see [`certificates::crl`].
     pub async fn crl(&self, tenant: &str) -> Result<Vec<u8>, CertsError> {
-        let t = tenant.to_string();
-        let found = self
-            .read(move |tx| {
-                orders::tenant(tx, &t)?;
-                certificates::current_crl(tx, &t)
-            })
-            .await?;
-        if let Some(der) = found {
-            return Ok(der);
-        }
-        let t = tenant.to_string();
-        self.write(move |tx, env| certificates::crl(tx, env.kek, &t)).await
+        let (t, kek) = (tenant.to_string(), self.kek()?);
+        self.read(move |tx| certificates::crl(tx, &kek, &t)).await
+    }
+
+    /// `ocsp` / `ocspGet`: the tenant CA's OCSP answer to a DER request (read-only; an OCSP
+    /// error status, not an HTTP one, for a request it cannot answer).
+    pub async fn ocsp(&self, tenant: &str, request_der: Vec<u8>) -> Result<Vec<u8>, CertsError> {
+        let (t, kek) = (tenant.to_string(), self.kek()?);
+        self.read(move |tx| {
+            orders::tenant(tx, &t)?;
+            signing::answer_ocsp(tx, &kek, &t, &request_der)
+        })
+        .await
     }
 }
 

@@ -31,8 +31,17 @@ pub const KEY_FILES: Table<KeyFile> = Table::new("certs_key_files");
 /// `tenant` → the tenant's timestamp authority (RFC 3161), certified by the tenant CA.
 pub const TSAS: Table<TsaRecord> = Table::new("certs_tsa");
 
-pub const TABLES: [&str; 12] = [
+/// `tenant` → the tenant CA's delegated OCSP responder (same record shape as the TSA's).
+pub const OCSP_RESPONDERS: Table<TsaRecord> = Table::new("certs_ocsp_responder");
+
+/// `tenant/serial` → every service certificate (TSA, OCSP responder) the tenant CA issued,
+/// so OCSP answers `good` for one that was replaced.
+pub const SERVICE_CERTS: Table<ServiceCert> = Table::new("certs_service_certs");
+
+pub const TABLES: [&str; 14] = [
     TSAS.name(),
+    OCSP_RESPONDERS.name(),
+    SERVICE_CERTS.name(),
     CAS.name(),
     CRLS.name(),
     LINKS.name(),
@@ -373,6 +382,15 @@ pub struct KeyFile {
     pub downloaded_at: Option<Timestamp>,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceCert {
+    /// `tsa` or `ocsp`.
+    pub service: String,
+    pub not_before: Timestamp,
+    pub not_after: Timestamp,
+}
+
+/// A service certificate of the tenant (the TSA's or the OCSP responder's) with its sealed key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TsaRecord {
     pub tenant: String,

@@ -236,7 +236,9 @@ mod tests {
             organization: "アイテックコンサルタント株式会社".into(),
             email: "ito@example.jp".into(),
         };
-        let issued = ca::issue(&ca, &subject, &[1, 2, 3], now, ca::add_years(now, 1)).unwrap_or_else(|e| panic!("{e}"));
+        let endpoints = ca::Endpoints::new("https://localhost:8443", "HXOS2");
+        let issued = ca::issue(&ca, &subject, &[1, 2, 3], now, ca::add_years(now, 1), &endpoints)
+            .unwrap_or_else(|e| panic!("{e}"));
         let p12 = build(&issued.der, Some(&ca.der), &issued.key_pkcs8, "123456789012", "BN-Yamada.Taro")
             .unwrap_or_else(|e| panic!("{e}"));
         let dir = std::env::temp_dir().join(format!("keiyaku-p12-{}", keiyaku_kernel::ids::new_id()));

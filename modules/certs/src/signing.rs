@@ -5,7 +5,10 @@
 use crate::certificates::{State, cert_aad, date_display, ensure_ca, pem_body, state};
 use crate::error::{CertsError, Unusable};
 use crate::kek::Kek;
-use crate::model::{APPLICATIONS, CAS, CERTIFICATES, CertRecord, TSAS, TsaRecord, USER_CERTS, key};
+use crate::model::{
+    APPLICATIONS, CAS, CERTIFICATES, CertRecord, OCSP_RESPONDERS, REVOKED, SERVICE_CERTS, ServiceCert, TSAS, TsaRecord,
+    USER_CERTS, key,
+};
 use crate::{authz, ca};
 use jiff::SignedDuration;
 use keiyaku_kernel::clock::rfc3339;
@@ -195,50 +198,203 @@ fn tsa_aad(tenant: &str, serial: &str) -> String {
     format!("{tenant}/tsa/{serial}")
 }
 
-/// The tenant's timestamp authority: its certificate (issued by the tenant CA, with the
-/// critical id-kp-timeStamping usage) and key, made — and audited — when there is none or
-/// the current one has less than a year left.
-pub fn tsa_material(tx: &mut Tx, kek: &Kek, tenant: &Tenant) -> Result<Material, CertsError> {
+fn ocsp_aad(tenant: &str, serial: &str) -> String {
+    format!("{tenant}/ocsp/{serial}")
+}
+
+/// How long an OCSP responder certificate is valid, and how long before its end a new one
+/// is made.
+const OCSP_RESPONDER_DAYS: i64 = 400;
+const OCSP_RENEW_DAYS: i64 = 60;
+/// How long an OCSP response holds (`nextUpdate`), as the CRL.
+const OCSP_VALIDITY: SignedDuration = SignedDuration::from_hours(7 * 24);
+
+/// A service certificate of the tenant with its key: made — and audited — when there is
+/// none or the current one ends within the renewal margin (a year for the TSA, 60 days for
+/// the OCSP responder). Every one issued is kept in `SERVICE_CERTS` so OCSP vouches for it.
+fn service_material(
+    tx: &mut Tx,
+    kek: &Kek,
+    tenant: &Tenant,
+    base_url: &str,
+    service: ca::Service,
+) -> Result<Material, CertsError> {
     let now = tx.now();
-    let renew_after = now.checked_add(SignedDuration::from_hours(366 * 24)).unwrap_or(now);
-    let record = match tx.get(&TSAS, &tenant.code)? {
+    let (table, margin, aad, label, action): (_, SignedDuration, fn(&str, &str) -> String, &str, &str) = match service {
+        ca::Service::Tsa => {
+            (&TSAS, SignedDuration::from_hours(366 * 24), tsa_aad, "タイムスタンプ局", "certs.tsa_create")
+        }
+        ca::Service::Ocsp => (
+            &OCSP_RESPONDERS,
+            SignedDuration::from_hours(OCSP_RENEW_DAYS * 24),
+            ocsp_aad,
+            "OCSPレスポンダ",
+            "certs.ocsp_create",
+        ),
+    };
+    let renew_after = now.checked_add(margin).unwrap_or(now);
+    let record = match tx.get(table, &tenant.code)? {
         Some(r) if r.not_after > renew_after => r,
         _ => {
             let ca_record = ensure_ca(tx, kek, tenant)?;
             let loaded = crate::certificates::load_ca(kek, &ca_record)?;
             let serial = ca::random_serial()?;
-            let common_name: String =
-                format!("{} タイムスタンプ局 ({})", tenant.name, tenant.code).chars().take(64).collect();
+            let common_name: String = format!("{} {label} ({})", tenant.name, tenant.code).chars().take(64).collect();
             let not_before = now.checked_sub(SignedDuration::from_hours(1)).unwrap_or(now);
-            let not_after = ca::add_years(now, TSA_YEARS).min(ca_record.not_after);
-            let issued = ca::issue_tsa(&loaded, &common_name, &ca_record.organization, &serial, not_before, not_after)?;
+            let not_after = match service {
+                ca::Service::Tsa => ca::add_years(now, TSA_YEARS),
+                ca::Service::Ocsp => {
+                    now.checked_add(SignedDuration::from_hours(OCSP_RESPONDER_DAYS * 24)).unwrap_or(now)
+                }
+            }
+            .min(ca_record.not_after);
+            let endpoints = ca::Endpoints::new(base_url, &tenant.code);
+            let issued = ca::issue_service(
+                &loaded,
+                service,
+                &common_name,
+                &ca_record.organization,
+                &serial,
+                not_before,
+                not_after,
+                &endpoints,
+            )?;
             let record = TsaRecord {
                 tenant: tenant.code.clone(),
                 serial: issued.serial.clone(),
                 common_name,
                 cert_pem: issued.pem,
-                sealed_key: kek.seal(&tsa_aad(&tenant.code, &issued.serial), &issued.key_pkcs8)?,
+                sealed_key: kek.seal(&aad(&tenant.code, &issued.serial), &issued.key_pkcs8)?,
                 not_before,
                 not_after,
                 created_at: now,
             };
-            tx.put(&TSAS, &tenant.code, &record)?;
+            tx.put(table, &tenant.code, &record)?;
+            let kind = match service {
+                ca::Service::Tsa => "tsa",
+                ca::Service::Ocsp => "ocsp",
+            };
+            tx.put(
+                &SERVICE_CERTS,
+                &key(&tenant.code, &record.serial),
+                &ServiceCert { service: kind.into(), not_before, not_after },
+            )?;
             tx.audit(
                 &Actor::system(),
-                "certs.tsa_create",
-                &key(&tenant.code, "tsa"),
+                action,
+                &key(&tenant.code, kind),
                 serde_json::json!({"serial": record.serial, "not_after": rfc3339(record.not_after)}),
             )?;
             record
         }
     };
     Ok(Material {
-        key_pkcs8: kek.open(&tsa_aad(&tenant.code, &record.serial), &record.sealed_key)?,
+        key_pkcs8: kek.open(&aad(&tenant.code, &record.serial), &record.sealed_key)?,
         cert_der: pem_body(&record.cert_pem)?,
         ca_der: ca_der(tx, &tenant.code)?,
         serial: record.serial,
         common_name: record.common_name,
     })
+}
+
+/// The tenant's timestamp authority: its certificate (issued by the tenant CA, with the
+/// critical id-kp-timeStamping usage, the CRL and OCSP locations under `base_url`) and key,
+/// made when there is none or the current one has less than a year left.
+pub fn tsa_material(tx: &mut Tx, kek: &Kek, tenant: &Tenant, base_url: &str) -> Result<Material, CertsError> {
+    service_material(tx, kek, tenant, base_url, ca::Service::Tsa)
+}
+
+/// The tenant CA's delegated OCSP responder (made when there is none or it ends within 60 days).
+pub fn ocsp_material(tx: &mut Tx, kek: &Kek, tenant: &Tenant, base_url: &str) -> Result<Material, CertsError> {
+    service_material(tx, kek, tenant, base_url, ca::Service::Ocsp)
+}
+
+/// What the tenant CA says of its certificate `serial` (upper-case hex) now: signer
+/// certificates by their record (revoked from the revocation's time), service certificates
+/// good while they are valid, anything else unknown.
+pub fn status_of(tx: &impl Read, tenant: &str, serial: &str) -> Result<keiyaku_pades::CertStatus, CertsError> {
+    use keiyaku_pades::CertStatus as S;
+    let k = key(tenant, serial);
+    if let Some(revoked) = tx.get(&REVOKED, &k)? {
+        return Ok(S::Revoked { at: revoked.revoked_at, reason: Some(revoked.reason_code) });
+    }
+    if tx.get(&CERTIFICATES, &k)?.is_some() || tx.get(&SERVICE_CERTS, &k)?.is_some() {
+        return Ok(S::Good);
+    }
+    Ok(S::Unknown)
+}
+
+/// Signed OCSP responses from the tenant's responder, now, for certificates issued by its CA.
+fn ocsp_answers(
+    tx: &impl Read,
+    tenant: &str,
+    responder: &Material,
+    ids: &[keiyaku_pades::CertId],
+    nonce: Option<&[u8]>,
+) -> Result<Vec<u8>, CertsError> {
+    let mut answers = Vec::with_capacity(ids.len());
+    for id in ids {
+        let status = if id.is_issued_by(&responder.ca_der) {
+            status_of(tx, tenant, &id.serial_hex())?
+        } else {
+            keiyaku_pades::CertStatus::Unknown
+        };
+        answers.push((id.clone(), status));
+    }
+    let now = tx.now();
+    let times = keiyaku_pades::OcspTimes { produced_at: now, next_update: now.checked_add(OCSP_VALIDITY).ok() };
+    let responder_keys =
+        keiyaku_pades::OcspResponder { cert_der: &responder.cert_der, key_pkcs8: &responder.key_pkcs8 };
+    keiyaku_pades::ocsp_response(&responder_keys, &answers, times, nonce).map_err(CertsError::crypto)
+}
+
+/// Answers a DER OCSP request for the tenant (`ocsp`, `ocspGet`): read-only, so an anonymous
+/// client creates nothing; `unauthorized` when the tenant has no responder yet (it has
+/// signed nothing) or no certificate asked about is the tenant CA's, `malformedRequest` for
+/// a request that cannot be read.
+pub fn answer_ocsp(tx: &impl Read, kek: &Kek, tenant: &str, request_der: &[u8]) -> Result<Vec<u8>, CertsError> {
+    use keiyaku_pades::{OcspFailure, ocsp_failure};
+    let Ok(req) = keiyaku_pades::parse_ocsp_request(request_der) else {
+        return Ok(ocsp_failure(OcspFailure::MalformedRequest));
+    };
+    let Some(record) = tx.get(&OCSP_RESPONDERS, tenant)? else {
+        return Ok(ocsp_failure(OcspFailure::Unauthorized));
+    };
+    let responder = Material {
+        key_pkcs8: kek.open(&ocsp_aad(tenant, &record.serial), &record.sealed_key)?,
+        cert_der: pem_body(&record.cert_pem)?,
+        ca_der: ca_der(tx, tenant)?,
+        serial: record.serial,
+        common_name: record.common_name,
+    };
+    if !req.certs.iter().any(|id| id.is_issued_by(&responder.ca_der)) {
+        return Ok(ocsp_failure(OcspFailure::Unauthorized));
+    }
+    ocsp_answers(tx, tenant, &responder, &req.certs, req.nonce.as_deref())
+}
+
+/// Validation data for a PDF's DSS (PAdES-B-LT): the tenant CA, the responder's certificate,
+/// `certs` (signer and TSA certificates, DER) and a fresh OCSP response for each of them.
+pub fn validation_data(
+    tx: &mut Tx,
+    kek: &Kek,
+    tenant: &Tenant,
+    base_url: &str,
+    certs: &[&[u8]],
+) -> Result<keiyaku_pades::ValidationData, CertsError> {
+    let responder = ocsp_material(tx, kek, tenant, base_url)?;
+    let mut data = keiyaku_pades::ValidationData::default();
+    for cert in certs {
+        let id = keiyaku_pades::CertId::of(cert, &responder.ca_der, keiyaku_pades::CertIdHash::Sha1)
+            .map_err(CertsError::crypto)?;
+        data.ocsps.push(ocsp_answers(tx, &tenant.code, &responder, &[id], None)?);
+        if !data.certs.iter().any(|c| c.as_slice() == *cert) {
+            data.certs.push(cert.to_vec());
+        }
+    }
+    data.certs.push(responder.ca_der.clone());
+    data.certs.push(responder.cert_der.clone());
+    Ok(data)
 }
 
 /// The tenant CA certificate (PEM), for people and validators to trust.

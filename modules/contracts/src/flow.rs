@@ -692,7 +692,10 @@ pub fn sign_contract(
     let kek = env.kek.ok_or_else(|| ContractsError::internal("signing needs the certs module"))?;
     let material = keiyaku_certs::signing::signer_material(tx, kek, &caller.tenant, &signer_id)?;
     let tenant = directory::get_tenant(tx, &caller.tenant)?.ok_or(ContractsError::NotFound("tenant"))?;
-    let tsa = keiyaku_certs::signing::tsa_material(tx, kek, &tenant)?;
+    let tsa = keiyaku_certs::signing::tsa_material(tx, kek, &tenant, env.base_url)?;
+    let validation =
+        keiyaku_certs::signing::validation_data(tx, kek, &tenant, env.base_url, &[&material.cert_der, &tsa.cert_der])?;
+    let completing = step_index + 1 >= old.route.len();
     let delegate = (!own).then(|| caller.name.clone());
     let delegation = mandate.as_ref().map(|m| keiyaku_pades::Delegation {
         delegate_name: caller.name.clone(),
@@ -721,8 +724,11 @@ pub fn sign_contract(
             y: input.y,
             slot: signed_before,
             contract: &c.number,
+            certify: true,
+            later_signers: old.route.iter().skip(step_index + 1).filter(|s| s.is_signing()).count(),
         };
-        let signed = sign::sign(&req, &material, &tsa)?;
+        let signed = sign::add_validation(&sign::sign(&req, &material, &tsa)?, &validation)?;
+        let signed = if completing { sign::archive_timestamp(&signed, &tsa, now)? } else { signed };
         let sha = put_blob(tx, &caller.tenant, &signed)?;
         hashes.push(json!({"document": doc.id, "sha256": sha, "previous": latest.sha256}));
         let n = doc.versions.len() as u32 + 1;

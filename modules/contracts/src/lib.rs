@@ -306,7 +306,7 @@ impl Contracts {
         self.write(move |tx, env| {
             let kek = env.kek.ok_or_else(|| ContractsError::internal("time-stamping needs the certs module"))?;
             let t = directory::get_tenant(tx, &tenant)?.ok_or(ContractsError::NotFound("tenant"))?;
-            let m = keiyaku_certs::signing::tsa_material(tx, kek, &t)?;
+            let m = keiyaku_certs::signing::tsa_material(tx, kek, &t, env.base_url)?;
             let mut tsa = keiyaku_pades::LocalTsa::new(m.cert_der, vec![m.ca_der], m.key_pkcs8);
             tsa.time = Some(tx.now());
             keiyaku_pades::tsa_response(&tsa, &request_der).map_err(|e| ContractsError::internal(e.to_string()))

@@ -32,6 +32,10 @@ pub struct Request<'a> {
     /// How many signatures the document has already: default stamps go side by side.
     pub slot: usize,
     pub contract: &'a str,
+    /// Certify the document (DocMDP, P = 2) if this is its first signature, reserving a
+    /// field for each of the `later_signers` beside the first stamp.
+    pub certify: bool,
+    pub later_signers: usize,
 }
 
 /// Page sizes (points) of a PDF, or why it cannot be read.
@@ -56,7 +60,21 @@ fn default_position(page_w: f32, page_h: f32, slot: usize) -> (f32, f32) {
 
 /// Signs `req.pdf` with `signer`'s key and certificate, the visible seal, and a timestamp
 /// from the tenant's TSA.
+///
+/// A certified document has the later signers' fields reserved, so their stamps go where
+/// the certification put them: a position given then is refused (`position_fixed`).
 pub fn sign(req: &Request<'_>, signer: &Material, tsa: &Material) -> Result<Vec<u8>, ContractsError> {
+    if (req.page.is_some() || req.x.is_some() || req.y.is_some()) && pades::has_open_signature_field(req.pdf) {
+        return Err(ContractsError::invalid(
+            "x",
+            keiyaku_kernel::validate::Rule::Custom {
+                code: "position_fixed",
+                ja: "この文書は最初の署名で認証されているため、押印位置は変更できません。".into(),
+                en: "The document was certified by its first signature; the stamp goes in the field reserved then."
+                    .into(),
+            },
+        ));
+    }
     let sizes = match req.pages {
         Some(pages) if !pages.is_empty() => pages.to_vec(),
         _ => page_sizes(req.pdf).map_err(ContractsError::NotPdf)?,
@@ -88,11 +106,35 @@ pub fn sign(req: &Request<'_>, signer: &Material, tsa: &Material) -> Result<Vec<
     request.name = Some(req.signer_name.to_string());
     request.reason = Some(reason);
     request.delegation = req.delegation.clone();
+    request.certify = req.certify;
+    request.reserve = (1..=req.later_signers)
+        .map(|k| {
+            let (x, y) = default_position(w, h, req.slot + k);
+            pades::Reserved { page: page - 1, rect: [x, y, STAMP_W, STAMP_H] }
+        })
+        .collect();
     request.appearance =
         Some(pades::Appearance { page: page - 1, rect: Some([x, y, STAMP_W, STAMP_H]), seal, label_lines });
-    let mut tsa = pades::LocalTsa::new(tsa.cert_der.clone(), vec![tsa.ca_der.clone()], tsa.key_pkcs8.clone());
-    tsa.time = Some(req.now);
-    pades::sign(&request, &tsa).map_err(|e| ContractsError::internal(format!("signing failed: {e}")))
+    pades::sign(&request, &local_tsa(tsa, req.now))
+        .map_err(|e| ContractsError::internal(format!("signing failed: {e}")))
+}
+
+/// The tenant's timestamp authority as the signing library uses it, stamping `now`.
+fn local_tsa(tsa: &Material, now: Timestamp) -> pades::LocalTsa {
+    let mut local = pades::LocalTsa::new(tsa.cert_der.clone(), vec![tsa.ca_der.clone()], tsa.key_pkcs8.clone());
+    local.time = Some(now);
+    local
+}
+
+/// PAdES-B-LT: the chain and revocation data of the newest signature, in a DSS revision.
+pub fn add_validation(pdf: &[u8], data: &pades::ValidationData) -> Result<Vec<u8>, ContractsError> {
+    pades::add_validation_data(pdf, data).map_err(|e| ContractsError::internal(format!("validation data: {e}")))
+}
+
+/// PAdES-B-LTA: a document timestamp (`ETSI.RFC3161`) over the whole file.
+pub fn archive_timestamp(pdf: &[u8], tsa: &Material, now: Timestamp) -> Result<Vec<u8>, ContractsError> {
+    pades::timestamp_document(pdf, &local_tsa(tsa, now))
+        .map_err(|e| ContractsError::internal(format!("document timestamp: {e}")))
 }
 
 /// The lines per signature of a signed PDF, as the completion report shows them: signer,

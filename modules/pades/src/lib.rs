@@ -45,7 +45,7 @@ pub use ocsp::{
     OcspResponder, OcspTimes, ParsedOcsp, ocsp_failure, ocsp_request, ocsp_response, parse_ocsp_request,
     parse_ocsp_response,
 };
-pub use pdf::{CONTENTS_SIZE, ValidationData};
+pub use pdf::{CONTENTS_SIZE, ValidationData, has_open_signature_field};
 pub use preflight::{InflateLimits, preflight};
 pub use tsa::{DEFAULT_TSA_POLICY, LocalTsa, TimeStamper, TimestampInfo, tsa_eku_extension, tsa_response};
 pub use verify::{SignatureInfo, page_count_and_sizes, verify};
@@ -124,6 +124,19 @@ pub struct SignRequest<'a> {
     /// validation data and document time-stamps are allowed; any other change is flagged).
     /// Ignored when the document is certified already.
     pub certify: bool,
+    /// With `certify`: empty, visible signature fields for the later signers, which their
+    /// signatures fill (DocMDP P=2 allows filling fields, not adding visible ones).
+    pub reserve: Vec<Reserved>,
+}
+
+/// A signature field reserved at certification: its page (from 0) and `[x, y, width,
+/// height]` in points from the page's top-left corner, as [`Appearance::rect`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reserved {
+    /// The page, counted from 0.
+    pub page: usize,
+    /// `[x, y, width, height]`, top-left origin.
+    pub rect: [f32; 4],
 }
 
 impl std::fmt::Debug for SignRequest<'_> {
@@ -140,6 +153,7 @@ impl std::fmt::Debug for SignRequest<'_> {
             .field("appearance", &self.appearance)
             .field("delegation", &self.delegation)
             .field("certify", &self.certify)
+            .field("reserve", &self.reserve)
             .finish_non_exhaustive()
     }
 }
@@ -167,6 +181,7 @@ impl<'a> SignRequest<'a> {
             appearance: None,
             delegation: None,
             certify: false,
+            reserve: Vec::new(),
         }
     }
 }

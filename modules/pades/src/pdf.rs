@@ -199,18 +199,6 @@ fn runs(ids: &[u32]) -> Vec<(u32, u32)> {
     out
 }
 
-fn unique_field_name(doc: &Document, fields: &[Object]) -> String {
-    let names: Vec<Vec<u8>> = fields
-        .iter()
-        .filter_map(|f| dict_deref(doc, f))
-        .filter_map(|d| d.get(b"T").ok().and_then(|t| t.as_str().ok()).map(<[u8]>::to_vec))
-        .collect();
-    (1..)
-        .map(|i| format!("Signature{i}"))
-        .find(|n| !names.iter().any(|t| t.as_slice() == n.as_bytes()))
-        .unwrap_or_else(|| "Signature".into())
-}
-
 /// Whether a certification signature forbids any change (`/Perms /DocMDP`, `/P 1`).
 fn certified_without_changes(doc: &Document, catalog: &Dictionary) -> bool {
     let get = |d: &Dictionary, key: &[u8]| d.get(key).ok().and_then(|o| deref(doc, o)).cloned();
@@ -352,6 +340,15 @@ impl<'p> Increment<'p> {
     }
 }
 
+/// Whether any of the AcroForm `fields` is a signature field with a value.
+fn has_signed_field(doc: &Document, fields: &[Object]) -> bool {
+    fields
+        .iter()
+        .filter_map(|f| deref(doc, f))
+        .filter_map(|f| f.as_dict().ok())
+        .any(|f| f.get(b"FT").and_then(Object::as_name).is_ok_and(|n| n == b"Sig") && f.get(b"V").is_ok())
+}
+
 /// What kind of signature field [`add_signature`] writes.
 enum SigKind<'r> {
     /// A PAdES signature (`/Type /Sig`, `ETSI.CAdES.detached`), certifying (DocMDP P=2)
@@ -374,19 +371,11 @@ fn add_signature(
         SigKind::DocTimestamp => None,
     };
     let appearance = req.and_then(|r| r.appearance.as_ref());
-    let page_index = appearance.map(|a| a.page).unwrap_or(0);
-    let page_ids = pages(&inc.doc);
-    let page_id = *page_ids.get(page_index).ok_or(PadesError::NoSuchPage(page_index))?;
-    let mut page = inc.dictionary(page_id)?;
-    let [llx, lly, urx, ury] = page_box(&inc.doc, &page);
-
     let (root_id, mut catalog) = inc.catalog()?;
     if certified_without_changes(&inc.doc, &catalog) {
         return Err(PadesError::Invalid("the document is certified with no changes permitted (DocMDP P=1)".into()));
     }
-    let certify = req.is_some_and(|r| r.certify) && catalog.get(b"Perms").is_err();
     let sig_id = inc.alloc();
-    let widget_id = inc.alloc();
 
     // The AcroForm: indirect (rewritten in place), direct in the catalog, or new.
     let (acro_ref, mut acroform) = match catalog.get(b"AcroForm") {
@@ -404,23 +393,97 @@ fn add_signature(
         .and_then(|f| f.as_array().ok())
         .cloned()
         .unwrap_or_default();
-    let field_name = req.and_then(|r| r.field_name.clone()).unwrap_or_else(|| unique_field_name(&inc.doc, &fields));
+
+    // A person's signature fills the first empty signature field the certification
+    // reserved (a new visible field after certification is a modification DocMDP forbids).
+    if let (Some(req), Some(field_id)) = (req, open_signature_field(&inc.doc, &fields)) {
+        let mut field = inc.dictionary(field_id)?;
+        let [x0, y0, x1, y1] = rect_of(&field);
+        if let Some(a) = appearance {
+            let ap_id = appearance_stream(&mut inc, a, (x1 - x0).abs(), (y1 - y0).abs());
+            let mut ap = Dictionary::new();
+            ap.set("N", Object::Reference(ap_id));
+            field.set("AP", Object::Dictionary(ap));
+        }
+        field.set("V", Object::Reference(sig_id));
+        inc.put_dict(field_id, &field)?;
+        return finish_signature(inc, kind, Some(req), false, sig_id, contents);
+    }
+
+    let page_index = appearance.map(|a| a.page).unwrap_or(0);
+    let page_ids = pages(&inc.doc);
+    let page_id = *page_ids.get(page_index).ok_or(PadesError::NoSuchPage(page_index))?;
+    // Only the first signature of a document may certify it.
+    let certify =
+        req.is_some_and(|r| r.certify) && catalog.get(b"Perms").is_err() && !has_signed_field(&inc.doc, &fields);
+    let widget_id = inc.alloc();
+    let mut names: Vec<String> = Vec::new();
+    let mut next_name = |doc: &Document, fields: &[Object]| {
+        let taken = |n: &str| names.iter().any(|t| t == n);
+        let name = (1..)
+            .map(|i| format!("Signature{i}"))
+            .find(|n| !taken(n) && !field_named(doc, fields, n))
+            .unwrap_or_else(|| "Signature".into());
+        names.push(name.clone());
+        name
+    };
+    let field_name = match req.and_then(|r| r.field_name.clone()) {
+        Some(n) => n,
+        None => next_name(&inc.doc, &fields),
+    };
     fields.push(Object::Reference(widget_id));
+    // Annotations to add, per page.
+    let mut new_annots: Vec<(ObjectId, ObjectId)> = vec![(page_id, widget_id)];
+    // The certification reserves the later signers' fields, empty and visible.
+    if let (true, Some(req)) = (certify, req) {
+        for spot in &req.reserve {
+            let Some(&spot_page) = page_ids.get(spot.page) else { continue };
+            let spot_dict = inc.dictionary(spot_page)?;
+            let [llx, _, _, ury] = page_box(&inc.doc, &spot_dict);
+            let [x, y, w, h] = spot.rect;
+            let id = inc.alloc();
+            let name = next_name(&inc.doc, &fields);
+            inc.up.object(
+                id,
+                &format!(
+                    "<< /Type /Annot /Subtype /Widget /FT /Sig /T {} /F 4 /Rect [{} {} {} {}] /P {} {} R >>",
+                    text_string(&name),
+                    num(llx + x),
+                    num(ury - y - h),
+                    num(llx + x + w),
+                    num(ury - y),
+                    spot_page.0,
+                    spot_page.1
+                ),
+            );
+            fields.push(Object::Reference(id));
+            new_annots.push((spot_page, id));
+        }
+    }
     acroform.set("Fields", Object::Array(fields));
     let flags = acroform.get(b"SigFlags").and_then(Object::as_i64).unwrap_or(0);
     acroform.set("SigFlags", Object::Integer(flags | 3));
 
-    // The page's annotations, with the widget added.
-    let mut annots: Vec<Object> = page
-        .get(b"Annots")
-        .ok()
-        .and_then(|a| deref(&inc.doc, a))
-        .and_then(|a| a.as_array().ok())
-        .cloned()
-        .unwrap_or_default();
-    annots.push(Object::Reference(widget_id));
-    page.set("Annots", Object::Array(annots));
-    inc.put_dict(page_id, &page)?;
+    // Each page's annotations, with the widgets added.
+    let mut touched: Vec<ObjectId> = Vec::new();
+    for (pid, _) in &new_annots {
+        if !touched.contains(pid) {
+            touched.push(*pid);
+        }
+    }
+    for pid in touched {
+        let mut page = inc.dictionary(pid)?;
+        let mut annots: Vec<Object> = page
+            .get(b"Annots")
+            .ok()
+            .and_then(|a| deref(&inc.doc, a))
+            .and_then(|a| a.as_array().ok())
+            .cloned()
+            .unwrap_or_default();
+        annots.extend(new_annots.iter().filter(|(p, _)| *p == pid).map(|(_, w)| Object::Reference(*w)));
+        page.set("Annots", Object::Array(annots));
+        inc.put_dict(pid, &page)?;
+    }
 
     let mut catalog_changed = certify;
     match acro_ref {
@@ -442,29 +505,13 @@ fn add_signature(
     }
 
     // The widget and its appearance.
+    let page = inc.dictionary(page_id)?;
+    let [llx, lly, urx, ury] = page_box(&inc.doc, &page);
     let (rect, ap) = match appearance {
         Some(a) => {
             let [x, y, w, h] = a.rect_on(urx - llx, ury - lly);
             let rect = [llx + x, ury - y - h, llx + x + w, ury - y];
-            let (ap_id, font_id, cid_id, desc_id, tu_id) =
-                (inc.alloc(), inc.alloc(), inc.alloc(), inc.alloc(), inc.alloc());
-            let content = a.content(w, h);
-            inc.up.stream(
-                ap_id,
-                &format!(
-                    "/Type /XObject /Subtype /Form /BBox [0 0 {} {}] /Resources << /Font << /F1 {} 0 R >> >>",
-                    num(w),
-                    num(h),
-                    font_id.0
-                ),
-                content.as_bytes(),
-            );
-            let (type0, cid, desc, cmap) = font_objects(cid_id.0, desc_id.0, tu_id.0);
-            inc.up.object(font_id, &type0);
-            inc.up.object(cid_id, &cid);
-            inc.up.object(desc_id, &desc);
-            inc.up.stream(tu_id, "", &cmap);
-            (rect, Some(ap_id))
+            (rect, Some(appearance_stream(&mut inc, a, w, h)))
         }
         None => ([0.0; 4], None),
     };
@@ -484,7 +531,87 @@ fn add_signature(
             page_id.1
         ),
     );
+    finish_signature(inc, kind, req, certify, sig_id, contents)
+}
 
+/// The seal's appearance stream (`w` × `h` points) and its font, written into `inc`.
+fn appearance_stream(inc: &mut Increment<'_>, a: &crate::Appearance, w: f32, h: f32) -> ObjectId {
+    let (ap_id, font_id, cid_id, desc_id, tu_id) = (inc.alloc(), inc.alloc(), inc.alloc(), inc.alloc(), inc.alloc());
+    let content = a.content(w, h);
+    inc.up.stream(
+        ap_id,
+        &format!(
+            "/Type /XObject /Subtype /Form /BBox [0 0 {} {}] /Resources << /Font << /F1 {} 0 R >> >>",
+            num(w),
+            num(h),
+            font_id.0
+        ),
+        content.as_bytes(),
+    );
+    let (type0, cid, desc, cmap) = font_objects(cid_id.0, desc_id.0, tu_id.0);
+    inc.up.object(font_id, &type0);
+    inc.up.object(cid_id, &cid);
+    inc.up.object(desc_id, &desc);
+    inc.up.stream(tu_id, "", &cmap);
+    ap_id
+}
+
+/// The `/Rect` of an annotation, normalised (`[0 0 0 0]` when missing).
+fn rect_of(annot: &Dictionary) -> [f32; 4] {
+    let n = |o: &Object| o.as_float().ok().or_else(|| o.as_i64().ok().map(|i| i as f32)).unwrap_or(0.0);
+    match annot.get(b"Rect").and_then(Object::as_array) {
+        Ok(r) if r.len() == 4 => {
+            let (a, b, c, d) = (n(&r[0]), n(&r[1]), n(&r[2]), n(&r[3]));
+            [a.min(c), b.min(d), a.max(c), b.max(d)]
+        }
+        _ => [0.0; 4],
+    }
+}
+
+/// Whether one of `fields` is named `name`.
+fn field_named(doc: &Document, fields: &[Object], name: &str) -> bool {
+    fields
+        .iter()
+        .filter_map(|f| dict_deref(doc, f))
+        .any(|d| d.get(b"T").ok().and_then(|t| t.as_str().ok()) == Some(name.as_bytes()))
+}
+
+/// The first signature field without a value (reserved by a certification), merged with
+/// its widget.
+fn open_signature_field(doc: &Document, fields: &[Object]) -> Option<ObjectId> {
+    fields.iter().find_map(|f| {
+        let Object::Reference(id) = f else { return None };
+        let d = doc.get_object(*id).ok()?.as_dict().ok()?;
+        let sig = d.get(b"FT").and_then(Object::as_name).is_ok_and(|n| n == b"Sig");
+        (sig && d.get(b"V").is_err() && d.get(b"Rect").is_ok()).then_some(*id)
+    })
+}
+
+/// Whether `pdf` has a reserved, empty signature field: the next signature fills it, at the
+/// place fixed when the document was certified.
+pub fn has_open_signature_field(pdf: &[u8]) -> bool {
+    let Ok(inc) = Increment::open(pdf) else { return false };
+    let Ok((_, catalog)) = inc.catalog() else { return false };
+    let acro = catalog.get(b"AcroForm").ok().and_then(|a| deref(&inc.doc, a)).and_then(|a| a.as_dict().ok());
+    let fields = acro
+        .and_then(|a| a.get(b"Fields").ok())
+        .and_then(|f| deref(&inc.doc, f))
+        .and_then(|f| f.as_array().ok())
+        .cloned()
+        .unwrap_or_default();
+    open_signature_field(&inc.doc, &fields).is_some()
+}
+
+/// Writes the signature dictionary with its placeholders, closes the update and fills in
+/// the byte range and `/Contents`.
+fn finish_signature(
+    mut inc: Increment<'_>,
+    kind: &SigKind<'_>,
+    req: Option<&SignRequest<'_>>,
+    certify: bool,
+    sig_id: ObjectId,
+    contents: &dyn Fn([u8; 32]) -> Result<Vec<u8>, PadesError>,
+) -> Result<Vec<u8>, PadesError> {
     // The signature dictionary with placeholders.
     let mut sig = String::from(match kind {
         SigKind::Cades(_) => "<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /ByteRange ",

@@ -35,6 +35,11 @@ pub struct SignatureInfo {
 }
 
 impl SignatureInfo {
+    /// A document time-stamp (`ETSI.RFC3161`, PAdES-B-LTA), not a person's signature.
+    pub fn is_document_timestamp(&self) -> bool {
+        self.sub_filter == "ETSI.RFC3161"
+    }
+
     /// Digest, signature and (when present) time-stamp all check out. Trust in the
     /// certificates is not judged here.
     pub fn is_intact(&self) -> bool {
@@ -48,7 +53,7 @@ fn usize_of(o: &Object) -> Option<usize> {
     o.as_i64().ok().and_then(|i| usize::try_from(i).ok())
 }
 
-fn decode_hex(hex: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn decode_hex(hex: &[u8]) -> Option<Vec<u8>> {
     let digits: Vec<u8> = hex.iter().copied().filter(|c| !c.is_ascii_whitespace()).collect();
     let val = |c: u8| char::from(c).to_digit(16).map(|d| d as u8);
     digits.chunks(2).map(|p| Some(val(p[0])? << 4 | val(*p.get(1).unwrap_or(&b'0'))?)).collect()
