@@ -376,6 +376,26 @@ async fn certificate_maintenance(certs: keiyaku_certs::Certs, mut stop: tokio::s
     }
 }
 
+/// Archive renewal (PAdES-B-LTA) once a day, the first an hour after start.
+#[cfg(feature = "contracts")]
+async fn archive_renewal(contracts: keiyaku_contracts::Contracts, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut wait = Duration::from_secs(3600);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.changed() => return,
+        }
+        wait = Duration::from_secs(24 * 3600);
+        match contracts.renew_archives(keiyaku_contracts::archive::DEFAULT_WITHIN_DAYS, |_, _| {}).await {
+            Ok(run) if run.failed > 0 => {
+                tracing::error!(renewed = run.renewed, failed = run.failed, "archive renewal: some contracts failed")
+            }
+            Ok(run) => tracing::info!(checked = run.checked, renewed = run.renewed, "archive renewal done"),
+            Err(e) => tracing::error!(error = %e, "archive renewal failed"),
+        }
+    }
+}
+
 impl App {
     /// Opens the data directory (creating it, the database and the TLS certificate on first
     /// start), makes sure the operator exists and loads the demo when configured.
@@ -529,6 +549,8 @@ impl App {
         tasks.push(tokio::spawn(tls_maintenance(self.tls.clone(), self.services.kernel.clone(), stop_rx.clone())));
         #[cfg(feature = "certs")]
         tasks.push(tokio::spawn(certificate_maintenance(self.services.certs.clone(), stop_rx.clone())));
+        #[cfg(feature = "contracts")]
+        tasks.push(tokio::spawn(archive_renewal(self.services.contracts.clone(), stop_rx.clone())));
         tasks.push(tokio::spawn(secret_sweep(self.services.kernel.clone(), stop_rx.clone())));
         #[cfg(feature = "auth")]
         tasks.push(tokio::spawn(session_sweep(self.services.auth.clone(), stop_rx.clone())));

@@ -198,6 +198,9 @@ fn tsa_aad(tenant: &str, serial: &str) -> String {
     format!("{tenant}/tsa/{serial}")
 }
 
+/// How a service key's sealing AAD is formed.
+type Aad = fn(&str, &str) -> String;
+
 fn ocsp_aad(tenant: &str, serial: &str) -> String {
     format!("{tenant}/ocsp/{serial}")
 }
@@ -220,7 +223,7 @@ fn service_material(
     service: ca::Service,
 ) -> Result<Material, CertsError> {
     let now = tx.now();
-    let (table, margin, aad, label, action): (_, SignedDuration, fn(&str, &str) -> String, &str, &str) = match service {
+    let (table, margin, aad, label, action): (_, SignedDuration, Aad, &str, &str) = match service {
         ca::Service::Tsa => {
             (&TSAS, SignedDuration::from_hours(366 * 24), tsa_aad, "タイムスタンプ局", "certs.tsa_create")
         }

@@ -94,6 +94,18 @@ pub fn check_document(v: &mut Validator, field: &str, d: &NewDocument, max: usiz
     if d.pages.is_none() {
         sign::page_sizes(&d.bytes).map_err(ContractsError::NotPdf)?;
     }
+    // A PDF signed elsewhere is taken only with every signature intact and nothing but
+    // signing, validation data, time-stamps or permitted form filling after it.
+    if let Some(why) = crate::verify::refusal(&d.bytes, jiff::Timestamp::UNIX_EPOCH) {
+        v.fail(
+            &format!("{field}.content"),
+            custom(
+                "signed_pdf_modified",
+                "このPDFの既存の署名が壊れているか、署名後に内容が変更されています。登録できません。",
+                &format!("The PDF's existing signatures are broken or it was changed after signing: {why}"),
+            ),
+        );
+    }
     Ok(())
 }
 

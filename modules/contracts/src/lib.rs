@@ -12,6 +12,7 @@
 //! - [`Contracts`]: the service the API and the pages call; [`api`]: the HTTP layer.
 
 pub mod api;
+pub mod archive;
 pub mod codes;
 pub mod demo;
 pub mod error;
@@ -24,6 +25,7 @@ pub mod route;
 pub mod search;
 pub mod sign;
 pub mod storage;
+pub mod verify;
 
 pub use error::ContractsError;
 pub use flow::{NewContract, NewDocument, Proof, RouteStepInput, SignInput};
@@ -194,6 +196,45 @@ impl Contracts {
         R: Send + 'static,
     {
         self.kernel.store.read(f).await
+    }
+
+    /// Archive renewal over every completed contract (`keiyaku ltv renew`, the background
+    /// task): see [`archive`]. `progress(done, total)` is called after each contract; each
+    /// contract is renewed in its own transaction, and the run's result is stored for the
+    /// operator's page.
+    pub async fn renew_archives(
+        &self,
+        within_days: u32,
+        progress: impl Fn(u64, u64) + Send + Sync + 'static,
+    ) -> Result<archive::RenewalRun, ContractsError> {
+        let margin = jiff::SignedDuration::from_hours(i64::from(within_days) * 24);
+        let mut run = archive::RenewalRun { started_at: Some(self.kernel.now()), within_days, ..Default::default() };
+        let keys = self.read(|tx| archive::completed(tx as &ReadTx)).await?;
+        let total = keys.len() as u64;
+        for k in keys {
+            let key = k.clone();
+            match self.write(move |tx, env| archive::renew(tx, env, &key, margin)).await {
+                Ok(true) => run.renewed += 1,
+                Ok(false) => {}
+                Err(e) => {
+                    run.failed += 1;
+                    if run.errors.len() < 20 {
+                        run.errors.push(format!("{k}: {e}"));
+                    }
+                }
+            }
+            run.checked += 1;
+            progress(run.checked, total);
+        }
+        run.finished_at = Some(self.kernel.now());
+        let stored = run.clone();
+        self.write(move |tx, _| archive::save_run(tx, &stored)).await?;
+        Ok(run)
+    }
+
+    /// The last archive renewal run, if any.
+    pub async fn last_renewal(&self) -> Result<Option<archive::RenewalRun>, ContractsError> {
+        self.read(|tx| archive::last_run(tx as &ReadTx)).await
     }
 
     /// The largest document accepted (checked before reading an upload).

@@ -25,7 +25,10 @@ pub const CHAIN: Table<ChainEntry> = Table::new("contracts_chain");
 /// `tenant` → the newest link of the chain.
 pub const CHAIN_HEAD: Table<ChainHead> = Table::new("contracts_chain_head");
 
-pub const TABLES: [&str; 8] = [
+/// The last archive renewal run (key `last`), for the operator's page.
+pub const LTV_RUNS: Table<crate::archive::RenewalRun> = Table::new("contracts_ltv_runs");
+
+pub const TABLES: [&str; 9] = [
     CONTRACTS.name(),
     NUMBERS.name(),
     INDEX.name(),
@@ -34,6 +37,7 @@ pub const TABLES: [&str; 8] = [
     BLOB_META.name(),
     CHAIN.name(),
     CHAIN_HEAD.name(),
+    LTV_RUNS.name(),
 ];
 
 pub fn key(tenant: &str, id: &str) -> String {

@@ -35,6 +35,8 @@ mod der;
 mod ocsp;
 mod pdf;
 mod preflight;
+mod report;
+mod revisions;
 mod tsa;
 mod verify;
 
@@ -47,6 +49,11 @@ pub use ocsp::{
 };
 pub use pdf::{CONTENTS_SIZE, ValidationData, has_open_signature_field};
 pub use preflight::{InflateLimits, preflight};
+pub use report::{
+    CertificateInfo, Level, Report, Revocation, RevocationSource, SignatureKind, SignatureReport, TimeProof,
+    TimeProofKind, TimestampCertificate, Trust, Verdict, describe, report, timestamp_certificates,
+};
+pub use revisions::{Change, RevisionChange, changes_after, revision_ends};
 pub use tsa::{DEFAULT_TSA_POLICY, LocalTsa, TimeStamper, TimestampInfo, tsa_eku_extension, tsa_response};
 pub use verify::{SignatureInfo, page_count_and_sizes, verify};
 

@@ -115,6 +115,51 @@ pub struct MailboxView<'a> {
     pub public: bool,
     /// The double-submit token of the operator's logout button (operator access only).
     pub logout_csrf: Option<&'a str>,
+    /// The last archive renewal run (operator access only).
+    pub renewal: Option<RenewalSummary>,
+}
+
+/// The last archive renewal run as the operator's page shows it.
+#[derive(Debug, Clone, Default)]
+pub struct RenewalSummary {
+    /// When it finished (Japan time), or that it is still running.
+    pub finished: Option<String>,
+    pub within_days: u32,
+    pub checked: u64,
+    pub renewed: u64,
+    pub failed: u64,
+    pub errors: Vec<String>,
+}
+
+fn renewal_card(pc: &PageCtx, r: Option<&RenewalSummary>) -> Markup {
+    html! {
+        section.card #archive-renewal {
+            h2.card-title { (pc.t("長期署名の延長(アーカイブタイムスタンプ)", "Archive renewal (document time-stamps)")) }
+            @match r {
+                None => p { (pc.t("まだ実行されていません。", "It has not run yet.")) },
+                Some(r) => {
+                    p {
+                        (pc.t("前回の実行: ", "Last run: "))
+                        (r.finished.clone().unwrap_or_else(|| pc.t("実行中", "running").to_string()))
+                        " — "
+                        @match pc.lang {
+                            keiyaku_kernel::Lang::Ja => {
+                                "締結済み " (r.checked) "件を確認、" (r.renewed) "件を延長、失敗 " (r.failed) "件"
+                                "(期限まで" (r.within_days) "日以内を延長)"
+                            }
+                            keiyaku_kernel::Lang::En => {
+                                (r.checked) " completed contract(s) checked, " (r.renewed) " renewed, "
+                                (r.failed) " failed (renewing those within " (r.within_days) " days of their end)"
+                            }
+                        }
+                    }
+                    @if !r.errors.is_empty() {
+                        ul.errors { @for e in &r.errors { li { (e) } } }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn mail_item(pc: &PageCtx, m: &Mail, open: bool, public: bool) -> Markup {
@@ -191,6 +236,9 @@ pub fn mailbox_view(pc: &PageCtx, v: &MailboxView<'_>) -> Markup {
             @for (i, m) in v.mails.iter().enumerate() {
                 (mail_item(pc, m, i < OPEN, v.public))
             }
+        }
+        @if v.logout_csrf.is_some() {
+            (renewal_card(pc, v.renewal.as_ref()))
         }
     };
     layout::public_page(pc, title, None, true, body)
@@ -284,6 +332,25 @@ struct MailboxQuery {
     to: Option<String>,
 }
 
+/// The last archive renewal run, for the operator.
+#[cfg(feature = "contracts")]
+async fn renewal(web: &Web) -> Option<RenewalSummary> {
+    let run = web.contracts.as_ref()?.last_renewal().await.ok()??;
+    Some(RenewalSummary {
+        finished: run.finished_at.map(clock::display),
+        within_days: run.within_days,
+        checked: run.checked,
+        renewed: run.renewed,
+        failed: run.failed,
+        errors: run.errors,
+    })
+}
+
+#[cfg(not(feature = "contracts"))]
+async fn renewal(_: &Web) -> Option<RenewalSummary> {
+    None
+}
+
 #[handler]
 async fn mailbox(req: &Request, Data(web): Data<&Web>, query: poem::Result<Query<MailboxQuery>>) -> Response {
     let pc = PageCtx::of(req);
@@ -325,6 +392,7 @@ async fn mailbox(req: &Request, Data(web): Data<&Web>, query: poem::Result<Query
         filter: filter.as_deref(),
         public: access == Access::Public,
         logout_csrf: token.as_ref().map(|t| t.value.as_str()),
+        renewal: if access == Access::Operator { renewal(web).await } else { None },
     };
     let cookies = token.as_ref().map(FormToken::set_cookie).unwrap_or_default();
     pc.respond_with(StatusCode::OK, mailbox_view(&pc, &view), &cookies)
@@ -493,8 +561,10 @@ mod tests {
             filter: Some("a+b@example.jp"),
             public: true,
             logout_csrf: None,
+            renewal: Some(RenewalSummary { checked: 3, renewed: 2, ..Default::default() }),
         };
         let html = mailbox_view(&pc, &view).into_string();
+        assert!(!html.contains("archive-renewal"), "the public mailbox does not show the renewal");
         assert!(html.contains("<title>メールボックス | 電子契約サービス</title>"));
         assert!(html.contains("【電子契約サービス】 ユーザー登録通知"));
         assert!(html.contains("&lt;b&gt;堀井 裕蔵様&lt;/b&gt;"));
@@ -510,6 +580,7 @@ mod tests {
         let html = mailbox_view(&pc, &private).into_string();
         assert!(html.contains("href=\"/mailbox/m1/attachments/0\""));
         assert!(html.contains("action=\"/mailbox/logout\""));
+        assert!(html.contains("id=\"archive-renewal\"") && html.contains("3件を確認、2件を延長"), "{html}");
     }
 
     #[test]
