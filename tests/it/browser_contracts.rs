@@ -261,7 +261,11 @@ async fn register_circulate_sign_and_search() {
     assert!(text.contains("注文書_ブラウザ.pdf") && text.contains("WEB-2026-0001"), "{text}");
     b.screenshot("contracts-documents").await;
     let doc = fetch(&b, &href_of(&b, ".ct-table a[download]").await).await;
-    assert_eq!((doc["status"].clone(), doc["ranges"].clone()), (json!(200), json!(2)), "{doc}");
+    assert_eq!(
+        (doc["status"].clone(), doc["ranges"].clone()),
+        (json!(200), json!(3)),
+        "two signatures and the document time-stamp: {doc}"
+    );
 
     // 確認待ち一覧 from the dashboard's line: the demo contract waiting for the owner signer.
     b.client.goto(&app.url("/t/HXOS2/")).await.expect("goto");
