@@ -336,6 +336,19 @@ async fn register_circulate_send_back_sign_and_validate() {
     let bad = dir.join("tampered.pdf");
     std::fs::write(&bad, &tampered).expect("write");
     assert!(keiyaku_pades::verify(&tampered).expect("verify").iter().any(|s| !s.is_intact()));
+    // registerContract refuses a signed PDF whose signature is broken, writing nothing; the
+    // intact signed file is accepted.
+    let mut body = contract_body("T-TAMPERED", "2026-11-25", 10_000, "A15336");
+    body["documents"][0]["content_base64"] = json!(b64(&tampered));
+    let snap = contracts_snapshot(&app).await;
+    let (s, refused) = app.post(&format!("{T}/contracts"), Some(&registrant), body).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert!(refused.to_string().contains("signed_pdf_modified"), "{refused}");
+    assert_eq!(contracts_snapshot(&app).await, snap, "a refused registration wrote something");
+    let mut body = contract_body("T-RESIGN", "2026-11-25", 10_000, "A15336");
+    body["documents"][0]["content_base64"] = json!(b64(&signed));
+    let (s, accepted) = app.post(&format!("{T}/contracts"), Some(&registrant), body).await;
+    assert_eq!(s, StatusCode::CREATED, "an intact signed PDF registers: {accepted}");
 
     if tool("pdfsig") {
         let out = pdfsig(&file);
