@@ -360,7 +360,8 @@ async fn session_sweep(auth: keiyaku_auth::Auth, mut stop: tokio::sync::watch::R
     }
 }
 
-/// Hourly: certificates whose replacement became usable are revoked as superseded.
+/// Hourly: certificates whose replacement became usable are revoked as superseded, and the
+/// CRLs of imported certificates are renewed from their distribution points.
 #[cfg(feature = "certs")]
 async fn certificate_maintenance(certs: keiyaku_certs::Certs, mut stop: tokio::sync::watch::Receiver<bool>) {
     loop {
@@ -369,6 +370,11 @@ async fn certificate_maintenance(certs: keiyaku_certs::Certs, mut stop: tokio::s
             Ok(n) => tracing::info!(certificates = n, "superseded certificates revoked"),
             Err(e) => tracing::error!(error = %e, "revoking superseded certificates failed"),
         }
+        match certs.refresh_imported_crls().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(certificates = n, "CRLs of imported certificates renewed"),
+            Err(e) => tracing::error!(error = %e, "renewing the CRLs of imported certificates failed"),
+        }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
             _ = stop.changed() => return,
@@ -376,7 +382,8 @@ async fn certificate_maintenance(certs: keiyaku_certs::Certs, mut stop: tokio::s
     }
 }
 
-/// Archive renewal (PAdES-B-LTA) once a day, the first an hour after start.
+/// Archive renewal (PAdES-B-LTA) once a day, the first an hour after start, then the
+/// day's anchor of each contract chain that moved (its head time-stamped).
 #[cfg(feature = "contracts")]
 async fn archive_renewal(contracts: keiyaku_contracts::Contracts, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut wait = Duration::from_secs(3600);
@@ -392,6 +399,10 @@ async fn archive_renewal(contracts: keiyaku_contracts::Contracts, mut stop: toki
             }
             Ok(run) => tracing::info!(checked = run.checked, renewed = run.renewed, "archive renewal done"),
             Err(e) => tracing::error!(error = %e, "archive renewal failed"),
+        }
+        match contracts.anchor_chains().await {
+            Ok(n) => tracing::info!(anchored = n, "contract chains anchored"),
+            Err(e) => tracing::error!(error = %e, "anchoring the contract chains failed"),
         }
     }
 }

@@ -28,6 +28,10 @@ mod contracts;
 #[cfg(feature = "contracts")]
 mod crash;
 mod foundation;
+#[cfg(feature = "contracts")]
+mod import;
+#[cfg(feature = "contracts")]
+mod ltv;
 mod mail;
 mod operations;
 mod ratelimit;

@@ -14,6 +14,7 @@ use keiyaku_kernel::clock::rfc3339;
 use keiyaku_kernel::http::{ApiResult, Ctx};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Binary, Json};
+use poem_openapi::types::multipart::Upload as FileUpload;
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 
 #[derive(Tags)]
@@ -385,15 +386,27 @@ struct CertificateView {
     /// Signing is locked after five wrong PINs until the group administrator unlocks it.
     pin_locked: bool,
     pem: String,
+    /// An outside CA's certificate imported from PKCS#12 (`importCertificate`).
+    imported: bool,
+    /// For an imported certificate: its CRL distribution points and OCSP URLs.
+    crl_urls: Option<Vec<String>>,
+    ocsp_urls: Option<Vec<String>>,
 }
 
 fn certificate_view(c: &CertRecord, now: jiff::Timestamp) -> CertificateView {
     CertificateView {
         user_id: c.user_id.clone(),
-        subject: format!("CN={}, O={}, C=JP", c.common_name, c.organization),
+        subject: match &c.imported {
+            Some(_) if c.organization.is_empty() => format!("CN={}", c.common_name),
+            Some(_) => format!("CN={}, O={}", c.common_name, c.organization),
+            None => format!("CN={}, O={}, C=JP", c.common_name, c.organization),
+        },
         common_name: c.common_name.clone(),
         organization: c.organization.clone(),
-        issuer: format!("{} 電子契約 認証局", c.tenant),
+        issuer: match &c.imported {
+            Some(i) => i.issuer.clone(),
+            None => format!("{} 電子契約 認証局", c.tenant),
+        },
         serial: c.serial.clone(),
         not_before: rfc3339(c.not_before),
         not_after: rfc3339(c.not_after),
@@ -407,6 +420,9 @@ fn certificate_view(c: &CertRecord, now: jiff::Timestamp) -> CertificateView {
         revocation_reason: c.revocation_reason.clone(),
         pin_locked: c.pin_locked_at.is_some(),
         pem: c.cert_pem.clone(),
+        imported: c.imported.is_some(),
+        crl_urls: c.imported.as_ref().map(|i| i.crl_urls.clone()),
+        ocsp_urls: c.imported.as_ref().map(|i| i.ocsp_urls.clone()),
     }
 }
 
@@ -440,6 +456,37 @@ struct RevokeRequest {
     reason: String,
 }
 
+/// `multipart/form-data` of `importCertificate`.
+#[derive(poem_openapi::Multipart)]
+struct ImportForm {
+    /// The PKCS#12 file (`.p12`/`.pfx`, as `openssl pkcs12 -export` writes: PBES2 with
+    /// AES-CBC and PBKDF2, HMAC-SHA-256 MAC), with the signer's ECDSA P-256 key.
+    file: Option<FileUpload>,
+    /// The PKCS#12 password (used once, kept nowhere).
+    password: Option<String>,
+    /// The certificate PIN the holder signs with from now on (12 digits).
+    pin: Option<String>,
+    /// Issuer certificates the file lacks (PEM, one or more, or DER).
+    chain: Option<Vec<FileUpload>>,
+    /// The issuers' CRLs (DER), when the CRL distribution point cannot be reached.
+    revocation: Option<Vec<FileUpload>>,
+}
+
+#[derive(ApiResponse)]
+enum Imported {
+    /// Registered as the signer's certificate.
+    #[oai(status = 201)]
+    Created(Json<CertificateView>),
+}
+
+/// The bytes of an upload, at most `max` (a larger one is `file_too_large`).
+async fn upload_bytes(u: FileUpload, max: usize) -> Result<Vec<u8>, CertsError> {
+    if u.size() > max {
+        return Err(CertsError::Import(crate::error::Refusal::FileTooLarge));
+    }
+    u.into_vec().await.map_err(|_| CertsError::Import(crate::error::Refusal::Pkcs12Invalid))
+}
+
 #[derive(ApiResponse)]
 enum FileResponse {
     #[oai(status = 200, content_type = "text/plain; charset=utf-8")]
@@ -455,9 +502,16 @@ enum KeyFileResponse {
 /// The CA certificate as PEM (default) or DER (`?format=der`, as the AIA caIssuers points).
 #[derive(ApiResponse)]
 enum CaCertificate {
-    #[oai(status = 200, content_type = "application/x-pem-file")]
+    #[oai(status = 200)]
+    Ok(CaCertificateBody),
+}
+
+/// Both media types of [`CaCertificate`].
+#[derive(poem_openapi::ResponseContent)]
+enum CaCertificateBody {
+    #[oai(content_type = "application/x-pem-file")]
     Pem(Binary<Vec<u8>>),
-    #[oai(status = 200, content_type = "application/pkix-cert")]
+    #[oai(content_type = "application/pkix-cert")]
     Der(Binary<Vec<u8>>),
 }
 
@@ -858,6 +912,52 @@ impl CertsApi {
         Ok(Json(certificate_view(&c, self.certs.kernel.now())))
     }
 
+    /// 証明書の取込み: registers a certificate and key from an outside CA (PKCS#12) as the
+    /// signer's certificate, with its issuer chain and CRLs (uploaded, or fetched from its
+    /// CRL distribution point now), and sets its PIN. By the administrators who may revoke
+    /// the holder's certificate. Refusals are 422 with their own `code`
+    /// (`pkcs12_invalid`, `pkcs12_unsupported`, `password_invalid`, `key_missing`,
+    /// `key_unsupported`, `key_mismatch`, `certificate_expired`, `certificate_not_yet_valid`,
+    /// `key_usage_invalid`, `chain_incomplete`, `chain_invalid`, `crl_invalid`,
+    /// `revocation_unavailable`, `certificate_revoked`, `certificate_exists`,
+    /// `file_too_large`) and write nothing.
+    #[oai(
+        path = "/api/v1/t/:tenant/users/:user_id/certificate/import",
+        method = "post",
+        operation_id = "importCertificate"
+    )]
+    async fn import_certificate(
+        &self,
+        ctx: Ctx,
+        tenant: Path<String>,
+        user_id: Path<String>,
+        token: BearerToken,
+        form: ImportForm,
+    ) -> ApiResult<Imported> {
+        use crate::import::{ImportInput, MAX_CHAIN_FILE, MAX_CRL, MAX_FILE};
+        let caller = caller(&self.auth, &ctx, &tenant.0, &token).await?;
+        let read = async {
+            let mut input = ImportInput {
+                password: form.password.unwrap_or_default(),
+                pin: form.pin.unwrap_or_default(),
+                ..Default::default()
+            };
+            if let Some(f) = form.file {
+                input.file = upload_bytes(f, MAX_FILE).await?;
+            }
+            for f in form.chain.unwrap_or_default() {
+                input.chain.push(upload_bytes(f, MAX_CHAIN_FILE).await?);
+            }
+            for f in form.revocation.unwrap_or_default() {
+                input.revocation.push(upload_bytes(f, MAX_CRL).await?);
+            }
+            Ok::<_, CertsError>(input)
+        };
+        let input = read.await.map_err(|e| ctx.fail(&e))?;
+        let c = self.certs.import_certificate(&caller, &user_id.0, input).await.map_err(|e| ctx.fail(&e))?;
+        Ok(Imported::Created(Json(certificate_view(&c, self.certs.kernel.now()))))
+    }
+
     /// PINロック解除: after five wrong PINs signing with the certificate is locked until the
     /// administrator who manages the holder's group unlocks it (never the holder).
     #[oai(
@@ -887,10 +987,10 @@ impl CertsApi {
     ) -> ApiResult<CaCertificate> {
         let pem = self.certs.ca_certificate(&tenant.0).await.map_err(|e| ctx.fail(&e))?;
         Ok(match format.0.unwrap_or(CertFormat::Pem) {
-            CertFormat::Pem => CaCertificate::Pem(Binary(pem.into_bytes())),
-            CertFormat::Der => {
-                CaCertificate::Der(Binary(crate::certificates::pem_body(&pem).map_err(|e| ctx.fail(&e))?))
-            }
+            CertFormat::Pem => CaCertificate::Ok(CaCertificateBody::Pem(Binary(pem.into_bytes()))),
+            CertFormat::Der => CaCertificate::Ok(CaCertificateBody::Der(Binary(
+                crate::certificates::pem_body(&pem).map_err(|e| ctx.fail(&e))?,
+            ))),
         })
     }
 

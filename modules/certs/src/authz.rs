@@ -5,6 +5,10 @@
 //!   the user, their group administrator, the tenant administrator.
 //! - Testing and revoking it (証明書のテスト, 失効申請): the holder, or the administrator who
 //!   manages the holder's group.
+//! - Importing a certificate and key from an outside CA (PKCS#12, `importCertificate`):
+//!   the administrators who may revoke the holder's certificate — the administrator who
+//!   manages the holder's group, the tenant administrator — but not the holder as such (an
+//!   administrator vouches for the outside certificate and sets its PIN).
 //! - Unlocking a certificate's PIN after five wrong ones: the administrator who manages the
 //!   holder's group, never the holder themself.
 //! - Marking a ticket order paid: the tenant administrator (owner side, グループ管理者 +
@@ -26,6 +30,8 @@ pub enum Op {
     RevokeCertificate,
     /// PINロック解除: the administrator who manages the holder's group, never the holder.
     UnlockPin,
+    /// 証明書の取込み (PKCS#12 from an outside CA): revocation's administrators.
+    Import,
     MarkOrderPaid,
 }
 
@@ -44,6 +50,7 @@ pub fn decide(c: &Caller, op: Op, holder: Option<&User>) -> Decision {
             Decision::Allow if u.user_id == c.user_id => Decision::Forbidden,
             d => d,
         },
+        (Op::Import, Some(u)) => scope::decide(c, scope::Op::UpdateUser, &Target::user(u)),
         (Op::ReadCertificate, Some(u)) => scope::decide(c, scope::Op::ReadUser, &Target::user(u)),
         (Op::TestCertificate | Op::RevokeCertificate, Some(u)) => {
             match scope::decide(c, scope::Op::UpdateUser, &Target::user(u)) {
@@ -119,5 +126,48 @@ mod tests {
             assert!(matches!(require(c, Op::MarkOrderPaid, None), Err(CertsError::Forbidden)));
         }
         assert!(matches!(require(&owner_signer, Op::ReadCertificate, Some(&signer)), Err(CertsError::NotFound(_))));
+    }
+
+    /// Roles × (a user of the caller's own company / of another company): who may import a
+    /// certificate for the user, against who may revoke it.
+    #[test]
+    fn import_is_for_the_administrators_who_may_revoke() {
+        use Decision::{Allow, Forbidden, Hidden};
+        let partner_signer = user("A1533602", "partner", "root");
+        let owner_signer_user = user("HX000003", "owner", "root");
+        // (caller, for the partner's signer: import, revoke; for the owner's signer: import, revoke)
+        let table: [(Caller, [Decision; 4]); 8] = [
+            (caller("A1533602", "partner", "root", false, &[Role::Signer]), [Forbidden, Allow, Hidden, Hidden]),
+            (caller("A1533601", "partner", "root", false, &[Role::GroupAdmin]), [Allow, Allow, Hidden, Hidden]),
+            (
+                caller("A1533603", "partner", "root", false, &[Role::PersonInCharge]),
+                [Forbidden, Forbidden, Hidden, Hidden],
+            ),
+            (
+                caller("A1533609", "partner", "branch", false, &[Role::GroupAdmin]),
+                [Forbidden, Forbidden, Hidden, Hidden],
+            ),
+            (
+                caller("HX000001", "owner", "adm", true, &[Role::GroupAdmin, Role::Administration]),
+                [Allow, Allow, Allow, Allow],
+            ),
+            (caller("HX000003", "owner", "root", true, &[Role::Signer]), [Hidden, Hidden, Forbidden, Allow]),
+            (caller("HX000004", "owner", "root", true, &[Role::Approver]), [Hidden, Hidden, Forbidden, Forbidden]),
+            (caller("HX000005", "owner", "root", true, &[Role::GroupAdmin]), [Hidden, Hidden, Allow, Allow]),
+        ];
+        for (c, want) in &table {
+            let got = [
+                decide(c, Op::Import, Some(&partner_signer)),
+                decide(c, Op::RevokeCertificate, Some(&partner_signer)),
+                decide(c, Op::Import, Some(&owner_signer_user)),
+                decide(c, Op::RevokeCertificate, Some(&owner_signer_user)),
+            ];
+            assert_eq!(&got, want, "{} {:?}", c.user_id, c.roles);
+            // Whoever may import may revoke.
+            for (import, revoke) in [(got[0], got[1]), (got[2], got[3])] {
+                assert!(import != Allow || revoke == Allow, "{}", c.user_id);
+            }
+        }
+        assert_eq!(decide(&table[4].0, Op::Import, None), Forbidden);
     }
 }

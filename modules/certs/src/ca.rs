@@ -73,25 +73,6 @@ pub fn tenant_policy(tenant: &str) -> String {
     format!("{POLICY_ARC}.{n}")
 }
 
-/// DER of a dotted OID whose arcs may exceed 64 bits.
-fn oid_der(dotted: &str) -> Option<Vec<u8>> {
-    let arcs: Vec<u128> = dotted.split('.').map(|a| a.parse().ok()).collect::<Option<_>>()?;
-    let (first, second) = (*arcs.first()?, *arcs.get(1)?);
-    let mut content: Vec<u8> = Vec::new();
-    for arc in std::iter::once(first * 40 + second).chain(arcs[2..].iter().copied()) {
-        let mut groups = vec![(arc & 0x7f) as u8];
-        let mut v = arc >> 7;
-        while v > 0 {
-            groups.push((v & 0x7f) as u8 | 0x80);
-            v >>= 7;
-        }
-        content.extend(groups.iter().rev());
-    }
-    let mut out = vec![0x06, content.len() as u8];
-    out.extend(content);
-    Some(out)
-}
-
 /// CRL distribution point, AIA (OCSP, caIssuers) and the certificate policy.
 fn apply_endpoints(p: &mut CertificateParams, e: &Endpoints) {
     p.crl_distribution_points = vec![rcgen::CrlDistributionPoint { uris: vec![e.crl.clone()] }];
@@ -106,7 +87,7 @@ fn apply_endpoints(p: &mut CertificateParams, e: &Endpoints) {
         })
     });
     p.custom_extensions.push(rcgen::CustomExtension::from_oid_content(&OID_AIA, aia));
-    if let Some(policy) = oid_der(&e.policy) {
+    if let Some(policy) = keiyaku_pades::encode_oid(&e.policy) {
         let policies =
             yasna::construct_der(|w| w.write_sequence(|w| w.next().write_sequence(|w| w.next().write_der(&policy))));
         p.custom_extensions.push(rcgen::CustomExtension::from_oid_content(&OID_CERTIFICATE_POLICIES, policies));

@@ -187,6 +187,7 @@ pub fn issue(tx: &mut Tx, env: &Env<'_>, actor: &Actor, req: &IssueRequest<'_>) 
         pin_failures: 0,
         pin_locked_at: None,
         replaces: None,
+        imported: None,
     };
     let mut record = record;
     // A holder's earlier certificate that can still be used is replaced, not dropped.
@@ -338,12 +339,21 @@ pub fn test(tx: &impl Read, kek: &Kek, caller: &Caller, user_id: &str) -> Result
         State::NotYetUsable => return Err(CertsError::NotUsable(Unusable::NotYet(date_display(cert.usable_from)))),
         State::Active => {}
     }
-    let ca_record = tx.get(&CAS, &caller.tenant)?.ok_or(CertsError::NotFound("ca"))?;
-    let ca = load_ca(kek, &ca_record)?;
     let key_der = kek.open(&cert_aad(&caller.tenant, &cert.serial), &cert.sealed_key)?;
     let cert_der = pem_body(&cert.cert_pem)?;
     let payload = format!("keiyaku certificate test {}/{} {} {}", caller.tenant, user_id, cert.serial, rfc3339(now));
-    let sig = ca::sign_and_verify(&cert_der, &key_der, ca.public_key_raw(), payload.as_bytes())?;
+    let sig = match &cert.imported {
+        Some(imported) => {
+            let chain = crate::import::chain_of(imported);
+            let issuer = chain.first().ok_or_else(|| CertsError::crypto("imported certificate without its issuer"))?;
+            crate::import::test_signature(&cert_der, issuer, &key_der, payload.as_bytes())?
+        }
+        None => {
+            let ca_record = tx.get(&CAS, &caller.tenant)?.ok_or(CertsError::NotFound("ca"))?;
+            let ca = load_ca(kek, &ca_record)?;
+            ca::sign_and_verify(&cert_der, &key_der, ca.public_key_raw(), payload.as_bytes())?
+        }
+    };
     Ok(TestOutcome { serial: cert.serial, payload, signature: B64.encode(sig), tested_at: now })
 }
 
@@ -394,7 +404,11 @@ pub fn revoke(
     cert.revocation_reason = Some(text);
     let tenant = crate::orders::tenant(tx, &caller.tenant)?;
     tx.put(&CERTIFICATES, &key(&tenant.code, &cert.serial), &cert)?;
-    tx.put(&REVOKED, &key(&tenant.code, &cert.serial), &RevokedEntry { revoked_at: now, reason_code: code })?;
+    // An outside CA's certificate is withdrawn here only (it no longer signs); the tenant
+    // CA's CRL lists only what the tenant CA issued.
+    if cert.imported.is_none() {
+        tx.put(&REVOKED, &key(&tenant.code, &cert.serial), &RevokedEntry { revoked_at: now, reason_code: code })?;
+    }
     let ca_record = ensure_ca(tx, env.kek, &tenant)?;
     let ca = env.cas.get(env.kek, &ca_record)?;
     refresh_crl(tx, &ca, &tenant.code)?;
@@ -432,7 +446,9 @@ pub fn revoke_superseded(tx: &mut Tx, env: &Env<'_>) -> Result<usize, CertsError
         old.revoked_at = Some(now);
         old.revocation_reason = Some("新しい証明書への切替え (superseded)".into());
         tx.put(&CERTIFICATES, &k, &old)?;
-        tx.put(&REVOKED, &k, &RevokedEntry { revoked_at: now, reason_code: SUPERSEDED })?;
+        if old.imported.is_none() {
+            tx.put(&REVOKED, &k, &RevokedEntry { revoked_at: now, reason_code: SUPERSEDED })?;
+        }
         tx.audit(
             &keiyaku_kernel::context::Actor::system(),
             "certs.revoke",

@@ -44,6 +44,127 @@ pub enum CertsError {
     /// 429 `orders_closed`: the tenant took `certs.max_orders_per_day` orders today.
     #[error("{0} orders today")]
     DailyOrdersReached(u32),
+    /// 422 with the refusal's own code (`password_invalid`, `pkcs12_invalid`, …): a
+    /// PKCS#12 import that cannot be used; nothing is written.
+    #[error("import refused: {0:?}")]
+    Import(Refusal),
+}
+
+/// Why an imported PKCS#12 file (`importCertificate`) is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not a PKCS#12 file, or damaged.
+    Pkcs12Invalid,
+    /// Protected in a way not read here (the legacy 3DES/RC2 PBEs of `openssl pkcs12 -legacy`).
+    Pkcs12Unsupported,
+    /// The integrity check or the decryption fails with the password given.
+    PasswordInvalid,
+    /// No private key, or several, in the file.
+    KeyMissing,
+    /// A key the signer cannot use (keiyaku signs with ECDSA P-256 only).
+    KeyUnsupported,
+    /// No certificate in the file belongs to the key.
+    KeyMismatch,
+    /// The certificate's validity has ended.
+    CertificateExpired,
+    /// The certificate's validity has not begun.
+    CertificateNotYetValid,
+    /// Its key usage allows neither digitalSignature nor nonRepudiation.
+    KeyUsage,
+    /// The issuer's certificate is in neither the file nor the `chain` uploads.
+    ChainIncomplete,
+    /// A `chain` upload is not a certificate (PEM or DER).
+    ChainInvalid,
+    /// A `revocation` upload is not a CRL, or not one of the issuer's.
+    CrlInvalid,
+    /// No current CRL of the issuer could be had (none uploaded, the distribution point
+    /// unreachable or none named).
+    RevocationUnavailable,
+    /// The issuer's CRL lists the certificate.
+    CertificateRevoked,
+    /// A certificate with this serial number is registered in the tenant already.
+    CertificateExists,
+    /// A file is larger than the import takes.
+    FileTooLarge,
+}
+
+impl Refusal {
+    pub fn code(self) -> &'static str {
+        match self {
+            Refusal::Pkcs12Invalid => "pkcs12_invalid",
+            Refusal::Pkcs12Unsupported => "pkcs12_unsupported",
+            Refusal::PasswordInvalid => "password_invalid",
+            Refusal::KeyMissing => "key_missing",
+            Refusal::KeyUnsupported => "key_unsupported",
+            Refusal::KeyMismatch => "key_mismatch",
+            Refusal::CertificateExpired => "certificate_expired",
+            Refusal::CertificateNotYetValid => "certificate_not_yet_valid",
+            Refusal::KeyUsage => "key_usage_invalid",
+            Refusal::ChainIncomplete => "chain_incomplete",
+            Refusal::ChainInvalid => "chain_invalid",
+            Refusal::CrlInvalid => "crl_invalid",
+            Refusal::RevocationUnavailable => "revocation_unavailable",
+            Refusal::CertificateRevoked => "certificate_revoked",
+            Refusal::CertificateExists => "certificate_exists",
+            Refusal::FileTooLarge => "file_too_large",
+        }
+    }
+
+    /// (ja, en) of the title.
+    pub fn text(self) -> (&'static str, &'static str) {
+        match self {
+            Refusal::Pkcs12Invalid => ("PKCS#12ファイルを読み取れません。", "The file is not a readable PKCS#12 file."),
+            Refusal::Pkcs12Unsupported => (
+                "このPKCS#12ファイルの暗号化方式には対応していません(AES方式で作成し直してください)。",
+                "This PKCS#12 protection is not supported (export it again with AES).",
+            ),
+            Refusal::PasswordInvalid => {
+                ("PKCS#12ファイルのパスワードが正しくありません。", "The PKCS#12 password is wrong.")
+            }
+            Refusal::KeyMissing => (
+                "PKCS#12ファイルに秘密鍵が1つだけ含まれている必要があります。",
+                "The PKCS#12 file must hold exactly one private key.",
+            ),
+            Refusal::KeyUnsupported => (
+                "この鍵の種類は署名に使用できません(ECDSA P-256の鍵のみ使用できます)。",
+                "This key type cannot be used for signing (only ECDSA P-256 keys can).",
+            ),
+            Refusal::KeyMismatch => (
+                "秘密鍵に対応する証明書がPKCS#12ファイルにありません。",
+                "The PKCS#12 file holds no certificate for its private key.",
+            ),
+            Refusal::CertificateExpired => ("証明書の有効期限が切れています。", "The certificate has expired."),
+            Refusal::CertificateNotYetValid => {
+                ("証明書の有効期間がまだ始まっていません。", "The certificate is not valid yet.")
+            }
+            Refusal::KeyUsage => (
+                "この証明書は電子署名用ではありません(鍵用途にdigitalSignatureまたはnonRepudiationがありません)。",
+                "The certificate is not for signatures (its key usage has neither digitalSignature nor nonRepudiation).",
+            ),
+            Refusal::ChainIncomplete => (
+                "発行者(認証局)の証明書がありません。chainに発行者の証明書を指定してください。",
+                "The issuer's certificate is missing: add it as a chain file.",
+            ),
+            Refusal::ChainInvalid => (
+                "chainのファイルを証明書(PEMまたはDER)として読み取れません。",
+                "A chain file is not a certificate (PEM or DER).",
+            ),
+            Refusal::CrlInvalid => (
+                "revocationのファイルが発行者のCRL(DER)ではありません。",
+                "A revocation file is not a CRL (DER) of the issuer.",
+            ),
+            Refusal::RevocationUnavailable => (
+                "発行者の有効なCRLを取得できません。revocationにCRLファイルを指定してください。",
+                "No current CRL of the issuer could be obtained: add it as a revocation file.",
+            ),
+            Refusal::CertificateRevoked => ("この証明書は失効しています。", "The certificate has been revoked."),
+            Refusal::CertificateExists => (
+                "同じシリアル番号の証明書が既に登録されています。",
+                "A certificate with this serial number is registered already.",
+            ),
+            Refusal::FileTooLarge => ("ファイルが大きすぎます。", "A file is too large."),
+        }
+    }
 }
 
 /// What a 409 is about.
@@ -99,7 +220,7 @@ impl CertsError {
             CertsError::Store(_) | CertsError::Crypto(_) => 500,
             CertsError::NotFound(_) => 404,
             CertsError::Forbidden | CertsError::Pin(_) => 403,
-            CertsError::Invalid(_) => 422,
+            CertsError::Invalid(_) | CertsError::Import(_) => 422,
             CertsError::LinkExpired => 410,
             CertsError::Conflict(_) | CertsError::NotUsable(_) => 409,
             CertsError::Budget(_) | CertsError::DailyOrdersReached(_) => 429,
@@ -185,6 +306,13 @@ impl ApiError for CertsError {
                 lang.pick("本日のチケット注文の受付は終了しました。", "No more ticket orders are taken today."),
             )
             .with_detail(lang.pick("翌日以降に、改めてお申し込みください。", "Please order again tomorrow.")),
+            CertsError::Import(r) => {
+                let (ja, en) = r.text();
+                Problem::new(422, r.code(), lang.pick(ja, en)).with_detail(lang.pick(
+                    "証明書は登録されていません。内容を確認して、もう一度お試しください。",
+                    "Nothing was registered. Please check the files and try again.",
+                ))
+            }
         }
     }
 }
@@ -215,6 +343,8 @@ mod tests {
             CertsError::Pin(PinRefusal::Invalid { remaining: 4 }),
             CertsError::Pin(PinRefusal::Locked),
             CertsError::Pin(PinRefusal::NotSet),
+            CertsError::Import(Refusal::PasswordInvalid),
+            CertsError::Import(Refusal::KeyUnsupported),
         ];
         for e in &all {
             for lang in [Lang::Ja, Lang::En] {
@@ -226,5 +356,6 @@ mod tests {
         }
         assert_eq!(CertsError::LinkExpired.problem(Lang::Ja).code, "link_expired");
         assert_eq!(CertsError::Conflict(Conflict::TicketConsumed).problem(Lang::En).code, "conflict");
+        assert_eq!(CertsError::Import(Refusal::PasswordInvalid).problem(Lang::Ja).code, "password_invalid");
     }
 }

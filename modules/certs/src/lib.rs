@@ -17,6 +17,7 @@ pub mod certificates;
 pub mod demo;
 pub mod documents;
 pub mod error;
+pub mod import;
 /// The key-encryption key, kept by the kernel (shared with the auth module's TOTP secrets).
 pub use keiyaku_kernel::kek;
 pub mod links;
@@ -398,6 +399,46 @@ impl Certs {
         self.write(move |tx, env| certificates::revoke(tx, env, &c, &u, &r)).await
     }
 
+    /// `importCertificate`: a certificate and key from an outside CA (PKCS#12) for signer
+    /// `user_id`, by an administrator who may revoke the holder's certificate. Checked in
+    /// order, nothing written on a refusal: who may (before anything is read or fetched),
+    /// the form, the file (on a blocking thread), the revocation data (CRLs uploaded or
+    /// fetched from the distribution point, before the write), the PIN hashed under the
+    /// argon2 bound; then one write transaction with its audit record. See [`import`].
+    pub async fn import_certificate(
+        &self,
+        caller: &Caller,
+        user_id: &str,
+        input: import::ImportInput,
+    ) -> Result<CertRecord, CertsError> {
+        let (c, u) = (caller.clone(), user_id.to_string());
+        self.read(move |tx| certificates::find(tx, &c, authz::Op::Import, &u).map(|_| ())).await?;
+        import::check_fields(&input)?;
+        let now = self.kernel.now();
+        let (candidate, input) = tokio::task::spawn_blocking(move || import::examine(&input, now).map(|c| (c, input)))
+            .await
+            .map_err(CertsError::crypto)??;
+        let crls = import::revocation(&candidate, &input.revocation, now).await?;
+        let pin = Self::pin(Some(input.pin)).await?.ok_or(CertsError::NotFound("pin"))?;
+        let (c, u) = (caller.clone(), user_id.to_string());
+        self.write(move |tx, env| import::register(tx, env, &c, &u, &candidate, &crls, &pin.hash)).await
+    }
+
+    /// Fetches newer CRLs for the imported certificates still usable from their
+    /// distribution points (outside any transaction), keeping each newer one with its
+    /// audit record (hourly, with the superseded revocations): how many changed.
+    pub async fn refresh_imported_crls(&self) -> Result<usize, CertsError> {
+        let due = self.read(import::due_for_refresh).await?;
+        let mut changed = 0;
+        for d in due {
+            let Some(crl) = import::fetch_current(&d, self.kernel.now()).await else { continue };
+            if self.write(move |tx, _| import::store_refreshed(tx, &d, &crl)).await? {
+                changed += 1;
+            }
+        }
+        Ok(changed)
+    }
+
     /// Revokes certificates superseded by a replacement that became usable (the hourly
     /// background task; also `keiyaku` maintenance and tests).
     pub async fn revoke_superseded(&self) -> Result<usize, CertsError> {
@@ -428,6 +469,17 @@ impl Certs {
             certificates::ensure_ca(tx, env.kek, &tenant).map(|c| c.cert_pem)
         })
         .await
+    }
+
+    /// The DER certificates of every tenant CA on this appliance (none is created): what
+    /// the public verifier trusts besides the roots a caller uploads.
+    pub async fn trust_roots(&self) -> Result<Vec<Vec<u8>>, CertsError> {
+        use base64::Engine as _;
+        let cas = self.read(|tx| Ok(tx.scan(&model::CAS, "")?)).await?;
+        Ok(cas
+            .into_iter()
+            .filter_map(|(_, ca)| base64::engine::general_purpose::STANDARD.decode(ca.cert_der).ok())
+            .collect())
     }
 
     /// `getCrl` (DER): read-only; see [`certificates::crl`].

@@ -364,6 +364,35 @@ pub struct CertRecord {
     /// `usable_from`, then is revoked as superseded.
     #[serde(default)]
     pub replaces: Option<String>,
+    /// Set for a certificate of an outside CA imported from a PKCS#12 file
+    /// (`importCertificate`); `None` for the tenant CA's.
+    #[serde(default)]
+    pub imported: Option<Imported>,
+}
+
+/// What keiyaku keeps of an imported certificate besides the record: the issuer chain and
+/// the revocation sources, embedded in every PDF it signs (the tenant's OCSP responder
+/// does not know it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Imported {
+    /// The issuer's subject, as shown.
+    #[serde(default)]
+    pub issuer: String,
+    /// Base64 DER of the issuer chain, the direct issuer first.
+    #[serde(default)]
+    pub chain: Vec<String>,
+    /// The certificate's CRL distribution point URLs.
+    #[serde(default)]
+    pub crl_urls: Vec<String>,
+    /// The certificate's OCSP responder URLs (authority information access).
+    #[serde(default)]
+    pub ocsp_urls: Vec<String>,
+    /// Base64 DER of the CRLs taken at import (uploaded or fetched from the CDP).
+    #[serde(default)]
+    pub crls: Vec<String>,
+    /// SHA-256 (hex) of the imported PKCS#12 file.
+    #[serde(default)]
+    pub file_sha256: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

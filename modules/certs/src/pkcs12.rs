@@ -54,34 +54,52 @@ fn attributes(w: DERWriter<'_>, name: &str, key_id: &[u8]) {
 
 /// The PKCS#12 key derivation (RFC 7292 appendix B.2) with SHA-256: `id` 3 is the MAC key.
 fn pkcs12_kdf(password: &str, salt: &[u8], id: u8, iterations: u32, len: usize) -> Vec<u8> {
-    const V: usize = 64;
-    const U: usize = 32;
-    // The password as a BMPString with a terminating NUL.
+    kdf_with(&aws_lc_rs::digest::SHA256, &bmp_password(password), salt, id, iterations, len)
+}
+
+/// The password as a BMPString with a terminating NUL (what the PKCS#12 KDF takes).
+fn bmp_password(password: &str) -> Vec<u8> {
     let mut pw: Vec<u8> = password.encode_utf16().flat_map(u16::to_be_bytes).collect();
     pw.extend_from_slice(&[0, 0]);
+    pw
+}
+
+/// The PKCS#12 key derivation over hash `alg` and the password bytes `pw` (BMPString).
+fn kdf_with(
+    alg: &'static aws_lc_rs::digest::Algorithm,
+    pw: &[u8],
+    salt: &[u8],
+    id: u8,
+    iterations: u32,
+    len: usize,
+) -> Vec<u8> {
+    let v = alg.block_len();
     let fill = |src: &[u8]| -> Vec<u8> {
         if src.is_empty() {
             return Vec::new();
         }
-        let n = V * src.len().div_ceil(V);
+        let n = v * src.len().div_ceil(v);
         src.iter().cycle().take(n).copied().collect()
     };
     let mut i_block = fill(salt);
-    i_block.extend(fill(&pw));
-    let d = [id; V];
-    let mut out = Vec::with_capacity(len + U);
+    i_block.extend(fill(pw));
+    let d = vec![id; v];
+    let mut out = Vec::with_capacity(len + alg.output_len());
     while out.len() < len {
-        let mut a = Sha256::new().chain_update(d).chain_update(&i_block).finalize();
+        let mut ctx = aws_lc_rs::digest::Context::new(alg);
+        ctx.update(&d);
+        ctx.update(&i_block);
+        let mut a = ctx.finish().as_ref().to_vec();
         for _ in 1..iterations {
-            a = Sha256::digest(a);
+            a = aws_lc_rs::digest::digest(alg, &a).as_ref().to_vec();
         }
         out.extend_from_slice(&a);
         if out.len() >= len {
             break;
         }
-        let b: Vec<u8> = a.iter().cycle().take(V).copied().collect();
-        for chunk in i_block.chunks_mut(V) {
-            // chunk = (chunk + b + 1) mod 2^(8V)
+        let b: Vec<u8> = a.iter().cycle().take(v).copied().collect();
+        for chunk in i_block.chunks_mut(v) {
+            // chunk = (chunk + b + 1) mod 2^(8v)
             let mut carry = 1u16;
             for k in (0..chunk.len()).rev() {
                 let sum = u16::from(chunk[k]) + u16::from(b[k]) + carry;
@@ -205,6 +223,302 @@ pub fn build(
             });
         });
     }))
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading a PKCS#12 file from an outside CA (`importCertificate`)
+
+const KEY_BAG: &[u64] = &[1, 2, 840, 113549, 1, 12, 10, 1, 1];
+const SAFE_CONTENTS_BAG: &[u64] = &[1, 2, 840, 113549, 1, 12, 10, 1, 6];
+const ID_ENCRYPTED_DATA: &[u64] = &[1, 2, 840, 113549, 1, 7, 6];
+/// The PKCS#12 PBE arc (pbeWithSHAAnd3-KeyTripleDES-CBC, RC2, …: `openssl pkcs12 -legacy`).
+const PKCS12_PBE_ARC: &[u64] = &[1, 2, 840, 113549, 1, 12, 1];
+const HMAC_SHA1: &[u64] = &[1, 2, 840, 113549, 2, 7];
+const HMAC_SHA384: &[u64] = &[1, 2, 840, 113549, 2, 10];
+const HMAC_SHA512: &[u64] = &[1, 2, 840, 113549, 2, 11];
+const AES_128_CBC: &[u64] = &[2, 16, 840, 1, 101, 3, 4, 1, 2];
+const AES_192_CBC: &[u64] = &[2, 16, 840, 1, 101, 3, 4, 1, 22];
+const SHA1: &[u64] = &[1, 3, 14, 3, 2, 26];
+const SHA384: &[u64] = &[2, 16, 840, 1, 101, 3, 4, 2, 2];
+const SHA512: &[u64] = &[2, 16, 840, 1, 101, 3, 4, 2, 3];
+/// More iterations than this (of the MAC or of PBKDF2) are refused: a file must not make
+/// the appliance compute for minutes.
+const MAX_ITERATIONS: u64 = 10_000_000;
+/// At most this many bags are read.
+const MAX_BAGS: usize = 64;
+
+/// What a PKCS#12 file holds: its private keys (PKCS#8 DER) and certificates (DER), in
+/// file order.
+#[derive(Debug, Default)]
+pub struct Contents {
+    pub keys: Vec<Vec<u8>>,
+    pub certs: Vec<Vec<u8>>,
+}
+
+/// Why a PKCS#12 file could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadError {
+    /// Not PKCS#12 (or damaged).
+    Invalid,
+    /// The integrity MAC or the decryption says the password is wrong.
+    WrongPassword,
+    /// A protection this reader does not implement (the legacy PKCS#12 PBEs: 3DES, RC2;
+    /// PBMAC1), or absurd iteration counts.
+    Unsupported,
+}
+
+fn is(o: &ObjectIdentifier, parts: &[u64]) -> bool {
+    o.components().as_slice() == parts
+}
+
+struct MacData {
+    alg: ObjectIdentifier,
+    digest: Vec<u8>,
+    salt: Vec<u8>,
+    iterations: u64,
+}
+
+/// `AlgorithmIdentifier` as (OID, DER of the parameters when present).
+fn read_alg(r: yasna::BERReader<'_, '_>) -> yasna::ASN1Result<(ObjectIdentifier, Option<Vec<u8>>)> {
+    r.read_sequence(|r| {
+        let o = r.next().read_oid()?;
+        let params = r.read_optional(|r| r.read_der())?;
+        Ok((o, params))
+    })
+}
+
+/// Reads `file` with `password`: checks the integrity MAC (HMAC with SHA-1/256/384/512 over
+/// the PKCS#12 key derivation), decrypts PBES2 (PBKDF2 with HMAC-SHA-1/256/384/512,
+/// AES-128/192/256-CBC) content and key bags, and collects keys and certificates.
+pub fn read(file: &[u8], password: &str) -> Result<Contents, ReadError> {
+    let (auth_safe, mac) = yasna::parse_ber(file, |r| {
+        r.read_sequence(|r| {
+            if r.next().read_u64()? != 3 {
+                return Err(yasna::ASN1Error::new(yasna::ASN1ErrorKind::Invalid));
+            }
+            let auth_safe = r.next().read_sequence(|r| {
+                if !is(&r.next().read_oid()?, ID_DATA) {
+                    return Err(yasna::ASN1Error::new(yasna::ASN1ErrorKind::Invalid));
+                }
+                r.next().read_tagged(Tag::context(0), |r| r.read_bytes())
+            })?;
+            let mac = r.read_optional(|r| {
+                r.read_sequence(|r| {
+                    let (alg, digest) = r.next().read_sequence(|r| {
+                        let (alg, _) = read_alg(r.next())?;
+                        Ok((alg, r.next().read_bytes()?))
+                    })?;
+                    let salt = r.next().read_bytes()?;
+                    let iterations = r.read_default(1, |r| r.read_u64())?;
+                    Ok(MacData { alg, digest, salt, iterations })
+                })
+            })?;
+            Ok((auth_safe, mac))
+        })
+    })
+    .map_err(|_| ReadError::Invalid)?;
+    let verified = match &mac {
+        Some(m) => {
+            check_mac(m, &auth_safe, password)?;
+            true
+        }
+        None => false,
+    };
+    let infos = yasna::parse_ber(&auth_safe, |r| {
+        let mut out = Vec::new();
+        r.read_sequence_of(|r| {
+            out.push(r.read_sequence(|r| {
+                let kind = r.next().read_oid()?;
+                let body = r.next().read_tagged(Tag::context(0), |r| r.read_der())?;
+                Ok((kind, body))
+            })?);
+            Ok(())
+        })?;
+        Ok(out)
+    })
+    .map_err(|_| ReadError::Invalid)?;
+    // Without a MAC a wrong password shows as content that does not decrypt or parse.
+    let undecryptable = if verified { ReadError::Invalid } else { ReadError::WrongPassword };
+    let mut contents = Contents::default();
+    let mut bags = 0;
+    for (kind, body) in infos {
+        let safe_contents = if is(&kind, ID_DATA) {
+            yasna::parse_ber(&body, |r| r.read_bytes()).map_err(|_| ReadError::Invalid)?
+        } else if is(&kind, ID_ENCRYPTED_DATA) {
+            let (alg, data) = yasna::parse_ber(&body, |r| {
+                r.read_sequence(|r| {
+                    r.next().read_u64()?;
+                    r.next().read_sequence(|r| {
+                        r.next().read_oid()?;
+                        let alg = r.next().read_der()?;
+                        let data = r.next().read_tagged_implicit(Tag::context(0), |r| r.read_bytes())?;
+                        Ok((alg, data))
+                    })
+                })
+            })
+            .map_err(|_| ReadError::Invalid)?;
+            decrypt(&alg, &data, password).map_err(|e| if e == ReadError::WrongPassword { undecryptable } else { e })?
+        } else {
+            // Enveloped (public-key) content cannot be opened with a password.
+            return Err(ReadError::Unsupported);
+        };
+        read_bags(&safe_contents, password, undecryptable, &mut contents, &mut bags, 0)?;
+    }
+    Ok(contents)
+}
+
+fn check_mac(m: &MacData, auth_safe: &[u8], password: &str) -> Result<(), ReadError> {
+    use aws_lc_rs::{digest, hmac};
+    let (d, h) = if is(&m.alg, SHA256) {
+        (&digest::SHA256, hmac::HMAC_SHA256)
+    } else if is(&m.alg, SHA1) {
+        (&digest::SHA1_FOR_LEGACY_USE_ONLY, hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY)
+    } else if is(&m.alg, SHA384) {
+        (&digest::SHA384, hmac::HMAC_SHA384)
+    } else if is(&m.alg, SHA512) {
+        (&digest::SHA512, hmac::HMAC_SHA512)
+    } else {
+        // PBMAC1 (`openssl pkcs12 -pbmac1_pbkdf2`) and anything else.
+        return Err(ReadError::Unsupported);
+    };
+    if m.iterations == 0 || m.iterations > MAX_ITERATIONS {
+        return Err(ReadError::Unsupported);
+    }
+    let iterations = u32::try_from(m.iterations).map_err(|_| ReadError::Unsupported)?;
+    // An empty password is derived as an empty BMPString with its NUL, or (as some
+    // writers do) as nothing at all.
+    let mut candidates = vec![bmp_password(password)];
+    if password.is_empty() {
+        candidates.push(Vec::new());
+    }
+    for pw in candidates {
+        let key = kdf_with(d, &pw, &m.salt, 3, iterations, d.output_len());
+        if hmac::verify(&hmac::Key::new(h, &key), auth_safe, &m.digest).is_ok() {
+            return Ok(());
+        }
+    }
+    Err(ReadError::WrongPassword)
+}
+
+/// Decrypts `data` protected by the PBES2 `AlgorithmIdentifier` DER `alg` with `password`.
+fn decrypt(alg: &[u8], data: &[u8], password: &str) -> Result<Vec<u8>, ReadError> {
+    use aws_lc_rs::cipher::{AES_128, AES_192, DecryptionContext, PaddedBlockDecryptingKey};
+    let (scheme, params) = yasna::parse_ber(alg, read_alg).map_err(|_| ReadError::Invalid)?;
+    if !is(&scheme, PBES2) {
+        let legacy =
+            scheme.components().len() > PKCS12_PBE_ARC.len() && scheme.components().starts_with(PKCS12_PBE_ARC);
+        return Err(if legacy { ReadError::Unsupported } else { ReadError::Invalid });
+    }
+    let params = params.ok_or(ReadError::Invalid)?;
+    let (kdf, salt, iterations, prf, cipher, iv) = yasna::parse_ber(&params, |r| {
+        r.read_sequence(|r| {
+            let (kdf, salt, iterations, prf) = r.next().read_sequence(|r| {
+                let kdf = r.next().read_oid()?;
+                let (salt, iterations, prf) = r.next().read_sequence(|r| {
+                    let salt = r.next().read_bytes()?;
+                    let iterations = r.next().read_u64()?;
+                    r.read_optional(|r| r.read_u64())?;
+                    let prf = r.read_optional(|r| read_alg(r).map(|(o, _)| o))?;
+                    Ok((salt, iterations, prf))
+                })?;
+                Ok((kdf, salt, iterations, prf))
+            })?;
+            let (cipher, iv) = r.next().read_sequence(|r| {
+                let cipher = r.next().read_oid()?;
+                let iv = r.next().read_bytes()?;
+                Ok((cipher, iv))
+            })?;
+            Ok((kdf, salt, iterations, prf, cipher, iv))
+        })
+    })
+    .map_err(|_| ReadError::Invalid)?;
+    if !is(&kdf, PBKDF2) {
+        return Err(ReadError::Unsupported);
+    }
+    let prf = match prf {
+        None => aws_lc_rs::pbkdf2::PBKDF2_HMAC_SHA1,
+        Some(o) if is(&o, HMAC_SHA1) => aws_lc_rs::pbkdf2::PBKDF2_HMAC_SHA1,
+        Some(o) if is(&o, HMAC_SHA256) => aws_lc_rs::pbkdf2::PBKDF2_HMAC_SHA256,
+        Some(o) if is(&o, HMAC_SHA384) => aws_lc_rs::pbkdf2::PBKDF2_HMAC_SHA384,
+        Some(o) if is(&o, HMAC_SHA512) => aws_lc_rs::pbkdf2::PBKDF2_HMAC_SHA512,
+        Some(_) => return Err(ReadError::Unsupported),
+    };
+    let (algorithm, key_len) = if is(&cipher, AES_256_CBC) {
+        (&AES_256, 32)
+    } else if is(&cipher, AES_192_CBC) {
+        (&AES_192, 24)
+    } else if is(&cipher, AES_128_CBC) {
+        (&AES_128, 16)
+    } else {
+        return Err(ReadError::Unsupported);
+    };
+    if iterations > MAX_ITERATIONS {
+        return Err(ReadError::Unsupported);
+    }
+    let iterations = u32::try_from(iterations).ok().and_then(NonZeroU32::new).ok_or(ReadError::Invalid)?;
+    let iv: [u8; 16] = iv.as_slice().try_into().map_err(|_| ReadError::Invalid)?;
+    let mut dk = vec![0u8; key_len];
+    aws_lc_rs::pbkdf2::derive(prf, iterations, &salt, password.as_bytes(), &mut dk);
+    let key = UnboundCipherKey::new(algorithm, &dk).map_err(|_| ReadError::Invalid)?;
+    let dec = PaddedBlockDecryptingKey::cbc_pkcs7(key).map_err(|_| ReadError::Invalid)?;
+    let mut buf = data.to_vec();
+    let plain =
+        dec.decrypt(&mut buf, DecryptionContext::Iv128(FixedLength::from(iv))).map_err(|_| ReadError::WrongPassword)?;
+    Ok(plain.to_vec())
+}
+
+/// Collects the keys and certificates of a `SafeContents` (nested ones up to 3 deep).
+fn read_bags(
+    safe_contents: &[u8],
+    password: &str,
+    undecryptable: ReadError,
+    out: &mut Contents,
+    bags: &mut usize,
+    depth: usize,
+) -> Result<(), ReadError> {
+    let list = yasna::parse_ber(safe_contents, |r| {
+        let mut list = Vec::new();
+        r.read_sequence_of(|r| {
+            list.push(r.read_sequence(|r| {
+                let id = r.next().read_oid()?;
+                let value = r.next().read_tagged(Tag::context(0), |r| r.read_der())?;
+                r.read_optional(|r| r.read_der())?;
+                Ok((id, value))
+            })?);
+            Ok(())
+        })?;
+        Ok(list)
+    })
+    .map_err(|_| undecryptable)?;
+    for (id, value) in list {
+        *bags += 1;
+        if *bags > MAX_BAGS {
+            return Err(ReadError::Invalid);
+        }
+        if is(&id, KEY_BAG) {
+            out.keys.push(value);
+        } else if is(&id, SHROUDED_KEY_BAG) {
+            let (alg, data) =
+                yasna::parse_ber(&value, |r| r.read_sequence(|r| Ok((r.next().read_der()?, r.next().read_bytes()?))))
+                    .map_err(|_| ReadError::Invalid)?;
+            let key = decrypt(&alg, &data, password)
+                .map_err(|e| if e == ReadError::WrongPassword { undecryptable } else { e })?;
+            out.keys.push(key);
+        } else if is(&id, CERT_BAG) {
+            let cert = yasna::parse_ber(&value, |r| {
+                r.read_sequence(|r| {
+                    let kind = r.next().read_oid()?;
+                    let der = r.next().read_tagged(Tag::context(0), |r| r.read_bytes())?;
+                    Ok(is(&kind, X509_CERTIFICATE).then_some(der))
+                })
+            })
+            .map_err(|_| ReadError::Invalid)?;
+            out.certs.extend(cert);
+        } else if is(&id, SAFE_CONTENTS_BAG) && depth < 3 {
+            read_bags(&value, password, undecryptable, out, bags, depth + 1)?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

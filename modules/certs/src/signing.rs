@@ -28,6 +28,9 @@ pub struct Material {
     pub cert_der: Vec<u8>,
     /// The issuing CA's certificate.
     pub ca_der: Vec<u8>,
+    /// The issuer chain (DER), the issuing CA first: the tenant CA alone, or for an
+    /// imported certificate its outside CA's chain.
+    pub chain: Vec<Vec<u8>>,
     pub key_pkcs8: Vec<u8>,
 }
 
@@ -61,10 +64,15 @@ fn usable_record(tx: &impl Read, tenant: &str, user_id: &str) -> Result<CertReco
 /// The current certificate of signer `user_id` with its opened key, while it is usable.
 pub fn signer_material(tx: &impl Read, kek: &Kek, tenant: &str, user_id: &str) -> Result<Material, CertsError> {
     let cert = usable_record(tx, tenant, user_id)?;
+    let chain = match &cert.imported {
+        Some(imported) => crate::import::chain_of(imported),
+        None => vec![ca_der(tx, tenant)?],
+    };
     Ok(Material {
         key_pkcs8: kek.open(&cert_aad(tenant, &cert.serial), &cert.sealed_key)?,
         cert_der: pem_body(&cert.cert_pem)?,
-        ca_der: ca_der(tx, tenant)?,
+        ca_der: chain.first().cloned().ok_or(CertsError::NotFound("ca"))?,
+        chain,
         serial: cert.serial,
         common_name: cert.common_name,
     })
@@ -145,8 +153,7 @@ pub fn sign_statement(
     content: &[u8],
 ) -> Result<SignedStatement, CertsError> {
     let m = signer_material(tx, kek, tenant, user_id)?;
-    let cms = keiyaku_pades::sign_detached(&m.key_pkcs8, &m.cert_der, std::slice::from_ref(&m.ca_der), content)
-        .map_err(CertsError::crypto)?;
+    let cms = keiyaku_pades::sign_detached(&m.key_pkcs8, &m.cert_der, &m.chain, content).map_err(CertsError::crypto)?;
     Ok(SignedStatement { cms, serial: m.serial })
 }
 
@@ -291,10 +298,12 @@ fn service_material(
             record
         }
     };
+    let ca = ca_der(tx, &tenant.code)?;
     Ok(Material {
         key_pkcs8: kek.open(&aad(&tenant.code, &record.serial), &record.sealed_key)?,
         cert_der: pem_body(&record.cert_pem)?,
-        ca_der: ca_der(tx, &tenant.code)?,
+        chain: vec![ca.clone()],
+        ca_der: ca,
         serial: record.serial,
         common_name: record.common_name,
     })
@@ -321,7 +330,9 @@ pub fn status_of(tx: &impl Read, tenant: &str, serial: &str) -> Result<keiyaku_p
     if let Some(revoked) = tx.get(&REVOKED, &k)? {
         return Ok(S::Revoked { at: revoked.revoked_at, reason: Some(revoked.reason_code) });
     }
-    if tx.get(&CERTIFICATES, &k)?.is_some() || tx.get(&SERVICE_CERTS, &k)?.is_some() {
+    // An imported certificate's serial is its outside CA's, not one the tenant CA issued.
+    let issued = tx.get(&CERTIFICATES, &k)?.is_some_and(|c| c.imported.is_none());
+    if issued || tx.get(&SERVICE_CERTS, &k)?.is_some() {
         return Ok(S::Good);
     }
     Ok(S::Unknown)
@@ -363,10 +374,12 @@ pub fn answer_ocsp(tx: &impl Read, kek: &Kek, tenant: &str, request_der: &[u8]) 
     let Some(record) = tx.get(&OCSP_RESPONDERS, tenant)? else {
         return Ok(ocsp_failure(OcspFailure::Unauthorized));
     };
+    let ca = ca_der(tx, tenant)?;
     let responder = Material {
         key_pkcs8: kek.open(&ocsp_aad(tenant, &record.serial), &record.sealed_key)?,
         cert_der: pem_body(&record.cert_pem)?,
-        ca_der: ca_der(tx, tenant)?,
+        chain: vec![ca.clone()],
+        ca_der: ca,
         serial: record.serial,
         common_name: record.common_name,
     };
@@ -377,7 +390,9 @@ pub fn answer_ocsp(tx: &impl Read, kek: &Kek, tenant: &str, request_der: &[u8]) 
 }
 
 /// Validation data for a PDF's DSS (PAdES-B-LT): the tenant CA, the responder's certificate,
-/// `certs` (signer and TSA certificates, DER) and a fresh OCSP response for each of them.
+/// `certs` (signer and TSA certificates, DER) and a fresh OCSP response for each of them —
+/// except for an imported certificate (`importCertificate`), which the tenant's responder
+/// does not know: for it, its outside CA's chain and the CRLs taken at import.
 pub fn validation_data(
     tx: &mut Tx,
     kek: &Kek,
@@ -388,6 +403,19 @@ pub fn validation_data(
     let responder = ocsp_material(tx, kek, tenant, base_url)?;
     let mut data = keiyaku_pades::ValidationData::default();
     for cert in certs {
+        if let Some(imported) = crate::import::record_of(tx, &tenant.code, cert)?.and_then(|r| r.imported) {
+            for der in std::iter::once(cert.to_vec()).chain(crate::import::chain_of(&imported)) {
+                if !data.certs.contains(&der) {
+                    data.certs.push(der);
+                }
+            }
+            for crl in crate::import::crls_of(&imported) {
+                if !data.crls.contains(&crl) {
+                    data.crls.push(crl);
+                }
+            }
+            continue;
+        }
         let id = keiyaku_pades::CertId::of(cert, &responder.ca_der, keiyaku_pades::CertIdHash::Sha1)
             .map_err(CertsError::crypto)?;
         data.ocsps.push(ocsp_answers(tx, &tenant.code, &responder, &[id], None)?);

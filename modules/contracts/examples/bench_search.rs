@@ -156,6 +156,7 @@ fn main() -> Res<()> {
                     created_at: now,
                     updated_at: now,
                     completed_at: Some(now),
+                    completion_report: None,
                 };
                 flow::save(tx, None, &c).map_err(|e| keiyaku_kernel::StoreError::Task(e.to_string()))?;
             }

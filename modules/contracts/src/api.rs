@@ -512,6 +512,223 @@ enum CsvFile {
     Csv(Binary<Vec<u8>>, #[oai(header = "Content-Disposition")] String),
 }
 
+// ---------------------------------------------------------------------------------------
+// The verifier's report (`verifyPdf`)
+
+/// `application/pdf`, or `multipart/form-data` with `file` and optional `trust` files.
+#[derive(poem_openapi::ApiRequest)]
+enum VerifyBody {
+    #[oai(content_type = "application/pdf")]
+    Pdf(Binary<Vec<u8>>),
+    /// `multipart/form-data` (any boundary).
+    Form(VerifyForm),
+}
+
+/// The PDF to verify and extra trust roots.
+#[derive(poem_openapi::Multipart)]
+struct VerifyForm {
+    /// The PDF.
+    file: Option<poem_openapi::types::multipart::Upload>,
+    /// Trust roots besides this appliance's tenant CAs: PEM (one or more certificates) or
+    /// DER files.
+    trust: Option<Vec<poem_openapi::types::multipart::Upload>>,
+}
+
+/// The verifier's report on a PDF.
+#[derive(Object)]
+#[oai(skip_serializing_if_is_none, rename = "VerificationReport")]
+struct ReportView {
+    /// Signatures and document time-stamps, in the order of the revisions that added them.
+    signatures: Vec<SignatureView>,
+    /// `valid` (every entry intact, trusted, not revoked before its proven time and not
+    /// modified after), `indeterminate`, `invalid`, or `unsigned`.
+    verdict: String,
+    /// Why the verdict is not `valid`.
+    reasons: Vec<String>,
+}
+
+/// One signature or document time-stamp.
+#[derive(Object)]
+#[oai(skip_serializing_if_is_none, rename = "VerifiedSignature")]
+struct SignatureView {
+    /// The signature field's name.
+    field: Option<String>,
+    /// `signature` or `document_timestamp`.
+    kind: String,
+    /// Who signed: the delegate when a delegate signed, else the certificate's holder.
+    signer: String,
+    /// When a delegate signed: the certificate holder.
+    on_behalf_of: Option<String>,
+    delegate_id: Option<String>,
+    mandate_id: Option<String>,
+    /// The claimed signing time.
+    signed_at: Option<String>,
+    /// The earliest time-stamp proving the signature existed.
+    time_proof: Option<TimeProofView>,
+    /// `B-B`, `B-T`, `B-LT` or `B-LTA`; absent for document time-stamps.
+    level: Option<String>,
+    /// Digest, signature and time-stamp token check out.
+    intact: bool,
+    /// The certificate chains to a trust root and was valid at the proven time.
+    trusted: bool,
+    /// The path to the root (the certificate first) when trusted.
+    chain: Vec<String>,
+    /// Why it is not trusted.
+    trust_reason: Option<String>,
+    /// When trust was judged.
+    trust_evaluated_at: String,
+    revocation: RevocationView,
+    certificate: Option<CertificateView>,
+    /// Changes after this signature that it does not permit.
+    modifications_after: Vec<String>,
+    /// Permitted changes after it: `signature`, `validation_data`, `document_timestamp`,
+    /// `form_filling`.
+    allowed_changes_after: Vec<String>,
+    /// `valid`, `indeterminate` or `invalid`.
+    verdict: String,
+    reasons: Vec<String>,
+}
+
+#[derive(Object)]
+#[oai(skip_serializing_if_is_none, rename = "VerifiedTimeProof")]
+struct TimeProofView {
+    at: String,
+    /// The time-stamp authority.
+    by: String,
+    /// `signature_timestamp` or `document_timestamp`.
+    kind: String,
+    /// Whether the time-stamp authority's certificate is trusted.
+    trusted: bool,
+    revocation: RevocationView,
+}
+
+/// What the validation data says about a certificate's revocation.
+#[derive(Object)]
+#[oai(skip_serializing_if_is_none, rename = "VerifiedRevocation")]
+struct RevocationView {
+    /// `good`, `revoked` or `unknown`.
+    status: String,
+    /// `ocsp` or `crl`.
+    source: Option<String>,
+    /// For `good`: as of when.
+    checked_at: Option<String>,
+    /// For `revoked`: when the certificate was revoked.
+    revoked_at: Option<String>,
+    /// For `revoked`: the CRL reason, e.g. `key_compromise`.
+    reason: Option<String>,
+    /// For `revoked`: whether that was before the proven signing time (then the signature
+    /// is invalid).
+    revoked_before_signing: Option<bool>,
+    /// For `unknown`: why.
+    detail: Option<String>,
+}
+
+#[derive(Object)]
+#[oai(skip_serializing_if_is_none, rename = "VerifiedCertificate")]
+struct CertificateView {
+    subject: String,
+    issuer: String,
+    /// Upper-case hex.
+    serial: String,
+    not_before: Option<String>,
+    not_after: Option<String>,
+    sha256: String,
+}
+
+#[derive(ApiResponse)]
+enum Verified {
+    #[oai(status = 200)]
+    Report(Json<ReportView>),
+}
+
+fn snake<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+impl RevocationView {
+    fn of(r: &keiyaku_pades::Revocation) -> Self {
+        use keiyaku_pades::Revocation as R;
+        let empty = Self {
+            status: String::new(),
+            source: None,
+            checked_at: None,
+            revoked_at: None,
+            reason: None,
+            revoked_before_signing: None,
+            detail: None,
+        };
+        match r {
+            R::Good { checked_at, source } => Self {
+                status: "good".into(),
+                source: Some(snake(source)),
+                checked_at: Some(rfc3339(*checked_at)),
+                ..empty
+            },
+            R::Revoked { at, reason, revoked_before_signing, source } => Self {
+                status: "revoked".into(),
+                source: Some(snake(source)),
+                revoked_at: Some(rfc3339(*at)),
+                reason: reason.clone(),
+                revoked_before_signing: Some(*revoked_before_signing),
+                ..empty
+            },
+            R::Unknown { reason } => Self { status: "unknown".into(), detail: Some(reason.clone()), ..empty },
+        }
+    }
+}
+
+impl ReportView {
+    fn of(r: &keiyaku_pades::Report) -> Self {
+        use keiyaku_pades::Trust;
+        let signatures = r
+            .signatures
+            .iter()
+            .map(|s| {
+                let (chain, trust_reason, evaluated_at) = match &s.trusted {
+                    Trust::Trusted { chain, evaluated_at } => (chain.clone(), None, *evaluated_at),
+                    Trust::Untrusted { reason, evaluated_at } => (Vec::new(), Some(reason.clone()), *evaluated_at),
+                };
+                SignatureView {
+                    field: s.field.clone(),
+                    kind: snake(&s.kind),
+                    signer: s.signer.clone(),
+                    on_behalf_of: s.on_behalf_of.clone(),
+                    delegate_id: s.delegate_id.clone(),
+                    mandate_id: s.mandate_id.clone(),
+                    signed_at: s.signed_at.map(rfc3339),
+                    time_proof: s.time_proof.as_ref().map(|t| TimeProofView {
+                        at: rfc3339(t.at),
+                        by: t.by.clone(),
+                        kind: snake(&t.kind),
+                        trusted: t.trusted.is_trusted(),
+                        revocation: RevocationView::of(&t.revocation),
+                    }),
+                    level: s.level.map(|l| l.to_string()),
+                    intact: s.intact,
+                    trusted: s.trusted.is_trusted(),
+                    chain,
+                    trust_reason,
+                    trust_evaluated_at: rfc3339(evaluated_at),
+                    revocation: RevocationView::of(&s.revocation),
+                    certificate: s.certificate.as_ref().map(|c| CertificateView {
+                        subject: c.subject.clone(),
+                        issuer: c.issuer.clone(),
+                        serial: c.serial.clone(),
+                        not_before: c.not_before.map(rfc3339),
+                        not_after: c.not_after.map(rfc3339),
+                        sha256: c.sha256.clone(),
+                    }),
+                    modifications_after: s.modifications_after.clone(),
+                    allowed_changes_after: s.allowed_changes_after.clone(),
+                    verdict: s.verdict.to_string(),
+                    reasons: s.reasons.clone(),
+                }
+            })
+            .collect();
+        Self { signatures, verdict: r.verdict.to_string(), reasons: r.reasons.clone() }
+    }
+}
+
 fn decode_pdf(field: &str, name: String, content: &str) -> Result<NewDocument, ContractsError> {
     let cleaned: String = content.chars().filter(|c| !c.is_whitespace()).collect();
     let bytes = B64.decode(cleaned.as_bytes()).map_err(|_| {
@@ -1071,6 +1288,31 @@ impl ContractsApi {
         let caller = caller(&self.auth, &ctx, &tenant.0, &token).await?;
         let d = self.contracts.report(&caller, &id.0).await.map_err(|e| ctx.fail(&e))?;
         Ok(PdfFile::Pdf(Binary(d.bytes), content_disposition(&d.file_name), format!("\"{}\"", d.sha256)))
+    }
+
+    /// Verifies a PDF's signatures (no authentication; nothing is stored): for each
+    /// signature and document time-stamp its signer, time proof, PAdES level, integrity,
+    /// trust (this appliance's tenant CAs and the `trust` files given), revocation at the
+    /// proven time, and the changes made after it. 415 for a file that is not a PDF.
+    #[oai(path = "/api/v1/verify", method = "post", operation_id = "verifyPdf", tag = "Tag::Contracts")]
+    async fn verify_pdf(&self, ctx: Ctx, body: VerifyBody) -> ApiResult<Verified> {
+        let read = |e: std::io::Error| ctx.fail(&ContractsError::NotPdf(e.to_string()));
+        let (pdf, trust) = match body {
+            VerifyBody::Pdf(b) => (b.0, Vec::new()),
+            VerifyBody::Form(form) => {
+                let pdf = match form.file {
+                    Some(u) => u.into_vec().await.map_err(read)?,
+                    None => Vec::new(),
+                };
+                let mut trust = Vec::new();
+                for t in form.trust.unwrap_or_default() {
+                    trust.push(t.into_vec().await.map_err(read)?);
+                }
+                (pdf, trust)
+            }
+        };
+        let report = self.contracts.verify_upload(pdf, trust).await.map_err(|e| ctx.fail(&e))?;
+        Ok(Verified::Report(Json(ReportView::of(&report))))
     }
 
     /// The tenant's RFC 3161 timestamp authority (the one that stamps keiyaku's signatures),

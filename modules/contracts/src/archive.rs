@@ -83,8 +83,28 @@ pub fn renew(tx: &mut Tx, env: &Env<'_>, contract_key: &str, margin: SignedDurat
         if !certs.contains(&tsa.cert_der.as_slice()) {
             certs.push(&tsa.cert_der);
         }
-        let data = keiyaku_certs::signing::validation_data(tx, kek, &tenant, env.base_url, &certs)?;
-        let stamped = sign::archive_timestamp(&sign::add_validation(&pdf, &data)?, &tsa, now)?;
+        // The signers' certificates too: a revocation since signing is then on file (it
+        // does not touch a signature its time-stamp proves older).
+        let signers = keiyaku_pades::signer_certificates(&pdf)
+            .map_err(|e| ContractsError::internal(format!("reading signatures: {e}")))?;
+        certs.extend(signers.iter().map(Vec::as_slice));
+        // Only certificates still valid get fresh revocation data: an ended certificate's
+        // status was put on file, under a time-stamp, before it ended.
+        certs.retain(|c| keiyaku_pades::certificate_not_after(c).is_some_and(|end| end > now));
+        // The tenant CA's certificates are answered by its OCSP responder; an outside TSA's
+        // by the CRLs of their distribution points.
+        let (ours, foreign): (Vec<&[u8]>, Vec<&[u8]>) =
+            certs.iter().partition(|c| keiyaku_pades::is_issued_by(c, &tsa.ca_der));
+        let mut data = keiyaku_certs::signing::validation_data(tx, kek, &tenant, env.base_url, &ours)?;
+        let timeout = std::time::Duration::from_millis(env.config.contracts.tsa_timeout_millis.max(1));
+        let extra = crate::outside_tsa::foreign_validation_data(foreign.into_iter(), timeout);
+        data.certs.extend(extra.certs);
+        data.crls.extend(extra.crls);
+        let outside = crate::outside_tsa::OutsideTsa::from_config(&env.config.contracts);
+        let stamped = sign::archive_timestamp(
+            &sign::add_validation(&pdf, &data)?,
+            sign::stamper(outside.as_ref(), &tsa, now).as_ref(),
+        )?;
         let sha = storage::put_blob(tx, &c.tenant, &stamped)?;
         renewed.push(json!({"document": doc.id, "sha256": sha, "previous": latest.sha256, "tsa": tsa.serial}));
         let n = doc.versions.len() as u32 + 1;

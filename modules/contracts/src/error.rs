@@ -38,6 +38,10 @@ pub enum ContractsError {
     /// 415 `unsupported_media_type`: a document that is not a readable PDF.
     #[error("not a PDF: {0}")]
     NotPdf(String),
+    /// 503 `tsa_unavailable`: the outside time-stamping authority (`contracts.tsa_url`) did
+    /// not answer or refused; nothing was signed.
+    #[error("time-stamping authority unavailable: {0}")]
+    TsaUnavailable(String),
 }
 
 /// Why a 403.
@@ -107,6 +111,7 @@ impl ContractsError {
             ContractsError::Conflict(_) | ContractsError::Certificate(_) => 409,
             ContractsError::TooLarge { .. } => 413,
             ContractsError::NotPdf(_) => 415,
+            ContractsError::TsaUnavailable(_) => 503,
         }
     }
 }
@@ -251,6 +256,20 @@ impl ApiError for ContractsError {
             .with_detail(
                 lang.pick("ファイルをPDFとして読み取れませんでした。", "The file could not be read as a PDF.").to_string(),
             ),
+            ContractsError::TsaUnavailable(why) => {
+                tracing::warn!(error = %why, "outside time-stamping authority");
+                Problem::new(
+                    503,
+                    "tsa_unavailable",
+                    lang.pick(
+                        "タイムスタンプ局に接続できないため、署名できませんでした。",
+                        "The time-stamping authority could not be reached; nothing was signed.",
+                    ),
+                )
+                .with_detail(
+                    lang.pick("しばらくしてから、もう一度お試しください。", "Please try again later.").to_string(),
+                )
+            }
         }
     }
 }

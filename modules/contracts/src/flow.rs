@@ -359,6 +359,7 @@ pub fn register(tx: &mut Tx, env: &Env<'_>, caller: &Caller, new: &NewContract) 
         created_at: now,
         updated_at: now,
         completed_at: None,
+        completion_report: None,
     };
     tx.put(&NUMBERS, &key(&caller.tenant, &number), &id)?;
     let docs: Vec<_> = contract
@@ -716,6 +717,8 @@ pub fn sign_contract(
         mandate_sha256: m.sha256_bytes().unwrap_or_default(),
     });
     let now = tx.now();
+    let outside = crate::outside_tsa::OutsideTsa::from_config(&env.config.contracts);
+    let stamper = sign::stamper(outside.as_ref(), &tsa, now);
     let mut c = old.clone();
     let signed_before = old.history.iter().filter(|e| e.action == "sign").count();
     let mut hashes = Vec::new();
@@ -739,8 +742,19 @@ pub fn sign_contract(
             certify: true,
             later_signers: old.route.iter().skip(step_index + 1).filter(|s| s.is_signing()).count(),
         };
-        let signed = sign::add_validation(&sign::sign(&req, &material, &tsa)?, &validation)?;
-        let signed = if completing { sign::archive_timestamp(&signed, &tsa, now)? } else { signed };
+        let signed = sign::sign(&req, &material, stamper.as_ref())?;
+        let signed = match &outside {
+            // The outside TSA's certificates and CRLs join the signer's validation data.
+            Some(o) => {
+                let mut data = validation.clone();
+                let extra = o.validation_data(&signed).map_err(|e| ContractsError::TsaUnavailable(e.to_string()))?;
+                data.certs.extend(extra.certs);
+                data.crls.extend(extra.crls);
+                sign::add_validation(&signed, &data)?
+            }
+            None => sign::add_validation(&signed, &validation)?,
+        };
+        let signed = if completing { sign::archive_timestamp(&signed, stamper.as_ref())? } else { signed };
         let sha = put_blob(tx, &caller.tenant, &signed)?;
         hashes.push(json!({"document": doc.id, "sha256": sha, "previous": latest.sha256}));
         let n = doc.versions.len() as u32 + 1;
@@ -774,7 +788,16 @@ pub fn sign_contract(
     if let Some(m) = &mandate {
         mails::signed_on_behalf(tx, env, &tenant, &c, &signer, caller, &m.id)?;
     }
-    advance(tx, env, &old, c, done, Entry::by(caller, event, "contract.sign", detail)).map(Ok)
+    let signed = advance(tx, env, &old, c, done, Entry::by(caller, event, "contract.sign", detail))?;
+    if signed.status != Status::Completed {
+        return Ok(Ok(signed));
+    }
+    // 合意締結証明書: made once, now, and kept.
+    let tsa_data = match &outside {
+        Some(_) => keiyaku_pades::ValidationData::default(),
+        None => keiyaku_certs::signing::validation_data(tx, kek, &tenant, env.base_url, &[&tsa.cert_der])?,
+    };
+    crate::report::issue(tx, signed, &tsa_data, stamper.as_ref()).map(Ok)
 }
 
 /// 訂正: new values for a contract's attributes (None: unchanged). The signed documents are

@@ -19,6 +19,7 @@ pub mod error;
 pub mod flow;
 pub mod mails;
 pub mod model;
+pub mod outside_tsa;
 pub mod policy;
 pub mod report;
 pub mod route;
@@ -62,6 +63,8 @@ impl Module for ContractsModule {
 
     fn verify(&self, tx: &ReadTx) -> Result<Vec<String>, StoreError> {
         let mut problems = storage::verify_chain(tx)?;
+        problems.extend(storage::verify_anchors(tx)?);
+        problems.extend(storage::verify_records(tx)?);
         problems.extend(storage::verify_blobs(tx)?);
         Ok(problems)
     }
@@ -232,9 +235,68 @@ impl Contracts {
         Ok(run)
     }
 
+    /// Time-stamps the head of every tenant's contract chain that moved since its last
+    /// anchor, with the tenant's own TSA (daily, by the server; see [`storage::anchor`]).
+    /// How many were anchored.
+    pub async fn anchor_chains(&self) -> Result<usize, ContractsError> {
+        let due = self.read(|tx| Ok(storage::unanchored(tx as &ReadTx)?)).await?;
+        let mut n = 0;
+        for (tenant_code, head) in due {
+            self.write(move |tx, env| {
+                let kek = env.kek.ok_or_else(|| ContractsError::internal("anchoring needs the certs module"))?;
+                let tenant = directory::get_tenant(tx, &tenant_code)?.ok_or(ContractsError::NotFound("tenant"))?;
+                let tsa = keiyaku_certs::signing::tsa_material(tx, kek, &tenant, env.base_url)?;
+                let stamper = sign::stamper(None, &tsa, tx.now());
+                let imprint = storage::anchor_imprint(&tenant_code, head.seq, &head.hash);
+                let token = stamper
+                    .timestamp(&imprint)
+                    .map_err(|e| ContractsError::internal(format!("anchoring the chain: {e}")))?;
+                Ok(storage::anchor(tx, &tenant_code, &head, &token)?)
+            })
+            .await?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
     /// The last archive renewal run, if any.
     pub async fn last_renewal(&self) -> Result<Option<archive::RenewalRun>, ContractsError> {
         self.read(|tx| archive::last_run(tx as &ReadTx)).await
+    }
+
+    /// `verifyPdf`, the `/verify` page: the report on an uploaded PDF (see [`verify`]),
+    /// trusting every tenant CA of this appliance and the `trust` roots given (PEM or DER
+    /// files), judged at the appliance's time. Nothing is written.
+    pub async fn verify_upload(
+        &self,
+        pdf: Vec<u8>,
+        trust: Vec<Vec<u8>>,
+    ) -> Result<keiyaku_pades::Report, ContractsError> {
+        let mut roots: Vec<Vec<u8>> = trust.iter().flat_map(|t| verify::certificates(t)).collect();
+        if let Some(certs) = &self.certs {
+            roots.extend(certs.trust_roots().await.map_err(ContractsError::internal)?);
+        }
+        let cfg = &self.kernel.config.contracts;
+        if pdf.len() > cfg.max_document_bytes {
+            return Err(ContractsError::TooLarge { max: cfg.max_document_bytes });
+        }
+        let limits = keiyaku_pades::InflateLimits {
+            per_stream: cfg.max_inflated_stream_bytes,
+            per_document: cfg.max_inflated_document_bytes,
+        };
+        // The same bounds as an upload for registration: a hostile file is refused by the
+        // PDF check before the verifier reads it.
+        let deadline = std::time::Duration::from_millis(cfg.pdf_check_millis.max(1) * 4);
+        let now = self.kernel.now();
+        let task = tokio::task::spawn_blocking(move || {
+            keiyaku_pades::preflight(&pdf, limits).map_err(|e| e.to_string())?;
+            verify::verify_pdf(&pdf, &roots, now)
+        });
+        match tokio::time::timeout(deadline, task).await {
+            Ok(Ok(outcome)) => outcome.map_err(ContractsError::NotPdf),
+            Ok(Err(e)) => Err(ContractsError::internal(format!("the verifier failed: {e}"))),
+            Err(_) => Err(ContractsError::NotPdf("the PDF check took too long".into())),
+        }
     }
 
     /// The largest document accepted (checked before reading an upload).
@@ -410,7 +472,11 @@ impl Contracts {
         let (caller, id) = (caller.clone(), id.to_string());
         self.read(move |tx| {
             let c = flow::load(tx, &caller, &id)?;
-            let bytes = report::completion_report(tx, &c)?;
+            // As issued at completion; built now for contracts completed before it was kept.
+            let bytes = match &c.completion_report {
+                Some(stored) => storage::get_blob(tx, &c.tenant, &stored.sha256)?,
+                None => report::completion_report(tx, &c)?,
+            };
             Ok(Download {
                 file_name: format!("合意締結証明書_{}.pdf", c.number),
                 sha256: storage::sha256_hex(&bytes),

@@ -25,10 +25,14 @@ pub const CHAIN: Table<ChainEntry> = Table::new("contracts_chain");
 /// `tenant` → the newest link of the chain.
 pub const CHAIN_HEAD: Table<ChainHead> = Table::new("contracts_chain_head");
 
+/// `tenant/sequence (zero-padded)` → an RFC 3161 time-stamp of the chain's head at that link
+/// (see [`crate::storage::anchor_imprint`]).
+pub const ANCHORS: Table<Anchor> = Table::new("contracts_chain_anchors");
+
 /// The last archive renewal run (key `last`), for the operator's page.
 pub const LTV_RUNS: Table<crate::archive::RenewalRun> = Table::new("contracts_ltv_runs");
 
-pub const TABLES: [&str; 9] = [
+pub const TABLES: [&str; 10] = [
     CONTRACTS.name(),
     NUMBERS.name(),
     INDEX.name(),
@@ -38,6 +42,7 @@ pub const TABLES: [&str; 9] = [
     CHAIN.name(),
     CHAIN_HEAD.name(),
     LTV_RUNS.name(),
+    ANCHORS.name(),
 ];
 
 pub fn key(tenant: &str, id: &str) -> String {
@@ -310,6 +315,18 @@ pub struct Contract {
     pub updated_at: Timestamp,
     #[serde(default)]
     pub completed_at: Option<Timestamp>,
+    /// The 合意締結証明書 issued at completion (stored, document-time-stamped); contracts
+    /// completed before it was stored have none and get it built on request.
+    #[serde(default)]
+    pub completion_report: Option<StoredReport>,
+}
+
+/// A stored 合意締結証明書: its blob and when it was issued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredReport {
+    pub sha256: String,
+    pub size: u64,
+    pub issued_at: Timestamp,
 }
 
 impl Contract {
@@ -395,6 +412,18 @@ pub struct ChainEntry {
     pub contract: String,
     pub detail: serde_json::Value,
     pub hash: String,
+}
+
+/// A time-stamp of a chain head: anyone holding the token can tell the chain up to `seq`
+/// existed at the token's time, so a chain rewritten later (every hash recomputed) is
+/// detected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Anchor {
+    pub seq: u64,
+    pub hash: String,
+    pub at: Timestamp,
+    /// The `TimeStampToken`, base64 DER.
+    pub token: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

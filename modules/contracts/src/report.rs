@@ -1,17 +1,19 @@
 //! 合意締結証明書: the completion report of a contract as a PDF — parties, every step with
 //! who and when (and for whom a delegate signed), the signatures as verified in the signed
-//! documents, and the SHA-256 of every stored version.
+//! documents, and the SHA-256 of every stored version. Issued once at completion
+//! ([`issue`]): stored with a document time-stamp over it (B-LTA), and served as stored.
 
 use crate::error::ContractsError;
 use crate::mails::yen;
-use crate::model::{Contract, Party};
-use crate::sign;
+use crate::model::{Contract, Party, StoredReport};
 use crate::storage;
 use keiyaku_kernel::clock::tokyo;
+use keiyaku_kernel::context::Actor;
 use keiyaku_kernel::directory;
 use keiyaku_kernel::error::Lang;
 use keiyaku_kernel::pdf::{Document, Font, Page};
-use keiyaku_kernel::store::Read;
+use keiyaku_kernel::store::{Read, Tx};
+use serde_json::json;
 
 const LEFT: f32 = 50.0;
 const RIGHT: f32 = 545.0;
@@ -101,6 +103,26 @@ impl Writer {
     }
 }
 
+/// Issues the 合意締結証明書 of the just completed `c`, in its transaction: the report, the
+/// TSA's validation data (`tsa_data`) and a document time-stamp over it (B-LTA), stored as a
+/// blob and named on the contract, with its link in the chain (`contract.report_issued`).
+pub fn issue(
+    tx: &mut Tx,
+    c: Contract,
+    tsa_data: &keiyaku_pades::ValidationData,
+    stamper: &dyn keiyaku_pades::TimeStamper,
+) -> Result<Contract, ContractsError> {
+    let pdf = completion_report(tx, &c)?;
+    let pdf = if tsa_data.certs.is_empty() { pdf } else { crate::sign::add_validation(&pdf, tsa_data)? };
+    let pdf = crate::sign::archive_timestamp(&pdf, stamper)?;
+    let sha256 = storage::put_blob(tx, &c.tenant, &pdf)?;
+    let mut done = c.clone();
+    done.completion_report = Some(StoredReport { sha256: sha256.clone(), size: pdf.len() as u64, issued_at: tx.now() });
+    crate::flow::save(tx, Some(&c), &done)?;
+    storage::record(tx, &Actor::system(), &c.tenant, "contract.report_issued", &c.id, json!({"sha256": sha256}))?;
+    Ok(done)
+}
+
 /// The report of `c` as a PDF.
 pub fn completion_report(tx: &impl Read, c: &Contract) -> Result<Vec<u8>, ContractsError> {
     let ja = Lang::Ja;
@@ -113,6 +135,11 @@ pub fn completion_report(tx: &impl Read, c: &Contract) -> Result<Vec<u8>, Contra
     let tenant = directory::get_tenant(tx, &c.tenant)?.ok_or(ContractsError::NotFound("tenant"))?;
     let owner = company(&tenant.owner_company_id)?;
     let partner = company(&c.counterparty)?;
+    // The verifier trusts the tenant CA (none yet: nothing is trusted, and the lines say so).
+    let roots: Vec<Vec<u8>> = keiyaku_certs::signing::ca_pem(tx, &c.tenant)?
+        .and_then(|pem| keiyaku_certs::certificates::pem_body(&pem).ok())
+        .into_iter()
+        .collect();
 
     let mut w = Writer::new("合意締結証明書");
     w.put(LEFT, 20.0, Font::Gothic, "合意締結証明書");
@@ -201,12 +228,90 @@ pub fn completion_report(tx: &impl Read, c: &Contract) -> Result<Vec<u8>, Contra
             w.line(8.5, Font::Mincho, &format!("版{} {} {} {}バイト{deleted}", v.n, when(v.created_at), kind, v.size));
             w.line(8.5, Font::Mincho, &format!("　SHA-256: {}", v.sha256));
         }
-        if let Some(latest) = d.latest().filter(|v| v.signer.is_some() && v.deleted_at.is_none()) {
+        // The latest version (after archive renewals, the system's) once the document is signed.
+        let signed = d.versions.iter().any(|v| v.signer.is_some());
+        if let Some(latest) = d.latest().filter(|v| signed && v.deleted_at.is_none()) {
             let pdf = storage::get_blob(tx, &c.tenant, &latest.sha256)?;
-            for line in sign::describe_signatures(&pdf) {
+            for line in signature_lines(&pdf, &roots, tx.now()) {
                 w.line(8.5, Font::Mincho, &format!("　{line}"));
             }
         }
     }
     Ok(w.finish())
+}
+
+/// The lines per signature and document time-stamp of a signed PDF, as the verifier
+/// ([`keiyaku_pades::report`], trusting the tenant CA) judges them now: signer, time and its
+/// proof, PAdES level, the certificate (serial, issuer, validity), its revocation status,
+/// changes after signing, and the verdict — for a delegate's signature the delegation too.
+fn signature_lines(pdf: &[u8], roots: &[Vec<u8>], now: jiff::Timestamp) -> Vec<String> {
+    use keiyaku_pades::{Revocation, RevocationSource, SignatureKind, Verdict};
+    let report = match keiyaku_pades::report(pdf, roots, now) {
+        Ok(r) => r,
+        Err(e) => return vec![format!("署名を検証できません：{e}")],
+    };
+    let verdict = |v: Verdict| match v {
+        Verdict::Valid => "有効",
+        Verdict::Indeterminate => "判定不能",
+        Verdict::Invalid => "無効",
+        Verdict::Unsigned => "署名なし",
+    };
+    let source = |s: &RevocationSource| match s {
+        RevocationSource::Ocsp => "OCSP",
+        RevocationSource::Crl => "CRL",
+    };
+    let mut lines = Vec::new();
+    for (i, s) in report.signatures.iter().enumerate() {
+        let proof = s
+            .time_proof
+            .as_ref()
+            .map(|t| format!("タイムスタンプ {}（{}）", when(t.at), t.by))
+            .unwrap_or_else(|| "タイムスタンプなし".into());
+        match s.kind {
+            SignatureKind::Signature => {
+                lines.push(format!("署名{}：{}　{}", i + 1, s.signer, s.signed_at.map(when).unwrap_or_default()));
+            }
+            SignatureKind::DocumentTimestamp => lines.push(format!("文書タイムスタンプ{}", i + 1)),
+        }
+        lines.push(format!("　{proof}"));
+        lines.push(match s.level {
+            Some(l) => format!("　レベル {l}　検証結果：{}", verdict(s.verdict)),
+            None => format!("　検証結果：{}", verdict(s.verdict)),
+        });
+        if let (Some(on_behalf), Some(id), Some(mandate)) = (&s.on_behalf_of, &s.delegate_id, &s.mandate_id) {
+            lines.push(format!("　代行：{}（{}）が {} に代わり署名　委任 {}", s.signer, id, on_behalf, mandate));
+            if let Some(sha) = &s.mandate_sha256 {
+                lines.push(format!("　委任内容のSHA-256: {sha}"));
+            }
+        }
+        if let Some(c) = &s.certificate {
+            lines.push(format!("　証明書：シリアル {}", c.serial));
+            lines.push(format!(
+                "　発行者 {}　有効期間 {}〜{}",
+                c.issuer,
+                c.not_before.map(when).unwrap_or_default(),
+                c.not_after.map(when).unwrap_or_default()
+            ));
+        }
+        lines.push(match &s.revocation {
+            Revocation::Good { checked_at, source: src } => {
+                format!("　失効確認：失効していない（{} 時点、{}）", when(*checked_at), source(src))
+            }
+            Revocation::Revoked { at, revoked_before_signing, source: src, .. } => format!(
+                "　失効確認：{} に失効（{}、{}）",
+                when(*at),
+                if *revoked_before_signing { "署名時刻より前" } else { "署名の後のため署名は有効" },
+                source(src)
+            ),
+            Revocation::Unknown { reason } => format!("　失効確認：情報なし（{reason}）"),
+        });
+        lines.push(if !s.intact {
+            "　完全性：署名と内容が一致しません（改ざんの可能性）".to_string()
+        } else if !s.modifications_after.is_empty() {
+            format!("　完全性：署名後に許可されていない変更があります（{}）", s.modifications_after.join("、"))
+        } else {
+            "　完全性：改ざんなし".to_string()
+        });
+    }
+    lines
 }

@@ -2,6 +2,7 @@
 //! timestamp authority, and where the stamp goes.
 
 use crate::error::ContractsError;
+use crate::outside_tsa::OutsideTsa;
 use jiff::Timestamp;
 use keiyaku_certs::signing::Material;
 use keiyaku_kernel::clock::tokyo;
@@ -63,7 +64,7 @@ fn default_position(page_w: f32, page_h: f32, slot: usize) -> (f32, f32) {
 ///
 /// A certified document has the later signers' fields reserved, so their stamps go where
 /// the certification put them: a position given then is refused (`position_fixed`).
-pub fn sign(req: &Request<'_>, signer: &Material, tsa: &Material) -> Result<Vec<u8>, ContractsError> {
+pub fn sign(req: &Request<'_>, signer: &Material, tsa: &dyn pades::TimeStamper) -> Result<Vec<u8>, ContractsError> {
     if (req.page.is_some() || req.x.is_some() || req.y.is_some()) && pades::has_open_signature_field(req.pdf) {
         return Err(ContractsError::invalid(
             "x",
@@ -101,7 +102,7 @@ pub fn sign(req: &Request<'_>, signer: &Material, tsa: &Material) -> Result<Vec<
         Some(d) => format!("{d} が {} に代わり署名 (契約 {})", req.signer_name, req.contract),
         None => format!("{} による署名 (契約 {})", req.signer_name, req.contract),
     };
-    let chain = vec![signer.ca_der.clone()];
+    let chain = signer.chain.clone();
     let mut request = pades::SignRequest::new(req.pdf, &signer.cert_der, &chain, &signer.key_pkcs8, req.now);
     request.name = Some(req.signer_name.to_string());
     request.reason = Some(reason);
@@ -115,15 +116,34 @@ pub fn sign(req: &Request<'_>, signer: &Material, tsa: &Material) -> Result<Vec<
         .collect();
     request.appearance =
         Some(pades::Appearance { page: page - 1, rect: Some([x, y, STAMP_W, STAMP_H]), seal, label_lines });
-    pades::sign(&request, &local_tsa(tsa, req.now))
-        .map_err(|e| ContractsError::internal(format!("signing failed: {e}")))
+    pades::sign(&request, tsa).map_err(|e| stamp_error("signing failed", &e))
 }
 
-/// The tenant's timestamp authority as the signing library uses it, stamping `now`.
-fn local_tsa(tsa: &Material, now: Timestamp) -> pades::LocalTsa {
-    let mut local = pades::LocalTsa::new(tsa.cert_der.clone(), vec![tsa.ca_der.clone()], tsa.key_pkcs8.clone());
-    local.time = Some(now);
-    local
+/// The time-stamping authority signatures and document time-stamps use: the outside one
+/// when `contracts.tsa_url` is set, else the tenant's, stamping `now`.
+pub fn stamper<'a>(
+    outside: Option<&'a OutsideTsa>,
+    tsa: &Material,
+    now: Timestamp,
+) -> Box<dyn pades::TimeStamper + 'a> {
+    match outside {
+        Some(o) => Box::new(o.clone()),
+        None => {
+            let mut local = pades::LocalTsa::new(tsa.cert_der.clone(), vec![tsa.ca_der.clone()], tsa.key_pkcs8.clone());
+            local.time = Some(now);
+            Box::new(local)
+        }
+    }
+}
+
+/// A signing library error as the caller sees it: an outside TSA's failure is 503
+/// `tsa_unavailable`, anything else internal.
+fn stamp_error(what: &str, e: &pades::PadesError) -> ContractsError {
+    if crate::outside_tsa::is_outside_failure(e) {
+        ContractsError::TsaUnavailable(e.to_string())
+    } else {
+        ContractsError::internal(format!("{what}: {e}"))
+    }
 }
 
 /// PAdES-B-LT: the chain and revocation data of the newest signature, in a DSS revision.
@@ -132,43 +152,6 @@ pub fn add_validation(pdf: &[u8], data: &pades::ValidationData) -> Result<Vec<u8
 }
 
 /// PAdES-B-LTA: a document timestamp (`ETSI.RFC3161`) over the whole file.
-pub fn archive_timestamp(pdf: &[u8], tsa: &Material, now: Timestamp) -> Result<Vec<u8>, ContractsError> {
-    pades::timestamp_document(pdf, &local_tsa(tsa, now))
-        .map_err(|e| ContractsError::internal(format!("document timestamp: {e}")))
-}
-
-/// The lines per signature of a signed PDF, as the completion report shows them: signer,
-/// time, time-stamp, whether digest, signature and time-stamp check out, and for a
-/// delegate's signature the delegation it names in its signed attributes.
-pub fn describe_signatures(pdf: &[u8]) -> Vec<String> {
-    let fmt = |t: jiff::Timestamp| t.to_zoned_datetime(tokyo()).strftime("%Y/%m/%d %H:%M:%S").to_string();
-    match pades::verify(pdf) {
-        Ok(list) => list
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let ts = s
-                    .timestamp
-                    .as_ref()
-                    .and_then(|t| t.gen_time)
-                    .map(|t| format!("タイムスタンプ {}", fmt(t)))
-                    .unwrap_or_else(|| "タイムスタンプなし".into());
-                let mut lines = vec![format!(
-                    "署名{}：{}　{}　{}　検証結果：{}",
-                    i + 1,
-                    s.signer_name,
-                    s.signing_time.map(fmt).unwrap_or_default(),
-                    ts,
-                    if s.is_intact() { "改ざんなし" } else { "不正" }
-                )];
-                if let Some(d) = &s.delegation {
-                    lines.push(format!("　代行：{}（{}）　委任 {}", d.delegate_name, d.delegate_id, d.mandate_id));
-                    lines.push(format!("　委任内容のSHA-256: {}", hex::encode(d.mandate_sha256)));
-                }
-                lines
-            })
-            .collect::<Vec<_>>()
-            .concat(),
-        Err(e) => vec![format!("署名を検証できません：{e}")],
-    }
+pub fn archive_timestamp(pdf: &[u8], tsa: &dyn pades::TimeStamper) -> Result<Vec<u8>, ContractsError> {
+    pades::timestamp_document(pdf, tsa).map_err(|e| stamp_error("document timestamp", &e))
 }

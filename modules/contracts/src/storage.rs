@@ -4,10 +4,15 @@
 //! read back only after their hash is checked. Every change to a contract appends a link to
 //! the tenant's chain: `hash = SHA-256(prev hash ‖ JSON of the link without its hash)`, so
 //! changing, removing or reordering a stored link is detected by [`verify_chain`] (run by
-//! `keiyaku verify`).
+//! `keiyaku verify`). Each day with activity the head is time-stamped ([`anchor`]): a chain
+//! rewritten whole, every hash recomputed, no longer matches its anchors
+//! ([`verify_anchors`]); and each contract's history has one link per event
+//! ([`verify_records`]).
 
 use crate::error::ContractsError;
-use crate::model::{BLOB_META, BLOBS, BlobMeta, CHAIN, CHAIN_HEAD, ChainEntry, ChainHead, key};
+use crate::model::{
+    ANCHORS, Anchor, BLOB_META, BLOBS, BlobMeta, CHAIN, CHAIN_HEAD, CONTRACTS, ChainEntry, ChainHead, key,
+};
 use keiyaku_kernel::context::Actor;
 use keiyaku_kernel::store::{Read, StoreError, Tx};
 use sha2::{Digest, Sha256};
@@ -67,7 +72,8 @@ pub fn remove_blob(tx: &mut Tx, tenant: &str, sha: &str) -> Result<(), StoreErro
     Ok(())
 }
 
-fn link_hash(prev: &str, entry: &ChainEntry) -> Result<String, StoreError> {
+/// The hash of a link: SHA-256 of `prev` and the canonical JSON of `entry` without its hash.
+pub fn link_hash(prev: &str, entry: &ChainEntry) -> Result<String, StoreError> {
     let mut e = entry.clone();
     e.hash = String::new();
     let json = serde_json::to_vec(&e).map_err(|err| StoreError::Corrupt {
@@ -157,6 +163,95 @@ pub fn verify_chain(tx: &impl Read) -> Result<Vec<String>, StoreError> {
         }
         if head.seq != expected - 1 || head.hash != prev {
             problems.push(format!("contract chain {tenant}: the newest links are missing (head {})", head.seq));
+        }
+    }
+    Ok(problems)
+}
+
+/// What an anchor's time-stamp covers: SHA-256 of `keiyaku contract chain {tenant} {seq} {hash}`.
+pub fn anchor_imprint(tenant: &str, seq: u64, hash: &str) -> [u8; 32] {
+    Sha256::digest(format!("keiyaku contract chain {tenant} {seq} {hash}").as_bytes()).into()
+}
+
+/// The tenants whose chain head is newer than their last anchor, with that head.
+pub fn unanchored(tx: &impl Read) -> Result<Vec<(String, ChainHead)>, StoreError> {
+    let mut out = Vec::new();
+    for (tenant, head) in tx.scan(&CHAIN_HEAD, "")? {
+        let last = tx.scan(&ANCHORS, &format!("{tenant}/"))?.into_iter().map(|(_, a)| a.seq).max().unwrap_or(0);
+        if head.seq > last {
+            out.push((tenant, head));
+        }
+    }
+    Ok(out)
+}
+
+/// Stores `token`, a time-stamp of [`anchor_imprint`] for the tenant's `head`.
+pub fn anchor(tx: &mut Tx, tenant: &str, head: &ChainHead, token: &[u8]) -> Result<(), StoreError> {
+    use base64::Engine as _;
+    let a = Anchor {
+        seq: head.seq,
+        hash: head.hash.clone(),
+        at: tx.now(),
+        token: base64::engine::general_purpose::STANDARD.encode(token),
+    };
+    tx.put(&ANCHORS, &format!("{tenant}/{:012}", head.seq), &a)
+}
+
+/// Checks every anchor against its chain: the link it names exists with the anchored hash,
+/// and the token is intact, covers [`anchor_imprint`] and was signed by a certificate the
+/// tenant CA issued (the tenant's TSA, whose key is sealed under the key file).
+pub fn verify_anchors(tx: &impl Read) -> Result<Vec<String>, StoreError> {
+    use base64::Engine as _;
+    let mut problems = Vec::new();
+    for (k, a) in tx.scan(&ANCHORS, "")? {
+        let tenant = k.split('/').next().unwrap_or_default().to_string();
+        match tx.get(&CHAIN, &format!("{tenant}/{:012}", a.seq))? {
+            Some(link) if link.hash == a.hash => {}
+            Some(_) => problems.push(format!("contract chain {tenant}: link {} differs from its time-stamp", a.seq)),
+            None => problems.push(format!("contract chain {tenant}: link {} of a time-stamp is missing", a.seq)),
+        }
+        let token = base64::engine::general_purpose::STANDARD.decode(&a.token).unwrap_or_default();
+        let imprint = anchor_imprint(&tenant, a.seq, &a.hash);
+        let intact = keiyaku_pades::check_timestamp_token(&token, &imprint)
+            .is_ok_and(|t| t.imprint_matches && t.signature_valid);
+        let ca = keiyaku_certs::signing::ca_pem(tx, &tenant)
+            .ok()
+            .flatten()
+            .and_then(|pem| keiyaku_certs::certificates::pem_body(&pem).ok());
+        let issuer_ok = keiyaku_pades::token_certificate(&token)
+            .zip(ca)
+            .is_some_and(|(cert, ca)| keiyaku_pades::certificate_issued_by(&cert, &ca));
+        if !intact || !issuer_ok {
+            problems.push(format!("contract chain {tenant}: the time-stamp of link {} does not verify", a.seq));
+        }
+    }
+    Ok(problems)
+}
+
+/// Links that record no event of the contract's history: archive renewals and the issue of
+/// the 合意締結証明書.
+const LINKS_WITHOUT_EVENT: [&str; 2] = ["contract.ltv_renew", "contract.report_issued"];
+
+/// Checks each contract record against the chain: one link per event of its history
+/// (besides [`LINKS_WITHOUT_EVENT`]).
+pub fn verify_records(tx: &impl Read) -> Result<Vec<String>, StoreError> {
+    let mut links: std::collections::HashMap<(String, String), usize> = std::collections::HashMap::new();
+    for (k, e) in tx.scan(&CHAIN, "")? {
+        if !LINKS_WITHOUT_EVENT.contains(&e.action.as_str()) {
+            let tenant = k.split('/').next().unwrap_or_default().to_string();
+            *links.entry((tenant, e.contract)).or_default() += 1;
+        }
+    }
+    let mut problems = Vec::new();
+    for (_, c) in tx.scan(&CONTRACTS, "")? {
+        let n = links.get(&(c.tenant.clone(), c.id.clone())).copied().unwrap_or(0);
+        if n != c.history.len() {
+            problems.push(format!(
+                "contract {}/{}: {} events in its record, {n} links in the chain",
+                c.tenant,
+                c.id,
+                c.history.len()
+            ));
         }
     }
     Ok(problems)

@@ -6,7 +6,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use jiff::Timestamp;
-use keiyaku_pades::{Report, Verdict};
+pub use keiyaku_pades::{Report, Revocation, SignatureKind, SignatureReport, Trust, Verdict};
 
 /// The certificates in `bytes`: every `CERTIFICATE` block of a PEM file, or the file itself
 /// when it is DER. Anything unreadable is skipped.

@@ -327,6 +327,16 @@ pub struct ContractsConfig {
     /// Longest an upload's PDF check may take, in milliseconds (it runs before the write
     /// transaction, on a blocking thread).
     pub pdf_check_millis: u64,
+    /// An outside RFC 3161 time-stamping authority (e.g. a 総務大臣認定 service),
+    /// `http(s)://…`: signature and document time-stamps come from it instead of the
+    /// tenant's own TSA. Unset: the tenant's TSA.
+    pub tsa_url: Option<String>,
+    /// HTTP basic authentication for `tsa_url`.
+    pub tsa_username: Option<String>,
+    pub tsa_password: Option<String>,
+    /// Longest a request to `tsa_url` (or to a CRL distribution point of its certificate)
+    /// may take, in milliseconds.
+    pub tsa_timeout_millis: u64,
 }
 
 impl Default for ContractsConfig {
@@ -338,6 +348,10 @@ impl Default for ContractsConfig {
             max_inflated_stream_bytes: 32 * 1024 * 1024,
             max_inflated_document_bytes: 128 * 1024 * 1024,
             pdf_check_millis: 3000,
+            tsa_url: None,
+            tsa_username: None,
+            tsa_password: None,
+            tsa_timeout_millis: 10_000,
         }
     }
 }

@@ -23,6 +23,7 @@ pub(crate) const OID_TIMESTAMP_TOKEN: &[u64] = &[1, 2, 840, 113549, 1, 9, 16, 2,
 pub(crate) const OID_TST_INFO: &[u64] = &[1, 2, 840, 113549, 1, 9, 16, 1, 4];
 pub(crate) const OID_KP_TIMESTAMPING: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 3, 8];
 pub(crate) const OID_EXT_KEY_USAGE: &[u64] = &[2, 5, 29, 37];
+pub(crate) const OID_EXT_CRL_DP: &[u64] = &[2, 5, 29, 31];
 pub(crate) const OID_COMMON_NAME: &[u64] = &[2, 5, 4, 3];
 
 pub(crate) fn oid(components: &[u64]) -> ObjectIdentifier {
@@ -380,6 +381,51 @@ pub(crate) fn read_alg(r: yasna::BERReader) -> ASN1Result<ObjectIdentifier> {
         r.read_optional(|r| r.read_der())?;
         Ok(id)
     })
+}
+
+/// The URIs of a certificate's CRL distribution points (`fullName` uniformResourceIdentifier
+/// entries), in order; none when it has no such extension or cannot be read.
+pub fn crl_urls(cert_der: &[u8]) -> Vec<String> {
+    let Ok(cert) = parse_cert(cert_der) else { return Vec::new() };
+    let mut out = Vec::new();
+    for (_, _, value) in cert.extensions.iter().filter(|(id, _, _)| is_oid(id, OID_EXT_CRL_DP)) {
+        uris_in(value, 0, &mut out);
+    }
+    out
+}
+
+/// Collects the `[6]` (uniformResourceIdentifier) values among the TLVs of `buf`, walking
+/// into constructed ones (at most 8 deep).
+fn uris_in(mut buf: &[u8], depth: usize, out: &mut Vec<String>) {
+    while let Some(len) = tlv_len(buf) {
+        let (item, rest) = buf.split_at(len);
+        let header = len - content_len(item);
+        if item[0] == 0x86 {
+            if let Ok(uri) = std::str::from_utf8(&item[header..]) {
+                out.push(uri.to_string());
+            }
+        } else if item[0] & 0x20 != 0 && depth < 8 {
+            uris_in(&item[header..], depth + 1, out);
+        }
+        buf = rest;
+    }
+}
+
+/// The content length of a well-formed TLV (see [`tlv_len`]).
+fn content_len(item: &[u8]) -> usize {
+    match item.get(1) {
+        Some(&l) if l < 0x80 => usize::from(l),
+        Some(&l) => item.len() - 2 - usize::from(l & 0x7f),
+        None => 0,
+    }
+}
+
+/// Whether `cert_der` names `ca_der`'s subject as its issuer (names compared as encoded).
+pub fn is_issued_by(cert_der: &[u8], ca_der: &[u8]) -> bool {
+    match (parse_cert(cert_der), parse_cert(ca_der)) {
+        (Ok(cert), Ok(ca)) => cert.issuer == ca.subject,
+        _ => false,
+    }
 }
 
 #[cfg(test)]

@@ -42,6 +42,7 @@ mod verify;
 
 pub use appearance::{Appearance, Seal};
 pub use cms::Delegation;
+pub use der::{crl_urls, is_issued_by};
 pub use ocsp::{
     CertId, CertIdHash, CertStatus, OID_KP_OCSP_SIGNING, OID_OCSP_NOCHECK, OcspAnswer, OcspFailure, OcspRequest,
     OcspResponder, OcspTimes, ParsedOcsp, ocsp_failure, ocsp_request, ocsp_response, parse_ocsp_request,
@@ -51,10 +52,14 @@ pub use pdf::{CONTENTS_SIZE, ValidationData, has_open_signature_field};
 pub use preflight::{InflateLimits, preflight};
 pub use report::{
     CertificateInfo, Level, Report, Revocation, RevocationSource, SignatureKind, SignatureReport, TimeProof,
-    TimeProofKind, TimestampCertificate, Trust, Verdict, describe, report, timestamp_certificates,
+    TimeProofKind, TimestampCertificate, Trust, Verdict, certificate_issued_by, certificate_not_after, describe,
+    report, signer_certificates, timestamp_certificates,
 };
 pub use revisions::{Change, RevisionChange, changes_after, revision_ends};
-pub use tsa::{DEFAULT_TSA_POLICY, LocalTsa, TimeStamper, TimestampInfo, tsa_eku_extension, tsa_response};
+pub use tsa::{
+    DEFAULT_TSA_POLICY, LocalTsa, TimeStamper, TimestampInfo, check_token as check_timestamp_token, encode_oid,
+    timestamp_request, token_certificate, token_from_response, tsa_eku_extension, tsa_response,
+};
 pub use verify::{SignatureInfo, page_count_and_sizes, verify};
 
 /// Why signing, time-stamping or reading failed.

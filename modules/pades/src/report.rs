@@ -661,6 +661,36 @@ pub fn timestamp_certificates(pdf: &[u8]) -> Result<Vec<TimestampCertificate>, P
     Ok(out)
 }
 
+/// The signers' certificates (DER) of the signatures in `pdf` (not document time-stamps),
+/// oldest revision first, each once: what archive renewal adds fresh revocation data for,
+/// so a revocation after signing is on file.
+pub fn signer_certificates(pdf: &[u8]) -> Result<Vec<Vec<u8>>, PadesError> {
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    for info in crate::verify(pdf)?.iter().filter(|i| !i.is_document_timestamp()) {
+        let Some(sd) = contents_of(pdf, info.byte_range).and_then(|c| parse_signed_data(&c).ok()) else { continue };
+        if let Some(cert) = sd.signer_cert()
+            && !out.iter().any(|c| c == &cert.der)
+        {
+            out.push(cert.der.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// A certificate's `notAfter` (None when it cannot be read).
+pub fn certificate_not_after(der: &[u8]) -> Option<Timestamp> {
+    Cert::parse(der).and_then(|c| c.not_after)
+}
+
+/// Whether `ca_der` issued `cert_der`: the issuer name matches and the CA's key verifies
+/// the certificate's signature.
+pub fn certificate_issued_by(cert_der: &[u8], ca_der: &[u8]) -> bool {
+    match (Cert::parse(cert_der), Cert::parse(ca_der)) {
+        (Some(cert), Some(ca)) => ca.issued(&cert),
+        _ => false,
+    }
+}
+
 /// An X.509 certificate with what path validation needs.
 #[derive(Debug, Clone)]
 struct Cert {

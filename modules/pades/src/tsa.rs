@@ -230,8 +230,9 @@ fn parse_request(der: &[u8]) -> Result<Request, usize> {
     .map_err(|_| FAIL_BAD_DATA_FORMAT)
 }
 
-/// Encodes a dotted OID (arcs up to 128 bits) as a DER TLV.
-pub(crate) fn encode_oid(dotted: &str) -> Option<Vec<u8>> {
+/// Encodes a dotted OID (arcs up to 128 bits, as UUID-based `2.25.…` OIDs need) as a DER
+/// TLV; `None` when it is not a valid OID.
+pub fn encode_oid(dotted: &str) -> Option<Vec<u8>> {
     let arcs: Vec<u128> = dotted.split('.').map(|a| a.parse().ok()).collect::<Option<_>>()?;
     let (&first, rest) = arcs.split_first()?;
     let (&second, rest) = rest.split_first()?;
@@ -274,6 +275,81 @@ pub(crate) fn decode_oid(content: &[u8]) -> Option<String> {
     )
 }
 
+/// An RFC 3161 `TimeStampReq` for an outside TSA: SHA-256 `imprint`, `nonce` (a positive
+/// INTEGER's magnitude), certReq TRUE (the token carries the TSA's certificates).
+pub fn timestamp_request(imprint: &[u8; 32], nonce: &[u8]) -> Vec<u8> {
+    yasna::construct_der(|w| {
+        w.write_sequence(|w| {
+            w.next().write_u8(1);
+            w.next().write_sequence(|w| {
+                write_alg(w.next(), OID_SHA256);
+                w.next().write_bytes(imprint);
+            });
+            w.next().write_der(&integer_tlv(nonce));
+            w.next().write_bool(true);
+        })
+    })
+}
+
+/// The token of an outside TSA's `TimeStampResp` to [`timestamp_request`]`(imprint, nonce)`:
+/// status granted (or grantedWithMods), a TSTInfo over `imprint` with the same nonce, and a
+/// signature that verifies. Anything else is an error saying why.
+pub fn token_from_response(resp: &[u8], imprint: &[u8; 32], nonce: &[u8]) -> Result<Vec<u8>, PadesError> {
+    let (status, token) = parse_der(resp, |r| {
+        r.read_sequence(|r| {
+            let status = r.next().read_sequence(|r| {
+                let status = r.next().read_u8()?;
+                while r.read_optional(|r| r.read_der())?.is_some() {}
+                Ok(status)
+            })?;
+            let token = r.read_optional(|r| r.read_der())?;
+            Ok((status, token))
+        })
+    })
+    .map_err(|e| PadesError::Timestamp(format!("the TSA's answer is not a TimeStampResp: {e}")))?;
+    if status > 1 {
+        return Err(PadesError::Timestamp(format!("the TSA refused the request (status {status})")));
+    }
+    let token = token.ok_or_else(|| PadesError::Timestamp("the TSA granted no token".into()))?;
+    let info = check_token(&token, imprint)?;
+    if !info.imprint_matches || !info.signature_valid {
+        return Err(PadesError::Timestamp("the TSA's token does not verify or stamps other data".into()));
+    }
+    if token_nonce(&token).as_deref() != Some(integer_tlv(nonce).as_slice()) {
+        return Err(PadesError::Timestamp("the TSA's token answers another request (nonce)".into()));
+    }
+    Ok(token)
+}
+
+/// The certificate (DER) that signed a time-stamp token, if it carries it.
+pub fn token_certificate(token: &[u8]) -> Option<Vec<u8>> {
+    cms::parse_signed_data(token).ok()?.signer_cert().map(|c| c.der)
+}
+
+/// The nonce INTEGER TLV of a token's TSTInfo, if it has one.
+fn token_nonce(token: &[u8]) -> Option<Vec<u8>> {
+    let sd = cms::parse_signed_data(token).ok()?;
+    let tst = sd.econtent.as_deref()?;
+    parse_der(tst, |r| {
+        r.read_sequence(|r| {
+            let mut nonce = None;
+            // version, policy, messageImprint, serialNumber, genTime, then the optional
+            // accuracy (SEQUENCE), ordering (BOOLEAN), nonce (INTEGER), tsa [0], extensions [1].
+            for _ in 0..5 {
+                r.next().read_der()?;
+            }
+            while let Some(item) = r.read_optional(|r| r.read_der())? {
+                if item.first() == Some(&0x02) && nonce.is_none() {
+                    nonce = Some(item);
+                }
+            }
+            Ok(nonce)
+        })
+    })
+    .ok()
+    .flatten()
+}
+
 /// What a time-stamp token says, and whether it is intact.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimestampInfo {
@@ -290,7 +366,7 @@ pub struct TimestampInfo {
 }
 
 /// Parses and checks a TimeStampToken against `sha256(data)`.
-pub(crate) fn check_token(token: &[u8], expected_imprint: &[u8; 32]) -> Result<TimestampInfo, PadesError> {
+pub fn check_token(token: &[u8], expected_imprint: &[u8; 32]) -> Result<TimestampInfo, PadesError> {
     let sd = cms::parse_signed_data(token)?;
     if !is_oid(&sd.content_type, OID_TST_INFO) {
         return Err(PadesError::Asn1("not a TSTInfo".into()));

@@ -240,3 +240,34 @@ fn a_detached_signature_verifies_over_its_content_only() {
     // A key that is not the certificate's is refused.
     assert!(keiyaku_pades::sign_detached(&pki.tsa_key, &pki.signer_der, &pki.chain, content).is_err());
 }
+
+#[test]
+fn an_outside_tsa_token_is_taken_only_for_its_own_request() {
+    use keiyaku_pades::{LocalTsa, timestamp_request, token_from_response};
+    let pki = pki();
+    let tsa = LocalTsa::new(pki.tsa_der.clone(), vec![pki.ca_der.clone()], pki.tsa_key.clone());
+    let imprint = [7u8; 32];
+    let resp = tsa.respond(&timestamp_request(&imprint, &[0x12, 0x34])).unwrap();
+    let token = token_from_response(&resp, &imprint, &[0x12, 0x34]).unwrap();
+    assert!(token.len() > 300 && token[0] == 0x30);
+    assert!(token_from_response(&resp, &imprint, &[0x12, 0x35]).is_err(), "another nonce");
+    assert!(token_from_response(&resp, &[8u8; 32], &[0x12, 0x34]).is_err(), "another imprint");
+    // A rejection (status 2, failInfo badAlg) and junk are errors.
+    let rejected = [0x30, 0x09, 0x30, 0x07, 0x02, 0x01, 0x02, 0x03, 0x02, 0x07, 0x80];
+    assert!(token_from_response(&rejected, &imprint, &[1]).unwrap_err().to_string().contains("refused"));
+    assert!(token_from_response(b"junk", &imprint, &[1]).is_err());
+}
+
+#[test]
+fn crl_distribution_points_are_read_from_certificates() {
+    use rcgen::{CertificateParams, CrlDistributionPoint, KeyPair};
+    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+    p.crl_distribution_points = vec![CrlDistributionPoint {
+        uris: vec!["http://127.0.0.1:8080/ca.crl".into(), "https://example.jp/b.crl".into()],
+    }];
+    let key = KeyPair::generate().unwrap();
+    let cert = p.self_signed(&key).unwrap();
+    assert_eq!(keiyaku_pades::crl_urls(cert.der()), ["http://127.0.0.1:8080/ca.crl", "https://example.jp/b.crl"]);
+    assert!(keiyaku_pades::crl_urls(&pki().ca_der).is_empty());
+    assert!(keiyaku_pades::crl_urls(b"junk").is_empty());
+}

@@ -1,10 +1,14 @@
 """pyHanko's ETSI AdES validation (EN 319 102-1) of every signature in a PDF at PAdES-LTA.
 
-usage: pyhanko_lta.py FILE CA_PEM [VALIDATION_TIME]
+usage: pyhanko_lta.py FILE CA_PEM[,CA_PEM...] [VALIDATION_TIME]
 
-Trusts only CA_PEM, requires revocation information, fetches nothing (the file must carry
-it), and validates at VALIDATION_TIME (RFC 3339; default now). Prints one JSON line per
+Trusts only the CA_PEM files (comma-separated; each may be a PEM bundle), requires revocation information, fetches
+nothing (the file must carry it), and validates at VALIDATION_TIME (RFC 3339; default now). Prints one JSON line per
 signature: field, indication, subindication; exits 0 only when every signature passes.
+
+pyHanko takes the present from the system clock in places (proofs of existence of what the
+file carries are "now"), so a validation time in the future, as the tests that move the
+appliance's clock forward ask for, runs with the clock set to it (freezegun).
 """
 
 import asyncio
@@ -12,7 +16,7 @@ import json
 import sys
 from datetime import datetime, timezone
 
-from pyhanko.keys import load_cert_from_pemder
+from pyhanko.keys import load_certs_from_pemder
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.ades.report import AdESPassed
 from pyhanko.sign.validation import ades
@@ -34,11 +38,12 @@ async def main():
         if len(sys.argv) > 3
         else datetime.now(timezone.utc)
     )
-    ca = load_cert_from_pemder(ca_path)
+    # Each file may be a PEM bundle of several certificates.
+    roots = [c for p in ca_path.split(",") for c in load_certs_from_pemder([p])]
     spec = PdfSignatureValidationSpec(
         SignatureValidationSpec(
             cert_validation_policy=CertValidationPolicySpec(
-                trust_manager=SimpleTrustManager.build(trust_roots=[ca]),
+                trust_manager=SimpleTrustManager.build(trust_roots=roots),
                 revinfo_policy=CertRevTrustPolicy(REQUIRE_REVINFO),
             ),
             revinfo_gathering_policy=RevocationInfoGatheringSpec(
@@ -74,4 +79,10 @@ async def main():
     sys.exit(0 if ok else 1)
 
 
-asyncio.run(main())
+if len(sys.argv) > 3:
+    from freezegun import freeze_time
+
+    with freeze_time(sys.argv[3].replace("Z", "+00:00"), tick=True, real_asyncio=True):
+        asyncio.run(main())
+else:
+    asyncio.run(main())

@@ -13,7 +13,8 @@
 //!   download with the PIN) → `…/confirm` (承認する／承認しない) → `…/decide` (完了).
 //! - Key-file download: `/t/:tenant/certificates/keyfile/:token`.
 //! - Logged in: `/t/:tenant/certificates/users/:user_id` (the signer's certificate with
-//!   証明書のテスト and 失効申請), `…/test`, `…/revoke`. The users pages embed the same box
+//!   証明書のテスト and 失効申請, and for the administrators who may revoke it 証明書の取込み:
+//!   a PKCS#12 file from an outside CA), `…/test`, `…/revoke`, `…/import`. The users pages embed the same box
 //!   through [`certificate_section`] / [`certificate_section_for`].
 //!
 //! Public forms use the double-submit CSRF token; the one-time link in the URL is the
@@ -106,6 +107,7 @@ pub fn mount(route: Route, web: &Web) -> Route {
         .at("/t/:tenant/certificates/users/:user_id", get(certificate_page).data(w()))
         .at("/t/:tenant/certificates/users/:user_id/test", post(certificate_test).data(w()))
         .at("/t/:tenant/certificates/users/:user_id/revoke", get(revoke_form).post(revoke_post).data(w()))
+        .at("/t/:tenant/certificates/users/:user_id/import", post(import_post).data(w()))
 }
 
 #[handler]
@@ -1815,6 +1817,8 @@ async fn render_certificate_page(
     };
     let manage = keiyaku_certs::authz::decide(s.caller(), keiyaku_certs::authz::Op::TestCertificate, Some(&user))
         == keiyaku_users::scope::Decision::Allow;
+    let import = keiyaku_certs::authz::decide(s.caller(), keiyaku_certs::authz::Op::Import, Some(&user))
+        == keiyaku_users::scope::Decision::Allow;
     let body = html! {
         (layout::messages(msg.as_ref()))
         dl.review {
@@ -1822,6 +1826,7 @@ async fn render_certificate_page(
             dt { (pc.t("ユーザー名", "Name")) } dd { (user.name) }
         }
         (certificate_section(pc, s, &user.user_id, cert.as_ref(), manage, web.kernel.now()))
+        @if import { (import_form(pc, s, &user.user_id)) }
         p.card-links { a href=(tenant_path(&s.tenant_code, "")) { (pc.t("ダッシュボードへ戻る", "Back to the dashboard")) } }
     };
     let tab = if s.is_group_admin() { Tab::Admin } else { Tab::Normal };
@@ -1842,6 +1847,10 @@ async fn certificate_page(
     let msg =
         req.uri().query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("done="))).and_then(|d| match d {
             "revoked" => Some(Msg::notice(pc.t("証明書を失効しました。", "The certificate has been revoked."))),
+            "imported" => Some(Msg::notice(pc.t(
+                "証明書を取り込みました。設定したPINコードで署名できます。",
+                "The certificate has been imported: it signs with the PIN set.",
+            ))),
             _ => None,
         });
     render_certificate_page(web, &pc, &s, &certs, &user_id, StatusCode::OK, msg).await
@@ -1891,6 +1900,113 @@ async fn certificate_test(
         Err(e) => Msg::from_problem(&e.problem(pc.lang)),
     };
     render_certificate_page(web, &pc, &s, &certs, &user_id, StatusCode::OK, Some(msg)).await
+}
+
+/// 証明書の取込み: a PKCS#12 file of an outside CA, its password, the PIN to set, and the
+/// issuer certificates and CRLs the file or the distribution point cannot give.
+fn import_form(pc: &PageCtx, s: &Signed, user_id: &str) -> Markup {
+    html! {
+        section.cert-box aria-labelledby="cert-import-title" {
+            h2 #cert-import-title { (pc.t("証明書の取込み(外部認証局)", "Import a certificate (outside CA)")) }
+            p.hint { (pc.t(
+                "他の認証局が発行した証明書と秘密鍵(PKCS#12ファイル、ECDSA P-256)を、このユーザーの電子証明書として登録します。署名には、ここで設定するPINコードを使用します。",
+                "Registers a certificate and key from another CA (PKCS#12, ECDSA P-256) as this user's certificate. Signing uses the PIN set here."
+            )) }
+            form.form-grid.wide-labels #cert-import method="post" enctype="multipart/form-data" action=(tenant_path(&s.tenant_code, &format!("certificates/users/{user_id}/import"))) novalidate {
+                (hidden(CSRF_FIELD, s.csrf()))
+                label for="import-file" { (pc.t("PKCS#12ファイル", "PKCS#12 file")) }
+                div.field { input #import-file type="file" name="file" accept=".p12,.pfx,application/x-pkcs12" required; }
+                label for="import-password" { (pc.t("PKCS#12のパスワード", "PKCS#12 password")) }
+                div.field { input #import-password type="password" name="password" autocomplete="off" required; }
+                label for="import-pin" { (pc.t("PINコード(12桁)", "PIN (12 digits)")) }
+                div.field { input #import-pin type="password" name="pin" inputmode="numeric" autocomplete="new-password" maxlength="12" required; }
+                label for="import-chain" { (pc.t("発行者の証明書(任意)", "Issuer certificates (optional)")) }
+                div.field {
+                    input #import-chain type="file" name="chain" multiple;
+                    p.hint { (pc.t("PKCS#12ファイルに含まれない場合に指定します(PEMまたはDER)。", "When the file lacks them (PEM or DER).")) }
+                }
+                label for="import-revocation" { (pc.t("CRL(任意)", "CRLs (optional)")) }
+                div.field {
+                    input #import-revocation type="file" name="revocation" multiple;
+                    p.hint { (pc.t("証明書のCRL配布点に接続できない場合に指定します(DER)。", "When the certificate's CRL distribution point cannot be reached (DER).")) }
+                }
+                div.actions-row { button.button type="submit" id="import" { (pc.t("取り込む", "Import")) } }
+            }
+        }
+    }
+}
+
+/// What the import form sends.
+#[derive(Default)]
+struct ImportFields {
+    csrf: String,
+    input: keiyaku_certs::import::ImportInput,
+}
+
+async fn read_import(mut mp: Multipart) -> Option<ImportFields> {
+    use keiyaku_certs::import::{MAX_CHAIN_FILES, MAX_CRL_FILES};
+    let mut f = ImportFields::default();
+    while let Some(field) = mp.next_field().await.ok()? {
+        let name = field.name().unwrap_or_default().to_string();
+        match name.as_str() {
+            "file" => f.input.file = field.bytes().await.ok()?,
+            "chain" | "revocation" => {
+                let bytes = field.bytes().await.ok()?;
+                let list = if name == "chain" { &mut f.input.chain } else { &mut f.input.revocation };
+                // An empty file input sends one empty part; more than the service takes is
+                // kept so that it refuses them.
+                if !bytes.is_empty() && list.len() <= MAX_CHAIN_FILES.max(MAX_CRL_FILES) {
+                    list.push(bytes);
+                }
+            }
+            _ => {
+                let text: String = field.text().await.ok()?.chars().take(300).collect();
+                match name.as_str() {
+                    "csrf" => f.csrf = text,
+                    "password" => f.input.password = text,
+                    "pin" => f.input.pin = text,
+                    _ => {}
+                }
+            }
+        }
+    }
+    Some(f)
+}
+
+#[handler]
+async fn import_post(
+    req: &Request,
+    Path((tenant, user_id)): Path<(String, String)>,
+    Data(web): Data<&Web>,
+    mp: poem::Result<Multipart>,
+) -> Response {
+    let pc = PageCtx::of(req);
+    let (s, certs) = match signed_certs(web, &pc, req, &tenant).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Some(f) = (match mp {
+        Ok(mp) => read_import(mp).await,
+        Err(_) => None,
+    }) else {
+        return layout::bad_form(&pc);
+    };
+    if !s.check_csrf(&f.csrf) {
+        let msg = Some(expired_public_form(&pc));
+        return render_certificate_page(web, &pc, &s, &certs, &user_id, StatusCode::FORBIDDEN, msg).await;
+    }
+    match certs.import_certificate(s.caller(), &user_id, f.input).await {
+        Ok(_) => layout::see_other(
+            &format!("{}?done=imported", tenant_path(&s.tenant_code, &format!("certificates/users/{user_id}"))),
+            &[],
+        ),
+        Err(e @ (CertsError::NotFound(_) | CertsError::Forbidden)) => signed_failure(&pc, &e),
+        Err(e) if e.status() >= 500 => layout::server_error(&pc, &e),
+        Err(e) => {
+            let msg = Some(Msg::from_problem(&e.problem(pc.lang)));
+            render_certificate_page(web, &pc, &s, &certs, &user_id, StatusCode::UNPROCESSABLE_ENTITY, msg).await
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

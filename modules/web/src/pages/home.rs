@@ -97,6 +97,9 @@ pub fn home_view(pc: &PageCtx, tenants: &[Tenant]) -> Markup {
             h2.section-title { (pc.t("リンク", "Links")) }
             ul.link-list {
                 li { a href="/api/docs" { (pc.t("API仕様書 (OpenAPI)", "API documentation (OpenAPI)")) } }
+                @if cfg!(feature = "contracts") {
+                    li { a href="/verify" { (pc.t("署名検証(署名されたPDFの確認)", "Verify a signed PDF")) } }
+                }
                 @if with_login {
                     li { a href="/mailbox" { (pc.t("メールボックス(送信済みメール)", "Mailbox (sent mail)")) } }
                 }

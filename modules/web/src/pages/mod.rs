@@ -22,6 +22,8 @@ pub mod mailbox;
 pub mod support;
 #[cfg(feature = "users")]
 pub mod users;
+#[cfg(feature = "contracts")]
+pub mod verify;
 
 use crate::Web;
 use poem::Route;
@@ -40,6 +42,8 @@ pub(crate) fn mount(route: Route, web: &Web) -> Route {
         let route = support::mount(route, web);
         #[cfg(feature = "contracts")]
         let route = contracts::mount(route, web);
+        #[cfg(feature = "contracts")]
+        let route = verify::mount(route, web);
         let route = dashboard::mount(route, web);
         mailbox::mount(route, web)
     };
