@@ -6,7 +6,7 @@
 //! skips that check with a message; under CI it fails.
 
 use crate::common::*;
-use crate::contracts::{contract_body, contracts_snapshot, download, pyhanko_lta, register, tool};
+use crate::contracts::{b64, contract_body, contracts_snapshot, download, pyhanko_lta, register, tool};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -108,8 +108,7 @@ async fn the_public_verifier_reports_each_signature_and_refuses_what_is_not_a_pd
     assert_eq!(sigs[1]["kind"], "document_timestamp", "{r}");
     // The 合意締結証明書, issued once at completion and stored: the same bytes on every
     // download, itself B-LTA (a document time-stamp over the TSA's validation data).
-    let (s1, _, report) =
-        download(&app, &registrant, &format!("{T}/contracts/{id}/report")).await;
+    let (s1, _, report) = download(&app, &registrant, &format!("{T}/contracts/{id}/report")).await;
     app.clock.advance(jiff::SignedDuration::from_hours(1));
     let (s2, _, again) = download(&app, &registrant, &format!("{T}/contracts/{id}/report")).await;
     assert_eq!((s1, s2), (StatusCode::OK, StatusCode::OK));
@@ -617,5 +616,80 @@ async fn the_contract_chain_is_anchored_and_a_rewritten_chain_is_caught() {
         .expect("edit");
     let found = problems().await;
     assert!(found.iter().any(|p| p.contains(&format!("contract HXOS2/{id}: "))), "{found:?}");
+    app.stop().await;
+}
+/// The last number after `key` in `pdf` (e.g. `/Size 12`, `/Root 1 0 R`, `startxref\n345`).
+fn last_number_after(pdf: &[u8], key: &str) -> u64 {
+    let text = String::from_utf8_lossy(pdf);
+    let at = text.rfind(key).unwrap_or_else(|| panic!("{key} in the PDF")) + key.len();
+    text[at..].trim_start().chars().take_while(char::is_ascii_digit).collect::<String>().parse().expect("number")
+}
+
+/// An incremental update after `signed` that replaces the first page's content stream with
+/// other text: what a forger appends to a signed contract.
+pub fn replace_page_content(signed: &[u8]) -> Vec<u8> {
+    // The page's content stream (a signature's /Contents is a hex string, not a reference).
+    let text = String::from_utf8_lossy(signed);
+    let contents: u64 = text
+        .match_indices("/Contents")
+        .find_map(|(at, key)| {
+            let rest = text[at + key.len()..].trim_start();
+            rest.chars().take_while(char::is_ascii_digit).collect::<String>().parse().ok()
+        })
+        .expect("a page's /Contents");
+    let root = last_number_after(signed, "/Root");
+    let size = last_number_after(signed, "/Size");
+    let prev = last_number_after(signed, "startxref");
+    let stream = b"BT /F1 24 Tf 72 700 Td (Amount: 99,000,000 JPY) Tj ET";
+    let mut out = signed.to_vec();
+    if !out.ends_with(b"\n") {
+        out.push(b'\n');
+    }
+    let offset = out.len();
+    out.extend_from_slice(format!("{contents} 0 obj\n<< /Length {} >>\nstream\n", stream.len()).as_bytes());
+    out.extend_from_slice(stream);
+    out.extend_from_slice(b"\nendstream\nendobj\n");
+    let xref = out.len();
+    out.extend_from_slice(
+        format!(
+            "xref\n{contents} 1\n{offset:010} 00000 n \ntrailer\n<< /Size {size} /Root {root} 0 R /Prev {prev} >>\nstartxref\n{xref}\n%%EOF\n"
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+#[tokio::test]
+async fn a_page_replaced_after_signing_is_named_by_the_verifier_and_refused_for_registration() {
+    let app = TestApp::demo().await;
+    let (_, signed) = signed_contract(&app, "T-FORGED-0").await;
+    let registrant = app.demo_token("HX000002").await;
+    let snap = contracts_snapshot(&app).await;
+    // The intact signed file: only signing, validation data and time-stamps after each.
+    let (_, r) = verify(&app, "application/pdf", signed.clone()).await;
+    assert_eq!(r["verdict"], "valid", "{r}");
+    let allowed = &r["signatures"][0]["allowed_changes_after"];
+    assert!(allowed.as_array().is_some_and(|a| a.contains(&json!("validation_data"))), "{r}");
+    assert!(allowed.as_array().is_some_and(|a| a.contains(&json!("document_timestamp"))), "{r}");
+
+    // The page content replaced by an incremental update: every signature intact, and the
+    // change after them named; registerContract refuses the file and writes nothing.
+    let forged = replace_page_content(&signed);
+    let (s, r) = verify(&app, "application/pdf", forged.clone()).await;
+    assert_eq!((s, &r["verdict"]), (StatusCode::OK, &json!("invalid")), "{r}");
+    assert_eq!(r["signatures"][0]["intact"], true, "{r}");
+    assert!(r["signatures"][0]["modifications_after"].as_array().is_some_and(|m| !m.is_empty()), "{r}");
+    let mut body = contract_body("T-FORGED", "2026-11-25", 10_000, "A15336");
+    body["documents"][0]["content_base64"] = json!(b64(&forged));
+    let (s, refused) = app.post(&format!("{T}/contracts"), Some(&registrant), body).await;
+    assert_eq!(
+        (s, refused["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed")),
+        "{refused}"
+    );
+    assert!(refused.to_string().contains("signed_pdf_modified"), "{refused}");
+
+    assert_eq!(r["signatures"][0]["modifications_after"], json!(["page 1 content changed"]), "{r}");
+    assert_eq!(contracts_snapshot(&app).await, snap, "the refusal wrote nothing");
     app.stop().await;
 }

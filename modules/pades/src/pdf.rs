@@ -29,11 +29,13 @@ pub(crate) fn load(pdf: &[u8]) -> Result<Document, PadesError> {
     }
 }
 
-fn deref<'a>(doc: &'a Document, obj: &'a Object) -> Option<&'a Object> {
+/// `obj`, or the object it refers to.
+pub(crate) fn deref<'a>(doc: &'a Document, obj: &'a Object) -> Option<&'a Object> {
     doc.dereference(obj).ok().map(|(_, o)| o)
 }
 
-fn dict_deref<'a>(doc: &'a Document, obj: &'a Object) -> Option<&'a Dictionary> {
+/// The dictionary `obj` is or refers to.
+pub(crate) fn dict_deref<'a>(doc: &'a Document, obj: &'a Object) -> Option<&'a Dictionary> {
     deref(doc, obj).and_then(|o| o.as_dict().ok())
 }
 
