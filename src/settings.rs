@@ -78,6 +78,14 @@ pub fn check(c: &Config) -> Result<(), String> {
     {
         errs.push("configuration key `server.public_url`: must start with https://".into());
     }
+    if let Some(u) = &c.contracts.tsa_url
+        && !(u.starts_with("https://") || u.starts_with("http://"))
+    {
+        errs.push(format!("configuration key `contracts.tsa_url`: `{u}` must start with https:// or http://"));
+    }
+    if c.contracts.tsa_password.is_some() && c.contracts.tsa_username.is_none() {
+        errs.push("configuration key `contracts.tsa_password` needs `contracts.tsa_username`".into());
+    }
     if c.server.max_body_bytes < 1024 {
         errs.push("configuration key `server.max_body_bytes`: must be at least 1024".into());
     }
@@ -141,6 +149,9 @@ mod tests {
                         && !rest.contains("http_redirect")
                         && !rest.contains("smtp_url")
                         && !rest.contains("release_tickets")
+                        && !rest.starts_with("tsa_url")
+                        && !rest.starts_with("tsa_username")
+                        && !rest.starts_with("tsa_password")
                         && !rest.starts_with("dir =") =>
                 {
                     rest
@@ -153,6 +164,18 @@ mod tests {
         let parsed: Config =
             figment::Figment::from(Toml::string(&uncommented)).extract().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(serde_json::to_value(parsed).ok(), serde_json::to_value(Config::default()).ok());
+    }
+
+    #[test]
+    fn an_outside_tsa_needs_an_http_url_and_a_user_for_its_password() {
+        let mut c = Config::default();
+        c.contracts.tsa_url = Some("ftp://tsa.example.jp".into());
+        c.contracts.tsa_password = Some("secret".into());
+        let e = check(&c).unwrap_err();
+        assert!(e.contains("`contracts.tsa_url`") && e.contains("`contracts.tsa_password`"), "{e}");
+        c.contracts.tsa_url = Some("https://tsa.example.jp/tsp".into());
+        c.contracts.tsa_username = Some("keiyaku".into());
+        assert!(check(&c).is_ok());
     }
 
     #[test]
