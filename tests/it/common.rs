@@ -362,3 +362,45 @@ pub fn signing_code_in(mail: &Value) -> String {
     assert_eq!(code.len(), 6, "{body}");
     code
 }
+
+pub const BOUNDARY: &str = "keiyaku-test-boundary";
+
+/// A part of a `multipart/form-data` body: a text field, or a file (field, file name, bytes).
+#[derive(Clone, Copy)]
+pub enum Part<'a> {
+    Text(&'a str, &'a str),
+    File(&'a str, &'a str, &'a [u8]),
+}
+
+/// A `multipart/form-data` body of `parts` and its content type.
+pub fn multipart(parts: &[Part<'_>]) -> (String, Vec<u8>) {
+    let mut body = Vec::new();
+    for p in parts {
+        match p {
+            Part::Text(name, value) => body.extend_from_slice(
+                format!("--{BOUNDARY}\r\ncontent-disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            ),
+            Part::File(name, file, bytes) => {
+                body.extend_from_slice(
+                    format!(
+                        "--{BOUNDARY}\r\ncontent-disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\ncontent-type: application/octet-stream\r\n\r\n"
+                    )
+                    .as_bytes(),
+                );
+                body.extend_from_slice(bytes);
+                body.extend_from_slice(b"\r\n");
+            }
+        }
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={BOUNDARY}"), body)
+}
+
+/// A short digest of a snapshot, so a failed comparison prints two short strings.
+pub fn short_digest(s: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    s.hash(&mut h);
+    format!("{:016x}", h.finish())
+}

@@ -100,11 +100,7 @@ pub async fn contracts_snapshot(app: &TestApp) -> String {
         })
         .await
         .expect("snapshot");
-    // A digest keeps failure messages short.
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    format!("{base}{mine}").hash(&mut h);
-    format!("{:016x}", h.finish())
+    short_digest(&format!("{base}{mine}"))
 }
 
 /// pyHanko's verdict on every signature of `file`, trusting the tenant CA.

@@ -19,7 +19,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 const T: &str = "/api/v1/t/HXOS2";
-const BOUNDARY: &str = "keiyaku-import-boundary";
 const P12_PASSWORD: &str = "outside-p12-secret";
 /// The PIN the import sets.
 const IMPORT_PIN: &str = "246813579024";
@@ -156,36 +155,6 @@ fn pkcs12(dir: &std::path::Path, key_pem: &str, cert_pem: &str, ca_pem: Option<&
     std::fs::read(&out).expect("p12")
 }
 
-#[derive(Clone, Copy)]
-enum Part<'a> {
-    Text(&'a str, &'a str),
-    File(&'a str, &'a str, &'a [u8]),
-}
-
-fn multipart(parts: &[Part<'_>]) -> (String, Vec<u8>) {
-    let mut body = Vec::new();
-    for p in parts {
-        match p {
-            Part::Text(name, value) => body.extend_from_slice(
-                format!("--{BOUNDARY}\r\ncontent-disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
-                    .as_bytes(),
-            ),
-            Part::File(name, file, bytes) => {
-                body.extend_from_slice(
-                    format!(
-                        "--{BOUNDARY}\r\ncontent-disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\ncontent-type: application/octet-stream\r\n\r\n"
-                    )
-                    .as_bytes(),
-                );
-                body.extend_from_slice(bytes);
-                body.extend_from_slice(b"\r\n");
-            }
-        }
-    }
-    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={BOUNDARY}"), body)
-}
-
 async fn import(app: &TestApp, token: &str, user: &str, parts: &[Part<'_>]) -> (StatusCode, Value) {
     let (ct, body) = multipart(parts);
     let resp = app
@@ -223,10 +192,7 @@ async fn certs_snapshot(app: &TestApp) -> String {
         })
         .await
         .expect("snapshot");
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    format!("{base}{mine}").hash(&mut h);
-    format!("{:016x}", h.finish())
+    short_digest(&format!("{base}{mine}"))
 }
 
 /// A page of the web UI as `user` (session cookie).

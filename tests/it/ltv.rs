@@ -11,7 +11,6 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const T: &str = "/api/v1/t/HXOS2";
-const BOUNDARY: &str = "keiyaku-verify-boundary";
 
 /// A contract whose only step is the owner signer (HX000003), registered by HX000002 and
 /// signed: completed with one signature and the document time-stamp. Its ID and PDF.
@@ -66,21 +65,9 @@ async fn verify(app: &TestApp, content_type: &str, body: Vec<u8>) -> (StatusCode
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
-/// A `multipart/form-data` body of (field, file name, bytes) parts.
-fn multipart(parts: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
-    let mut body = Vec::new();
-    for (name, file, bytes) in parts {
-        body.extend_from_slice(
-            format!(
-                "--{BOUNDARY}\r\ncontent-disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\ncontent-type: application/octet-stream\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={BOUNDARY}"), body)
+/// A `multipart/form-data` body of (field, file name, bytes) files.
+fn files(parts: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
+    multipart(&parts.iter().map(|&(name, file, bytes)| Part::File(name, file, bytes)).collect::<Vec<_>>())
 }
 
 #[tokio::test]
@@ -135,7 +122,7 @@ async fn the_public_verifier_reports_each_signature_and_refuses_what_is_not_a_pd
 
     // The same as a form, with the tenant CA given as a trust file as well.
     let (_, _, ca) = download(&app, &registrant, &format!("{T}/ca/certificate")).await;
-    let (ct, body) = multipart(&[("file", "contract.pdf", &signed), ("trust", "ca.pem", &ca)]);
+    let (ct, body) = files(&[("file", "contract.pdf", &signed), ("trust", "ca.pem", &ca)]);
     let (s, form) = verify(&app, &ct, body).await;
     assert_eq!((s, &form["verdict"]), (StatusCode::OK, &json!("valid")), "{form}");
 
@@ -152,7 +139,7 @@ async fn the_public_verifier_reports_each_signature_and_refuses_what_is_not_a_pd
     for (ct, body) in [
         ("application/pdf".to_string(), b"not a pdf".to_vec()),
         ("application/pdf".to_string(), Vec::new()),
-        multipart(&[("trust", "ca.pem", &ca)]),
+        files(&[("trust", "ca.pem", &ca)]),
     ] {
         let (s, r) = verify(&app, &ct, body).await;
         assert_eq!(
@@ -177,13 +164,11 @@ async fn the_public_verifier_reports_each_signature_and_refuses_what_is_not_a_pd
     let html = page.text().await.expect("html");
     assert!(html.contains("署名検証") && html.contains(r#"type="file" name="file""#), "{html}");
     let post = |csrf: &str, pdf: &[u8]| {
-        let mut body =
-            format!("--{BOUNDARY}\r\ncontent-disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n").into_bytes();
-        body.extend_from_slice(multipart(&[("file", "契約書.pdf", pdf)]).1.as_slice());
+        let (ct, body) = multipart(&[Part::Text("csrf", csrf), Part::File("file", "契約書.pdf", pdf)]);
         app.client
             .post(app.url("/verify"))
             .header("cookie", format!("keiyaku_csrf={cookie}"))
-            .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+            .header("content-type", ct)
             .body(body)
             .send()
     };
@@ -462,7 +447,7 @@ async fn an_outside_tsa_stamps_the_signatures_and_its_revocation_data_is_embedde
     // Trusting the tenant CA and the outside TSA's CA, the signature is B-LTA and valid.
     let registrant = app.demo_token("HX000002").await;
     let (_, _, ca) = download(&app, &registrant, &format!("{T}/ca/certificate")).await;
-    let (ct, body) = multipart(&[("file", "c.pdf", &pdf), ("trust", "tsa-ca.pem", outside.ca_pem.as_bytes())]);
+    let (ct, body) = files(&[("file", "c.pdf", &pdf), ("trust", "tsa-ca.pem", outside.ca_pem.as_bytes())]);
     let (s, r) = verify(&app, &ct, body).await;
     assert_eq!((s, &r["verdict"]), (StatusCode::OK, &json!("valid")), "{r}");
     assert_eq!(r["signatures"][0]["time_proof"]["by"], "認定タイムスタンプ 試験局 TSA", "{r}");

@@ -39,34 +39,6 @@ fn task(e: impl std::fmt::Display) -> StoreError {
     StoreError::Task(e.to_string())
 }
 
-/// A one-page A4 PDF (classic xref table).
-fn small_pdf() -> Vec<u8> {
-    let content = b"BT /F1 24 Tf 72 760 Td (Kouji keiyakusho) Tj ET\n0 0 1 RG 72 700 m 500 700 l S";
-    let objects: Vec<Vec<u8>> = vec![
-        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 /MediaBox [0 0 595 842] >>".to_vec(),
-        b"<< /Type /Page /Parent 2 0 R /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>".to_vec(),
-        [format!("<< /Length {} >>\nstream\n", content.len()).as_bytes(), content, b"\nendstream"].concat(),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_vec(),
-    ];
-    let mut buf = b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, body) in objects.iter().enumerate() {
-        offsets.push(buf.len());
-        buf.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
-        buf.extend_from_slice(body);
-        buf.extend_from_slice(b"\nendobj\n");
-    }
-    let xref = buf.len();
-    let mut t = format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1);
-    for off in offsets {
-        t.push_str(&format!("{off:010} 00000 n \n"));
-    }
-    t.push_str(&format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1));
-    buf.extend_from_slice(t.as_bytes());
-    buf
-}
-
 /// The tenant's TSA (made on first use, with the tenant CA) and a signer certificate of
 /// the tenant CA with its key.
 fn materials(certs: &keiyaku_certs::Certs) -> Result<(Material, Material), CertsError> {
@@ -131,7 +103,13 @@ fn materials(certs: &keiyaku_certs::Certs) -> Result<(Material, Material), Certs
 fn completed_pdf(certs: &keiyaku_certs::Certs, tsa: &Material, signer: &Material) -> Res<Vec<u8>> {
     let now = Timestamp::now();
     let stamper = sign::stamper(None, tsa, now);
-    let pdf = small_pdf();
+    let pdf = keiyaku_contracts::demo::order_pdf(
+        "B-0001",
+        "ベンチマーク 注文",
+        "アイテックコンサルタント株式会社",
+        1_100_000,
+        "2026-11-25",
+    );
     let request = sign::Request {
         pdf: &pdf,
         pages: None,

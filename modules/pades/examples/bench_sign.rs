@@ -16,13 +16,8 @@
 mod common;
 
 use jiff::{SignedDuration, Timestamp};
-use keiyaku_pades::{
-    CertId, CertIdHash, CertStatus, Level, OcspResponder, OcspTimes, ValidationData, Verdict, tsa_eku_extension,
-};
-use rcgen::{
-    BasicConstraints, CertificateParams, CustomExtension, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, date_time_ymd,
-};
+use keiyaku_pades::{CertId, CertIdHash, CertStatus, Level, OcspResponder, OcspTimes, ValidationData, Verdict};
+use rcgen::{CustomExtension, ExtendedKeyUsagePurpose, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256};
 use std::time::Instant;
 
 /// Where the signer and TSA certificates say their OCSP responder is (nothing is fetched).
@@ -33,15 +28,6 @@ struct Responder {
     der: Vec<u8>,
     pem: String,
     key: Vec<u8>,
-}
-
-fn params(cn: &str) -> CertificateParams {
-    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
-    p.distinguished_name.push(DnType::CommonName, cn);
-    p.distinguished_name.push(DnType::OrganizationName, "keiyaku test");
-    p.not_before = date_time_ymd(2024, 1, 1);
-    p.not_after = date_time_ymd(2036, 1, 1);
-    p
 }
 
 /// An authorityInfoAccess extension naming an OCSP responder at `url` (never fetched here;
@@ -64,71 +50,24 @@ fn ocsp_aia(url: &str) -> CustomExtension {
 /// when signing at B-T, so the B-T cases keep the plain certificates);
 /// and an OCSP responder of the same CA (id-kp-OCSPSigning, id-pkix-ocsp-nocheck).
 fn pki() -> (common::Pki, common::Pki, Responder) {
-    let ca_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
-    let mut ca_params = params("keiyaku test CA");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.key_usages =
-        vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca_params, ca_key);
-
-    let signer_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
-    let mut sp = params("山田 太郎");
-    sp.distinguished_name.push(DnType::CustomDnType(vec![1, 2, 840, 113549, 1, 9, 1]), "taro@example.jp");
-    sp.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::ContentCommitment];
-    sp.extended_key_usages = vec![ExtendedKeyUsagePurpose::EmailProtection];
-    sp.use_authority_key_identifier_extension = true;
-    let signer = sp.signed_by(&signer_key, &issuer).unwrap();
-    sp.custom_extensions.push(ocsp_aia(OCSP_URL));
-    let ltv_signer = sp.signed_by(&signer_key, &issuer).unwrap();
-
-    let tsa_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
-    let mut tp = params("keiyaku test TSA");
-    tp.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::ContentCommitment];
-    let (oid, content) = tsa_eku_extension();
-    let mut eku = CustomExtension::from_oid_content(&oid, content);
-    eku.set_criticality(true);
-    tp.custom_extensions = vec![eku];
-    tp.use_authority_key_identifier_extension = true;
-    let tsa = tp.signed_by(&tsa_key, &issuer).unwrap();
-    tp.custom_extensions.push(ocsp_aia(OCSP_URL));
-    let ltv_tsa = tp.signed_by(&tsa_key, &issuer).unwrap();
+    let mut parts = common::parts();
+    let signer = parts.signer_params.signed_by(&parts.signer_key, &parts.issuer).unwrap();
+    let tsa = parts.tsa_params.signed_by(&parts.tsa_key, &parts.issuer).unwrap();
+    parts.signer_params.custom_extensions.push(ocsp_aia(OCSP_URL));
+    parts.tsa_params.custom_extensions.push(ocsp_aia(OCSP_URL));
+    let ltv_signer = parts.signer_params.signed_by(&parts.signer_key, &parts.issuer).unwrap();
+    let ltv_tsa = parts.tsa_params.signed_by(&parts.tsa_key, &parts.issuer).unwrap();
 
     let responder_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
-    let mut rp = params("keiyaku test OCSP");
+    let mut rp = common::params("keiyaku test OCSP");
     rp.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     rp.extended_key_usages = vec![ExtendedKeyUsagePurpose::OcspSigning];
     rp.custom_extensions = vec![CustomExtension::from_oid_content(keiyaku_pades::OID_OCSP_NOCHECK, vec![0x05, 0x00])];
     rp.use_authority_key_identifier_extension = true;
-    let responder = rp.signed_by(&responder_key, &issuer).unwrap();
-
-    let pki = common::Pki {
-        ca_der: ca.der().to_vec(),
-        ca_pem: ca.pem(),
-        signer_der: signer.der().to_vec(),
-        signer_key: signer_key.serialize_der(),
-        signer_pem: signer.pem(),
-        signer_key_pem: signer_key.serialize_pem(),
-        tsa_der: tsa.der().to_vec(),
-        tsa_pem: tsa.pem(),
-        tsa_key: tsa_key.serialize_der(),
-        chain: vec![ca.der().to_vec()],
-    };
-    let ltv = common::Pki {
-        ca_der: pki.ca_der.clone(),
-        ca_pem: pki.ca_pem.clone(),
-        signer_der: ltv_signer.der().to_vec(),
-        signer_key: pki.signer_key.clone(),
-        signer_pem: ltv_signer.pem(),
-        signer_key_pem: pki.signer_key_pem.clone(),
-        tsa_der: ltv_tsa.der().to_vec(),
-        tsa_pem: ltv_tsa.pem(),
-        tsa_key: pki.tsa_key.clone(),
-        chain: pki.chain.clone(),
-    };
+    let responder = rp.signed_by(&responder_key, &parts.issuer).unwrap();
     let responder =
         Responder { der: responder.der().to_vec(), pem: responder.pem(), key: responder_key.serialize_der() };
-    (pki, ltv, responder)
+    (parts.pki(&signer, &tsa), parts.pki(&ltv_signer, &ltv_tsa), responder)
 }
 
 fn median(mut times: Vec<f64>) -> f64 {

@@ -702,18 +702,24 @@ struct Cert {
     not_after: Option<Timestamp>,
 }
 
+/// The three parts of a signed X.509 structure (certificate, CRL): the to-be-signed DER,
+/// the signature algorithm and the signature bits.
+fn signed_parts(der: &[u8]) -> Option<(Vec<u8>, ObjectIdentifier, Vec<u8>)> {
+    parse_der(der, |r| {
+        r.read_sequence(|r| {
+            let tbs = r.next().read_der()?;
+            let alg = read_alg(r.next())?;
+            let (signature, _) = r.next().read_bitvec_bytes()?;
+            Ok((tbs, alg, signature))
+        })
+    })
+    .ok()
+}
+
 impl Cert {
     fn parse(der: &[u8]) -> Option<Self> {
         let fields = parse_cert(der).ok()?;
-        let (tbs, sig_alg, signature) = parse_der(&fields.der, |r| {
-            r.read_sequence(|r| {
-                let tbs = r.next().read_der()?;
-                let alg = read_alg(r.next())?;
-                let (signature, _) = r.next().read_bitvec_bytes()?;
-                Ok((tbs, alg, signature))
-            })
-        })
-        .ok()?;
+        let (tbs, sig_alg, signature) = signed_parts(&fields.der)?;
         let (not_before, not_after) = parse_der(&tbs, |r| {
             r.read_sequence(|r| {
                 r.read_optional(|r| r.read_tagged(Tag::context(0), |r| r.read_der()))?;
@@ -860,15 +866,7 @@ struct Crl {
 
 impl Crl {
     fn parse(der: &[u8]) -> Option<Self> {
-        let (tbs, alg, signature) = parse_der(der, |r| {
-            r.read_sequence(|r| {
-                let tbs = r.next().read_der()?;
-                let alg = read_alg(r.next())?;
-                let (signature, _) = r.next().read_bitvec_bytes()?;
-                Ok((tbs, alg, signature))
-            })
-        })
-        .ok()?;
+        let (tbs, alg, signature) = signed_parts(der)?;
         let items = parse_der(&tbs, |r| {
             r.read_sequence(|r| {
                 let mut items = Vec::new();

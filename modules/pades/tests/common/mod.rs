@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use keiyaku_pades::{Appearance, LocalTsa, Seal, SignRequest, tsa_eku_extension};
 use rcgen::{
-    BasicConstraints, CertificateParams, CustomExtension, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, date_time_ymd,
+    BasicConstraints, Certificate, CertificateParams, CustomExtension, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+    KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, date_time_ymd,
 };
 
 pub struct Pki {
@@ -23,7 +23,7 @@ pub struct Pki {
     pub chain: Vec<Vec<u8>>,
 }
 
-fn params(cn: &str) -> CertificateParams {
+pub fn params(cn: &str) -> CertificateParams {
     let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
     p.distinguished_name.push(DnType::CommonName, cn);
     p.distinguished_name.push(DnType::OrganizationName, "keiyaku test");
@@ -32,7 +32,19 @@ fn params(cn: &str) -> CertificateParams {
     p
 }
 
-pub fn pki() -> Pki {
+/// The fixture PKI before the signer and TSA certificates are made: the CA (certificate
+/// and issuer) and the signer's and TSA's keys and certificate parameters, for variants
+/// (e.g. with an OCSP location).
+pub struct Parts {
+    pub ca: Certificate,
+    pub issuer: Issuer<'static, KeyPair>,
+    pub signer_params: CertificateParams,
+    pub signer_key: KeyPair,
+    pub tsa_params: CertificateParams,
+    pub tsa_key: KeyPair,
+}
+
+pub fn parts() -> Parts {
     let ca_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
     let mut ca_params = params("keiyaku test CA");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -47,7 +59,6 @@ pub fn pki() -> Pki {
     sp.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::ContentCommitment];
     sp.extended_key_usages = vec![ExtendedKeyUsagePurpose::EmailProtection];
     sp.use_authority_key_identifier_extension = true;
-    let signer = sp.signed_by(&signer_key, &issuer).unwrap();
 
     let tsa_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
     let mut tp = params("keiyaku test TSA");
@@ -57,20 +68,32 @@ pub fn pki() -> Pki {
     eku.set_criticality(true);
     tp.custom_extensions = vec![eku];
     tp.use_authority_key_identifier_extension = true;
-    let tsa = tp.signed_by(&tsa_key, &issuer).unwrap();
+    Parts { ca, issuer, signer_params: sp, signer_key, tsa_params: tp, tsa_key }
+}
 
-    Pki {
-        ca_der: ca.der().to_vec(),
-        ca_pem: ca.pem(),
-        signer_der: signer.der().to_vec(),
-        signer_key: signer_key.serialize_der(),
-        signer_pem: signer.pem(),
-        signer_key_pem: signer_key.serialize_pem(),
-        tsa_der: tsa.der().to_vec(),
-        tsa_pem: tsa.pem(),
-        tsa_key: tsa_key.serialize_der(),
-        chain: vec![ca.der().to_vec()],
+impl Parts {
+    /// The fixture with `signer` and `tsa` as the certificates of the parts' keys.
+    pub fn pki(&self, signer: &Certificate, tsa: &Certificate) -> Pki {
+        Pki {
+            ca_der: self.ca.der().to_vec(),
+            ca_pem: self.ca.pem(),
+            signer_der: signer.der().to_vec(),
+            signer_key: self.signer_key.serialize_der(),
+            signer_pem: signer.pem(),
+            signer_key_pem: self.signer_key.serialize_pem(),
+            tsa_der: tsa.der().to_vec(),
+            tsa_pem: tsa.pem(),
+            tsa_key: self.tsa_key.serialize_der(),
+            chain: vec![self.ca.der().to_vec()],
+        }
     }
+}
+
+pub fn pki() -> Pki {
+    let p = parts();
+    let signer = p.signer_params.signed_by(&p.signer_key, &p.issuer).unwrap();
+    let tsa = p.tsa_params.signed_by(&p.tsa_key, &p.issuer).unwrap();
+    p.pki(&signer, &tsa)
 }
 
 impl Pki {
