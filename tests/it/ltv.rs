@@ -93,6 +93,8 @@ async fn the_public_verifier_reports_each_signature_and_refuses_what_is_not_a_pd
     assert!(!sig["signer"].as_str().unwrap_or_default().is_empty(), "{sig}");
     assert!(sig["certificate"]["serial"].as_str().is_some_and(|s| !s.is_empty()), "{sig}");
     assert_eq!(sigs[1]["kind"], "document_timestamp", "{r}");
+    // The stamp was drawn from the registered seal the certificate certifies.
+    assert_eq!(sig["seal"]["matches"], true, "{sig}");
     // The 合意締結証明書, issued once at completion and stored: the same bytes on every
     // download, itself B-LTA (a document time-stamp over the TSA's validation data).
     let (s1, _, report) = download(&app, &registrant, &format!("{T}/contracts/{id}/report")).await;

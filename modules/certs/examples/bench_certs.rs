@@ -168,6 +168,7 @@ fn issue_code_only(certs: &Certs, n: usize) -> Res<Duration> {
         common_name: "BN-Ito.Makoto".into(),
         organization: "アイテックコンサルタント株式会社".into(),
         email: "ito@example.jp".into(),
+        seal_sha256: None,
     };
     let start = Instant::now();
     for _ in 0..n {
@@ -195,6 +196,7 @@ fn issue_raw(n: usize) -> Res<Duration> {
         common_name: "BN-Ito.Makoto".into(),
         organization: "アイテックコンサルタント株式会社".into(),
         email: "ito@example.jp".into(),
+        seal_sha256: None,
     };
     let start = Instant::now();
     for _ in 0..n {

@@ -209,6 +209,9 @@ pub struct Subject {
     pub common_name: String,
     pub organization: String,
     pub email: String,
+    /// SHA-256 of the holder's registered seal, certified in a subjectDirectoryAttributes
+    /// extension (see `keiyaku_pades::seal_extension`).
+    pub seal_sha256: Option<[u8; 32]>,
 }
 
 /// A signed certificate and its new key.
@@ -247,6 +250,10 @@ pub fn signer_params(
         p.subject_alt_names = vec![SanType::Rfc822Name(mail)];
     }
     p.use_authority_key_identifier_extension = true;
+    if let Some(seal) = &subject.seal_sha256 {
+        let (oid, content) = keiyaku_pades::seal_extension(seal);
+        p.custom_extensions.push(rcgen::CustomExtension::from_oid_content(&oid, content));
+    }
     apply_endpoints(&mut p, endpoints);
     Ok(p)
 }
@@ -474,6 +481,7 @@ mod tests {
             common_name: "BN-Yamada.Taro".into(),
             organization: "アイテックコンサルタント株式会社".into(),
             email: "ito@a15336.example.jp".into(),
+            seal_sha256: None,
         };
         let serial = random_serial().unwrap_or([1; 16]);
         let endpoints = Endpoints::new("https://keiyaku.example.jp", "HXOS2");

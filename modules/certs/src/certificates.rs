@@ -154,10 +154,14 @@ pub fn issue(tx: &mut Tx, env: &Env<'_>, actor: &Actor, req: &IssueRequest<'_>) 
     let not_after = ca::add_years(not_before, i64::from(ticket.term_years)).min(ca_record.not_after);
     // O is the holder's company as registered in the directory, never what was typed.
     let company = directory::get_company(tx, code, &req.holder.company_id)?.ok_or(CertsError::NotFound("company"))?;
+    // The holder's registered seal (made when they became a signer) belongs to the certificate.
+    let seal = keiyaku_users::seal::get_seal(tx, code, &req.holder.user_id)?
+        .map(|s| <[u8; 32]>::from(<sha2::Sha256 as sha2::Digest>::digest(s.svg.as_bytes())));
     let subject = Subject {
         common_name: req.details.certificate_name(),
         organization: company.name,
         email: req.details.email.clone(),
+        seal_sha256: seal,
     };
     let issued = ca::issue(&ca, &subject, &serial, not_before, not_after, &ca::Endpoints::new(env.base_url, code))?;
     // The OCSP responder the certificate names answers from its issuance on.

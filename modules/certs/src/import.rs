@@ -641,6 +641,7 @@ mod tests {
             common_name: "BN-Yamada.Taro".into(),
             organization: "アイテック".into(),
             email: "ito@example.jp".into(),
+            seal_sha256: None,
         };
         let endpoints = crate::ca::Endpoints::new("https://localhost:8443", "HXOS2");
         let issued = crate::ca::issue(&ca, &subject, &[1, 2, 3], now, crate::ca::add_years(now, 1), &endpoints)

@@ -549,6 +549,7 @@ mod tests {
             common_name: "BN-Yamada.Taro".into(),
             organization: "アイテックコンサルタント株式会社".into(),
             email: "ito@example.jp".into(),
+            seal_sha256: None,
         };
         let endpoints = ca::Endpoints::new("https://localhost:8443", "HXOS2");
         let issued = ca::issue(&ca, &subject, &[1, 2, 3], now, ca::add_years(now, 1), &endpoints)

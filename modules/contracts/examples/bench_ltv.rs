@@ -53,6 +53,7 @@ fn materials(certs: &keiyaku_certs::Certs) -> Result<(Material, Material), Certs
             common_name: "Yamada.Taro".into(),
             organization: "ベンチ建設株式会社".into(),
             email: "taro@bench.example.jp".into(),
+            seal_sha256: None,
         };
         let not_before = now.checked_sub(SignedDuration::from_hours(1)).unwrap_or(now);
         let not_after = ca::add_years(now, 3).min(ca_record.not_after);
@@ -111,6 +112,7 @@ fn completed_pdf(certs: &keiyaku_certs::Certs, tsa: &Material, signer: &Material
         "2026-11-25",
     );
     let request = sign::Request {
+        registered_seal: None,
         pdf: &pdf,
         pages: None,
         signer_name: "山田 太郎",

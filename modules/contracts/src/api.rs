@@ -584,9 +584,21 @@ struct SignatureView {
     /// Permitted changes after it: `signature`, `validation_data`, `document_timestamp`,
     /// `form_filling`.
     allowed_changes_after: Vec<String>,
+    /// The seal the certificate was issued for and the one the stamp was drawn from.
+    seal: Option<SealView>,
     /// `valid`, `indeterminate` or `invalid`.
     verdict: String,
     reasons: Vec<String>,
+}
+
+/// SHA-256s (lower-case hex) of the certified seal and of the seal the stamp was drawn from.
+#[derive(Object)]
+#[oai(skip_serializing_if_is_none, rename = "VerifiedSeal")]
+struct SealView {
+    certificate: Option<String>,
+    stamp: Option<String>,
+    /// The stamp was drawn from the certificate's seal.
+    matches: bool,
 }
 
 #[derive(Object)]
@@ -720,6 +732,11 @@ impl ReportView {
                     }),
                     modifications_after: s.modifications_after.clone(),
                     allowed_changes_after: s.allowed_changes_after.clone(),
+                    seal: s.seal.as_ref().map(|x| SealView {
+                        certificate: x.certificate.clone(),
+                        stamp: x.stamp.clone(),
+                        matches: x.matches,
+                    }),
                     verdict: s.verdict.to_string(),
                     reasons: s.reasons.clone(),
                 }

@@ -717,6 +717,7 @@ pub fn sign_contract(
         mandate_sha256: m.sha256_bytes().unwrap_or_default(),
     });
     let now = tx.now();
+    let registered_seal = keiyaku_users::seal::get_seal(tx, &caller.tenant, &signer_id)?;
     let outside = crate::outside_tsa::OutsideTsa::from_config(&env.config.contracts);
     let stamper = sign::stamper(outside.as_ref(), &tsa, now);
     let mut c = old.clone();
@@ -741,6 +742,7 @@ pub fn sign_contract(
             contract: &c.number,
             certify: true,
             later_signers: old.route.iter().skip(step_index + 1).filter(|s| s.is_signing()).count(),
+            registered_seal: registered_seal.as_ref(),
         };
         let signed = sign::sign(&req, &material, stamper.as_ref())?;
         let signed = match &outside {

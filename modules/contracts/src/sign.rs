@@ -37,6 +37,9 @@ pub struct Request<'a> {
     /// field for each of the `later_signers` beside the first stamp.
     pub certify: bool,
     pub later_signers: usize,
+    /// The signer's registered seal: the stamp is drawn from it, and the signature names
+    /// its SHA-256 (the certificate certifies the same seal).
+    pub registered_seal: Option<&'a keiyaku_users::seal::Seal>,
 }
 
 /// Page sizes (points) of a PDF, or why it cannot be read.
@@ -87,7 +90,7 @@ pub fn sign(req: &Request<'_>, signer: &Material, tsa: &dyn pades::TimeStamper) 
     let x = req.x.filter(|x| x.is_finite() && *x >= 0.0 && *x + STAMP_W <= w).unwrap_or(dx);
     let y = req.y.filter(|y| y.is_finite() && *y >= 0.0 && *y + STAMP_H <= h).unwrap_or(dy);
     let day = req.now.to_zoned_datetime(tokyo()).date();
-    let text = keiyaku_users::seal::seal_text(req.signer_name);
+    let text = keiyaku_users::seal::seal_text(req.registered_seal.map_or(req.signer_name, |s| s.text.as_str()));
     let seal = pades::Seal {
         chars: text.chars.clone(),
         vertical: text.vertical,
@@ -107,6 +110,8 @@ pub fn sign(req: &Request<'_>, signer: &Material, tsa: &dyn pades::TimeStamper) 
     request.name = Some(req.signer_name.to_string());
     request.reason = Some(reason);
     request.delegation = req.delegation.clone();
+    request.seal_sha256 =
+        req.registered_seal.map(|s| <[u8; 32]>::from(<sha2::Sha256 as sha2::Digest>::digest(s.svg.as_bytes())));
     request.certify = req.certify;
     request.reserve = (1..=req.later_signers)
         .map(|k| {

@@ -355,6 +355,11 @@ impl ParsedSignedData {
         self.unsigned_attrs.iter().find(|(a, _)| *a == id).and_then(|(_, v)| v.first()).map(Vec::as_slice)
     }
 
+    /// The SHA-256 of the seal the signature's stamp was drawn from, when it names one.
+    pub fn seal(&self) -> Option<[u8; 32]> {
+        crate::seal_ref::seal_in(self.signed_attrs.iter().map(|(t, v)| (t.as_slice(), v.as_slice())))
+    }
+
     /// The keiyaku delegation attribute, when a delegate signed.
     pub fn delegation(&self) -> Option<Delegation> {
         let id = keiyaku_delegation_oid();

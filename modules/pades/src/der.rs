@@ -24,6 +24,7 @@ pub(crate) const OID_TST_INFO: &[u64] = &[1, 2, 840, 113549, 1, 9, 16, 1, 4];
 pub(crate) const OID_KP_TIMESTAMPING: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 3, 8];
 pub(crate) const OID_EXT_KEY_USAGE: &[u64] = &[2, 5, 29, 37];
 pub(crate) const OID_EXT_CRL_DP: &[u64] = &[2, 5, 29, 31];
+pub(crate) const OID_EXT_SUBJECT_DIRECTORY_ATTRIBUTES: &[u64] = &[2, 5, 29, 9];
 pub(crate) const OID_COMMON_NAME: &[u64] = &[2, 5, 4, 3];
 
 pub(crate) fn oid(components: &[u64]) -> ObjectIdentifier {

@@ -37,6 +37,7 @@ mod pdf;
 mod preflight;
 mod report;
 mod revisions;
+mod seal_ref;
 mod tsa;
 mod verify;
 
@@ -51,11 +52,12 @@ pub use ocsp::{
 pub use pdf::{CONTENTS_SIZE, ValidationData, has_open_signature_field};
 pub use preflight::{InflateLimits, preflight};
 pub use report::{
-    CertificateInfo, Level, Report, Revocation, RevocationSource, SignatureKind, SignatureReport, TimeProof,
+    CertificateInfo, Level, Report, Revocation, RevocationSource, SealCheck, SignatureKind, SignatureReport, TimeProof,
     TimeProofKind, TimestampCertificate, Trust, Verdict, certificate_issued_by, certificate_not_after, describe,
     report, signer_certificates, timestamp_certificates,
 };
 pub use revisions::{Change, RevisionChange, changes_after, revision_ends};
+pub use seal_ref::{SEAL_ATTRIBUTE_OID, certificate_seal, seal_extension};
 pub use tsa::{
     DEFAULT_TSA_POLICY, LocalTsa, TimeStamper, TimestampInfo, check_token as check_timestamp_token, encode_oid,
     timestamp_request, token_certificate, token_from_response, tsa_eku_extension, tsa_response,
@@ -130,6 +132,9 @@ pub struct SignRequest<'a> {
     pub field_name: Option<String>,
     /// The visible stamp; `None`: an invisible signature field on the first page.
     pub appearance: Option<Appearance>,
+    /// SHA-256 of the registered seal the visible stamp is drawn from, named in a signed
+    /// attribute (see [`certificate_seal`]).
+    pub seal_sha256: Option<[u8; 32]>,
     /// A delegate's signature: who signed under which mandate, as a signed attribute.
     pub delegation: Option<Delegation>,
     /// Make this the certification signature (DocMDP, `/P 2`: later form filling, signatures,
@@ -164,6 +169,7 @@ impl std::fmt::Debug for SignRequest<'_> {
             .field("field_name", &self.field_name)
             .field("appearance", &self.appearance)
             .field("delegation", &self.delegation)
+            .field("seal_sha256", &self.seal_sha256)
             .field("certify", &self.certify)
             .field("reserve", &self.reserve)
             .finish_non_exhaustive()
@@ -191,6 +197,7 @@ impl<'a> SignRequest<'a> {
             contact_info: None,
             field_name: None,
             appearance: None,
+            seal_sha256: None,
             delegation: None,
             certify: false,
             reserve: Vec::new(),

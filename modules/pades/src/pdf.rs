@@ -681,7 +681,12 @@ pub(crate) fn sign(req: &SignRequest, tsa: &dyn TimeStamper) -> Result<Vec<u8>, 
             econtent: None,
             digest,
             with_certs: true,
-            extra_attrs: req.delegation.iter().map(|d| d.attribute()).collect(),
+            extra_attrs: req
+                .delegation
+                .iter()
+                .map(|d| d.attribute())
+                .chain(req.seal_sha256.as_ref().map(crate::seal_ref::seal_attribute))
+                .collect(),
         };
         cms::signed_data(&signer, &content, &|signature| {
             let imprint: [u8; 32] = Sha256::digest(signature).into();

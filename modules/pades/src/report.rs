@@ -297,10 +297,25 @@ pub struct SignatureReport {
     /// The permitted kinds of change made after it, in order of first appearance:
     /// `signature`, `validation_data`, `document_timestamp`, `form_filling`.
     pub allowed_changes_after: Vec<String>,
+    /// The seal: the one the certificate was issued for and the one the stamp was drawn
+    /// from; `None` when neither is named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seal: Option<SealCheck>,
     /// This entry's verdict (never `unsigned`).
     pub verdict: Verdict,
     /// Why the verdict is not `valid` (English, short).
     pub reasons: Vec<String>,
+}
+
+/// The seal of a signature (see [`crate::certificate_seal`]): SHA-256s in lower-case hex.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealCheck {
+    /// The seal the signer's certificate was issued for.
+    pub certificate: Option<String>,
+    /// The seal the signature says its stamp was drawn from.
+    pub stamp: Option<String>,
+    /// Both are named and equal: the stamp was drawn from the certificate's seal.
+    pub matches: bool,
 }
 
 /// Verifies every signature and document time-stamp of `pdf` and judges it: integrity,
@@ -444,6 +459,17 @@ pub fn describe(report: &Report) -> String {
         let _ = writeln!(out, "   revocation: {}", revocation_text(&s.revocation));
         if !s.allowed_changes_after.is_empty() {
             let _ = writeln!(out, "   later changes: {}", s.allowed_changes_after.join(", ").replace('_', " "));
+        }
+        if let Some(seal) = &s.seal {
+            let _ = writeln!(
+                out,
+                "   seal: {}",
+                if seal.matches {
+                    "the stamp is drawn from the certificate's seal"
+                } else {
+                    "the stamp is not the certificate's seal"
+                }
+            );
         }
         if s.modifications_after.is_empty() {
             out.push_str("   modifications after: none\n");
@@ -1321,6 +1347,15 @@ impl Ctx {
             revocation,
             modifications_after,
             allowed_changes_after,
+            seal: {
+                let certified = entry.cert.as_ref().and_then(|c| crate::certificate_seal(c.der()));
+                let stamp = info.seal_sha256;
+                (certified.is_some() || stamp.is_some()).then(|| SealCheck {
+                    certificate: certified.map(|h| hex(&h, false)),
+                    stamp: stamp.map(|h| hex(&h, false)),
+                    matches: certified.is_some() && certified == stamp,
+                })
+            },
             verdict,
             reasons,
         }

@@ -32,6 +32,8 @@ pub struct SignatureInfo {
     pub timestamp: Option<TimestampInfo>,
     /// For a delegate's signature: who signed under which mandate (a signed attribute).
     pub delegation: Option<crate::Delegation>,
+    /// The SHA-256 of the seal the stamp was drawn from, as the signature names it.
+    pub seal_sha256: Option<[u8; 32]>,
 }
 
 impl SignatureInfo {
@@ -100,6 +102,7 @@ pub fn verify(pdf: &[u8]) -> Result<Vec<SignatureInfo>, PadesError> {
             signature_valid: false,
             timestamp: None,
             delegation: None,
+            seal_sha256: None,
         };
         let [a, b, c, len] = byte_range;
         let ranges_ok = a == 0 && b < c && c.checked_add(len).is_some_and(|end| end <= pdf.len());
@@ -129,6 +132,7 @@ pub fn verify(pdf: &[u8]) -> Result<Vec<SignatureInfo>, PadesError> {
             info.signature_valid = checked.signature_ok;
             info.signer_name = checked.signer.map(|c| common_name(&c.subject)).unwrap_or_default();
             info.delegation = sd.delegation();
+            info.seal_sha256 = sd.seal();
             if let Some(token) = sd.timestamp_token() {
                 let imprint: [u8; 32] = Sha256::digest(&sd.signature).into();
                 info.timestamp = Some(check_token(token, &imprint).unwrap_or(TimestampInfo {

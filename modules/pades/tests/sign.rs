@@ -271,3 +271,31 @@ fn crl_distribution_points_are_read_from_certificates() {
     assert!(keiyaku_pades::crl_urls(&pki().ca_der).is_empty());
     assert!(keiyaku_pades::crl_urls(b"junk").is_empty());
 }
+
+#[test]
+fn the_verifier_says_whether_the_stamp_is_drawn_from_the_certificates_seal() {
+    use keiyaku_pades::{certificate_seal, report, seal_extension};
+    let registered = [0x5au8; 32];
+    let mut parts = common::parts();
+    let (oid, content) = seal_extension(&registered);
+    parts.signer_params.custom_extensions.push(rcgen::CustomExtension::from_oid_content(&oid, content));
+    let signer = parts.signer_params.signed_by(&parts.signer_key, &parts.issuer).unwrap();
+    let tsa = parts.tsa_params.signed_by(&parts.tsa_key, &parts.issuer).unwrap();
+    let pki = parts.pki(&signer, &tsa);
+    assert_eq!(certificate_seal(&pki.signer_der), Some(registered));
+    assert_eq!(certificate_seal(&pki.ca_der), None);
+    let roots = [pki.ca_der.clone()];
+    let judge = |stamp: Option<[u8; 32]>| {
+        let pdf = simple_pdf();
+        let mut req = pki.request(&pdf);
+        req.seal_sha256 = stamp;
+        let signed = sign(&req, &pki.tsa()).unwrap();
+        report(&signed, &roots, jiff::Timestamp::now()).unwrap().signatures[0].seal.clone()
+    };
+    let same = judge(Some(registered)).expect("seal");
+    assert!(same.matches && same.stamp == same.certificate, "{same:?}");
+    let other = judge(Some([1u8; 32])).expect("seal");
+    assert!(!other.matches && other.certificate.is_some(), "{other:?}");
+    let none = judge(None).expect("the certificate names one");
+    assert!(!none.matches && none.stamp.is_none(), "{none:?}");
+}
