@@ -213,6 +213,36 @@ fn red_pixels(img: &(usize, usize, Vec<u8>), x0: usize, y0: usize, x1: usize, y1
 }
 
 #[test]
+fn poppler_finds_the_stamps_font_embedded_as_a_subset() {
+    if !have("pdffonts", "-v") {
+        return;
+    }
+    let f = files("pdffonts");
+    let (ok, out) = run("pdffonts", &["twice.pdf"], &f.dir);
+    assert!(ok, "{out}");
+    // name  type  encoding  emb sub uni: both stamps' fonts, embedded subsets with ToUnicode.
+    let fonts: Vec<&str> = out.lines().filter(|l| l.contains("+IPAexMincho")).collect();
+    assert_eq!(fonts.len(), 2, "{out}");
+    for line in fonts {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        assert!(cols[0].len() == 6 + "+IPAexMincho".len() && cols[0][..6].bytes().all(|b| b.is_ascii_uppercase()));
+        assert!(line.contains("CID TrueType") && line.contains("Identity-H"), "{line}");
+        assert_eq!(cols[cols.len() - 5..cols.len() - 2], ["yes", "yes", "yes"], "{line}");
+    }
+    // The signatures leave no font for the viewer to substitute: the only one not embedded
+    // is the original page's Helvetica.
+    let (_, original) = run("pdffonts", &["original.pdf"], &f.dir);
+    let not_embedded = |t: &str| -> Vec<String> {
+        t.lines()
+            .filter(|l| l.contains(" no "))
+            .map(|l| l.split_whitespace().next().unwrap_or("").to_string())
+            .collect()
+    };
+    assert_eq!(not_embedded(&out), not_embedded(&original));
+    assert_eq!(not_embedded(&original), ["Helvetica"]);
+}
+
+#[test]
 fn poppler_renders_the_red_seal_in_its_rectangle() {
     if !have("pdftoppm", "-v") {
         return;
