@@ -3,7 +3,7 @@
 //! Text is set in the embedded font of [`keiyaku_font`]: measured with its widths and drawn
 //! with only the glyphs used, so the stamp looks the same in every viewer.
 
-use keiyaku_font::Subset;
+use keiyaku_font::{Subset, Typeface};
 use std::fmt::Write as _;
 
 /// The seal (印影) drawn in the signature's appearance.
@@ -41,7 +41,7 @@ const MARGIN: f32 = 36.0;
 const GAP: f32 = 6.0;
 
 fn text_width(s: &str) -> f32 {
-    keiyaku_font::width(s)
+    Typeface::Mincho.width(s)
 }
 
 /// Fixed-precision number for content streams.
@@ -215,7 +215,7 @@ mod tests {
         assert_eq!(h, 60.0);
         assert!((x + w - (595.0 - 36.0)).abs() < 0.01);
         assert!((y + h - (842.0 - 36.0)).abs() < 0.01);
-        let mut font = Subset::new().expect("font");
+        let mut font = Subset::new(Typeface::Mincho);
         let c = a.content(w, h, &mut font);
         assert!(c.contains("0.824 0.137 0.165 RG"));
         // 山 and 田 (the seal, top to bottom), then the label's glyphs.
@@ -231,7 +231,7 @@ mod tests {
             seal: Seal { chars: vec!['\u{0}', '😀'], vertical: false, date: Some("26.11.25".into()) },
             ..Default::default()
         };
-        let mut font = Subset::new().expect("font");
+        let mut font = Subset::new(Typeface::Mincho);
         let c = a.content(10.0, 10.0, &mut font);
         // 電子契約 on top of the date seal.
         assert!(c.contains("<0001000200030004> Tj"), "{c}");

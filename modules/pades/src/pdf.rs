@@ -402,7 +402,7 @@ fn add_signature(
         let mut field = inc.dictionary(field_id)?;
         let [x0, y0, x1, y1] = rect_of(&field);
         if let Some(a) = appearance {
-            let ap_id = appearance_stream(&mut inc, a, (x1 - x0).abs(), (y1 - y0).abs())?;
+            let ap_id = appearance_stream(&mut inc, a, (x1 - x0).abs(), (y1 - y0).abs());
             let mut ap = Dictionary::new();
             ap.set("N", Object::Reference(ap_id));
             field.set("AP", Object::Dictionary(ap));
@@ -513,7 +513,7 @@ fn add_signature(
         Some(a) => {
             let [x, y, w, h] = a.rect_on(urx - llx, ury - lly);
             let rect = [llx + x, ury - y - h, llx + x + w, ury - y];
-            (rect, Some(appearance_stream(&mut inc, a, w, h)?))
+            (rect, Some(appearance_stream(&mut inc, a, w, h)))
         }
         None => ([0.0; 4], None),
     };
@@ -538,13 +538,12 @@ fn add_signature(
 
 /// The seal's appearance stream (`w` × `h` points) and its embedded font subset, written
 /// into `inc`.
-fn appearance_stream(inc: &mut Increment<'_>, a: &crate::Appearance, w: f32, h: f32) -> Result<ObjectId, PadesError> {
-    let mut font = keiyaku_font::Subset::new().map_err(|e| PadesError::Invalid(e.to_string()))?;
+fn appearance_stream(inc: &mut Increment<'_>, a: &crate::Appearance, w: f32, h: f32) -> ObjectId {
+    let mut font = keiyaku_font::Subset::new(keiyaku_font::Typeface::Mincho);
     let content = a.content(w, h, &mut font);
     let ids: [ObjectId; 6] = std::array::from_fn(|_| inc.alloc());
     let [ap_id, font_id, cid_id, desc_id, file_id, tu_id] = ids;
-    let objects =
-        font.pdf_objects(cid_id.0, desc_id.0, file_id.0, tu_id.0).map_err(|e| PadesError::Invalid(e.to_string()))?;
+    let objects = font.pdf_objects(cid_id.0, desc_id.0, file_id.0, tu_id.0);
     inc.up.stream(
         ap_id,
         &format!(
@@ -560,7 +559,7 @@ fn appearance_stream(inc: &mut Increment<'_>, a: &crate::Appearance, w: f32, h: 
     inc.up.object(desc_id, &objects.descriptor);
     inc.up.stream(file_id, &objects.font_file_entries, &objects.font_file);
     inc.up.stream(tu_id, "", &objects.to_unicode);
-    Ok(ap_id)
+    ap_id
 }
 
 /// The `/Rect` of an annotation, normalised (`[0 0 0 0]` when missing).
