@@ -96,7 +96,7 @@ async fn the_public_verifier_reports_each_signature_and_refuses_what_is_not_a_pd
     // The stamp was drawn from the registered seal the certificate certifies.
     assert_eq!(sig["seal"]["matches"], true, "{sig}");
     // The 合意締結証明書, issued once at completion and stored: the same bytes on every
-    // download, itself B-LTA (a document time-stamp over the TSA's validation data).
+    // download, itself signed by the system certificate at B-LTA.
     let (s1, _, report) = download(&app, &registrant, &format!("{T}/contracts/{id}/report")).await;
     app.clock.advance(jiff::SignedDuration::from_hours(1));
     let (s2, _, again) = download(&app, &registrant, &format!("{T}/contracts/{id}/report")).await;
@@ -104,8 +104,13 @@ async fn the_public_verifier_reports_each_signature_and_refuses_what_is_not_a_pd
     assert!(report == again, "the stored report, not rebuilt");
     let (_, rr) = verify(&app, "application/pdf", report).await;
     assert_eq!(rr["verdict"], "valid", "{rr}");
-    assert_eq!(rr["signatures"][0]["kind"], "document_timestamp", "{rr}");
+    assert_eq!(
+        (rr["signatures"][0]["kind"].as_str(), rr["signatures"][0]["level"].as_str()),
+        (Some("signature"), Some("B-LTA")),
+        "{rr}"
+    );
     assert_eq!(rr["signatures"][0]["revocation"]["status"], "good", "{rr}");
+    assert_eq!(rr["signatures"][1]["kind"], "document_timestamp", "{rr}");
     // It states the same judgement for each signature.
     if let Some(text) = completion_report_text(&app, &registrant, &id).await {
         let serial = sig["certificate"]["serial"].as_str().unwrap_or_default();
@@ -189,6 +194,91 @@ async fn the_public_verifier_reports_each_signature_and_refuses_what_is_not_a_pd
     assert!(junk.text().await.expect("html").contains("PDFファイルを指定してください。"));
 
     assert_eq!(contracts_snapshot(&app).await, snap, "the verifier and the refusal wrote nothing");
+    app.stop().await;
+}
+
+/// The 合意締結証明書 of a completed contract is signed by the tenant's system certificate
+/// (システム証明書: a CAdES signature with a signature time-stamp, its validation data and a
+/// document time-stamp over them), B-LTA and trusted with the tenant CA as the only root — by
+/// keiyaku's verifier and by pyHanko's LTA validation. The certificate was made once,
+/// audited, and the tenant's OCSP responder vouches for it.
+#[tokio::test]
+async fn the_completion_report_is_signed_by_the_tenant_system_certificate_at_b_lta() {
+    use keiyaku_kernel::store::Read;
+    use keiyaku_pades::{Level, SignatureKind};
+    let app = TestApp::demo().await;
+    let (id, _) = signed_contract(&app, "T-REPORT-SIG").await;
+    let (second, _) = signed_contract(&app, "T-REPORT-SIG-2").await;
+    let registrant = app.demo_token("HX000002").await;
+    let (s, ct, report) = download(&app, &registrant, &format!("{T}/contracts/{id}/report")).await;
+    assert_eq!((s, ct.as_str()), (StatusCode::OK, "application/pdf"));
+    let (_, _, ca_der) = download(&app, &registrant, &format!("{T}/ca/certificate?format=der")).await;
+    let now = keiyaku_kernel::Clock::now(app.clock.as_ref());
+    let store = app.services().kernel.store.clone();
+    let tenant_name = store
+        .read(|tx| keiyaku_kernel::directory::get_tenant(tx, "HXOS2"))
+        .await
+        .expect("tenant")
+        .expect("the demo tenant")
+        .name;
+
+    // One CAdES signature, then the document time-stamp.
+    let infos = keiyaku_pades::verify(&report).expect("signatures");
+    let subs: Vec<&str> = infos.iter().map(|i| i.sub_filter.as_str()).collect();
+    assert_eq!(subs, ["ETSI.CAdES.detached", "ETSI.RFC3161"], "{infos:?}");
+    assert!(infos[0].timestamp.is_some(), "the signature carries its own time-stamp");
+    let r = keiyaku_pades::report(&report, std::slice::from_ref(&ca_der), now).expect("report");
+    assert_eq!(r.verdict, keiyaku_pades::Verdict::Valid, "{r:?}");
+    assert_eq!(r.signatures.len(), 2, "{r:?}");
+    let sig = &r.signatures[0];
+    assert_eq!((sig.kind, sig.level), (SignatureKind::Signature, Some(Level::BLta)), "{sig:?}");
+    assert!(sig.intact && sig.trusted.is_trusted() && sig.modifications_after.is_empty(), "{sig:?}");
+    assert!(matches!(sig.revocation, keiyaku_pades::Revocation::Good { .. }), "{sig:?}");
+    let cert = sig.certificate.as_ref().expect("the signer certificate");
+    assert_eq!(cert.subject, format!("{tenant_name} システム証明書 (HXOS2)"), "{cert:?}");
+    assert_eq!(sig.signer, cert.subject, "{sig:?}");
+    assert!(cert.issuer.contains("認証局"), "issued by the tenant CA: {cert:?}");
+    assert_eq!(r.signatures[1].kind, SignatureKind::DocumentTimestamp, "{r:?}");
+    // The same through the public verifier, which trusts this appliance's tenant CAs.
+    let (_, v) = verify(&app, "application/pdf", report.clone()).await;
+    assert_eq!(v["verdict"], "valid", "{v}");
+    assert_eq!(v["signatures"][0]["certificate"]["serial"].as_str(), Some(cert.serial.as_str()), "{v}");
+    assert_eq!(v["signatures"][0]["trusted"], true, "{v}");
+
+    // The system certificate is made once (audited `certs.system_create`), kept as a service
+    // certificate, so the tenant's OCSP responder says it is good; the second contract's
+    // report is signed by the same one.
+    let (_, _, other) = download(&app, &registrant, &format!("{T}/contracts/{second}/report")).await;
+    let other = keiyaku_pades::report(&other, std::slice::from_ref(&ca_der), now).expect("report");
+    assert_eq!(other.signatures[0].certificate.as_ref().map(|c| c.serial.clone()), Some(cert.serial.clone()));
+    let serial = cert.serial.clone();
+    let (created, status) = store
+        .read(move |tx| {
+            let created = tx
+                .scan(&keiyaku_kernel::audit::AUDIT, "")?
+                .into_iter()
+                .filter(|(_, e)| e.action == "certs.system_create" && e.detail["serial"] == serial.as_str())
+                .count();
+            let status = keiyaku_certs::signing::status_of(tx, "HXOS2", &serial)
+                .map_err(|e| keiyaku_kernel::StoreError::Task(e.to_string()))?;
+            Ok::<_, keiyaku_kernel::StoreError>((created, status))
+        })
+        .await
+        .expect("audit");
+    assert_eq!(created, 1, "one certs.system_create audit record");
+    assert_eq!(status, keiyaku_pades::CertStatus::Good);
+
+    // pyHanko's PAdES-LTA validation, the tenant CA the only root.
+    if tool("pyhanko") {
+        let (_, _, ca_pem) = download(&app, &registrant, &format!("{T}/ca/certificate")).await;
+        let dir = tempdir("report-sig");
+        let (file, ca_file) = (dir.join("report.pdf"), dir.join("ca.pem"));
+        std::fs::write(&file, &report).expect("write");
+        std::fs::write(&ca_file, &ca_pem).expect("write");
+        let (ok, out) = pyhanko_lta(&file, &ca_file, now);
+        assert!(ok && out.contains("\"passed\": true"), "the 合意締結証明書 passes pyHanko's LTA validation: {out}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     app.stop().await;
 }
 
@@ -444,7 +534,7 @@ async fn an_outside_tsa_stamps_the_signatures_and_its_revocation_data_is_embedde
     let before = outside.requests.load(Ordering::SeqCst);
     let (id, pdf) = signed_contract(&app, "T-OUTSIDE-TSA").await;
     let stamps = outside.requests.load(Ordering::SeqCst) - before;
-    assert_eq!(stamps, 3, "the signature's, the document's, the 合意締結証明書's time-stamps");
+    assert_eq!(stamps, 4, "the signature's, the document's, the 合意締結証明書's signature and document time-stamps");
 
     // Trusting the tenant CA and the outside TSA's CA, the signature is B-LTA and valid.
     let registrant = app.demo_token("HX000002").await;
@@ -458,6 +548,18 @@ async fn an_outside_tsa_stamps_the_signatures_and_its_revocation_data_is_embedde
     // Without the outside CA, the time proof is not trusted.
     let (_, r) = verify(&app, "application/pdf", pdf.clone()).await;
     assert_eq!(r["verdict"], "indeterminate", "{r}");
+    // The 合意締結証明書: the system certificate's signature, stamped by the outside TSA,
+    // with both certificates' validation data embedded.
+    let (_, _, report) = download(&app, &registrant, &format!("{T}/contracts/{id}/report")).await;
+    let (ct, body) = files(&[("file", "r.pdf", &report), ("trust", "tsa-ca.pem", outside.ca_pem.as_bytes())]);
+    let (_, rr) = verify(&app, &ct, body).await;
+    assert_eq!(rr["verdict"], "valid", "{rr}");
+    let sig = &rr["signatures"][0];
+    assert_eq!((sig["kind"].as_str(), sig["level"].as_str()), (Some("signature"), Some("B-LTA")), "{rr}");
+    assert!(sig["signer"].as_str().is_some_and(|s| s.contains("システム証明書")), "{rr}");
+    assert_eq!(sig["revocation"]["status"], "good", "{rr}");
+    assert_eq!(sig["time_proof"]["by"], "認定タイムスタンプ 試験局 TSA", "{rr}");
+    assert_eq!(sig["time_proof"]["revocation"]["source"], "crl", "{rr}");
 
     if tool("pyhanko") {
         let dir = tempdir("outside-tsa");
@@ -468,6 +570,10 @@ async fn an_outside_tsa_stamps_the_signatures_and_its_revocation_data_is_embedde
         let roots = std::path::PathBuf::from(format!("{},{}", ca_file.display(), tsa_ca.display()));
         let (ok, out) = pyhanko_lta(&file, &roots, keiyaku_kernel::Clock::now(app.clock.as_ref()));
         assert!(ok && out.contains("\"passed\": true"), "{out}");
+        let report_file = dir.join("report.pdf");
+        std::fs::write(&report_file, &report).expect("write");
+        let (ok, out) = pyhanko_lta(&report_file, &roots, keiyaku_kernel::Clock::now(app.clock.as_ref()));
+        assert!(ok && out.contains("\"passed\": true"), "the 合意締結証明書: {out}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -286,6 +286,10 @@ pub enum Service {
     Tsa,
     /// The delegated OCSP responder (id-kp-OCSPSigning, id-pkix-ocsp-nocheck).
     Ocsp,
+    /// The system certificate (システム証明書): signs the documents the appliance itself
+    /// issues, such as the 合意締結証明書 — digitalSignature + nonRepudiation and the
+    /// document-signing extended key usages of a signer certificate.
+    System,
 }
 
 /// Generates a key and signs a service certificate of the tenant (see [`Service`]).
@@ -323,6 +327,14 @@ pub fn issue_service(
             p.extended_key_usages = vec![ExtendedKeyUsagePurpose::OcspSigning];
             p.custom_extensions =
                 vec![rcgen::CustomExtension::from_oid_content(keiyaku_pades::OID_OCSP_NOCHECK, vec![0x05, 0x00])];
+        }
+        Service::System => {
+            p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::ContentCommitment];
+            p.extended_key_usages = vec![
+                ExtendedKeyUsagePurpose::Other(EKU_DOCUMENT_SIGNING.to_vec()),
+                ExtendedKeyUsagePurpose::EmailProtection,
+                ExtendedKeyUsagePurpose::Other(EKU_MS_DOCUMENT_SIGNING.to_vec()),
+            ];
         }
     }
     p.use_authority_key_identifier_extension = true;
@@ -503,6 +515,43 @@ mod tests {
             now() + jiff::SignedDuration::from_hours(168),
         );
         assert!(crl.is_ok_and(|d| d.len() > 100));
+    }
+
+    #[test]
+    fn the_system_certificate_signs_documents_with_non_repudiation_and_names_its_endpoints() {
+        use x509_parser::prelude::{FromDer, ParsedExtension, X509Certificate};
+        let ca = loaded();
+        let serial = random_serial().unwrap_or([2; 16]);
+        let endpoints = Endpoints::new("https://keiyaku.example.jp", "HXOS2");
+        let issued = issue_service(
+            &ca,
+            Service::System,
+            "HXOS2 システム証明書 (HXOS2)",
+            "オリエンタル白石株式会社",
+            &serial,
+            now(),
+            add_years(now(), 5),
+            &endpoints,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(sign_and_verify(&issued.der, &issued.key_pkcs8, ca.public_key_raw(), b"payload").is_ok());
+        let (_, cert) = X509Certificate::from_der(&issued.der).unwrap_or_else(|e| panic!("{e}"));
+        let ku = cert.key_usage().ok().flatten().map(|e| *e.value).unwrap_or_else(|| panic!("keyUsage"));
+        assert!(ku.digital_signature() && ku.non_repudiation() && !ku.key_cert_sign(), "{ku}");
+        let eku = cert.extended_key_usage().ok().flatten().map(|e| e.value.clone()).unwrap_or_else(|| panic!("EKU"));
+        assert!(eku.email_protection && !eku.time_stamping && !eku.ocsp_signing, "{eku:?}");
+        let mut crl = Vec::new();
+        let mut aia = Vec::new();
+        for ext in cert.extensions() {
+            match ext.parsed_extension() {
+                ParsedExtension::CRLDistributionPoints(p) => crl.push(format!("{p:?}")),
+                ParsedExtension::AuthorityInfoAccess(a) => aia.push(format!("{a:?}")),
+                _ => {}
+            }
+        }
+        assert!(crl.iter().any(|p| p.contains(&endpoints.crl)), "{crl:?}");
+        assert!(aia.iter().any(|a| a.contains(&endpoints.ocsp) && a.contains(&endpoints.ca_issuers)), "{aia:?}");
+        assert!(!cert.is_ca());
     }
 
     #[test]

@@ -34,13 +34,18 @@ pub const TSAS: Table<TsaRecord> = Table::new("certs_tsa");
 /// `tenant` → the tenant CA's delegated OCSP responder (same record shape as the TSA's).
 pub const OCSP_RESPONDERS: Table<TsaRecord> = Table::new("certs_ocsp_responder");
 
-/// `tenant/serial` → every service certificate (TSA, OCSP responder) the tenant CA issued,
+/// `tenant` → the tenant's system certificate (システム証明書), which signs what the
+/// appliance itself issues, such as the 合意締結証明書 (same record shape as the TSA's).
+pub const SYSTEM_CERTS: Table<TsaRecord> = Table::new("certs_system");
+
+/// `tenant/serial` → every service certificate (TSA, OCSP responder, system) the tenant CA issued,
 /// so OCSP answers `good` for one that was replaced.
 pub const SERVICE_CERTS: Table<ServiceCert> = Table::new("certs_service_certs");
 
-pub const TABLES: [&str; 14] = [
+pub const TABLES: [&str; 15] = [
     TSAS.name(),
     OCSP_RESPONDERS.name(),
+    SYSTEM_CERTS.name(),
     SERVICE_CERTS.name(),
     CAS.name(),
     CRLS.name(),
@@ -413,13 +418,14 @@ pub struct KeyFile {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceCert {
-    /// `tsa` or `ocsp`.
+    /// `tsa`, `ocsp` or `system`.
     pub service: String,
     pub not_before: Timestamp,
     pub not_after: Timestamp,
 }
 
-/// A service certificate of the tenant (the TSA's or the OCSP responder's) with its sealed key.
+/// A service certificate of the tenant (the TSA's, the OCSP responder's or the system
+/// certificate) with its sealed key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TsaRecord {
     pub tenant: String,

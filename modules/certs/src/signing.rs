@@ -1,13 +1,14 @@
 //! What document signing (the contracts module) takes from this module: a signer's
-//! certificate and key while the certificate is usable, and the tenant's timestamp
-//! authority (RFC 3161), certified by the tenant CA and created on first use.
+//! certificate and key while the certificate is usable, the tenant's timestamp authority
+//! (RFC 3161) and the tenant's system certificate (システム証明書, which signs the
+//! 合意締結証明書), each certified by the tenant CA and created on first use.
 
 use crate::certificates::{State, cert_aad, date_display, ensure_ca, pem_body, state};
 use crate::error::{CertsError, Unusable};
 use crate::kek::Kek;
 use crate::model::{
-    APPLICATIONS, CAS, CERTIFICATES, CertRecord, OCSP_RESPONDERS, REVOKED, SERVICE_CERTS, ServiceCert, TSAS, TsaRecord,
-    USER_CERTS, key,
+    APPLICATIONS, CAS, CERTIFICATES, CertRecord, OCSP_RESPONDERS, REVOKED, SERVICE_CERTS, SYSTEM_CERTS, ServiceCert,
+    TSAS, TsaRecord, USER_CERTS, key,
 };
 use crate::{authz, ca};
 use jiff::SignedDuration;
@@ -18,7 +19,8 @@ use keiyaku_kernel::error::{ApiError, Lang};
 use keiyaku_kernel::intent::{IntentError, PIN_TRIES, PinRefusal, SignedStatement, SignerKeys};
 use keiyaku_kernel::store::{Read, ReadTx, Tx};
 
-/// How long a TSA certificate is valid; a new one is made when less than a year is left.
+/// How long a TSA or system certificate is valid; a new one is made when less than a year
+/// is left.
 const TSA_YEARS: i64 = 5;
 
 /// A certificate with its chain and opened key (PKCS#8, ECDSA P-256).
@@ -212,6 +214,10 @@ fn ocsp_aad(tenant: &str, serial: &str) -> String {
     format!("{tenant}/ocsp/{serial}")
 }
 
+fn system_aad(tenant: &str, serial: &str) -> String {
+    format!("{tenant}/system/{serial}")
+}
+
 /// How long an OCSP responder certificate is valid, and how long before its end a new one
 /// is made.
 const OCSP_RESPONDER_DAYS: i64 = 400;
@@ -220,8 +226,9 @@ const OCSP_RENEW_DAYS: i64 = 60;
 const OCSP_VALIDITY: SignedDuration = SignedDuration::from_hours(7 * 24);
 
 /// A service certificate of the tenant with its key: made — and audited — when there is
-/// none or the current one ends within the renewal margin (a year for the TSA, 60 days for
-/// the OCSP responder). Every one issued is kept in `SERVICE_CERTS` so OCSP vouches for it.
+/// none or the current one ends within the renewal margin (a year for the TSA and the system
+/// certificate, 60 days for the OCSP responder). Every one issued is kept in `SERVICE_CERTS`
+/// so OCSP vouches for it.
 fn service_material(
     tx: &mut Tx,
     kek: &Kek,
@@ -230,17 +237,18 @@ fn service_material(
     service: ca::Service,
 ) -> Result<Material, CertsError> {
     let now = tx.now();
-    let (table, margin, aad, label, action): (_, SignedDuration, Aad, &str, &str) = match service {
-        ca::Service::Tsa => {
-            (&TSAS, SignedDuration::from_hours(366 * 24), tsa_aad, "タイムスタンプ局", "certs.tsa_create")
-        }
+    let year = SignedDuration::from_hours(366 * 24);
+    let (table, margin, aad, label, kind, action): (_, SignedDuration, Aad, &str, &str, &str) = match service {
+        ca::Service::Tsa => (&TSAS, year, tsa_aad, "タイムスタンプ局", "tsa", "certs.tsa_create"),
         ca::Service::Ocsp => (
             &OCSP_RESPONDERS,
             SignedDuration::from_hours(OCSP_RENEW_DAYS * 24),
             ocsp_aad,
             "OCSPレスポンダ",
+            "ocsp",
             "certs.ocsp_create",
         ),
+        ca::Service::System => (&SYSTEM_CERTS, year, system_aad, "システム証明書", "system", "certs.system_create"),
     };
     let renew_after = now.checked_add(margin).unwrap_or(now);
     let record = match tx.get(table, &tenant.code)? {
@@ -252,7 +260,7 @@ fn service_material(
             let common_name: String = format!("{} {label} ({})", tenant.name, tenant.code).chars().take(64).collect();
             let not_before = now.checked_sub(SignedDuration::from_hours(1)).unwrap_or(now);
             let not_after = match service {
-                ca::Service::Tsa => ca::add_years(now, TSA_YEARS),
+                ca::Service::Tsa | ca::Service::System => ca::add_years(now, TSA_YEARS),
                 ca::Service::Ocsp => {
                     now.checked_add(SignedDuration::from_hours(OCSP_RESPONDER_DAYS * 24)).unwrap_or(now)
                 }
@@ -280,10 +288,6 @@ fn service_material(
                 created_at: now,
             };
             tx.put(table, &tenant.code, &record)?;
-            let kind = match service {
-                ca::Service::Tsa => "tsa",
-                ca::Service::Ocsp => "ocsp",
-            };
             tx.put(
                 &SERVICE_CERTS,
                 &key(&tenant.code, &record.serial),
@@ -319,6 +323,15 @@ pub fn tsa_material(tx: &mut Tx, kek: &Kek, tenant: &Tenant, base_url: &str) -> 
 /// The tenant CA's delegated OCSP responder (made when there is none or it ends within 60 days).
 pub fn ocsp_material(tx: &mut Tx, kek: &Kek, tenant: &Tenant, base_url: &str) -> Result<Material, CertsError> {
     service_material(tx, kek, tenant, base_url, ca::Service::Ocsp)
+}
+
+/// The tenant's system certificate (システム証明書: `CN = {tenant name} システム証明書
+/// ({code})`, digitalSignature + nonRepudiation, the document-signing extended key usages,
+/// the CRL and OCSP locations under `base_url`, 5 years) and key, for signing what the
+/// appliance itself issues (the 合意締結証明書); made when there is none or the current one
+/// has less than a year left.
+pub fn system_material(tx: &mut Tx, kek: &Kek, tenant: &Tenant, base_url: &str) -> Result<Material, CertsError> {
+    service_material(tx, kek, tenant, base_url, ca::Service::System)
 }
 
 /// What the tenant CA says of its certificate `serial` (upper-case hex) now: signer

@@ -794,12 +794,21 @@ pub fn sign_contract(
     if signed.status != Status::Completed {
         return Ok(Ok(signed));
     }
-    // 合意締結証明書: made once, now, and kept.
-    let tsa_data = match &outside {
-        Some(_) => keiyaku_pades::ValidationData::default(),
-        None => keiyaku_certs::signing::validation_data(tx, kek, &tenant, env.base_url, &[&tsa.cert_der])?,
+    // 合意締結証明書: made once, now, and kept; signed by the tenant's system certificate.
+    let system = keiyaku_certs::signing::system_material(tx, kek, &tenant, env.base_url)?;
+    let certs: Vec<&[u8]> = match &outside {
+        Some(_) => vec![&system.cert_der],
+        None => vec![&system.cert_der, &tsa.cert_der],
     };
-    crate::report::issue(tx, signed, &tsa_data, stamper.as_ref()).map(Ok)
+    let report_data = keiyaku_certs::signing::validation_data(tx, kek, &tenant, env.base_url, &certs)?;
+    let signing = crate::report::Signing {
+        system: &system,
+        tenant_name: &tenant.name,
+        validation: &report_data,
+        outside: outside.as_ref(),
+        stamper: stamper.as_ref(),
+    };
+    crate::report::issue(tx, signed, &signing).map(Ok)
 }
 
 /// 訂正: new values for a contract's attributes (None: unchanged). The signed documents are

@@ -1,12 +1,16 @@
 //! 合意締結証明書: the completion report of a contract as a PDF — parties, every step with
 //! who and when (and for whom a delegate signed), the signatures as verified in the signed
 //! documents, and the SHA-256 of every stored version. Issued once at completion
-//! ([`issue`]): stored with a document time-stamp over it (B-LTA), and served as stored.
+//! ([`issue`]): signed by the tenant's system certificate (システム証明書) with a signature
+//! time-stamp, its validation data and a document time-stamp over it (B-LTA), stored, and
+//! served as stored.
 
 use crate::error::ContractsError;
 use crate::mails::yen;
 use crate::model::{Contract, Party, StoredReport};
+use crate::outside_tsa::OutsideTsa;
 use crate::storage;
+use keiyaku_certs::signing::Material;
 use keiyaku_kernel::clock::tokyo;
 use keiyaku_kernel::context::Actor;
 use keiyaku_kernel::directory;
@@ -103,24 +107,66 @@ impl Writer {
     }
 }
 
-/// Issues the 合意締結証明書 of the just completed `c`, in its transaction: the report, the
-/// TSA's validation data (`tsa_data`) and a document time-stamp over it (B-LTA), stored as a
-/// blob and named on the contract, with its link in the chain (`contract.report_issued`).
-pub fn issue(
-    tx: &mut Tx,
-    c: Contract,
-    tsa_data: &keiyaku_pades::ValidationData,
-    stamper: &dyn keiyaku_pades::TimeStamper,
-) -> Result<Contract, ContractsError> {
+/// What signs and time-stamps the 合意締結証明書.
+pub struct Signing<'a> {
+    /// The tenant's system certificate and key (`keiyaku_certs::signing::system_material`).
+    pub system: &'a Material,
+    /// The tenant's name, in the signature's `/Name`.
+    pub tenant_name: &'a str,
+    /// The chain and revocation data of the system certificate and, with the tenant's TSA,
+    /// of the TSA certificate (`keiyaku_certs::signing::validation_data`).
+    pub validation: &'a keiyaku_pades::ValidationData,
+    /// The outside TSA when `contracts.tsa_url` is set: its certificate and CRLs join the
+    /// validation data.
+    pub outside: Option<&'a OutsideTsa>,
+    /// The signature's and the document time-stamp's authority.
+    pub stamper: &'a dyn keiyaku_pades::TimeStamper,
+}
+
+/// Issues the 合意締結証明書 of the just completed `c`, in its transaction: the report,
+/// signed by the system certificate with a signature time-stamp (PAdES-B-T), the validation
+/// data of the system and TSA certificates (B-LT) and a document time-stamp over it (B-LTA),
+/// stored as a blob and named on the contract, with its link in the chain
+/// (`contract.report_issued`). An outside TSA's failure is 503 `tsa_unavailable`.
+pub fn issue(tx: &mut Tx, c: Contract, signing: &Signing<'_>) -> Result<Contract, ContractsError> {
     let pdf = completion_report(tx, &c)?;
-    let pdf = if tsa_data.certs.is_empty() { pdf } else { crate::sign::add_validation(&pdf, tsa_data)? };
-    let pdf = crate::sign::archive_timestamp(&pdf, stamper)?;
+    let pdf = sign_report(&pdf, signing, tx.now())?;
     let sha256 = storage::put_blob(tx, &c.tenant, &pdf)?;
     let mut done = c.clone();
     done.completion_report = Some(StoredReport { sha256: sha256.clone(), size: pdf.len() as u64, issued_at: tx.now() });
     crate::flow::save(tx, Some(&c), &done)?;
     storage::record(tx, &Actor::system(), &c.tenant, "contract.report_issued", &c.id, json!({"sha256": sha256}))?;
     Ok(done)
+}
+
+/// `pdf` signed by the system certificate (invisible, `/Name` "{tenant} 電子契約システム"),
+/// its validation data and the document time-stamp (PAdES-B-LTA).
+fn sign_report(pdf: &[u8], signing: &Signing<'_>, now: jiff::Timestamp) -> Result<Vec<u8>, ContractsError> {
+    let failed = |what: &str, e: keiyaku_pades::PadesError| {
+        if crate::outside_tsa::is_outside_failure(&e) {
+            ContractsError::TsaUnavailable(e.to_string())
+        } else {
+            ContractsError::internal(format!("{what}: {e}"))
+        }
+    };
+    let m = signing.system;
+    let mut request = keiyaku_pades::SignRequest::new(pdf, &m.cert_der, &m.chain, &m.key_pkcs8, now);
+    request.name = Some(format!("{} 電子契約システム", signing.tenant_name));
+    request.reason = Some("合意締結証明書の発行".into());
+    let signed =
+        keiyaku_pades::sign(&request, signing.stamper).map_err(|e| failed("signing the completion report", e))?;
+    let signed = match signing.outside {
+        // The outside TSA's certificate and CRLs join the system certificate's data.
+        Some(o) => {
+            let mut data = signing.validation.clone();
+            let extra = o.validation_data(&signed).map_err(|e| ContractsError::TsaUnavailable(e.to_string()))?;
+            data.certs.extend(extra.certs);
+            data.crls.extend(extra.crls);
+            crate::sign::add_validation(&signed, &data)?
+        }
+        None => crate::sign::add_validation(&signed, signing.validation)?,
+    };
+    crate::sign::archive_timestamp(&signed, signing.stamper)
 }
 
 /// The report of `c` as a PDF.
