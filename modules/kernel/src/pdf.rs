@@ -457,6 +457,15 @@ mod tests {
     }
 
     #[test]
+    fn the_text_reads_back_through_the_embedded_fonts() {
+        let doc = lopdf::Document::load_mem(&sample()).expect("lopdf reads it");
+        let first = doc.extract_text(&[1]).expect("text");
+        assert!(first.contains("請求書") && first.contains("アイテックコンサルタント株式会社"), "{first}");
+        assert!(first.contains("¥6,600"), "{first}");
+        assert!(doc.extract_text(&[2]).expect("text").contains("2ページ目 〓"));
+    }
+
+    #[test]
     fn widths_and_wrapping() {
         assert_eq!(text_width("0", 10.0), 6.18);
         assert_eq!(text_width("請求", 10.0), 20.0);
