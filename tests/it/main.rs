@@ -34,6 +34,7 @@ mod import;
 mod ltv;
 mod mail;
 mod operations;
+mod placement;
 mod ratelimit;
 #[cfg(feature = "support")]
 mod support;

@@ -30,11 +30,13 @@ pub struct Request<'a> {
     pub page: Option<u32>,
     pub x: Option<f32>,
     pub y: Option<f32>,
-    /// How many signatures the document has already: default stamps go side by side.
+    /// How many signatures the document has already. Default positions do not need it: the
+    /// stamps and fields already on the page are among the areas a new stamp avoids.
     pub slot: usize,
     pub contract: &'a str,
     /// Certify the document (DocMDP, P = 2) if this is its first signature, reserving a
-    /// field for each of the `later_signers` beside the first stamp.
+    /// field for each of the `later_signers` on the page of the first stamp, clear of the
+    /// page's content.
     pub certify: bool,
     pub later_signers: usize,
     /// The signer's registered seal: the stamp is drawn from it, and the signature names
@@ -51,24 +53,17 @@ pub fn page_sizes(pdf: &[u8]) -> Result<Vec<(f32, f32)>, String> {
     Ok(sizes)
 }
 
-/// The default stamp position (top-left, from the page's top-left): the bottom right
-/// corner, moving left for each earlier signature, then up a row.
-fn default_position(page_w: f32, page_h: f32, slot: usize) -> (f32, f32) {
-    let per_row = (((page_w - 2.0 * MARGIN) / (STAMP_W + 8.0)).floor() as usize).max(1);
-    let col = slot % per_row;
-    let row = slot / per_row;
-    let x = page_w - MARGIN - STAMP_W - col as f32 * (STAMP_W + 8.0);
-    let y = page_h - MARGIN - STAMP_H - row as f32 * (STAMP_H + 8.0);
-    (x.max(0.0), y.max(0.0))
-}
-
 /// Signs `req.pdf` with `signer`'s key and certificate, the visible seal, and a timestamp
 /// from the tenant's TSA.
 ///
-/// A certified document has the later signers' fields reserved, so their stamps go where
-/// the certification put them: a position given then is refused (`position_fixed`).
+/// Without a position from the caller, the stamp (and the fields reserved for later
+/// signers) go where nothing is on the page yet, nearest its bottom-right corner
+/// ([`pades::free_spots`]). A certified document has the later signers' fields reserved, so
+/// their stamps go where the certification put them: a position given then is refused
+/// (`position_fixed`).
 pub fn sign(req: &Request<'_>, signer: &Material, tsa: &dyn pades::TimeStamper) -> Result<Vec<u8>, ContractsError> {
-    if (req.page.is_some() || req.x.is_some() || req.y.is_some()) && pades::has_open_signature_field(req.pdf) {
+    let reserved = pades::has_open_signature_field(req.pdf);
+    if (req.page.is_some() || req.x.is_some() || req.y.is_some()) && reserved {
         return Err(ContractsError::invalid(
             "x",
             keiyaku_kernel::validate::Rule::Custom {
@@ -86,9 +81,14 @@ pub fn sign(req: &Request<'_>, signer: &Material, tsa: &dyn pades::TimeStamper) 
     let last = sizes.len();
     let page = req.page.map(|p| p as usize).filter(|p| (1..=last).contains(p)).unwrap_or(last);
     let (w, h) = sizes[page - 1];
-    let (dx, dy) = default_position(w, h, req.slot);
-    let x = req.x.filter(|x| x.is_finite() && *x >= 0.0 && *x + STAMP_W <= w).unwrap_or(dx);
-    let y = req.y.filter(|y| y.is_finite() && *y >= 0.0 && *y + STAMP_H <= h).unwrap_or(dy);
+    let x = req.x.filter(|x| x.is_finite() && *x >= 0.0 && *x + STAMP_W <= w);
+    let y = req.y.filter(|y| y.is_finite() && *y >= 0.0 && *y + STAMP_H <= h);
+    // The stamp fills the field the certification reserved: nothing to place.
+    let (rect, reserve) = if reserved {
+        (None, Vec::new())
+    } else {
+        place(req.pdf, page - 1, x, y, req.later_signers).map(|(r, v)| (Some(r), v))?
+    };
     let day = req.now.to_zoned_datetime(tokyo()).date();
     let text = keiyaku_users::seal::seal_text(req.registered_seal.map_or(req.signer_name, |s| s.text.as_str()));
     let seal = pades::Seal {
@@ -113,15 +113,41 @@ pub fn sign(req: &Request<'_>, signer: &Material, tsa: &dyn pades::TimeStamper) 
     request.seal_sha256 =
         req.registered_seal.map(|s| <[u8; 32]>::from(<sha2::Sha256 as sha2::Digest>::digest(s.svg.as_bytes())));
     request.certify = req.certify;
-    request.reserve = (1..=req.later_signers)
-        .map(|k| {
-            let (x, y) = default_position(w, h, req.slot + k);
-            pades::Reserved { page: page - 1, rect: [x, y, STAMP_W, STAMP_H] }
-        })
-        .collect();
-    request.appearance =
-        Some(pades::Appearance { page: page - 1, rect: Some([x, y, STAMP_W, STAMP_H]), seal, label_lines });
+    request.reserve = reserve.into_iter().map(|rect| pades::Reserved { page: page - 1, rect }).collect();
+    request.appearance = Some(pades::Appearance { page: page - 1, rect, seal, label_lines });
     pades::sign(&request, tsa).map_err(|e| stamp_error("signing failed", &e))
+}
+
+/// The stamp's rectangle on `page` (from 0) and those of the fields reserved for
+/// `later_signers`: free spots clear of the page's content, earlier stamps and each other,
+/// nearest the bottom-right corner first. A coordinate the caller gave (checked to keep the
+/// stamp on the page) replaces the free spot's; the reserved fields then avoid the stamp.
+fn place(
+    pdf: &[u8],
+    page: usize,
+    x: Option<f32>,
+    y: Option<f32>,
+    later_signers: usize,
+) -> Result<([f32; 4], Vec<[f32; 4]>), ContractsError> {
+    let given = x.is_some() || y.is_some();
+    // A stamp-sized rectangle overlaps at most four of the (disjoint, stamp-sized) spots.
+    let count = 1 + later_signers + if given { 4 } else { 0 };
+    let spots = pades::free_spots(pdf, page, (STAMP_W, STAMP_H), count, MARGIN)
+        .map_err(|e| stamp_error("placing the stamp", &e))?;
+    let Some(&[fx, fy, ..]) = spots.first() else {
+        return Err(ContractsError::internal("placing the stamp: no spot"));
+    };
+    if !given {
+        return Ok(([fx, fy, STAMP_W, STAMP_H], spots[1..].to_vec()));
+    }
+    let stamp = [x.unwrap_or(fx), y.unwrap_or(fy), STAMP_W, STAMP_H];
+    let apart = |s: &[f32; 4]| {
+        s[0] >= stamp[0] + stamp[2] || stamp[0] >= s[0] + s[2] || s[1] >= stamp[1] + stamp[3] || stamp[1] >= s[1] + s[3]
+    };
+    let (mut reserve, rest): (Vec<[f32; 4]>, Vec<[f32; 4]>) = spots.into_iter().partition(apart);
+    reserve.extend(rest);
+    reserve.truncate(later_signers);
+    Ok((stamp, reserve))
 }
 
 /// The time-stamping authority signatures and document time-stamps use: the outside one

@@ -34,6 +34,7 @@ mod cms;
 mod der;
 mod ocsp;
 mod pdf;
+mod placement;
 mod preflight;
 mod report;
 mod revisions;
@@ -50,6 +51,7 @@ pub use ocsp::{
     parse_ocsp_response,
 };
 pub use pdf::{CONTENTS_SIZE, ValidationData, has_open_signature_field};
+pub use placement::{free_spots, occupied};
 pub use preflight::{InflateLimits, preflight};
 pub use report::{
     CertificateInfo, Level, Report, Revocation, RevocationSource, SealCheck, SignatureKind, SignatureReport, TimeProof,
