@@ -123,7 +123,6 @@ fn completed_pdf(certs: &keiyaku_certs::Certs, tsa: &Material, signer: &Material
         page: None,
         x: None,
         y: None,
-        slot: 0,
         contract: "C00000001",
         certify: false,
         later_signers: 0,

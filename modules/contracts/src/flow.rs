@@ -721,7 +721,6 @@ pub fn sign_contract(
     let outside = crate::outside_tsa::OutsideTsa::from_config(&env.config.contracts);
     let stamper = sign::stamper(outside.as_ref(), &tsa, now);
     let mut c = old.clone();
-    let signed_before = old.history.iter().filter(|e| e.action == "sign").count();
     let mut hashes = Vec::new();
     for doc in &mut c.documents {
         let Some(latest) = doc.latest().cloned() else { continue };
@@ -738,7 +737,6 @@ pub fn sign_contract(
             page: input.page,
             x: input.x,
             y: input.y,
-            slot: signed_before,
             contract: &c.number,
             certify: true,
             later_signers: old.route.iter().skip(step_index + 1).filter(|s| s.is_signing()).count(),

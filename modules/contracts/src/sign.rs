@@ -30,9 +30,6 @@ pub struct Request<'a> {
     pub page: Option<u32>,
     pub x: Option<f32>,
     pub y: Option<f32>,
-    /// How many signatures the document has already. Default positions do not need it: the
-    /// stamps and fields already on the page are among the areas a new stamp avoids.
-    pub slot: usize,
     pub contract: &'a str,
     /// Certify the document (DocMDP, P = 2) if this is its first signature, reserving a
     /// field for each of the `later_signers` on the page of the first stamp, clear of the
