@@ -3,9 +3,9 @@
 //! document and the web pages over HTTPS.
 
 use crate::tls;
-use keiyaku_kernel::http::{BodyLimit, ProblemJson};
 use keiyaku_kernel::module::{KernelModule, MenuItem, Module};
 use keiyaku_kernel::{Clock, Config, Kernel, Store};
+use keiyaku_web::api::http::{BodyLimit, ProblemJson};
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Server};
 use poem_openapi::payload::Json;
@@ -99,9 +99,9 @@ impl BackupApi {
     #[oai(path = "/api/v1/operator/backup", method = "post", operation_id = "createBackup")]
     async fn create_backup(
         &self,
-        ctx: keiyaku_kernel::http::Ctx,
-        token: keiyaku_auth::api::BearerToken,
-    ) -> keiyaku_kernel::http::ApiResult<poem_openapi::payload::Attachment<Vec<u8>>> {
+        ctx: keiyaku_web::api::http::Ctx,
+        token: keiyaku_web::api::auth::BearerToken,
+    ) -> keiyaku_web::api::http::ApiResult<poem_openapi::payload::Attachment<Vec<u8>>> {
         let actor = self.auth.operator(&token.0.token, ctx.client.clone()).await.map_err(|e| ctx.fail(&e))?;
         let store = self.auth.kernel().store.clone();
         let data_dir = self.auth.kernel().config.storage.data_dir.clone();
@@ -114,10 +114,10 @@ impl BackupApi {
             result
         })
         .await
-        .map_err(|_| keiyaku_kernel::http::Failure::status(500, ctx.lang))?
+        .map_err(|_| keiyaku_web::api::http::Failure::status(500, ctx.lang))?
         .map_err(|e| {
             tracing::error!(error = %e, "backup failed");
-            keiyaku_kernel::http::Failure::status(500, ctx.lang)
+            keiyaku_web::api::http::Failure::status(500, ctx.lang)
         })?;
         let name = format!(
             "keiyaku-{}.tar",
@@ -152,25 +152,27 @@ fn menus(modules: &[Box<dyn Module>]) -> Vec<MenuItem> {
 pub fn api_service(services: &Services) -> OpenApiService<impl OpenApi, ()> {
     #[cfg(feature = "auth")]
     let auth_api =
-        (keiyaku_auth::api::AuthApi { auth: services.auth.clone() }, BackupApi { auth: services.auth.clone() });
+        (keiyaku_web::api::auth::AuthApi { auth: services.auth.clone() }, BackupApi { auth: services.auth.clone() });
     #[cfg(not(feature = "auth"))]
     let auth_api = ();
     #[cfg(feature = "users")]
-    let users_api = keiyaku_users::api::UsersApi { auth: services.auth.clone(), users: services.users.clone() };
+    let users_api = keiyaku_web::api::users::UsersApi { auth: services.auth.clone(), users: services.users.clone() };
     #[cfg(not(feature = "users"))]
     let users_api = ();
     #[cfg(feature = "certs")]
-    let certs_api = keiyaku_certs::api::CertsApi { auth: services.auth.clone(), certs: services.certs.clone() };
+    let certs_api = keiyaku_web::api::certs::CertsApi { auth: services.auth.clone(), certs: services.certs.clone() };
     #[cfg(not(feature = "certs"))]
     let certs_api = ();
     #[cfg(feature = "support")]
     let support_api =
-        keiyaku_support::api::SupportApi { auth: services.auth.clone(), support: services.support.clone() };
+        keiyaku_web::api::support::SupportApi { auth: services.auth.clone(), support: services.support.clone() };
     #[cfg(not(feature = "support"))]
     let support_api = ();
     #[cfg(feature = "contracts")]
-    let contracts_api =
-        keiyaku_contracts::api::ContractsApi { auth: services.auth.clone(), contracts: services.contracts.clone() };
+    let contracts_api = keiyaku_web::api::contracts::ContractsApi {
+        auth: services.auth.clone(),
+        contracts: services.contracts.clone(),
+    };
     #[cfg(not(feature = "contracts"))]
     let contracts_api = ();
     let _ = &services.kernel;
@@ -261,7 +263,7 @@ fn metrics_endpoint(kernel: Kernel, metrics: Arc<crate::observe::Metrics>) -> im
     poem::endpoint::make(move |req: poem::Request| {
         let (kernel, metrics) = (kernel.clone(), metrics.clone());
         async move {
-            let local = keiyaku_kernel::http::client_ip(&req).is_some_and(|ip| ip.is_loopback());
+            let local = keiyaku_web::api::http::client_ip(&req).is_some_and(|ip| ip.is_loopback());
             if !local {
                 return poem::Response::builder().status(poem::http::StatusCode::FORBIDDEN).finish();
             }
@@ -300,7 +302,7 @@ fn tls_file(tls: Arc<tls::Tls>, which: TlsFile) -> impl Endpoint {
         match found {
             Some((mime, name, body)) => poem::Response::builder()
                 .content_type(mime)
-                .header("content-disposition", keiyaku_kernel::http::content_disposition(name))
+                .header("content-disposition", keiyaku_web::api::http::content_disposition(name))
                 .header("cache-control", "max-age=3600")
                 .body(body),
             None => poem::Response::builder().status(poem::http::StatusCode::NOT_FOUND).finish(),
@@ -485,9 +487,9 @@ impl App {
             .with(keiyaku_web::SecurityHeaders)
             .with(crate::observe::Observe(self.metrics.clone()))
             .with(crate::drain::Drain)
-            .with(keiyaku_kernel::http::ClientAddress(Arc::new(
+            .with(keiyaku_web::api::http::ClientAddress(Arc::new(
                 // `settings::check` refused bad entries before start.
-                keiyaku_kernel::http::TrustedProxies::parse(&self.config.server.trusted_proxies).unwrap_or_default(),
+                keiyaku_web::api::http::TrustedProxies::parse(&self.config.server.trusted_proxies).unwrap_or_default(),
             )))
     }
 

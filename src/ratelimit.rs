@@ -20,8 +20,8 @@
 use jiff::Timestamp;
 use keiyaku_kernel::config::LimitsConfig;
 use keiyaku_kernel::error::{Lang, Problem};
-use keiyaku_kernel::http::{Ctx, problem_response};
 use keiyaku_kernel::{Clock, Kernel};
+use keiyaku_web::api::http::{Ctx, problem_response};
 use poem::http::{HeaderValue, StatusCode, header};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 use std::collections::HashMap;
@@ -224,7 +224,7 @@ impl<E: Endpoint> Endpoint for RateLimitEndpoint<E> {
         if path == "/healthz" || path == "/metrics" {
             return self.ep.call(req).await.map(IntoResponse::into_response);
         }
-        let client = keiyaku_kernel::http::client_ip(&req);
+        let client = keiyaku_web::api::http::client_ip(&req);
         let account = if self.limiter.limits_accounts() { self.account(&req) } else { None };
         match self.limiter.check(client, account.as_deref()) {
             Ok(()) => self.ep.call(req).await.map(IntoResponse::into_response),

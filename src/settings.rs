@@ -98,7 +98,7 @@ pub fn check(c: &Config) -> Result<(), String> {
     if c.mail.from.parse::<lettre::message::Mailbox>().is_err() {
         errs.push(format!("configuration key `mail.from`: `{}` is not a mail address", c.mail.from));
     }
-    if let Err(e) = keiyaku_kernel::http::TrustedProxies::parse(&c.server.trusted_proxies) {
+    if let Err(e) = keiyaku_web::api::http::TrustedProxies::parse(&c.server.trusted_proxies) {
         errs.push(format!("configuration key `server.trusted_proxies`: {e}"));
     }
     if c.demo.password.len() < 8 {

@@ -7,7 +7,7 @@
 
 use keiyaku_kernel::Lang;
 use keiyaku_kernel::error::ApiError;
-use keiyaku_kernel::http::content_disposition;
+use keiyaku_web::api::http::content_disposition;
 use keiyaku_kernel::validate::Validator;
 use keiyaku_support::documents::{self, Category, NewDocument, file_name_for};
 use keiyaku_support::sniff::{Kind, sniff};

@@ -325,3 +325,37 @@ async fn request_ids_and_metrics() {
     assert!(text.contains("keiyaku_db_size_bytes"), "{text}");
     app.stop().await;
 }
+
+/// The domain crates know nothing of HTTP: only the transport (`keiyaku-web`) and the binary
+/// depend on poem and poem-openapi. `.ci/run` checks the resolved graph with `cargo tree`.
+#[test]
+fn http_stays_out_of_the_domain_crates() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut checked = Vec::new();
+    for entry in std::fs::read_dir(root.join("modules")).unwrap() {
+        let dir = entry.unwrap().path();
+        let Ok(manifest) = std::fs::read_to_string(dir.join("Cargo.toml")) else { continue };
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        // Every dependency table: [dependencies], [dev-dependencies], [target.….dependencies].
+        let mut in_deps = false;
+        let mut http: Vec<String> = Vec::new();
+        for line in manifest.lines().map(str::trim) {
+            if line.starts_with('[') {
+                in_deps = line.trim_matches(['[', ']']).ends_with("dependencies");
+                continue;
+            }
+            let dep = line.split(['=', '.', ' ']).next().unwrap_or("");
+            if in_deps && (dep == "poem" || dep == "poem-openapi") {
+                http.push(dep.to_string());
+            }
+        }
+        if name == "web" {
+            assert_eq!(http, ["poem", "poem-openapi"], "the transport crate is where HTTP lives");
+        } else {
+            assert!(http.is_empty(), "modules/{name} depends on {http:?}: HTTP belongs in modules/web/src/api");
+        }
+        checked.push(name);
+    }
+    checked.sort();
+    assert_eq!(checked, ["auth", "certs", "contracts", "font", "kernel", "pades", "support", "users", "web"]);
+}

@@ -2,7 +2,6 @@
 //! change, login throttling, sessions (API bearer tokens and web cookies), the operator
 //! account, and tenant creation by the operator.
 
-pub mod api;
 pub mod demo;
 pub mod mails;
 pub mod password;

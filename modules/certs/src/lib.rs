@@ -6,9 +6,8 @@
 //!   over one transaction (`&mut Tx`), each writing its audit record and mails.
 //! - [`rules`]: the field validators; [`authz`]: who may do what; [`links`]: one-time links.
 //! - [`Certs`]: runs the rules on the store (hashing PINs and drawing captchas outside the
-//!   write transaction); [`api`]: the thin HTTP layer.
+//!   write transaction); its HTTP API is `keiyaku_web::api::certs`.
 
-pub mod api;
 pub mod applications;
 pub mod authz;
 pub mod ca;

@@ -9,9 +9,8 @@
 //! - [`storage`]: content-addressed documents and the hash-chained audit log;
 //! - [`sign`]: the bridge to [`keiyaku_pades`] and the certs module's keys;
 //! - [`report`]: 合意締結証明書 (PDF);
-//! - [`Contracts`]: the service the API and the pages call; [`api`]: the HTTP layer.
+//! - [`Contracts`]: the service the API and the pages call (HTTP: `keiyaku_web::api::contracts`).
 
-pub mod api;
 pub mod archive;
 pub mod codes;
 pub mod demo;

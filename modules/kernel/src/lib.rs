@@ -12,7 +12,6 @@ pub mod context;
 pub mod directory;
 pub mod doc_type;
 pub mod error;
-pub mod http;
 pub mod ids;
 pub mod intent;
 pub mod kek;

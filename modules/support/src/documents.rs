@@ -284,8 +284,6 @@ pub fn migrate_chunks_to_blobs(tx: &mut Tx) -> Result<(usize, usize), StoreError
     Ok((moved, kept))
 }
 
-pub use keiyaku_kernel::http::content_disposition;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -397,18 +395,5 @@ mod tests {
             .unwrap_or(0);
         assert_eq!(backups, 1, "the store copied the file before migrating");
         let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn content_disposition_for_japanese_names() {
-        assert_eq!(
-            content_disposition("ユーザーズマニュアル.pdf"),
-            "attachment; filename=\"download.pdf\"; filename*=UTF-8''%E3%83%A6%E3%83%BC%E3%82%B6%E3%83%BC%E3%82%BA%E3%83%9E%E3%83%8B%E3%83%A5%E3%82%A2%E3%83%AB.pdf"
-        );
-        assert_eq!(
-            content_disposition("FAQ 2026\"v2\".txt"),
-            "attachment; filename=\"FAQ 2026_v2_.txt\"; filename*=UTF-8''FAQ%202026%22v2%22.txt"
-        );
-        assert!(content_disposition("説明").contains("filename=\"download\""));
     }
 }

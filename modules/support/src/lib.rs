@@ -9,7 +9,6 @@
 //! - [`Support`]: the service every transport (API, web pages) calls;
 //! - [`demo`]: this module's part of `serve --demo`.
 
-pub mod api;
 pub mod demo;
 pub mod documents;
 pub mod error;

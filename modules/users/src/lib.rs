@@ -5,9 +5,8 @@
 //! - [`service`], [`delegates`] and [`seal`] hold the business rules as plain functions over a
 //!   transaction (callable from tests and other modules without HTTP).
 //! - [`Users`] runs them on the store (hashing passwords outside the write transaction) and
-//!   keeps the in-memory search index; [`api`] is the thin HTTP layer.
+//!   keeps the in-memory search index; its HTTP API is `keiyaku_web::api::users`.
 
-pub mod api;
 pub mod delegates;
 pub mod demo;
 pub mod error;

@@ -6,11 +6,11 @@
 //! Nothing here renders user data without escaping: maud escapes every splice, and
 //! `PreEscaped` is not used on anything that comes from a request or the database.
 
+use crate::api::http::Ctx;
 use crate::assets;
 use crate::session::{self, LANG_COOKIE};
 use keiyaku_kernel::Lang;
 use keiyaku_kernel::error::FieldError;
-use keiyaku_kernel::http::Ctx;
 use maud::{DOCTYPE, Markup, html};
 use poem::http::{StatusCode, header};
 use poem::{Request, Response};

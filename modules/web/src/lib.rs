@@ -2,6 +2,8 @@
 //! language.
 //!
 //! Layout of the crate:
+//! - [`api`]: the HTTP API (`/api/v1`), one file per module, and the transport primitives
+//!   (`api::http`: request context, problem+json, body limit, client address).
 //! - [`layout`]: the page frame every page shares (document head, header bar, tabs, message
 //!   boxes, the language toggle) and the HTML response helper.
 //! - [`session`]: cookies, the web session of a logged-in user and both CSRF schemes
@@ -15,6 +17,7 @@
 //! directory and outbox), and render. Without the `auth` feature only the landing page and
 //! the static assets exist.
 
+pub mod api;
 pub mod assets;
 pub mod layout;
 pub mod linkify;

@@ -54,7 +54,7 @@ pub fn clear_session_cookie(tenant: &str) -> String {
 
 /// A cookie's value when it looks like one of our tokens.
 pub fn token_cookie(req: &Request, name: &str) -> Option<String> {
-    keiyaku_kernel::http::cookie_value(req, name).filter(|v| is_token(v))
+    crate::api::http::cookie_value(req, name).filter(|v| is_token(v))
 }
 
 /// Compares two secrets in time independent of where they differ.

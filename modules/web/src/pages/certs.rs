@@ -1346,7 +1346,7 @@ fn text_download(name: &str, text: String) -> Response {
     Response::builder()
         .status(StatusCode::OK)
         .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
-        .header(header::CONTENT_DISPOSITION, keiyaku_certs::api::content_disposition(name))
+        .header(header::CONTENT_DISPOSITION, crate::api::http::content_disposition(name))
         .header(header::CACHE_CONTROL, "no-store")
         .body(text)
 }
@@ -1692,7 +1692,7 @@ async fn keyfile_download(
         Ok((name, bytes)) => Response::builder()
             .status(StatusCode::OK)
             .header(header::CONTENT_TYPE, "application/x-pkcs12")
-            .header(header::CONTENT_DISPOSITION, keiyaku_certs::api::content_disposition(&name))
+            .header(header::CONTENT_DISPOSITION, crate::api::http::content_disposition(&name))
             .header(header::CACHE_CONTROL, "no-store")
             .body(bytes),
         Err(e) => failure(&pc, &t, &e, &tenant_path(&t.code, "login")),

@@ -18,6 +18,7 @@
 //! errors are shown beside the right input. Success redirects with a fixed `?done=` code.
 
 use crate::Web;
+use crate::api::http::content_disposition;
 use crate::layout::{self, Msg, PageCtx, Tab, app_page, expired_form, field_errors, has_error, invalid_msg, pager};
 use crate::pages::users::{Pairs, enc};
 use crate::session::{CSRF_FIELD, Need, Signed, signed_in, tenant_path};
@@ -32,7 +33,6 @@ use keiyaku_kernel::Lang;
 use keiyaku_kernel::clock;
 use keiyaku_kernel::directory::Company;
 use keiyaku_kernel::error::{ApiError, FieldError};
-use keiyaku_kernel::http::content_disposition;
 use keiyaku_kernel::paging::{Page, Paging};
 use keiyaku_kernel::waiting::{WaitingLine, short_company_name};
 use maud::{Markup, html};

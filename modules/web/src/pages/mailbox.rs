@@ -477,7 +477,7 @@ async fn operator_logout(req: &Request, Data(web): Data<&Web>, form: poem::Resul
     layout::see_other("/mailbox", &[session::expired_cookie(OPERATOR_COOKIE, "/")])
 }
 
-use keiyaku_kernel::http::content_disposition;
+use crate::api::http::content_disposition;
 
 #[handler]
 async fn attachment(req: &Request, Path((id, index)): Path<(String, String)>, Data(web): Data<&Web>) -> Response {

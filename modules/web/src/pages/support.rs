@@ -774,10 +774,7 @@ async fn usage_csv(req: &Request, Path(tenant): Path<String>, Data(web): Data<&W
         Ok(report) => Response::builder()
             .status(StatusCode::OK)
             .header(header::CONTENT_TYPE, "text/csv; charset=utf-8")
-            .header(
-                header::CONTENT_DISPOSITION,
-                keiyaku_support::documents::content_disposition(&usage::csv_file_name(&report)),
-            )
+            .header(header::CONTENT_DISPOSITION, crate::api::http::content_disposition(&usage::csv_file_name(&report)))
             .header(header::CACHE_CONTROL, "no-store")
             .body(usage::csv(&report, pc.lang)),
         Err(e) => match failure(&e, &pc) {

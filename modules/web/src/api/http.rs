@@ -2,7 +2,7 @@
 //! (language, client address) and the middleware that turns every error of the API into a
 //! problem. Business code never imports this; handlers and the binary do.
 
-use crate::error::{ApiError, FieldError, Lang, Problem};
+use keiyaku_kernel::error::{ApiError, FieldError, Lang, Problem};
 use poem::http::{HeaderValue, StatusCode, header};
 use poem::{Endpoint, FromRequest, IntoResponse, Middleware, Request, RequestBody, Response};
 use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
@@ -399,6 +399,19 @@ pub fn content_disposition(file_name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn content_disposition_for_japanese_names() {
+        assert_eq!(
+            content_disposition("ユーザーズマニュアル.pdf"),
+            "attachment; filename=\"download.pdf\"; filename*=UTF-8''%E3%83%A6%E3%83%BC%E3%82%B6%E3%83%BC%E3%82%BA%E3%83%9E%E3%83%8B%E3%83%A5%E3%82%A2%E3%83%AB.pdf"
+        );
+        assert_eq!(
+            content_disposition("FAQ 2026\"v2\".txt"),
+            "attachment; filename=\"FAQ 2026_v2_.txt\"; filename*=UTF-8''FAQ%202026%22v2%22.txt"
+        );
+        assert!(content_disposition("説明").contains("filename=\"download\""));
+    }
+
     use super::*;
 
     #[test]

@@ -1,17 +1,17 @@
 //! HTTP API of the contracts module (`/api/v1/t/{tenant}/contracts…` and `/documents`).
-//! Handlers authenticate, parse, call [`Contracts`](crate::Contracts) and map.
+//! Handlers authenticate, parse, call [`Contracts`](keiyaku_contracts::Contracts) and map.
 
-use crate::model::{Contract, Summary};
-use crate::search::DocumentRow;
-use crate::{
-    ContractView, Contracts, ContractsError, NewContract, NewDocument, RouteStepInput, SearchInput, SignInput,
-};
+use crate::api::auth::{BearerToken, caller};
+use crate::api::http::{ApiResult, Ctx, content_disposition};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use keiyaku_auth::api::{BearerToken, caller};
+use keiyaku_contracts::model::{Contract, Summary};
+use keiyaku_contracts::search::DocumentRow;
+use keiyaku_contracts::{
+    ContractView, Contracts, ContractsError, NewContract, NewDocument, RouteStepInput, SearchInput, SignInput,
+};
 use keiyaku_kernel::Lang;
 use keiyaku_kernel::clock::rfc3339;
-use keiyaku_kernel::http::{ApiResult, Ctx, content_disposition};
 use keiyaku_kernel::paging::{Page, Paging};
 use keiyaku_kernel::validate::Rule;
 use poem_openapi::param::{Path, Query};
@@ -365,8 +365,8 @@ fn detail(v: &ContractView, lang: Lang) -> ContractDetail {
             delete: v.can_delete,
             sign_for: v.sign_for.clone(),
             step_up: v.step_up.map(|s| match s {
-                crate::StepUp::Totp => "totp".to_string(),
-                crate::StepUp::Code { .. } => "code".to_string(),
+                keiyaku_contracts::StepUp::Totp => "totp".to_string(),
+                keiyaku_contracts::StepUp::Code { .. } => "code".to_string(),
             }),
             sign_refusal: v.sign_refusal.map(|f| f.code().to_string()),
         },
@@ -992,7 +992,11 @@ impl ContractsApi {
             transaction_date: b.transaction_date,
             amount: b.amount,
             tax: b.tax,
-            fields: b.fields.into_iter().map(|f| crate::model::Field { name: f.name, value: f.value }).collect(),
+            fields: b
+                .fields
+                .into_iter()
+                .map(|f| keiyaku_contracts::model::Field { name: f.name, value: f.value })
+                .collect(),
             documents,
             route: b.route.map(|r| {
                 r.into_iter().map(|s| RouteStepInput { party: s.party, role: s.role, users: s.users }).collect()
@@ -1099,14 +1103,14 @@ impl ContractsApi {
     ) -> ApiResult<Json<ContractDetail>> {
         let caller = caller(&self.auth, &ctx, &tenant.0, &token).await?;
         let b = body.0;
-        let input = crate::flow::Correction {
+        let input = keiyaku_contracts::flow::Correction {
             title: b.title,
             transaction_date: b.transaction_date,
             amount: b.amount,
             tax: b.tax,
-            fields: b
-                .fields
-                .map(|f| f.into_iter().map(|f| crate::model::Field { name: f.name, value: f.value }).collect()),
+            fields: b.fields.map(|f| {
+                f.into_iter().map(|f| keiyaku_contracts::model::Field { name: f.name, value: f.value }).collect()
+            }),
             reason: b.reason,
         };
         self.contracts.correct(&caller, &id.0, input).await.map_err(|e| ctx.fail(&e))?;

@@ -1,15 +1,16 @@
 //! HTTP API of the support module (API.md "Support and dashboard"). Handlers authenticate,
-//! parse, call [`Support`](crate::Support) and map; every rule lives in the service.
+//! parse, call [`Support`](keiyaku_support::Support) and map; every rule lives in the service.
 
-use crate::documents::{Document, NewDocument, content_disposition};
-use crate::notices::{Notice, NoticeInput};
-use crate::usage::{self, Report};
-use crate::{Dashboard, Page, Paging, SupportError};
-use keiyaku_auth::api::{BearerToken, caller};
+use crate::api::auth::{BearerToken, caller};
+use crate::api::http::content_disposition;
+use crate::api::http::{ApiResult, Ctx};
 use keiyaku_kernel::Lang;
 use keiyaku_kernel::clock::rfc3339;
-use keiyaku_kernel::http::{ApiResult, Ctx};
 use keiyaku_kernel::waiting::short_company_name;
+use keiyaku_support::documents::{Document, NewDocument};
+use keiyaku_support::notices::{Notice, NoticeInput};
+use keiyaku_support::usage::{self, Report};
+use keiyaku_support::{Dashboard, Page, Paging, SupportError};
 use poem::http::{StatusCode, header};
 use poem::{IntoResponse, Response};
 use poem_openapi::param::{Path, Query};
@@ -27,7 +28,7 @@ enum Tag {
 
 pub struct SupportApi {
     pub auth: keiyaku_auth::Auth,
-    pub support: crate::Support,
+    pub support: keiyaku_support::Support,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -332,7 +333,7 @@ impl ApiResponse for FileDownload {
                 description: "The document's content, with the content type found when it was uploaded",
                 status: Some(200),
                 status_range: None,
-                content: crate::sniff::Kind::ALL
+                content: keiyaku_support::sniff::Kind::ALL
                     .iter()
                     .map(|k| MetaMediaType {
                         content_type: k.content_type(),
@@ -487,7 +488,7 @@ impl SupportApi {
         form: SupportUploadForm,
     ) -> ApiResult<CreatedDocument> {
         let caller = caller(&self.auth, &ctx, &tenant.0, &token).await?;
-        crate::policy::require_manager(&caller).map_err(|e| ctx.fail(&e))?;
+        keiyaku_support::policy::require_manager(&caller).map_err(|e| ctx.fail(&e))?;
         let (file_name, bytes) = match form.file {
             Some(upload) => {
                 self.support.check_size(upload.size()).map_err(|e| ctx.fail(&e))?;

@@ -1,11 +1,11 @@
 //! HTTP API of the auth module: operator login, tenants, the mailbox, and tenant users'
 //! login, password change, logout and `me`. Handlers only parse, call [`Auth`], and map.
 
-use crate::{Auth, AuthError, Me};
+use crate::api::http::{ApiResult, Ctx, Failure};
+use keiyaku_auth::{Auth, AuthError, Me};
 use keiyaku_kernel::clock::rfc3339;
 use keiyaku_kernel::context::{Actor, Caller};
 use keiyaku_kernel::directory::{Tenant, User};
-use keiyaku_kernel::http::{ApiResult, Ctx, Failure};
 use keiyaku_kernel::mail;
 use poem::Request;
 use poem_openapi::auth::Bearer;
@@ -120,9 +120,9 @@ struct OperatorLoginResponse {
     challenge: Option<String>,
 }
 
-fn login_response(l: crate::Login) -> LoginResponse {
+fn login_response(l: keiyaku_auth::Login) -> LoginResponse {
     match l {
-        crate::Login::Session(ok) => LoginResponse {
+        keiyaku_auth::Login::Session(ok) => LoginResponse {
             token: Some(ok.token),
             password_change_required: ok.password_change_required,
             totp_enrollment_required: ok.totp_enrollment_required,
@@ -130,7 +130,7 @@ fn login_response(l: crate::Login) -> LoginResponse {
             challenge: None,
             user: UserSummary::from(&ok.user),
         },
-        crate::Login::TotpRequired { challenge, user } => LoginResponse {
+        keiyaku_auth::Login::TotpRequired { challenge, user } => LoginResponse {
             token: None,
             password_change_required: false,
             totp_enrollment_required: false,
@@ -141,7 +141,7 @@ fn login_response(l: crate::Login) -> LoginResponse {
     }
 }
 
-fn enrollment(e: crate::totp::Enrollment) -> TotpEnrollment {
+fn enrollment(e: keiyaku_auth::totp::Enrollment) -> TotpEnrollment {
     TotpEnrollment { secret: e.secret, otpauth_uri: e.otpauth_uri, qr_svg: e.qr_svg }
 }
 
@@ -403,14 +403,14 @@ impl AuthApi {
         ctx: Ctx,
         body: Json<OperatorLoginRequest>,
     ) -> ApiResult<Json<OperatorLoginResponse>> {
-        let login = body.0.login.unwrap_or_else(|| crate::OPERATOR_ID.to_string());
+        let login = body.0.login.unwrap_or_else(|| keiyaku_auth::OPERATOR_ID.to_string());
         let outcome =
             self.auth.operator_login(&login, &body.0.password, ctx.client.clone()).await.map_err(|e| ctx.fail(&e))?;
         Ok(Json(match outcome {
-            crate::OperatorLogin::Token(token) => {
+            keiyaku_auth::OperatorLogin::Token(token) => {
                 OperatorLoginResponse { token: Some(token), totp_required: false, challenge: None }
             }
-            crate::OperatorLogin::TotpRequired { challenge } => {
+            keiyaku_auth::OperatorLogin::TotpRequired { challenge } => {
                 OperatorLoginResponse { token: None, totp_required: true, challenge: Some(challenge) }
             }
         }))
@@ -436,7 +436,7 @@ impl AuthApi {
     #[oai(path = "/api/v1/operator/totp", method = "post", operation_id = "operatorEnrollTotp", tag = "Tag::Operator")]
     async fn operator_enroll_totp(&self, ctx: Ctx, token: BearerToken) -> ApiResult<Json<TotpEnrollment>> {
         let actor = self.operator(&ctx, &token).await?;
-        let e = self.auth.enroll_totp(None, crate::OPERATOR_ID, actor).await.map_err(|e| ctx.fail(&e))?;
+        let e = self.auth.enroll_totp(None, keiyaku_auth::OPERATOR_ID, actor).await.map_err(|e| ctx.fail(&e))?;
         Ok(Json(enrollment(e)))
     }
 
@@ -454,8 +454,11 @@ impl AuthApi {
         body: Json<TotpCodeRequest>,
     ) -> ApiResult<Json<RecoveryCodes>> {
         let actor = self.operator(&ctx, &token).await?;
-        let codes =
-            self.auth.confirm_totp(None, crate::OPERATOR_ID, &body.0.code, actor).await.map_err(|e| ctx.fail(&e))?;
+        let codes = self
+            .auth
+            .confirm_totp(None, keiyaku_auth::OPERATOR_ID, &body.0.code, actor)
+            .await
+            .map_err(|e| ctx.fail(&e))?;
         Ok(Json(RecoveryCodes { recovery_codes: codes }))
     }
 
@@ -473,7 +476,7 @@ impl AuthApi {
         body: Json<TotpCodeRequest>,
     ) -> ApiResult<NoContent> {
         let actor = self.operator(&ctx, &token).await?;
-        self.auth.remove_totp(None, crate::OPERATOR_ID, &body.0.code, actor).await.map_err(|e| ctx.fail(&e))?;
+        self.auth.remove_totp(None, keiyaku_auth::OPERATOR_ID, &body.0.code, actor).await.map_err(|e| ctx.fail(&e))?;
         Ok(NoContent::Done)
     }
 
@@ -488,7 +491,7 @@ impl AuthApi {
     ) -> ApiResult<CreateTenantResponse> {
         let actor = self.operator(&ctx, &token).await?;
         let b = body.0;
-        let req = crate::NewTenantRequest {
+        let req = keiyaku_auth::NewTenantRequest {
             name: b.name.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| b.owner_company.name.clone()),
             code: b.code,
             trial: b.trial,
@@ -567,7 +570,7 @@ impl AuthApi {
     async fn login(&self, ctx: Ctx, tenant: Path<String>, body: Json<LoginRequest>) -> ApiResult<Json<LoginResponse>> {
         let outcome = self
             .auth
-            .login(&tenant.0, &body.0.login, &body.0.password, ctx.client.clone(), crate::SessionKind::Api)
+            .login(&tenant.0, &body.0.login, &body.0.password, ctx.client.clone(), keiyaku_auth::SessionKind::Api)
             .await
             .map_err(|e| ctx.fail(&e))?;
         Ok(Json(login_response(outcome)))
@@ -587,7 +590,7 @@ impl AuthApi {
             .login_totp(&tenant.0, &body.0.challenge, &body.0.code, ctx.client.clone())
             .await
             .map_err(|e| ctx.fail(&e))?;
-        Ok(Json(login_response(crate::Login::Session(ok))))
+        Ok(Json(login_response(keiyaku_auth::Login::Session(ok))))
     }
 
     /// Enrolls an authenticator app (TOTP, RFC 6238): the secret, the otpauth URI and its QR

@@ -1,17 +1,17 @@
 //! HTTP API of the certs module (API.md "Certificates"). Handlers parse, call
-//! [`Certs`](crate::Certs) once and map; every rule lives in the service.
+//! [`Certs`](keiyaku_certs::Certs) once and map; every rule lives in the service.
 
-use crate::applications::{Decided, DetailsInput, StartInput, Submitted, Upload};
-use crate::captcha::CaptchaAnswer;
-use crate::certificates;
-use crate::error::CertsError;
-use crate::model::{Application, Billing, CertRecord, Order};
-use crate::orders::OrderInput;
+use crate::api::auth::{BearerToken, caller};
+use crate::api::http::{ApiResult, Ctx};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use keiyaku_auth::api::{BearerToken, caller};
+use keiyaku_certs::applications::{Decided, DetailsInput, StartInput, Submitted, Upload};
+use keiyaku_certs::captcha::CaptchaAnswer;
+use keiyaku_certs::certificates;
+use keiyaku_certs::error::CertsError;
+use keiyaku_certs::model::{Application, Billing, CertRecord, Order};
+use keiyaku_certs::orders::OrderInput;
 use keiyaku_kernel::clock::rfc3339;
-use keiyaku_kernel::http::{ApiResult, Ctx};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Binary, Json};
 use poem_openapi::types::multipart::Upload as FileUpload;
@@ -25,7 +25,7 @@ enum Tag {
 
 pub struct CertsApi {
     pub auth: keiyaku_auth::Auth,
-    pub certs: crate::Certs,
+    pub certs: keiyaku_certs::Certs,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -482,9 +482,9 @@ enum Imported {
 /// The bytes of an upload, at most `max` (a larger one is `file_too_large`).
 async fn upload_bytes(u: FileUpload, max: usize) -> Result<Vec<u8>, CertsError> {
     if u.size() > max {
-        return Err(CertsError::Import(crate::error::Refusal::FileTooLarge));
+        return Err(CertsError::Import(keiyaku_certs::error::Refusal::FileTooLarge));
     }
-    u.into_vec().await.map_err(|_| CertsError::Import(crate::error::Refusal::Pkcs12Invalid))
+    u.into_vec().await.map_err(|_| CertsError::Import(keiyaku_certs::error::Refusal::Pkcs12Invalid))
 }
 
 #[derive(ApiResponse)]
@@ -554,7 +554,7 @@ enum CrlResponse {
     Crl(Binary<Vec<u8>>),
 }
 
-pub use keiyaku_kernel::http::content_disposition;
+pub use crate::api::http::content_disposition;
 
 fn text_file(name: &str, text: String) -> FileResponse {
     FileResponse::Text(Binary(text.into_bytes()), content_disposition(name))
@@ -624,7 +624,7 @@ impl CertsApi {
             tenant_name: f.tenant.name,
             email: f.email,
             prices: PerTerm::of(f.prices),
-            tax_percent: crate::documents::TAX_PERCENT,
+            tax_percent: keiyaku_certs::documents::TAX_PERCENT,
             delivery_options: vec!["service".into(), "key_file".into()],
             expires_at: rfc3339(f.expires_at),
         }))
@@ -934,7 +934,7 @@ impl CertsApi {
         token: BearerToken,
         form: ImportForm,
     ) -> ApiResult<Imported> {
-        use crate::import::{ImportInput, MAX_CHAIN_FILE, MAX_CRL, MAX_FILE};
+        use keiyaku_certs::import::{ImportInput, MAX_CHAIN_FILE, MAX_CRL, MAX_FILE};
         let caller = caller(&self.auth, &ctx, &tenant.0, &token).await?;
         let read = async {
             let mut input = ImportInput {
@@ -989,7 +989,7 @@ impl CertsApi {
         Ok(match format.0.unwrap_or(CertFormat::Pem) {
             CertFormat::Pem => CaCertificate::Ok(CaCertificateBody::Pem(Binary(pem.into_bytes()))),
             CertFormat::Der => CaCertificate::Ok(CaCertificateBody::Der(Binary(
-                crate::certificates::pem_body(&pem).map_err(|e| ctx.fail(&e))?,
+                keiyaku_certs::certificates::pem_body(&pem).map_err(|e| ctx.fail(&e))?,
             ))),
         })
     }

@@ -1,16 +1,16 @@
 //! HTTP API of the users module (API.md "Directory"). Handlers authenticate, parse, call
-//! [`Users`](crate::Users) and map; every rule lives in the service.
+//! [`Users`](keiyaku_users::Users) and map; every rule lives in the service.
 
-use crate::UsersError;
-use crate::delegates::{AddInput, Delegate, Mandate};
-use crate::search::Query as SearchQuery;
-use crate::service::{CompanyNode, NewUserInput, Paged, Paging, UserChanges, UserDetail, UserRow};
-use keiyaku_auth::api::{BearerToken, caller};
+use crate::api::auth::{BearerToken, caller};
+use crate::api::http::{ApiResult, Ctx, FieldErrorSchema, ProblemSchema};
 use keiyaku_kernel::clock::rfc3339;
 use keiyaku_kernel::context::Caller;
 use keiyaku_kernel::directory::{Company, Group, NewCompany, User, UserStatus};
 use keiyaku_kernel::error::ApiError;
-use keiyaku_kernel::http::{ApiResult, Ctx, FieldErrorSchema, ProblemSchema};
+use keiyaku_users::UsersError;
+use keiyaku_users::delegates::{AddInput, Delegate, Mandate};
+use keiyaku_users::search::Query as SearchQuery;
+use keiyaku_users::service::{CompanyNode, NewUserInput, Paged, Paging, UserChanges, UserDetail, UserRow};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Binary, Json};
 use poem_openapi::types::MaybeUndefined;
@@ -24,7 +24,7 @@ enum Tag {
 
 pub struct UsersApi {
     pub auth: keiyaku_auth::Auth,
-    pub users: crate::Users,
+    pub users: keiyaku_users::Users,
 }
 
 // ---------------------------------------------------------------------------------------
