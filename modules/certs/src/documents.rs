@@ -30,24 +30,19 @@ pub fn totals(prices: [u32; 3], quantities: [u32; 3]) -> ([u64; 3], u64, u64) {
     (subtotals, total, total * TAX_PERCENT / 100)
 }
 
-/// A CSV field: quoted when it has a comma, quote or line break; a leading `=`, `+`, `-`,
-/// `@` is defused so spreadsheets do not run it as a formula.
-fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() };
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
-}
-
 /// The ticket numbers of an order: UTF-8 with BOM and CRLF, as Excel opens it.
 pub fn tickets_csv(tenant: &str, order: &Order, tickets: &[Ticket]) -> Vec<u8> {
-    let mut out = String::from("\u{FEFF}チケット番号,証明書の種類,企業コード,注文番号,証明書送付種類\r\n");
-    for t in tickets {
-        let row = [t.number.as_str(), &term_label(t.term_years), tenant, order.number.as_str(), t.delivery.label_ja()]
-            .map(csv_field)
-            .join(",");
-        out.push_str(&row);
-        out.push_str("\r\n");
-    }
-    out.into_bytes()
+    let header = ["チケット番号", "証明書の種類", "企業コード", "注文番号", "証明書送付種類"].map(String::from);
+    let rows = tickets.iter().map(|t| {
+        [
+            t.number.clone(),
+            term_label(t.term_years),
+            tenant.to_string(),
+            order.number.clone(),
+            t.delivery.label_ja().into(),
+        ]
+    });
+    keiyaku_kernel::csv::file(std::iter::once(header).chain(rows))
 }
 
 /// The invoice (請求書) of an order, as a PDF.
@@ -229,8 +224,6 @@ mod tests {
         assert!(
             csv.contains("3f3091dd-a5b0-47f9-8c1e-1234567890ab,3年物,HXOS2,T000001,電子契約サービスに直接送付\r\n")
         );
-        assert_eq!(csv_field("=cmd()"), "'=cmd()");
-        assert_eq!(csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
     }
 
     #[test]

@@ -277,12 +277,6 @@ pub fn documents(
     Ok(paging.take(rows))
 }
 
-fn csv_field(s: &str) -> String {
-    // Leading = + - @ would be formulas in a spreadsheet: quote them with a leading '.
-    let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() };
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
-}
-
 /// The matching contracts as CSV (UTF-8 with BOM, CRLF), for Excel.
 pub fn csv(tx: &impl Read, caller: &Caller, q: &Query, lang: Lang) -> Result<Vec<u8>, ContractsError> {
     let items = all(tx, caller, q)?;
@@ -293,7 +287,7 @@ pub fn csv(tx: &impl Read, caller: &Caller, q: &Query, lang: Lang) -> Result<Vec
             "number,title,type,counterparty,vendor_code,transaction_date,amount,status,step,registrant,registered_at"
         }
     };
-    let mut out = String::from("\u{feff}");
+    let mut out = String::from(keiyaku_kernel::csv::BOM);
     out.push_str(header);
     out.push_str("\r\n");
     for s in items {
@@ -311,37 +305,7 @@ pub fn csv(tx: &impl Read, caller: &Caller, q: &Query, lang: Lang) -> Result<Vec
             s.registrant.clone(),
             keiyaku_kernel::clock::rfc3339(s.created_at),
         ];
-        out.push_str(&row.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
-        out.push_str("\r\n");
+        out.push_str(&keiyaku_kernel::csv::line(&row));
     }
     Ok(out.into_bytes())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::csv_field;
-    use proptest::prelude::*;
-
-    #[test]
-    fn csv_fields_are_quoted_and_formulas_defused() {
-        assert_eq!(csv_field("abc"), "abc");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=SUM(A1)"), "'=SUM(A1)");
-        assert_eq!(csv_field("-1"), "'-1");
-    }
-
-    proptest! {
-        /// A field never breaks a CSV row: any quote, comma or line break ends up quoted.
-        #[test]
-        fn fields_stay_in_their_cell(s in ".*") {
-            let f = csv_field(&s);
-            if f.contains([',', '\n', '\r', '"']) {
-                prop_assert!(f.starts_with('"') && f.ends_with('"'));
-                let inner = &f[1..f.len() - 1];
-                prop_assert!(!inner.replace("\"\"", "").contains('"'));
-            }
-            prop_assert!(!f.starts_with(['=', '+', '-', '@']));
-        }
-    }
 }

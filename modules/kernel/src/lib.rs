@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod clock;
 pub mod config;
 pub mod context;
+pub mod csv;
 pub mod directory;
 pub mod doc_type;
 pub mod error;

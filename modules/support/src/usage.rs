@@ -351,35 +351,26 @@ pub fn row_labels(r: &Row, lang: Lang) -> (String, String) {
     (r.company_name.clone(), r.group_name.clone())
 }
 
-fn csv_cell(s: &str) -> String {
-    // Cells that a spreadsheet would run as a formula are defused with a leading quote.
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_string() };
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
-}
-
 /// The report as CSV for Excel: UTF-8 with a BOM, CRLF line ends, a header line, one line
 /// per row and a total line.
 pub fn csv(report: &Report, lang: Lang) -> Vec<u8> {
-    let mut lines = Vec::new();
+    let mut lines: Vec<Vec<String>> = Vec::new();
     let mut head =
         vec![lang.pick("年月", "Month"), lang.pick("会社名", "Company"), lang.pick("業者コード", "Vendor code")];
     head.push(lang.pick("グループ", "Group"));
     head.extend(columns(lang));
-    lines.push(head.iter().map(|h| csv_cell(h)).collect::<Vec<_>>().join(","));
+    lines.push(head.iter().map(|h| h.to_string()).collect());
     let month = report.month.to_string();
     for r in &report.rows {
         let (company, group) = row_labels(r, lang);
         let mut cells = vec![month.clone(), company, r.vendor_code.clone().unwrap_or_default(), group];
         cells.extend(r.counts.values().iter().map(u64::to_string));
-        lines.push(cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","));
+        lines.push(cells);
     }
     let mut total = vec![month, lang.pick("合計", "Total").to_string(), String::new(), String::new()];
     total.extend(report.total.values().iter().map(u64::to_string));
-    lines.push(total.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","));
-    let mut out = b"\xEF\xBB\xBF".to_vec();
-    out.extend_from_slice(lines.join("\r\n").as_bytes());
-    out.extend_from_slice(b"\r\n");
-    out
+    lines.push(total);
+    keiyaku_kernel::csv::file(lines)
 }
 
 /// The CSV's file name, e.g. `usage-HXOS2-2026-11.csv`.
