@@ -35,7 +35,7 @@ impl PageCtx {
         let ctx = Ctx::of(req);
         let uri = req.uri();
         let query = uri.query().unwrap_or_default().to_string();
-        let set_lang = query.split('&').find_map(|kv| kv.strip_prefix("lang=")).and_then(Lang::parse);
+        let set_lang = crate::query::param(req, "lang").as_deref().and_then(Lang::parse);
         Self::new(ctx.lang, ctx.client, uri.path(), &query, set_lang)
     }
 
@@ -323,8 +323,8 @@ pub fn notice_text(code: &str, lang: Lang) -> Option<&'static str> {
 
 /// The `notice` parameter of the query, as a message.
 pub fn notice_of(req: &Request, lang: Lang) -> Option<Msg> {
-    let code = req.uri().query()?.split('&').find_map(|kv| kv.strip_prefix("notice="))?;
-    notice_text(code, lang).map(Msg::notice)
+    let code = crate::query::param(req, "notice")?;
+    notice_text(&code, lang).map(Msg::notice)
 }
 
 /// An error page (unknown tenant, bad request, forbidden, server error).

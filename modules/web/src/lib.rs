@@ -22,6 +22,7 @@ pub mod assets;
 pub mod layout;
 pub mod linkify;
 pub mod pages;
+pub mod query;
 pub mod security;
 pub mod session;
 

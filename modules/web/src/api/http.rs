@@ -220,7 +220,8 @@ impl Ctx {
         let lang = req
             .uri()
             .query()
-            .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang=")))
+            .and_then(|_| crate::query::param(req, "lang"))
+            .as_deref()
             .and_then(Lang::parse)
             .or_else(|| cookie_value(req, "lang").as_deref().and_then(Lang::parse))
             .unwrap_or_else(|| Lang::from_accept_language(req.header(header::ACCEPT_LANGUAGE)));

@@ -530,12 +530,7 @@ async fn order_form(req: &Request, Path((tenant, token)): Path<(String, String)>
         Ok(f) => f,
         Err(e) => return failure(&pc, &t, &e, &tenant_path(&t.code, "tickets/order")),
     };
-    let delivery = req
-        .uri()
-        .query()
-        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("delivery=")))
-        .and_then(Delivery::parse)
-        .unwrap_or_default();
+    let delivery = crate::query::param(req, "delivery").as_deref().and_then(Delivery::parse).unwrap_or_default();
     let d = OrderFormData {
         delivery: delivery.as_str().into(),
         q1: "0".into(),
@@ -706,10 +701,7 @@ async fn order_done(req: &Request, Path(tenant): Path<String>, Data(web): Data<&
         Err(r) => return r,
     };
     // Only an order number of our own shape is echoed.
-    let number = req
-        .uri()
-        .query()
-        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("n=")))
+    let number = crate::query::param(req, "n")
         .filter(|n| n.len() == 7 && n.starts_with('T') && n[1..].bytes().all(|b| b.is_ascii_digit()));
     let body = html! {
         (layout::message(&Msg::notice(pc.t("JCAN証明書発行チケットのご注文を受付ました。", "Your ticket order has been received."))))
@@ -1844,15 +1836,14 @@ async fn certificate_page(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let msg =
-        req.uri().query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("done="))).and_then(|d| match d {
-            "revoked" => Some(Msg::notice(pc.t("証明書を失効しました。", "The certificate has been revoked."))),
-            "imported" => Some(Msg::notice(pc.t(
-                "証明書を取り込みました。設定したPINコードで署名できます。",
-                "The certificate has been imported: it signs with the PIN set.",
-            ))),
-            _ => None,
-        });
+    let msg = crate::query::param(req, "done").and_then(|d| match d.as_str() {
+        "revoked" => Some(Msg::notice(pc.t("証明書を失効しました。", "The certificate has been revoked."))),
+        "imported" => Some(Msg::notice(pc.t(
+            "証明書を取り込みました。設定したPINコードで署名できます。",
+            "The certificate has been imported: it signs with the PIN set.",
+        ))),
+        _ => None,
+    });
     render_certificate_page(web, &pc, &s, &certs, &user_id, StatusCode::OK, msg).await
 }
 

@@ -20,7 +20,7 @@
 use crate::Web;
 use crate::api::http::content_disposition;
 use crate::layout::{self, Msg, PageCtx, Tab, app_page, expired_form, field_errors, has_error, invalid_msg, pager};
-use crate::pages::users::{Pairs, enc};
+use crate::query::{Pairs, enc};
 use crate::session::{CSRF_FIELD, Need, Signed, signed_in, tenant_path};
 use keiyaku_contracts::model::{DocType, Status, Summary, Tax, Version};
 use keiyaku_contracts::route::DEFAULT as DEFAULT_ROUTE;

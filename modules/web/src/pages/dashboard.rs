@@ -369,7 +369,7 @@ async fn show_dashboard(web: &Web, req: &Request, tenant: &str) -> Response {
         Ok(s) => s,
         Err(resp) => return resp,
     };
-    let admin_asked = req.uri().query().is_some_and(|q| q.split('&').any(|kv| kv == "tab=admin"));
+    let admin_asked = crate::query::param(req, "tab").is_some_and(|t| t == "admin");
     let tab = if admin_asked && s.is_group_admin() { Tab::Admin } else { Tab::Normal };
     let notice = layout::notice_of(req, pc.lang);
     let data = match imp::load(web, &s, pc.lang).await {

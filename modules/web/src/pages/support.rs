@@ -12,6 +12,7 @@
 use crate::Web;
 use crate::layout::{self, Msg, PageCtx, Tab, TenantHead, app_page, expired_form, field_errors, has_error, pager};
 use crate::linkify::linkify;
+use crate::query::param as query_param;
 use crate::session::{CSRF_FIELD, Need, SESSION_COOKIE, Signed, is_tenant_code, signed_in, tenant_path, token_cookie};
 use keiyaku_kernel::Lang;
 use keiyaku_kernel::clock::{self, tokyo};
@@ -63,12 +64,8 @@ fn done_text(code: &str, lang: Lang) -> Option<&'static str> {
     })
 }
 
-fn query_param<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
-    req.uri().query()?.split('&').find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
-}
-
 fn done_msg(req: &Request, lang: Lang) -> Option<Msg> {
-    query_param(req, "done").and_then(|c| done_text(c, lang)).map(Msg::notice)
+    query_param(req, "done").and_then(|c| done_text(&c, lang)).map(Msg::notice)
 }
 
 /// A logged-in page: its context, the session and the service; Err is the page to answer
@@ -605,7 +602,7 @@ async fn notices_page(req: &Request, Path(tenant): Path<String>, Data(web): Data
         Err(resp) => return resp,
     };
     let page = query_param(req, "page").and_then(|p| p.parse::<usize>().ok()).filter(|p| (1..=1_000_000).contains(p));
-    let all = query_param(req, "all") == Some("1") && policy::can_manage(s.caller());
+    let all = query_param(req, "all").as_deref() == Some("1") && policy::can_manage(s.caller());
     let form = NoticeForm::default();
     render_notices(support, &pc, &s, (page.unwrap_or(1), all), Outcome::ok(done_msg(req, pc.lang)), &form).await
 }
@@ -751,7 +748,7 @@ async fn usage_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&
     };
     let asked = query_param(req, "month").filter(|m| !m.is_empty());
     let this_month = Month::of(support.kernel.now());
-    match support.usage(s.caller(), asked).await {
+    match support.usage(s.caller(), asked.as_deref()).await {
         Ok(report) => pc.respond(StatusCode::OK, usage_view(&pc, &s, report.month, Some(&report), None)),
         Err(e) => match failure(&e, &pc) {
             Some((status, msg, errors)) => {
@@ -770,7 +767,7 @@ async fn usage_csv(req: &Request, Path(tenant): Path<String>, Data(web): Data<&W
         Ok(x) => x,
         Err(resp) => return resp,
     };
-    match support.usage(s.caller(), query_param(req, "month")).await {
+    match support.usage(s.caller(), query_param(req, "month").as_deref()).await {
         Ok(report) => Response::builder()
             .status(StatusCode::OK)
             .header(header::CONTENT_TYPE, "text/csv; charset=utf-8")

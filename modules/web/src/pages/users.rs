@@ -21,6 +21,7 @@
 
 use crate::Web;
 use crate::layout::{self, Msg, PageCtx, Tab, app_page, expired_form, field_errors, has_error, invalid_msg, pager};
+use crate::query::{Pairs, enc};
 use crate::session::{CSRF_FIELD, Need, Signed, signed_in, tenant_path};
 use jiff::Timestamp;
 use keiyaku_kernel::Lang;
@@ -82,81 +83,6 @@ pub fn new_href(tenant: &str, group_id: &str) -> String {
 /// A user's page (user IDs are letters, digits, `.`, `_`, `-`; encoded anyway).
 pub fn user_href(tenant: &str, user_id: &str) -> String {
     format!("{}/{}", list_href(tenant), enc(user_id))
-}
-
-/// Percent-encodes everything but unreserved characters (for paths and query values).
-pub fn enc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(char::from(b)),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
-/// Decodes one `application/x-www-form-urlencoded` component (`+` is a space; broken
-/// escapes stay as they are; invalid UTF-8 is replaced).
-pub fn decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
-                match hex {
-                    Some(v) => {
-                        out.push(v);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Name/value pairs of a query string or form, repeated names kept (check boxes).
-#[derive(Debug, Clone, Default)]
-pub struct Pairs(pub Vec<(String, String)>);
-
-impl Pairs {
-    pub fn parse(query: &str) -> Self {
-        Pairs(
-            query
-                .split('&')
-                .filter(|kv| !kv.is_empty())
-                .map(|kv| match kv.split_once('=') {
-                    Some((k, v)) => (decode(k), decode(v)),
-                    None => (decode(kv), String::new()),
-                })
-                .collect(),
-        )
-    }
-
-    fn of_query(req: &Request) -> Self {
-        Self::parse(req.uri().query().unwrap_or_default())
-    }
-
-    /// The first value of `name` ("" when absent).
-    pub fn get(&self, name: &str) -> &str {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or_default()
-    }
-
-    pub fn has(&self, name: &str) -> bool {
-        self.0.iter().any(|(k, _)| k == name)
-    }
-
-    /// Every value of `name`, in order.
-    pub fn all(&self, name: &str) -> Vec<String> {
-        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect()
-    }
 }
 
 /// `?page=` as a page number (1 when missing or not a number).
@@ -1793,17 +1719,6 @@ mod tests {
 
     #[test]
     fn query_strings_are_encoded_and_decoded() {
-        assert_eq!(enc("田中 a+b/c"), "%E7%94%B0%E4%B8%AD%20a%2Bb%2Fc");
-        assert_eq!(decode(&enc("田中 a+b/c&d=e")), "田中 a+b/c&d=e");
-        assert_eq!(decode("a+b%20c"), "a b c");
-        assert_eq!(decode("100%"), "100%");
-        assert_eq!(decode("%zz%4"), "%zz%4");
-        assert_eq!(decode("%FF"), "\u{FFFD}");
-        let p = Pairs::parse("user_ids=A1&user_ids=A2&q_name=%E7%94%B0%E4%B8%AD&add&=x");
-        assert_eq!(p.all("user_ids"), ["A1", "A2"]);
-        assert_eq!(p.get("q_name"), "田中");
-        assert!(p.has("add") && !p.has("edit"));
-        assert_eq!(p.get("missing"), "");
         assert_eq!(page_of(&Pairs::parse("page=3")), 3);
         for bad in ["page=0", "page=-1", "page=abc", "page=99999999999", ""] {
             assert_eq!(page_of(&Pairs::parse(bad)), 1, "{bad}");
