@@ -58,6 +58,19 @@ async fn backup_while_serving_restores_and_verifies() {
     let bytes = resp.bytes().await.expect("body");
     let (s, _) = app.post("/api/v1/operator/backup", Some("forged"), serde_json::json!({})).await;
     assert_eq!(s, 401, "only the operator may take backups");
+    // The download is audited with its size.
+    let downloads = app
+        .services()
+        .kernel
+        .store
+        .read(|tx| keiyaku_kernel::audit::recent(tx, 1000))
+        .await
+        .expect("audit")
+        .into_iter()
+        .filter(|r| r.action == "backup.download")
+        .map(|r| r.detail["bytes"].as_u64())
+        .collect::<Vec<_>>();
+    assert_eq!(downloads, [Some(bytes.len() as u64)], "one audited download of exactly what was sent");
     let work = tempdir("ops");
     let archive = work.join("backup.tar");
     std::fs::write(&archive, &bytes).expect("write");
