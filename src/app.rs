@@ -95,8 +95,9 @@ struct BackupApi {
 #[OpenApi]
 impl BackupApi {
     /// A consistent backup of the running appliance (tar: manifest with SHA-256 checksums and
-    /// the database), for `keiyaku restore`. The archive is written to a temporary file and
-    /// streamed from it (never held in memory); the download is audited before it starts.
+    /// the database), for `keiyaku restore`.
+    // The archive is written to a temporary file and streamed from it (never held in memory);
+    // the download is audited before it starts.
     #[oai(path = "/api/v1/operator/backup", method = "post", operation_id = "createBackup")]
     async fn create_backup(
         &self,
