@@ -293,13 +293,7 @@ fn metrics_endpoint(kernel: Kernel, metrics: Arc<crate::observe::Metrics>) -> im
                 return poem::Response::builder().status(poem::http::StatusCode::FORBIDDEN).finish();
             }
             let store = kernel.store.clone();
-            let queued = store
-                .read(|tx| {
-                    use keiyaku_kernel::store::Read;
-                    tx.count(&keiyaku_kernel::mail::OUTBOX_QUEUE, "")
-                })
-                .await
-                .unwrap_or(0);
+            let queued = store.read(keiyaku_kernel::mail::queued).await.unwrap_or(0);
             let db = kernel.config.storage.data_dir.join(DB_FILE);
             let text = metrics.render(&[
                 ("keiyaku_mail_queued", "Mails waiting for SMTP delivery.", queued as f64),

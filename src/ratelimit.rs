@@ -198,10 +198,7 @@ impl<E> RateLimitEndpoint<E> {
             .filter(|t| !t.is_empty() && t.len() <= 200)?;
         let key = keiyaku_kernel::ids::digest(&token);
         // One point read on this thread, as `Auth::authenticate` does.
-        let session = self.kernel.store.read_blocking(|tx| {
-            use keiyaku_kernel::store::Read;
-            tx.get(&keiyaku_auth::SESSIONS, &key)
-        });
+        let session = self.kernel.store.read_blocking(|tx| keiyaku_auth::session_of(tx, &key));
         let session = session.ok().flatten()?;
         Some(match session.tenant {
             Some(tenant) => format!("{tenant}/{}", session.user_id),

@@ -359,3 +359,117 @@ fn http_stays_out_of_the_domain_crates() {
     checked.sort();
     assert_eq!(checked, ["auth", "certs", "contracts", "font", "kernel", "pades", "support", "users", "web"]);
 }
+
+/// The `.rs` files under `dir`, recursively.
+fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                todo.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The production part of a source file: test files and `#[cfg(test)]` modules are left out.
+fn production_source(path: &std::path::Path) -> String {
+    let name = path.file_name().unwrap().to_string_lossy();
+    if name.contains("tests") {
+        return String::new();
+    }
+    let text = std::fs::read_to_string(path).unwrap();
+    match text.find("#[cfg(test)]\nmod ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
+}
+
+/// Each module owns its tables: a table name is declared by one crate, and no crate's code names
+/// another crate's table constant; what crosses a module goes through its functions
+/// (`directory::list_users`, `keiyaku_auth::credential`, `audit::all`, …). Tests may look.
+#[test]
+fn each_module_owns_its_tables() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    // crate (as written in paths) → its table constants; table name → declaring crate.
+    let mut consts: Vec<(String, Vec<String>)> = Vec::new();
+    let mut names: Vec<(String, String, String)> = Vec::new();
+    let mut crates: Vec<(String, std::path::PathBuf)> = vec![("keiyaku".into(), root.join("src"))];
+    for entry in std::fs::read_dir(root.join("modules")).unwrap().flatten() {
+        let dir = entry.path();
+        let krate = format!("keiyaku_{}", dir.file_name().unwrap().to_string_lossy());
+        crates.push((krate, dir.join("src")));
+    }
+    for (krate, src) in &crates {
+        let mut mine = Vec::new();
+        for file in rust_files(src) {
+            for line in std::fs::read_to_string(&file).unwrap().lines() {
+                let Some(rest) =
+                    line.trim().trim_start_matches("pub ").trim_start_matches("pub(crate) ").strip_prefix("const ")
+                else {
+                    continue;
+                };
+                let Some((name, ty)) = rest.split_once(':') else { continue };
+                if !ty.trim_start().starts_with("Table<") {
+                    continue;
+                }
+                mine.push(name.trim().to_string());
+                if let Some(table) = ty.split("Table::new(\"").nth(1).and_then(|t| t.split('"').next()) {
+                    names.push((table.to_string(), krate.clone(), file.display().to_string()));
+                }
+            }
+        }
+        consts.push((krate.clone(), mine));
+    }
+    names.sort();
+    for pair in names.windows(2) {
+        let [a, b] = pair else { continue };
+        assert!(a.0 != b.0 || a.1 == b.1, "table {:?} declared by two crates: {} and {}", a.0, a.2, b.2);
+    }
+    assert!(names.len() > 20, "tables found: {names:?}");
+
+    let mut found = Vec::new();
+    for (krate, src) in &crates {
+        for file in rust_files(src) {
+            let text = production_source(&file);
+            for (owner, tables) in consts.iter().filter(|(o, _)| o != krate) {
+                let marker = format!("{owner}::");
+                for (at, _) in text.match_indices(&marker) {
+                    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+                    let is_use = text[line_start..].trim_start().starts_with("use ")
+                        || text[line_start..].trim_start().starts_with("pub use ");
+                    let rest = &text[at + marker.len()..];
+                    let span = if is_use {
+                        rest.split(';').next().unwrap_or("")
+                    } else {
+                        let end =
+                            rest.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':')).unwrap_or(rest.len());
+                        &rest[..end]
+                    };
+                    for word in span.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
+                        if tables.iter().any(|t| t == word) {
+                            found.push(format!("{} names {owner}::{word}", file.display()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "tables used outside their module:\n{}", found.join("\n"));
+
+    // Only the store opens redb (and the offline integrity check of a database file).
+    let mut redb_users: Vec<String> = crates
+        .iter()
+        .flat_map(|(_, src)| rust_files(src))
+        .filter(|f| production_source(f).contains("redb::"))
+        .map(|f| f.strip_prefix(root).unwrap().display().to_string())
+        .collect();
+    redb_users.sort();
+    assert_eq!(redb_users, ["modules/kernel/src/store.rs", "src/backup.rs"]);
+}

@@ -1089,6 +1089,16 @@ pub fn load_caller(tx: &impl Read, tenant: &str, user_id: &str, client: Option<S
     })
 }
 
+/// A user's credential record (password state and logins), if the user has one.
+pub fn credential(tx: &impl Read, tenant: &str, user_id: &str) -> Result<Option<Credential>, StoreError> {
+    tx.get(&CREDENTIALS, &format!("{tenant}/{user_id}"))
+}
+
+/// The session a token's digest (`ids::digest`) names, if any (expiry not checked).
+pub fn session_of(tx: &impl Read, token_digest: &str) -> Result<Option<Session>, StoreError> {
+    tx.get(&SESSIONS, token_digest)
+}
+
 /// Stores a user's password hash (in the caller's transaction). `must_change` forces a
 /// change at the next login.
 pub fn register_credential(

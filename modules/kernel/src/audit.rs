@@ -42,6 +42,11 @@ impl Tx {
 }
 
 /// The newest `limit` audit records, newest first.
+/// Every audit record, oldest first.
+pub fn all(tx: &impl Read) -> Result<Vec<AuditRecord>, StoreError> {
+    Ok(tx.scan(&AUDIT, "")?.into_iter().map(|(_, r)| r).collect())
+}
+
 pub fn recent(tx: &impl Read, limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
     let total = tx.count(&AUDIT, "")?;
     let skip = total.saturating_sub(limit);

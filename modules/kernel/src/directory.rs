@@ -21,8 +21,11 @@ pub const USER_EMAILS: Table<String> = Table::new("user_emails");
 pub const GROUP_MEMBERS: Table<()> = Table::new("group_members");
 /// `tenant/vendor code` → company id.
 pub const VENDOR_CODES: Table<String> = Table::new("vendor_codes");
+/// `tenant` → the generation of its users: bumped by every change of an existing user, so a
+/// cache of the tenant's users (the users module's search index) knows when it is stale.
+pub const USER_GENERATION: Table<u64> = Table::new("user_generation");
 
-pub const TABLES: [&str; 7] = [
+pub const TABLES: [&str; 8] = [
     TENANTS.name(),
     COMPANIES.name(),
     GROUPS.name(),
@@ -30,6 +33,7 @@ pub const TABLES: [&str; 7] = [
     USER_EMAILS.name(),
     GROUP_MEMBERS.name(),
     VENDOR_CODES.name(),
+    USER_GENERATION.name(),
 ];
 
 pub const NAME_MAX: usize = 100;
@@ -348,6 +352,34 @@ pub fn group_members(
         }
     }
     Ok((users, total))
+}
+
+/// The tenant's user generation as of `tx` (see [`USER_GENERATION`]; creating a user does
+/// not change it, the user count tells).
+pub fn user_generation(tx: &impl Read, tenant: &str) -> Result<u64, StoreError> {
+    Ok(tx.get(&USER_GENERATION, tenant)?.unwrap_or(0))
+}
+
+/// Whether a user of the tenant has the e-mail address `email` (compared normalised).
+pub fn email_taken(tx: &impl Read, tenant: &str, email: &str) -> Result<bool, StoreError> {
+    Ok(tx.get(&USER_EMAILS, &key(tenant, &normalize_email(email)))?.is_some())
+}
+
+/// How many users the tenant has.
+pub fn count_users(tx: &impl Read, tenant: &str) -> Result<usize, StoreError> {
+    tx.count(&USERS, &format!("{tenant}/"))
+}
+
+/// The ids of the tenant's users that start with `prefix`, in order (the records are not
+/// decoded).
+pub fn user_ids_starting(tx: &impl Read, tenant: &str, prefix: &str) -> Result<Vec<String>, StoreError> {
+    const USER_KEYS: Table<serde::de::IgnoredAny> = Table::new("users");
+    let own = format!("{tenant}/");
+    Ok(tx
+        .scan(&USER_KEYS, &format!("{own}{prefix}"))?
+        .into_iter()
+        .filter_map(|(k, _)| k.strip_prefix(&own).map(str::to_string))
+        .collect())
 }
 
 /// Every user of a tenant, in user-ID order.
@@ -705,6 +737,8 @@ pub fn update_user(
         tx.put(&GROUP_MEMBERS, &format!("{tenant}/{}/{}", after.group_id, user_id), &())?;
     }
     tx.put(&USERS, &key(tenant, user_id), &after)?;
+    let generation = user_generation(tx, tenant)?.wrapping_add(1);
+    tx.put(&USER_GENERATION, tenant, &generation)?;
     tx.audit(
         actor,
         "user.update",

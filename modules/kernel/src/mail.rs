@@ -343,6 +343,16 @@ fn build_message(mail: &Mail, from: &str) -> Result<lettre::Message, String> {
     builder.multipart(multi).map_err(|e| e.to_string())
 }
 
+/// Every mail of the outbox (sent or not), in id order.
+pub fn all_mails(tx: &impl Read) -> Result<Vec<Mail>, StoreError> {
+    Ok(tx.scan(&OUTBOX, "")?.into_iter().map(|(_, m)| m).collect())
+}
+
+/// How many mails wait for SMTP delivery.
+pub fn queued(tx: &impl Read) -> Result<usize, StoreError> {
+    tx.count(&OUTBOX_QUEUE, "")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

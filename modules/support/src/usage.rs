@@ -6,12 +6,12 @@
 use crate::SupportError;
 use crate::policy::UsageScope;
 use jiff::Timestamp;
-use keiyaku_kernel::audit::{AUDIT, AuditRecord};
+use keiyaku_kernel::audit::{self, AuditRecord};
 use keiyaku_kernel::clock::tokyo;
 use keiyaku_kernel::context::ActorKind;
 use keiyaku_kernel::directory::{self, Company, Group};
 use keiyaku_kernel::error::Lang;
-use keiyaku_kernel::mail::OUTBOX;
+use keiyaku_kernel::mail;
 use keiyaku_kernel::store::{Read, StoreError};
 use keiyaku_kernel::validate::Rule;
 use std::collections::{BTreeSet, HashMap};
@@ -200,7 +200,7 @@ pub fn report(tx: &impl Read, tenant: &str, month: Month, scope: &UsageScope) ->
     let mut tally: HashMap<String, Tally> = HashMap::new();
     let prefix = format!("{tenant}/");
 
-    for (_, r) in tx.scan(&AUDIT, "")? {
+    for r in audit::all(tx)? {
         let Some((_, metrics)) = ACTIONS.iter().find(|(a, _)| *a == r.action) else { continue };
         let ours = r.actor.tenant.as_deref() == Some(tenant) || r.target.starts_with(&prefix);
         if !ours || !r.at.parse::<Timestamp>().is_ok_and(|t| month.contains(t)) {
@@ -231,7 +231,7 @@ pub fn report(tx: &impl Read, tenant: &str, month: Month, scope: &UsageScope) ->
             }
         }
     }
-    for (_, m) in tx.scan(&OUTBOX, "")? {
+    for m in mail::all_mails(tx)? {
         if m.tenant.as_deref() != Some(tenant) || !m.created_at.parse::<Timestamp>().is_ok_and(|t| month.contains(t)) {
             continue;
         }

@@ -46,7 +46,7 @@ impl Module for UsersModule {
     }
 
     fn tables(&self) -> Vec<&'static str> {
-        vec![seal::SEALS.name(), delegates::DELEGATES.name(), delegates::DELEGATE_OF.name(), search::META.name()]
+        vec![seal::SEALS.name(), delegates::DELEGATES.name(), delegates::DELEGATE_OF.name()]
     }
 
     fn seed_demo(&self, _kernel: &Kernel, tx: &mut Tx) -> Result<(), StoreError> {

@@ -4,8 +4,8 @@
 //! Decoding every user record of a 10,000-user tenant takes ~25 ms, so searches run over a
 //! compact per-tenant index kept in memory ([`IndexCache`]), built from a read snapshot and
 //! tagged with the tenant's user *generation* and user count:
-//! - every user update this module makes bumps the generation in its transaction; an index of
-//!   another generation is rebuilt;
+//! - every change of an existing user bumps the generation in its transaction (the directory
+//!   does, in `update_user`); an index of another generation is rebuilt;
 //! - the count (a key-only scan, ~1.5 ms at 10,000 users) is compared at most once per
 //!   `recheck` (default 1 s): it catches users created without this module (the operator's
 //!   tenant creation, demo data), which therefore show up in search within that time;
@@ -15,27 +15,15 @@
 //! Creating a user does not bump the generation: one table less in the hottest write.
 
 use crate::scope::SearchScope;
-use keiyaku_kernel::directory::{USERS, User, UserStatus};
-use keiyaku_kernel::store::{Read, StoreError, Table, Tx};
+use keiyaku_kernel::directory::{self, User, UserStatus};
+use keiyaku_kernel::store::{Read, StoreError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// `gen/{tenant}` → generation of the tenant's users.
-pub const META: Table<u64> = Table::new("users_meta");
-
-/// Marks the tenant's users as changed (call in every transaction that changes an existing
-/// user); returns the new generation.
-pub fn bump_generation(tx: &mut Tx, tenant: &str) -> Result<u64, StoreError> {
-    let k = format!("gen/{tenant}");
-    let next = tx.get(&META, &k)?.unwrap_or(0).wrapping_add(1);
-    tx.put(&META, &k, &next)?;
-    Ok(next)
-}
-
 /// The tenant's user generation as of `tx`.
 pub fn generation(tx: &impl Read, tenant: &str) -> Result<u64, StoreError> {
-    Ok(tx.get(&META, &format!("gen/{tenant}"))?.unwrap_or(0))
+    directory::user_generation(tx, tenant)
 }
 
 /// Lower-case, no spaces, full-width ASCII folded to half width.
@@ -126,7 +114,7 @@ fn in_scope(scope: &SearchScope, e: &Entry) -> bool {
 impl TenantIndex {
     pub fn build(tx: &impl Read, tenant: &str) -> Result<Self, StoreError> {
         let generation = generation(tx, tenant)?;
-        let entries: Vec<Entry> = tx.scan(&USERS, &format!("{tenant}/"))?.iter().map(|(_, u)| Entry::of(u)).collect();
+        let entries: Vec<Entry> = directory::list_users(tx, tenant)?.iter().map(Entry::of).collect();
         Ok(Self { generation, count: entries.len(), entries })
     }
 
@@ -192,7 +180,7 @@ impl IndexCache {
             if checked.elapsed() < self.recheck {
                 return Ok(ix);
             }
-            if tx.count(&USERS, &format!("{tenant}/"))? == ix.count {
+            if directory::count_users(tx, tenant)? == ix.count {
                 if let Some(slot) = self.lock().get_mut(tenant)
                     && Arc::ptr_eq(&slot.ix, &ix)
                 {

@@ -11,10 +11,10 @@ use jiff::Timestamp;
 use keiyaku_kernel::Kernel;
 use keiyaku_kernel::context::Caller;
 use keiyaku_kernel::directory::{
-    self, Company, Group, NAME_MAX, NewCompany, NewUser, Role, Tenant, USER_EMAILS, User, UserPatch, UserStatus,
+    self, Company, Group, NAME_MAX, NewCompany, NewUser, Role, Tenant, User, UserPatch, UserStatus,
 };
-use keiyaku_kernel::store::{Read, Table, Tx};
-use keiyaku_kernel::validate::{Invalid, Rule, Validator, normalize_email};
+use keiyaku_kernel::store::{Read, Tx};
+use keiyaku_kernel::validate::{Invalid, Rule, Validator};
 use std::collections::{HashMap, HashSet};
 
 pub use keiyaku_kernel::paging::{PER_PAGE_DEFAULT, PER_PAGE_MAX, Paging};
@@ -282,17 +282,9 @@ pub fn list_group_users(
     Ok(Paged { items: rows(tx, &caller.tenant, users)?, total, page: paging.page, per_page: paging.per_page })
 }
 
-/// Key-only view of the kernel's user table (values are skipped, not decoded).
-const USER_KEYS: Table<serde::de::IgnoredAny> = Table::new("users");
-
 /// The lowest free `vendor code + NN` in the tenant.
 fn partner_suggestion(tx: &impl Read, tenant: &str, vendor_code: &str) -> Result<Option<String>, UsersError> {
-    let p = format!("{tenant}/");
-    let taken: HashSet<String> = tx
-        .scan(&USER_KEYS, &format!("{tenant}/{vendor_code}"))?
-        .into_iter()
-        .filter_map(|(k, _)| k.strip_prefix(&p).map(str::to_string))
-        .collect();
+    let taken: HashSet<String> = directory::user_ids_starting(tx, tenant, vendor_code)?.into_iter().collect();
     Ok(ids::next_partner_id(vendor_code, |id| taken.contains(id)))
 }
 
@@ -459,7 +451,7 @@ pub fn plan_create_user(
     if directory::get_user(tx, &caller.tenant, &user_id)?.is_some() {
         conflicts.push(Invalid::new("user_id", Rule::Duplicate));
     }
-    if tx.get(&USER_EMAILS, &format!("{}/{}", caller.tenant, normalize_email(&input.email)))?.is_some() {
+    if directory::email_taken(tx, &caller.tenant, &input.email)? {
         conflicts.push(Invalid::new("email", Rule::Duplicate));
     }
     if !conflicts.is_empty() {
@@ -525,7 +517,7 @@ pub fn get_user(tx: &impl Read, caller: &Caller, user_id: &str) -> Result<UserDe
     let user = load_user(tx, caller, user_id)?;
     let target = Target::user(&user);
     require(caller, Op::ReadUser, &target, "user")?;
-    let cred = tx.get(&keiyaku_auth::CREDENTIALS, &format!("{}/{}", caller.tenant, user.user_id))?;
+    let cred = keiyaku_auth::credential(tx, &caller.tenant, &user.user_id)?;
     let has_seal = seal::get_seal(tx, &caller.tenant, &user.user_id)?.is_some();
     let delegate_count = tx.count(&delegates::DELEGATES, &format!("{}/{}/", caller.tenant, user.user_id))?;
     let company = directory::get_company(tx, &caller.tenant, &user.company_id)?;
@@ -650,7 +642,6 @@ pub fn update_user(tx: &mut Tx, caller: &Caller, user_id: &str, changes: UserCha
             serde_json::json!({"sessions": n, "reason": "suspended"}),
         )?;
     }
-    search::bump_generation(tx, &caller.tenant)?;
     Ok(after)
 }
 
@@ -728,7 +719,7 @@ pub fn search_users(
 pub fn last_logins(tx: &impl Read, tenant: &str, rows: &[UserRow]) -> Result<Vec<Option<Timestamp>>, UsersError> {
     rows.iter()
         .map(|r| {
-            let cred = tx.get(&keiyaku_auth::CREDENTIALS, &format!("{tenant}/{}", r.user.user_id))?;
+            let cred = keiyaku_auth::credential(tx, tenant, &r.user.user_id)?;
             Ok(cred.and_then(|c| c.last_login_at))
         })
         .collect()

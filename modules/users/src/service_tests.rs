@@ -137,7 +137,7 @@ fn partner_users_get_vendor_code_ids_mails_credentials_and_seals() {
             assert_eq!(mails.len(), 1);
             assert!(mails[0].body.contains("ユーザーID: A1533602"));
             assert!(mails[0].body.contains(&format!("パスワード : {}", secret().password)));
-            let cred = tx.get(&keiyaku_auth::CREDENTIALS, "HXOS2/A1533602")?.expect("cred");
+            let cred = keiyaku_auth::credential(tx, "HXOS2", "A1533602")?.expect("cred");
             assert!(cred.must_change);
             let s = seal::get_seal(tx, T, "A1533602")?.expect("seal");
             assert_eq!(s.date.as_deref(), Some("26.11.25"));
