@@ -51,8 +51,10 @@ fn inherited<'a>(doc: &'a Document, page: &'a Dictionary, key: &[u8]) -> Option<
     None
 }
 
-fn as_rect(doc: &Document, obj: &Object) -> Option<[f32; 4]> {
-    let arr = obj.as_array().ok()?;
+/// `[llx lly urx ury]` of a rectangle array (direct or referenced), normalised; None unless
+/// four finite numbers.
+pub(crate) fn as_rect(doc: &Document, obj: &Object) -> Option<[f32; 4]> {
+    let arr = deref(doc, obj)?.as_array().ok()?;
     if arr.len() != 4 {
         return None;
     }

@@ -16,7 +16,7 @@ use lopdf::content::{Content, Operation};
 use lopdf::{Dictionary, Document, Object, ObjectId};
 
 use crate::PadesError;
-use crate::pdf::{deref, dict_deref, load, page_box, pages};
+use crate::pdf::{as_rect, deref, dict_deref, load, page_box, pages};
 
 /// Most content operators interpreted per page, form XObjects included.
 const MAX_OPERATIONS: usize = 200_000;
@@ -160,22 +160,6 @@ fn inherited<'a>(doc: &'a Document, page: &'a Dictionary, key: &[u8]) -> Option<
     None
 }
 
-/// `[llx lly urx ury]` of a rectangle array, normalised; None unless four finite numbers.
-fn rect(doc: &Document, obj: &Object) -> Option<[f32; 4]> {
-    let arr = deref(doc, obj)?.as_array().ok()?;
-    if arr.len() != 4 {
-        return None;
-    }
-    let mut v = [0f32; 4];
-    for (slot, o) in v.iter_mut().zip(arr) {
-        *slot = deref(doc, o)?.as_float().ok()?;
-        if !slot.is_finite() {
-            return None;
-        }
-    }
-    Some([v[0].min(v[2]), v[1].min(v[3]), v[0].max(v[2]), v[1].max(v[3])])
-}
-
 /// The `/Rect` of each annotation of the page (popups, shown only when opened, aside).
 fn annotation_rects(doc: &Document, page: &Dictionary) -> Vec<[f32; 4]> {
     let Some(annots) = page.get(b"Annots").ok().and_then(|a| deref(doc, a)).and_then(|a| a.as_array().ok()) else {
@@ -186,7 +170,7 @@ fn annotation_rects(doc: &Document, page: &Dictionary) -> Vec<[f32; 4]> {
         .take(MAX_WIDTH_ENTRIES)
         .filter_map(|a| dict_deref(doc, a))
         .filter(|a| a.get(b"Subtype").and_then(Object::as_name).ok() != Some(b"Popup".as_slice()))
-        .filter_map(|a| rect(doc, a.get(b"Rect").ok()?))
+        .filter_map(|a| as_rect(doc, a.get(b"Rect").ok()?))
         .collect()
 }
 
@@ -650,7 +634,7 @@ impl Interpreter<'_, '_> {
             .and_then(|m| <[f32; 6]>::try_from(m).ok())
             .unwrap_or(IDENTITY);
         let ctm = mul(&matrix, ctm);
-        let Some(bbox) = dict.get(b"BBox").ok().and_then(|b| rect(doc, b)) else { return };
+        let Some(bbox) = dict.get(b"BBox").ok().and_then(|b| as_rect(doc, b)) else { return };
         let mut bounds = transformed(&ctm, bbox);
         if let Some([cx0, cy0, cx1, cy1]) = clip {
             bounds = [bounds[0].max(cx0), bounds[1].max(cy0), bounds[2].min(cx1), bounds[3].min(cy1)];
