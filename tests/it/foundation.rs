@@ -154,6 +154,14 @@ async fn tenant_login_forced_change_me_lockout_logout() {
     assert_eq!(v["code"], "rate_limited");
     let (s, _) = app.login("HXOS2", "HX000001", "NewPass123").await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "locked even with the right password");
+    // Each failed attempt is audited once; attempts refused by the lock write nothing.
+    let audit_len = async || app.services().kernel.store.read(keiyaku_kernel::audit::all).await.expect("audit").len();
+    let before = audit_len().await;
+    for _ in 0..3 {
+        let (s, _) = app.login("HXOS2", "HX000001", "wrong-password1").await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    }
+    assert_eq!(audit_len().await, before, "a locked account's attempts write nothing");
     // Unknown login names lock the same way (no account enumeration).
     for _ in 0..4 {
         app.login("HXOS2", "ghost@example.jp", "x1234567").await;
