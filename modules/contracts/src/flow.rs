@@ -743,17 +743,7 @@ pub fn sign_contract(
             registered_seal: registered_seal.as_ref(),
         };
         let signed = sign::sign(&req, &material, stamper.as_ref())?;
-        let signed = match &outside {
-            // The outside TSA's certificates and CRLs join the signer's validation data.
-            Some(o) => {
-                let mut data = validation.clone();
-                let extra = o.validation_data(&signed).map_err(|e| ContractsError::TsaUnavailable(e.to_string()))?;
-                data.certs.extend(extra.certs);
-                data.crls.extend(extra.crls);
-                sign::add_validation(&signed, &data)?
-            }
-            None => sign::add_validation(&signed, &validation)?,
-        };
+        let signed = sign::add_validation_for(&signed, &validation, outside.as_ref())?;
         let signed = if completing { sign::archive_timestamp(&signed, stamper.as_ref())? } else { signed };
         let sha = put_blob(tx, &caller.tenant, &signed)?;
         hashes.push(json!({"document": doc.id, "sha256": sha, "previous": latest.sha256}));

@@ -142,30 +142,13 @@ pub fn issue(tx: &mut Tx, c: Contract, signing: &Signing<'_>) -> Result<Contract
 /// `pdf` signed by the system certificate (invisible, `/Name` "{tenant} 電子契約システム"),
 /// its validation data and the document time-stamp (PAdES-B-LTA).
 fn sign_report(pdf: &[u8], signing: &Signing<'_>, now: jiff::Timestamp) -> Result<Vec<u8>, ContractsError> {
-    let failed = |what: &str, e: keiyaku_pades::PadesError| {
-        if crate::outside_tsa::is_outside_failure(&e) {
-            ContractsError::TsaUnavailable(e.to_string())
-        } else {
-            ContractsError::internal(format!("{what}: {e}"))
-        }
-    };
     let m = signing.system;
     let mut request = keiyaku_pades::SignRequest::new(pdf, &m.cert_der, &m.chain, &m.key_pkcs8, now);
     request.name = Some(format!("{} 電子契約システム", signing.tenant_name));
     request.reason = Some("合意締結証明書の発行".into());
-    let signed =
-        keiyaku_pades::sign(&request, signing.stamper).map_err(|e| failed("signing the completion report", e))?;
-    let signed = match signing.outside {
-        // The outside TSA's certificate and CRLs join the system certificate's data.
-        Some(o) => {
-            let mut data = signing.validation.clone();
-            let extra = o.validation_data(&signed).map_err(|e| ContractsError::TsaUnavailable(e.to_string()))?;
-            data.certs.extend(extra.certs);
-            data.crls.extend(extra.crls);
-            crate::sign::add_validation(&signed, &data)?
-        }
-        None => crate::sign::add_validation(&signed, signing.validation)?,
-    };
+    let signed = keiyaku_pades::sign(&request, signing.stamper)
+        .map_err(|e| crate::sign::stamp_error("signing the completion report", &e))?;
+    let signed = crate::sign::add_validation_for(&signed, signing.validation, signing.outside)?;
     crate::sign::archive_timestamp(&signed, signing.stamper)
 }
 

@@ -166,7 +166,7 @@ pub fn stamper<'a>(
 
 /// A signing library error as the caller sees it: an outside TSA's failure is 503
 /// `tsa_unavailable`, anything else internal.
-fn stamp_error(what: &str, e: &pades::PadesError) -> ContractsError {
+pub(crate) fn stamp_error(what: &str, e: &pades::PadesError) -> ContractsError {
     if crate::outside_tsa::is_outside_failure(e) {
         ContractsError::TsaUnavailable(e.to_string())
     } else {
@@ -177,6 +177,21 @@ fn stamp_error(what: &str, e: &pades::PadesError) -> ContractsError {
 /// PAdES-B-LT: the chain and revocation data of the newest signature, in a DSS revision.
 pub fn add_validation(pdf: &[u8], data: &pades::ValidationData) -> Result<Vec<u8>, ContractsError> {
     pades::add_validation_data(pdf, data).map_err(|e| ContractsError::internal(format!("validation data: {e}")))
+}
+
+/// PAdES-B-LT for a revision just signed: `data`, joined — when the time-stamp came from an
+/// outside TSA — by that TSA's certificate and the CRLs of its distribution points.
+pub fn add_validation_for(
+    signed: &[u8],
+    data: &pades::ValidationData,
+    outside: Option<&OutsideTsa>,
+) -> Result<Vec<u8>, ContractsError> {
+    let Some(o) = outside else { return add_validation(signed, data) };
+    let extra = o.validation_data(signed).map_err(|e| ContractsError::TsaUnavailable(e.to_string()))?;
+    let mut data = data.clone();
+    data.certs.extend(extra.certs);
+    data.crls.extend(extra.crls);
+    add_validation(signed, &data)
 }
 
 /// PAdES-B-LTA: a document timestamp (`ETSI.RFC3161`) over the whole file.
