@@ -25,6 +25,18 @@ const EKU_DOCUMENT_SIGNING: [u64; 9] = [1, 3, 6, 1, 5, 5, 7, 3, 36];
 /// Microsoft Document Signing.
 const EKU_MS_DOCUMENT_SIGNING: [u64; 10] = [1, 3, 6, 1, 4, 1, 311, 10, 3, 12];
 
+/// The usages of a certificate that signs documents (a signer's, the system certificate):
+/// digitalSignature + nonRepudiation, document signing, e-mail protection and Microsoft
+/// document signing, as Acrobat, Office and pyHanko expect.
+fn document_signing(p: &mut CertificateParams) {
+    p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::ContentCommitment];
+    p.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::Other(EKU_DOCUMENT_SIGNING.to_vec()),
+        ExtendedKeyUsagePurpose::EmailProtection,
+        ExtendedKeyUsagePurpose::Other(EKU_MS_DOCUMENT_SIGNING.to_vec()),
+    ];
+}
+
 /// Validity of a tenant CA.
 pub const CA_YEARS: i64 = 20;
 
@@ -240,12 +252,7 @@ pub fn signer_params(
     p.not_before = odt(not_before);
     p.not_after = odt(not_after);
     p.is_ca = IsCa::ExplicitNoCa;
-    p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::ContentCommitment];
-    p.extended_key_usages = vec![
-        ExtendedKeyUsagePurpose::Other(EKU_DOCUMENT_SIGNING.to_vec()),
-        ExtendedKeyUsagePurpose::EmailProtection,
-        ExtendedKeyUsagePurpose::Other(EKU_MS_DOCUMENT_SIGNING.to_vec()),
-    ];
+    document_signing(&mut p);
     if let Ok(mail) = rcgen::string::Ia5String::try_from(subject.email.clone()) {
         p.subject_alt_names = vec![SanType::Rfc822Name(mail)];
     }
@@ -328,14 +335,7 @@ pub fn issue_service(
             p.custom_extensions =
                 vec![rcgen::CustomExtension::from_oid_content(keiyaku_pades::OID_OCSP_NOCHECK, vec![0x05, 0x00])];
         }
-        Service::System => {
-            p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::ContentCommitment];
-            p.extended_key_usages = vec![
-                ExtendedKeyUsagePurpose::Other(EKU_DOCUMENT_SIGNING.to_vec()),
-                ExtendedKeyUsagePurpose::EmailProtection,
-                ExtendedKeyUsagePurpose::Other(EKU_MS_DOCUMENT_SIGNING.to_vec()),
-            ];
-        }
+        Service::System => document_signing(&mut p),
     }
     p.use_authority_key_identifier_extension = true;
     apply_endpoints(&mut p, endpoints);
