@@ -60,6 +60,8 @@ pub enum Tax {
 }
 
 impl Tax {
+    pub const ALL: [Tax; 2] = [Tax::Included, Tax::Excluded];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Tax::Included => "included",
@@ -68,11 +70,7 @@ impl Tax {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "included" => Some(Tax::Included),
-            "excluded" => Some(Tax::Excluded),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
     }
 
     pub fn label(self, lang: Lang) -> &'static str {
@@ -94,6 +92,8 @@ pub enum Party {
 }
 
 impl Party {
+    pub const ALL: [Party; 2] = [Party::Owner, Party::Partner];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Party::Owner => "owner",
@@ -102,11 +102,7 @@ impl Party {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "owner" => Some(Party::Owner),
-            "partner" => Some(Party::Partner),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
     }
 
     pub fn side(self) -> Side {

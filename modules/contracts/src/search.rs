@@ -3,13 +3,15 @@
 //! registrant; sorted, paged, and as CSV. Only what the caller may see is ever returned
 //! ([`policy::can_see`]).
 //!
-//! The index ([`INDEX`]) is keyed by tenant and transaction date, so a date range reads only
-//! the records of those days.
+//! The indexes ([`crate::index`]) order the contracts by date, by counterparty and date, by
+//! amount and by status, with those fields in their keys: a query walks the narrowest and
+//! reads the records of the page only.
 
 use crate::error::ContractsError;
 use crate::flow::parse_date;
 use crate::model::{DocType, INDEX, Status, Summary};
-use crate::policy::{self, Visible};
+use crate::index;
+use crate::policy::{self, Sight, Visible};
 use jiff::civil::Date;
 use keiyaku_kernel::context::Caller;
 use keiyaku_kernel::directory;
@@ -42,12 +44,71 @@ pub struct SearchInput {
     pub order: Option<String>,
 }
 
+impl SearchInput {
+    /// The query parameter of each criterion, in the order the API and the pages list them.
+    pub const FIELDS: [&'static str; 13] = [
+        "date_from",
+        "date_to",
+        "amount_min",
+        "amount_max",
+        "counterparty",
+        "number",
+        "title",
+        "doc_type",
+        "status",
+        "step",
+        "registrant",
+        "sort",
+        "order",
+    ];
+}
+
+/// The `sort` criterion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortKey {
     TransactionDate,
     Amount,
     Number,
     CreatedAt,
+}
+
+impl SortKey {
+    pub const ALL: [SortKey; 4] = [SortKey::TransactionDate, SortKey::Amount, SortKey::Number, SortKey::CreatedAt];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortKey::TransactionDate => "transaction_date",
+            SortKey::Amount => "amount",
+            SortKey::Number => "number",
+            SortKey::CreatedAt => "created_at",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// The `order` criterion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    Desc,
+    Asc,
+}
+
+impl Order {
+    pub const ALL: [Order; 2] = [Order::Desc, Order::Asc];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Order::Desc => "desc",
+            Order::Asc => "asc",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.as_str() == s)
+    }
 }
 
 /// Checked criteria.
@@ -167,22 +228,21 @@ pub fn parse(tx: &impl Read, tenant: &str, input: &SearchInput) -> Result<Query,
         q.step = Some(s.to_string());
     }
     q.sort = match some(&input.sort) {
-        None | Some("transaction_date") => Some(SortKey::TransactionDate),
-        Some("amount") => Some(SortKey::Amount),
-        Some("number") => Some(SortKey::Number),
-        Some("created_at") => Some(SortKey::CreatedAt),
-        Some(other) => {
-            v.fail("sort", Rule::Unknown { value: other.chars().take(40).collect() });
+        None => Some(SortKey::TransactionDate),
+        Some(s) => SortKey::parse(s).or_else(|| {
+            v.fail("sort", Rule::Unknown { value: s.chars().take(40).collect() });
             None
-        }
+        }),
     };
     q.ascending = match some(&input.order) {
-        None | Some("desc") => false,
-        Some("asc") => true,
-        Some(other) => {
-            v.fail("order", Rule::Unknown { value: other.chars().take(40).collect() });
-            false
-        }
+        None => false,
+        Some(s) => match Order::parse(s) {
+            Some(o) => o == Order::Asc,
+            None => {
+                v.fail("order", Rule::Unknown { value: s.chars().take(40).collect() });
+                false
+            }
+        },
     };
     v.finish()?;
     Ok(q)
@@ -204,18 +264,31 @@ impl Query {
     }
 }
 
-/// The index records in the date range (all of the tenant without one).
-fn scan(tx: &impl Read, tenant: &str, q: &Query) -> Result<Vec<Summary>, ContractsError> {
-    let start = match q.date_from {
-        Some(d) => format!("{tenant}/{d}/"),
-        None => format!("{tenant}/"),
+/// The indexed criteria of `q`, narrowed to the caller's own company for a partner's users;
+/// `None` when nothing can match (an unknown counterparty, or another company's for a partner).
+fn criteria(q: &Query, caller: &Caller) -> Option<index::Criteria> {
+    let counterparty = match (policy::sight(caller), &q.counterparty) {
+        (Sight::Counterparty(own), Some(c)) if c != own => return None,
+        (Sight::Counterparty(own), _) => Some(own.to_string()),
+        (_, c) => c.clone(),
     };
-    // '0' follows '/', so `{date}0` ends the records of that day.
-    let end = match q.date_to {
-        Some(d) => format!("{tenant}/{d}0"),
-        None => format!("{tenant}0"),
-    };
-    Ok(tx.scan_range(&INDEX, &start, &end)?.into_iter().map(|(_, s)| s).collect())
+    if counterparty.as_deref().is_some_and(|c| c.starts_with('\u{0}')) {
+        return None;
+    }
+    Some(index::Criteria {
+        date_from: q.date_from.map(|d| d.to_string()),
+        date_to: q.date_to.map(|d| d.to_string()),
+        amount_min: q.amount_min,
+        amount_max: q.amount_max,
+        counterparty,
+        status: q.status,
+    })
+}
+
+/// The search record of an index entry.
+fn summary(tx: &impl Read, tenant: &str, e: &index::Owned) -> Result<Option<Summary>, ContractsError> {
+    let Ok(date) = e.date.parse::<Date>() else { return Ok(None) };
+    Ok(tx.get(&INDEX, &Summary::index_key(tenant, date, &e.id))?)
 }
 
 fn sort(items: &mut [Summary], q: &Query) {
@@ -234,17 +307,43 @@ fn sort(items: &mut [Summary], q: &Query) {
 
 /// Every matching contract the caller may see, sorted.
 pub fn all(tx: &impl Read, caller: &Caller, q: &Query) -> Result<Vec<Summary>, ContractsError> {
-    let mut items: Vec<Summary> = scan(tx, &caller.tenant, q)?
-        .into_iter()
-        .filter(|s| q.matches(s) && policy::can_see(caller, &Visible::summary(s)))
-        .collect();
+    let Some(c) = criteria(q, caller) else { return Ok(Vec::new()) };
+    let mut items = Vec::new();
+    for e in index::matching(tx, &caller.tenant, &c)? {
+        if let Some(s) = summary(tx, &caller.tenant, &e)?
+            && q.matches(&s)
+            && policy::can_see(caller, &Visible::summary(&s))
+        {
+            items.push(s);
+        }
+    }
     sort(&mut items, q);
     Ok(items)
 }
 
-/// 契約検索: one page.
+/// 契約検索: one page. When the indexes answer every criterion, the visibility and the sort,
+/// only the page's records are read; otherwise the matches of the indexed criteria are read
+/// and filtered.
 pub fn contracts(tx: &impl Read, caller: &Caller, q: &Query, paging: Paging) -> Result<Page<Summary>, ContractsError> {
-    Ok(paging.take(all(tx, caller, q)?))
+    let sort = match q.sort.unwrap_or(SortKey::TransactionDate) {
+        SortKey::TransactionDate => Some(index::Sort::Date),
+        SortKey::Amount => Some(index::Sort::Amount),
+        SortKey::Number | SortKey::CreatedAt => None,
+    };
+    let indexed = q.number.is_none()
+        && q.title.is_none()
+        && q.doc_type.is_none()
+        && q.step.is_none()
+        && q.registrant.is_none()
+        && policy::sight(caller) != Sight::Own;
+    let Some(sort) = sort.filter(|_| indexed) else { return Ok(paging.take(all(tx, caller, q)?)) };
+    let Some(c) = criteria(q, caller) else { return Ok(paging.take(Vec::new())) };
+    let (total, entries) = index::page(tx, &caller.tenant, &c, sort, q.ascending, paging.skip(), paging.per_page)?;
+    let mut items = Vec::with_capacity(entries.len());
+    for e in &entries {
+        items.extend(summary(tx, &caller.tenant, e)?);
+    }
+    Ok(Page { items, total, page: paging.page, per_page: paging.per_page })
 }
 
 /// A row of 文書検索: a document with its contract's index record.

@@ -2,11 +2,14 @@
 //! Handlers authenticate, parse, call [`Contracts`](keiyaku_contracts::Contracts) and map.
 
 use crate::api::auth::{BearerToken, caller};
+use crate::api::enums::{OneOf, schema};
 use crate::api::http::{ApiResult, Ctx, content_disposition};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use keiyaku_contracts::model::{Contract, Summary};
+use keiyaku_contracts::model::{DocType, Status};
 use keiyaku_contracts::search::DocumentRow;
+use keiyaku_contracts::search::{Order, SortKey};
 use keiyaku_contracts::{
     ContractView, Contracts, ContractsError, NewContract, NewDocument, RouteStepInput, SearchInput, SignInput,
 };
@@ -14,9 +17,16 @@ use keiyaku_kernel::Lang;
 use keiyaku_kernel::clock::rfc3339;
 use keiyaku_kernel::paging::{Page, Paging};
 use keiyaku_kernel::validate::Rule;
+use poem::endpoint::BoxEndpoint;
+use poem::http::Method;
+use poem::{Request, RequestBody};
+use poem_openapi::ApiResponse;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Binary, Json};
-use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
+use poem_openapi::registry::{MetaApi, MetaOperationParam, MetaParamIn, MetaSchema, MetaSchemaRef, Registry};
+use poem_openapi::types::{ParseFromParameter, Type};
+use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions, Object, OpenApi, Tags};
+use std::collections::HashMap;
 
 #[derive(Tags)]
 enum Tag {
@@ -759,37 +769,144 @@ fn decode_pdf(field: &str, name: String, content: &str) -> Result<NewDocument, C
     Ok(NewDocument { name, bytes, pages: None })
 }
 
-/// The search criteria shared by the list, document and CSV operations.
-#[allow(clippy::too_many_arguments)]
-fn criteria(
-    date_from: Option<String>,
-    date_to: Option<String>,
-    amount_min: Option<i64>,
-    amount_max: Option<i64>,
-    counterparty: Option<String>,
-    number: Option<String>,
-    title: Option<String>,
-    doc_type: Option<String>,
-    status: Option<String>,
-    step: Option<String>,
-    registrant: Option<String>,
-    sort: Option<String>,
-    order: Option<String>,
-) -> SearchInput {
-    SearchInput {
-        date_from,
-        date_to,
-        amount_min,
-        amount_max,
-        counterparty,
-        number,
-        title,
-        doc_type,
-        status,
-        step,
-        registrant,
-        sort,
-        order,
+/// The search criteria of `searchContracts`, `exportContracts` and `searchDocuments`: one
+/// query parameter per field of [`SearchInput`], read and documented here once. Values are
+/// taken as given (strings, amounts as integers); the domain checks them and answers with
+/// its 422 on the field, a non-integer amount is poem-openapi's 400, as for any parameter.
+///
+/// poem-openapi binds one parameter per argument, so an operation taking `SearchParams`
+/// carries one placeholder parameter ([`SEARCH_MARKER`]) that [`ContractsApi`]'s
+/// [`OpenApi::meta`] replaces by [`search_params`].
+pub struct SearchParams(pub SearchInput);
+
+/// The schema title of the placeholder parameter.
+const SEARCH_MARKER: &str = "keiyaku.search-criteria";
+
+/// The query parameters of [`SearchParams`], in the order of [`SearchInput::FIELDS`].
+fn search_params() -> Vec<MetaOperationParam> {
+    let date = || {
+        let mut s = MetaSchema::new("string");
+        s.format = Some("date");
+        MetaSchemaRef::Inline(Box::new(s))
+    };
+    let text = <Option<String> as Type>::schema_ref;
+    let amount = <Option<i64> as Type>::schema_ref;
+    [
+        ("date_from", date()),
+        ("date_to", date()),
+        ("amount_min", amount()),
+        ("amount_max", amount()),
+        ("counterparty", text()),
+        ("number", text()),
+        ("title", text()),
+        ("doc_type", schema::<DocType>()),
+        ("status", schema::<Status>()),
+        ("step", text()),
+        ("registrant", text()),
+        ("sort", schema::<SortKey>()),
+        ("order", schema::<Order>()),
+    ]
+    .into_iter()
+    .map(|(name, schema)| MetaOperationParam {
+        name: name.to_string(),
+        schema,
+        in_type: MetaParamIn::Query,
+        description: None,
+        required: false,
+        deprecated: false,
+        explode: true,
+        style: None,
+    })
+    .collect()
+}
+
+/// One query parameter, read exactly as a `Query<T>` argument reads it (same errors).
+async fn query_param<T: ParseFromParameter>(
+    req: &Request,
+    body: &mut RequestBody,
+    name: &'static str,
+) -> poem::Result<T> {
+    let opts = ExtractParamOptions {
+        name,
+        ignore_case: false,
+        default_value: None,
+        example_value: None,
+        explode: true,
+        style: None,
+    };
+    Query::<T>::from_request(req, body, opts).await.map(|q| q.0)
+}
+
+impl<'a> ApiExtractor<'a> for SearchParams {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::Parameter];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn param_in() -> Option<MetaParamIn> {
+        Some(MetaParamIn::Query)
+    }
+
+    fn param_schema_ref() -> Option<MetaSchemaRef> {
+        let mut s = MetaSchema::new("object");
+        s.title = Some(SEARCH_MARKER.to_string());
+        Some(MetaSchemaRef::Inline(Box::new(s)))
+    }
+
+    async fn from_request(
+        req: &'a Request,
+        body: &mut RequestBody,
+        _opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        type Text = Option<String>;
+        Ok(SearchParams(SearchInput {
+            date_from: query_param::<Text>(req, body, "date_from").await?,
+            date_to: query_param::<Text>(req, body, "date_to").await?,
+            amount_min: query_param(req, body, "amount_min").await?,
+            amount_max: query_param(req, body, "amount_max").await?,
+            counterparty: query_param::<Text>(req, body, "counterparty").await?,
+            number: query_param::<Text>(req, body, "number").await?,
+            title: query_param::<Text>(req, body, "title").await?,
+            doc_type: query_param::<Option<OneOf<DocType>>>(req, body, "doc_type").await?.map(OneOf::into_string),
+            status: query_param::<Option<OneOf<Status>>>(req, body, "status").await?.map(OneOf::into_string),
+            step: query_param::<Text>(req, body, "step").await?,
+            registrant: query_param::<Text>(req, body, "registrant").await?,
+            sort: query_param::<Option<OneOf<SortKey>>>(req, body, "sort").await?.map(OneOf::into_string),
+            order: query_param::<Option<OneOf<Order>>>(req, body, "order").await?.map(OneOf::into_string),
+        }))
+    }
+}
+
+/// The operations of [`Operations`], with each [`SearchParams`] placeholder replaced by the
+/// criteria's parameters.
+impl OpenApi for ContractsApi {
+    fn meta() -> Vec<MetaApi> {
+        let mut meta = <Operations as OpenApi>::meta();
+        let is_marker = |p: &MetaOperationParam| matches!(&p.schema, MetaSchemaRef::Inline(s) if s.title.as_deref() == Some(SEARCH_MARKER));
+        for op in meta.iter_mut().flat_map(|a| a.paths.iter_mut()).flat_map(|p| p.operations.iter_mut()) {
+            if let Some(at) = op.params.iter().position(is_marker) {
+                op.params.splice(at..=at, search_params());
+            }
+        }
+        meta
+    }
+
+    fn register(registry: &mut Registry) {
+        <Operations as OpenApi>::register(registry);
+    }
+
+    fn add_routes(self, route_table: &mut HashMap<String, HashMap<Method, BoxEndpoint<'static>>>) {
+        OpenApi::add_routes(Operations(self), route_table);
+    }
+}
+
+/// The handlers; [`ContractsApi`] is their OpenAPI service.
+struct Operations(ContractsApi);
+
+impl std::ops::Deref for Operations {
+    type Target = ContractsApi;
+
+    fn deref(&self) -> &ContractsApi {
+        &self.0
     }
 }
 
@@ -798,7 +915,7 @@ fn paging(page: Option<i64>, per_page: Option<i64>) -> Result<Paging, ContractsE
 }
 
 #[OpenApi]
-impl ContractsApi {
+impl Operations {
     /// 契約検索: by transaction date range, amount range and counterparty (電子帳簿保存法), and
     /// number, title, type, status, current step and registrant; paged and sorted. Only
     /// contracts the caller may see.
@@ -808,45 +925,18 @@ impl ContractsApi {
         operation_id = "searchContracts",
         tag = "Tag::Contracts"
     )]
-    #[allow(clippy::too_many_arguments)]
     async fn search(
         &self,
         ctx: Ctx,
         tenant: Path<String>,
         token: BearerToken,
-        date_from: Query<Option<String>>,
-        date_to: Query<Option<String>>,
-        amount_min: Query<Option<i64>>,
-        amount_max: Query<Option<i64>>,
-        counterparty: Query<Option<String>>,
-        number: Query<Option<String>>,
-        title: Query<Option<String>>,
-        doc_type: Query<Option<String>>,
-        status: Query<Option<String>>,
-        step: Query<Option<String>>,
-        registrant: Query<Option<String>>,
-        sort: Query<Option<String>>,
-        order: Query<Option<String>>,
+        criteria: SearchParams,
         page: Query<Option<i64>>,
         per_page: Query<Option<i64>>,
     ) -> ApiResult<Json<ContractList>> {
         let caller = caller(&self.auth, &ctx, &tenant.0, &token).await?;
         let paging = paging(page.0, per_page.0).map_err(|e| ctx.fail(&e))?;
-        let input = criteria(
-            date_from.0,
-            date_to.0,
-            amount_min.0,
-            amount_max.0,
-            counterparty.0,
-            number.0,
-            title.0,
-            doc_type.0,
-            status.0,
-            step.0,
-            registrant.0,
-            sort.0,
-            order.0,
-        );
+        let input = criteria.0;
         let p = self.contracts.search(&caller, input, paging).await.map_err(|e| ctx.fail(&e))?;
         Ok(Json(list(p)))
     }
@@ -858,42 +948,15 @@ impl ContractsApi {
         operation_id = "exportContracts",
         tag = "Tag::Contracts"
     )]
-    #[allow(clippy::too_many_arguments)]
     async fn csv(
         &self,
         ctx: Ctx,
         tenant: Path<String>,
         token: BearerToken,
-        date_from: Query<Option<String>>,
-        date_to: Query<Option<String>>,
-        amount_min: Query<Option<i64>>,
-        amount_max: Query<Option<i64>>,
-        counterparty: Query<Option<String>>,
-        number: Query<Option<String>>,
-        title: Query<Option<String>>,
-        doc_type: Query<Option<String>>,
-        status: Query<Option<String>>,
-        step: Query<Option<String>>,
-        registrant: Query<Option<String>>,
-        sort: Query<Option<String>>,
-        order: Query<Option<String>>,
+        criteria: SearchParams,
     ) -> ApiResult<CsvFile> {
         let caller = caller(&self.auth, &ctx, &tenant.0, &token).await?;
-        let input = criteria(
-            date_from.0,
-            date_to.0,
-            amount_min.0,
-            amount_max.0,
-            counterparty.0,
-            number.0,
-            title.0,
-            doc_type.0,
-            status.0,
-            step.0,
-            registrant.0,
-            sort.0,
-            order.0,
-        );
+        let input = criteria.0;
         let bytes = self.contracts.csv(&caller, input, ctx.lang).await.map_err(|e| ctx.fail(&e))?;
         let name = format!("contracts_{}.csv", self.contracts.kernel.now().strftime("%Y%m%d"));
         Ok(CsvFile::Csv(Binary(bytes), content_disposition(&name)))
@@ -907,45 +970,18 @@ impl ContractsApi {
         operation_id = "searchDocuments",
         tag = "Tag::Contracts"
     )]
-    #[allow(clippy::too_many_arguments)]
     async fn documents(
         &self,
         ctx: Ctx,
         tenant: Path<String>,
         token: BearerToken,
-        date_from: Query<Option<String>>,
-        date_to: Query<Option<String>>,
-        amount_min: Query<Option<i64>>,
-        amount_max: Query<Option<i64>>,
-        counterparty: Query<Option<String>>,
-        number: Query<Option<String>>,
-        title: Query<Option<String>>,
-        doc_type: Query<Option<String>>,
-        status: Query<Option<String>>,
-        step: Query<Option<String>>,
-        registrant: Query<Option<String>>,
-        sort: Query<Option<String>>,
-        order: Query<Option<String>>,
+        criteria: SearchParams,
         page: Query<Option<i64>>,
         per_page: Query<Option<i64>>,
     ) -> ApiResult<Json<DocumentRowList>> {
         let caller = caller(&self.auth, &ctx, &tenant.0, &token).await?;
         let paging = paging(page.0, per_page.0).map_err(|e| ctx.fail(&e))?;
-        let input = criteria(
-            date_from.0,
-            date_to.0,
-            amount_min.0,
-            amount_max.0,
-            counterparty.0,
-            number.0,
-            title.0,
-            doc_type.0,
-            status.0,
-            step.0,
-            registrant.0,
-            sort.0,
-            order.0,
-        );
+        let input = criteria.0;
         let p = self.contracts.search_documents(&caller, input, paging).await.map_err(|e| ctx.fail(&e))?;
         let rows = |r: &DocumentRow| DocumentRowView {
             url: format!("/api/v1/t/{}/contracts/{}/documents/{}", tenant.0, r.contract.id, r.document_id),
@@ -1350,5 +1386,28 @@ impl ContractsApi {
         let TimestampQuery::Der(der) = body;
         let reply = self.contracts.timestamp(&caller, der.0).await.map_err(|e| ctx.fail(&e))?;
         Ok(TimestampReply::Der(Binary(reply)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The three search operations document the criteria in the domain's order, and no
+    /// placeholder is left in the document.
+    #[test]
+    fn search_operations_document_every_criterion() {
+        let names: Vec<String> = search_params().into_iter().map(|p| p.name).collect();
+        assert_eq!(names, SearchInput::FIELDS);
+        let meta = <ContractsApi as OpenApi>::meta();
+        let ops: Vec<_> = meta.iter().flat_map(|a| a.paths.iter()).flat_map(|p| p.operations.iter()).collect();
+        for id in ["searchContracts", "exportContracts", "searchDocuments"] {
+            let op = ops.iter().find(|o| o.operation_id == Some(id));
+            let params: Vec<&str> = op.map(|o| o.params.iter().map(|p| p.name.as_str()).collect()).unwrap_or_default();
+            assert_eq!(params.get(1..14), Some(&SearchInput::FIELDS[..]), "{id}");
+        }
+        let json =
+            serde_json::to_string(&ops.iter().flat_map(|o| o.params.iter()).collect::<Vec<_>>()).unwrap_or_default();
+        assert!(!json.contains(SEARCH_MARKER));
     }
 }

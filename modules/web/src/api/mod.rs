@@ -3,6 +3,7 @@
 //! parses, calls one service function and maps the result (`http.rs`: the request context,
 //! problem+json errors, the body limit, client addresses).
 
+pub mod enums;
 pub mod http;
 
 #[cfg(feature = "auth")]

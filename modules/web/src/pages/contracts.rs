@@ -224,25 +224,9 @@ fn pdf_response(d: Download) -> Response {
 #[derive(Debug, Clone, Default)]
 pub struct Criteria(Vec<(&'static str, String)>);
 
-const CRITERIA: [&str; 13] = [
-    "date_from",
-    "date_to",
-    "amount_min",
-    "amount_max",
-    "counterparty",
-    "number",
-    "title",
-    "doc_type",
-    "status",
-    "step",
-    "registrant",
-    "sort",
-    "order",
-];
-
 impl Criteria {
     pub fn of(p: &Pairs) -> Self {
-        Criteria(CRITERIA.iter().map(|n| (*n, p.get(n).trim().chars().take(200).collect())).collect())
+        Criteria(SearchInput::FIELDS.iter().map(|n| (*n, p.get(n).trim().chars().take(200).collect())).collect())
     }
 
     pub fn get(&self, name: &str) -> &str {
