@@ -268,6 +268,7 @@ pub fn save(tx: &mut Tx, old: Option<&Contract>, new: &Contract) -> Result<(), C
     }
     tx.put(&CONTRACTS, &key(&new.tenant, &new.id), new)?;
     tx.put(&INDEX, &Summary::index_key(&new.tenant, new.transaction_date, &new.id), &Summary::of(new))?;
+    crate::index::save(tx, old, new)?;
     if new.status == Status::Circulating
         && let Some(step) = new.current_step()
     {

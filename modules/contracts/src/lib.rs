@@ -16,6 +16,7 @@ pub mod codes;
 pub mod demo;
 pub mod error;
 pub mod flow;
+pub mod index;
 pub mod mails;
 pub mod model;
 pub mod outside_tsa;
@@ -52,8 +53,22 @@ impl Module for ContractsModule {
 
     fn tables(&self) -> Vec<&'static str> {
         let mut t = model::TABLES.to_vec();
+        t.extend(index::TABLES);
         t.push(codes::SIGN_CODES.name());
         t
+    }
+
+    /// 1: search by the date index only; 2: with the indexes by counterparty, amount and
+    /// status and the per-status counts ([`index`]), built from the contracts.
+    fn schema_version(&self) -> u32 {
+        2
+    }
+
+    fn migrate(&self, tx: &mut Tx, from: u32) -> Result<(), StoreError> {
+        if from == 1 {
+            index::rebuild(tx)?;
+        }
+        Ok(())
     }
 
     fn seed_demo(&self, kernel: &Kernel, tx: &mut Tx) -> Result<(), StoreError> {

@@ -242,11 +242,33 @@ pub fn sees_all(c: &Caller) -> bool {
     c.owner_side && (c.has(Role::GroupAdmin) || c.has(Role::Administration))
 }
 
-pub fn can_see(c: &Caller, v: &Visible<'_>) -> bool {
+/// Which of a tenant's contracts a caller sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sight<'a> {
+    /// Every one (the owner's administrators).
+    All,
+    /// Those with this counterparty (a partner's users: their own company's).
+    Counterparty(&'a str),
+    /// Those registered by the caller's group or with the caller on the route.
+    Own,
+}
+
+pub fn sight(c: &Caller) -> Sight<'_> {
     if !c.owner_side {
-        return v.counterparty == c.company_id;
+        Sight::Counterparty(&c.company_id)
+    } else if sees_all(c) {
+        Sight::All
+    } else {
+        Sight::Own
     }
-    sees_all(c) || v.registrant_group == c.group_id || v.participants.contains(&c.user_id)
+}
+
+pub fn can_see(c: &Caller, v: &Visible<'_>) -> bool {
+    match sight(c) {
+        Sight::All => true,
+        Sight::Counterparty(company) => v.counterparty == company,
+        Sight::Own => v.registrant_group == c.group_id || v.participants.contains(&c.user_id),
+    }
 }
 
 /// Visible to `c`, or 404 (never tell that an invisible contract exists).

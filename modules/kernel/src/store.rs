@@ -768,6 +768,17 @@ pub trait Read {
     ) -> Result<Vec<(String, V)>, StoreError>;
     /// The bytes stored under `key` in a raw-bytes table.
     fn get_bytes(&self, table: &Table<Bytes>, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Calls `visit` with each key of `start <= key < end`, in key order (`reverse`: from the
+    /// last), until it returns `false`. Values are not read: for indexes whose keys carry
+    /// what a query filters on.
+    fn visit_keys<V>(
+        &self,
+        table: &Table<V>,
+        start: &str,
+        end: &str,
+        reverse: bool,
+        visit: &mut dyn FnMut(&str) -> bool,
+    ) -> Result<(), StoreError>;
 
     /// Every record whose key starts with `prefix`, in key order.
     fn scan<V: DeserializeOwned>(&self, table: &Table<V>, prefix: &str) -> Result<Vec<(String, V)>, StoreError> {
@@ -894,6 +905,35 @@ macro_rules! impl_read {
             fn get_bytes(&self, table: &Table<Bytes>, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
                 let t = self.inner.open_table(table.def())?;
                 Ok(t.get(key)?.map(|g| g.value().to_vec()))
+            }
+
+            fn visit_keys<V>(
+                &self,
+                table: &Table<V>,
+                start: &str,
+                end: &str,
+                reverse: bool,
+                visit: &mut dyn FnMut(&str) -> bool,
+            ) -> Result<(), StoreError> {
+                if start >= end {
+                    return Ok(());
+                }
+                let t = self.inner.open_table(table.def())?;
+                let range = t.range::<&str>(start..end)?;
+                if reverse {
+                    for entry in range.rev() {
+                        if !visit(entry?.0.value()) {
+                            break;
+                        }
+                    }
+                } else {
+                    for entry in range {
+                        if !visit(entry?.0.value()) {
+                            break;
+                        }
+                    }
+                }
+                Ok(())
             }
         }
     };
