@@ -1,11 +1,12 @@
 //! HTTP API of the auth module: operator login, tenants, the mailbox, and tenant users'
 //! login, password change, logout and `me`. Handlers only parse, call [`Auth`], and map.
 
+use crate::api::enums::OneOf;
 use crate::api::http::{ApiResult, Ctx, Failure};
 use keiyaku_auth::{Auth, AuthError, Me};
 use keiyaku_kernel::clock::rfc3339;
 use keiyaku_kernel::context::{Actor, Caller};
-use keiyaku_kernel::directory::{Tenant, User};
+use keiyaku_kernel::directory::{Role, Tenant, User};
 use keiyaku_kernel::mail;
 use poem::Request;
 use poem_openapi::auth::Bearer;
@@ -49,7 +50,7 @@ pub struct UserSummary {
     pub user_id: String,
     pub name: String,
     pub email: String,
-    pub roles: Vec<String>,
+    pub roles: Vec<OneOf<Role>>,
 }
 
 impl From<&User> for UserSummary {
@@ -58,7 +59,7 @@ impl From<&User> for UserSummary {
             user_id: u.user_id.clone(),
             name: u.name.clone(),
             email: u.email.clone(),
-            roles: u.roles.iter().map(|r| r.as_str().to_string()).collect(),
+            roles: u.roles.iter().map(|r| (*r).into()).collect(),
         }
     }
 }
@@ -184,7 +185,7 @@ struct MeResponse {
     tenant: TenantView,
     company: MeCompany,
     group: MeGroup,
-    roles: Vec<String>,
+    roles: Vec<OneOf<Role>>,
     /// The previous successful login (前回ログイン日時), RFC 3339.
     last_login_at: Option<String>,
     /// Operation-menu entries this user may open.
@@ -194,7 +195,7 @@ struct MeResponse {
 impl MeResponse {
     fn from(me: Me, lang: keiyaku_kernel::Lang) -> Self {
         Self {
-            roles: me.user.roles.iter().map(|r| r.as_str().to_string()).collect(),
+            roles: me.user.roles.iter().map(|r| (*r).into()).collect(),
             user: UserSummary::from(&me.user),
             tenant: TenantView::from(&me.tenant),
             company: MeCompany {

@@ -7,7 +7,7 @@ use crate::api::http::{ApiResult, Ctx, content_disposition};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use keiyaku_contracts::model::{Contract, Summary};
-use keiyaku_contracts::model::{DocType, Status};
+use keiyaku_contracts::model::{DocType, Party, Status, Tax};
 use keiyaku_contracts::search::DocumentRow;
 use keiyaku_contracts::search::{Order, SortKey};
 use keiyaku_contracts::{
@@ -15,6 +15,7 @@ use keiyaku_contracts::{
 };
 use keiyaku_kernel::Lang;
 use keiyaku_kernel::clock::rfc3339;
+use keiyaku_kernel::directory::Role;
 use keiyaku_kernel::paging::{Page, Paging};
 use keiyaku_kernel::validate::Rule;
 use poem::endpoint::BoxEndpoint;
@@ -67,10 +68,10 @@ struct DocumentUpload {
 struct RouteStepBody {
     /// `owner` or `partner`.
     #[oai(default)]
-    party: String,
+    party: OneOf<Party>,
     /// `approver`, `person_in_charge`, `signer` or (owner) `administration`.
     #[oai(default)]
-    role: String,
+    role: OneOf<Role>,
     /// User IDs chosen for the step; empty: every active holder of the role.
     #[oai(default)]
     users: Vec<String>,
@@ -88,7 +89,7 @@ struct RegisterBody {
     /// `purchase_order` (注文書), `order_acceptance` (請書), `agreement` (契約書),
     /// `memorandum` (覚書), `quotation` (見積書), `other`.
     #[oai(default)]
-    doc_type: String,
+    doc_type: OneOf<DocType>,
     /// The partner company: its id or 業者コード.
     #[oai(default)]
     counterparty: String,
@@ -99,7 +100,7 @@ struct RegisterBody {
     amount: Option<i64>,
     /// `included` (税込, default) or `excluded` (税抜).
     #[oai(default)]
-    tax: String,
+    tax: OneOf<Tax>,
     #[oai(default)]
     fields: Vec<FieldView>,
     #[oai(default)]
@@ -137,7 +138,7 @@ struct CorrectBody {
     transaction_date: Option<String>,
     amount: Option<i64>,
     /// `included` or `excluded`.
-    tax: Option<String>,
+    tax: Option<OneOf<Tax>>,
     /// Replaces all free fields.
     fields: Option<Vec<FieldView>>,
     /// Why the correction is made (kept in the 訂正削除履歴).
@@ -219,8 +220,8 @@ struct DocumentView {
 #[derive(Object)]
 #[oai(skip_serializing_if_is_none, rename = "ContractStep")]
 struct StepView {
-    party: String,
-    role: String,
+    party: OneOf<Party>,
+    role: OneOf<Role>,
     /// e.g. `owner_approver`.
     line: String,
     company_id: String,
@@ -267,17 +268,17 @@ struct ContractDetail {
     id: String,
     number: String,
     title: String,
-    doc_type: String,
+    doc_type: OneOf<DocType>,
     doc_type_label: String,
     counterparty: String,
     counterparty_name: String,
     vendor_code: Option<String>,
     transaction_date: String,
     amount: i64,
-    tax: String,
+    tax: OneOf<Tax>,
     fields: Vec<FieldView>,
     /// `circulating`, `sent_back`, `completed`, `cancelled`.
-    status: String,
+    status: OneOf<Status>,
     status_label: String,
     current_step: Option<u32>,
     registrant: String,
@@ -297,16 +298,16 @@ fn detail(v: &ContractView, lang: Lang) -> ContractDetail {
         id: c.id.clone(),
         number: c.number.clone(),
         title: c.title.clone(),
-        doc_type: c.doc_type.as_str().into(),
+        doc_type: c.doc_type.into(),
         doc_type_label: c.doc_type.label(lang).into(),
         counterparty: c.counterparty.clone(),
         counterparty_name: v.counterparty_name.clone(),
         vendor_code: v.vendor_code.clone(),
         transaction_date: c.transaction_date.to_string(),
         amount: c.amount,
-        tax: c.tax.as_str().into(),
+        tax: c.tax.into(),
         fields: c.fields.iter().map(|f| FieldView { name: f.name.clone(), value: f.value.clone() }).collect(),
-        status: c.status.as_str().into(),
+        status: c.status.into(),
         status_label: c.status.label(lang).into(),
         current_step: c.current.map(|i| i as u32),
         registrant: c.registrant.clone(),
@@ -338,8 +339,8 @@ fn detail(v: &ContractView, lang: Lang) -> ContractDetail {
             .iter()
             .enumerate()
             .map(|(i, s)| StepView {
-                party: s.party.as_str().into(),
-                role: s.role.as_str().into(),
+                party: s.party.into(),
+                role: s.role.into(),
                 line: s.line().key(),
                 company_id: s.company_id.clone(),
                 users: s.users.clone(),
@@ -389,11 +390,11 @@ struct SummaryView {
     id: String,
     number: String,
     title: String,
-    doc_type: String,
+    doc_type: OneOf<DocType>,
     counterparty: String,
     transaction_date: String,
     amount: i64,
-    status: String,
+    status: OneOf<Status>,
     /// The current step's line, e.g. `partner_signer`.
     step: Option<String>,
     registrant: String,
@@ -407,11 +408,11 @@ impl From<&Summary> for SummaryView {
             id: s.id.clone(),
             number: s.number.clone(),
             title: s.title.clone(),
-            doc_type: s.doc_type.as_str().into(),
+            doc_type: s.doc_type.into(),
             counterparty: s.counterparty.clone(),
             transaction_date: s.transaction_date.to_string(),
             amount: s.amount,
-            status: s.status.as_str().into(),
+            status: s.status.into(),
             step: s.step.clone(),
             registrant: s.registrant.clone(),
             documents: s.documents.clone(),
@@ -467,8 +468,8 @@ struct CandidateView {
 #[derive(Object)]
 #[oai(skip_serializing_if_is_none, rename = "ContractRouteCandidateStep")]
 struct CandidateStep {
-    party: String,
-    role: String,
+    party: OneOf<Party>,
+    role: OneOf<Role>,
     users: Vec<CandidateView>,
 }
 
@@ -1023,11 +1024,11 @@ impl Operations {
         let new = NewContract {
             number: b.number,
             title: b.title,
-            doc_type: b.doc_type,
+            doc_type: b.doc_type.into_string(),
             counterparty: b.counterparty,
             transaction_date: b.transaction_date,
             amount: b.amount,
-            tax: b.tax,
+            tax: b.tax.into_string(),
             fields: b
                 .fields
                 .into_iter()
@@ -1035,7 +1036,13 @@ impl Operations {
                 .collect(),
             documents,
             route: b.route.map(|r| {
-                r.into_iter().map(|s| RouteStepInput { party: s.party, role: s.role, users: s.users }).collect()
+                r.into_iter()
+                    .map(|s| RouteStepInput {
+                        party: s.party.into_string(),
+                        role: s.role.into_string(),
+                        users: s.users,
+                    })
+                    .collect()
             }),
         };
         let c = self.contracts.register(&caller, new).await.map_err(|e| ctx.fail(&e))?;
@@ -1069,8 +1076,8 @@ impl Operations {
                 .steps
                 .iter()
                 .map(|(party, role, users)| CandidateStep {
-                    party: party.as_str().into(),
-                    role: role.as_str().into(),
+                    party: (*party).into(),
+                    role: (*role).into(),
                     users: users
                         .iter()
                         .map(|u| CandidateView { user_id: u.user_id.clone(), name: u.name.clone() })
@@ -1143,7 +1150,7 @@ impl Operations {
             title: b.title,
             transaction_date: b.transaction_date,
             amount: b.amount,
-            tax: b.tax,
+            tax: b.tax.map(OneOf::into_string),
             fields: b.fields.map(|f| {
                 f.into_iter().map(|f| keiyaku_contracts::model::Field { name: f.name, value: f.value }).collect()
             }),

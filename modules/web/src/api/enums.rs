@@ -4,7 +4,9 @@
 //! parses it and answers an unknown name with its localized 422 on that field, as before.
 
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
-use poem_openapi::types::{ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type};
+use poem_openapi::types::{
+    ParseError, ParseFromJSON, ParseFromMultipartField, ParseFromParameter, ParseResult, ToJSON, Type,
+};
 use serde_json::Value;
 use std::borrow::Cow;
 use std::marker::PhantomData;
@@ -139,6 +141,12 @@ impl<E: Closed> ParseFromJSON for OneOf<E> {
 impl<E: Closed> ParseFromParameter for OneOf<E> {
     fn parse_from_parameter(value: &str) -> ParseResult<Self> {
         Ok(OneOf::new(value.to_string()))
+    }
+}
+
+impl<E: Closed> ParseFromMultipartField for OneOf<E> {
+    async fn parse_from_multipart(field: Option<poem::web::Field>) -> ParseResult<Self> {
+        String::parse_from_multipart(field).await.map(OneOf::new).map_err(ParseError::propagate)
     }
 }
 

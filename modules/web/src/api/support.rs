@@ -2,13 +2,14 @@
 //! parse, call [`Support`](keiyaku_support::Support) and map; every rule lives in the service.
 
 use crate::api::auth::{BearerToken, caller};
+use crate::api::enums::OneOf;
 use crate::api::http::content_disposition;
 use crate::api::http::{ApiResult, Ctx};
 use keiyaku_kernel::Lang;
 use keiyaku_kernel::clock::rfc3339;
 use keiyaku_kernel::waiting::short_company_name;
-use keiyaku_support::documents::{Document, NewDocument};
-use keiyaku_support::notices::{Notice, NoticeInput};
+use keiyaku_support::documents::{Category, Document, NewDocument};
+use keiyaku_support::notices::{Audience, Notice, NoticeInput};
 use keiyaku_support::usage::{self, Report};
 use keiyaku_support::{Dashboard, Page, Paging, SupportError};
 use poem::http::{StatusCode, header};
@@ -43,7 +44,7 @@ struct NoticeView {
     /// Plain text; URLs in it are shown as links.
     body: String,
     /// `all`, `owner` or `partners`.
-    audience: String,
+    audience: OneOf<Audience>,
     publish_at: String,
     expire_at: Option<String>,
     created_at: String,
@@ -57,7 +58,7 @@ impl NoticeView {
             id: n.id.clone(),
             title: n.title.clone(),
             body: n.body.clone(),
-            audience: n.audience.as_str().into(),
+            audience: n.audience.into(),
             publish_at: rfc3339(n.publish_at),
             expire_at: n.expire_at.map(rfc3339),
             created_at: rfc3339(n.created_at),
@@ -84,7 +85,7 @@ struct CreateNoticeRequest {
     #[oai(default)]
     body: String,
     /// `all` (default), `owner` (the service owner's users) or `partners`.
-    audience: Option<String>,
+    audience: Option<OneOf<Audience>>,
     /// RFC 3339, or `YYYY-MM-DD[THH:MM]` in Japan time; default: now.
     publish_at: Option<String>,
     /// Same forms; shown until then (exclusive). Default: no end.
@@ -97,7 +98,7 @@ struct CreateNoticeRequest {
 struct DocumentView {
     id: String,
     /// `manual`, `ebook_law`, `faq` or `info`.
-    category: String,
+    category: OneOf<Category>,
     /// The support page's section name, e.g. 利用説明資料.
     category_label: String,
     file_name: String,
@@ -115,7 +116,7 @@ impl DocumentView {
         Self {
             url: format!("/api/v1/t/{}/support/documents/{}", d.tenant, d.id),
             id: d.id.clone(),
-            category: d.category.as_str().into(),
+            category: d.category.into(),
             category_label: d.category.label(lang).into(),
             file_name: d.file_name.clone(),
             content_type: d.content_type().into(),
@@ -148,7 +149,7 @@ struct UploadedDocument {
 #[derive(Multipart)]
 struct SupportUploadForm {
     /// `manual`, `ebook_law`, `faq` or `info`.
-    category: Option<String>,
+    category: Option<OneOf<Category>>,
     /// PDF, Word/Excel/PowerPoint (docx, xlsx, pptx, doc, xls, ppt) or UTF-8 text; at most
     /// `support.max_document_bytes` (default 20 MiB).
     file: Option<Upload>,
@@ -416,7 +417,7 @@ impl SupportApi {
         let input = NoticeInput {
             title: b.title,
             body: b.body,
-            audience: b.audience,
+            audience: b.audience.map(OneOf::into_string),
             publish_at: b.publish_at,
             expire_at: b.expire_at,
         };
@@ -455,13 +456,16 @@ impl SupportApi {
         &self,
         ctx: Ctx,
         tenant: Path<String>,
-        category: Query<Option<String>>,
+        category: Query<Option<OneOf<Category>>>,
         page: Query<Option<i64>>,
         per_page: Query<Option<i64>>,
     ) -> ApiResult<Json<DocumentList>> {
         let paging = Paging::new(page.0, per_page.0).map_err(|e| ctx.fail(&SupportError::Invalid(e)))?;
-        let list =
-            self.support.list_documents(&tenant.0, category.0.as_deref(), paging).await.map_err(|e| ctx.fail(&e))?;
+        let list = self
+            .support
+            .list_documents(&tenant.0, category.0.as_ref().map(OneOf::as_str), paging)
+            .await
+            .map_err(|e| ctx.fail(&e))?;
         Ok(Json(DocumentList {
             items: list.items.iter().map(|d| DocumentView::of(d, ctx.lang)).collect(),
             total: list.total as u64,
@@ -498,7 +502,7 @@ impl SupportApi {
             }
             None => (String::new(), Vec::new()),
         };
-        let new = NewDocument { category: form.category.unwrap_or_default(), file_name, bytes };
+        let new = NewDocument { category: form.category.map(OneOf::into_string).unwrap_or_default(), file_name, bytes };
         let (doc, replaced) = self.support.upload_document(&caller, new).await.map_err(|e| ctx.fail(&e))?;
         Ok(CreatedDocument::Created(Json(UploadedDocument {
             document: DocumentView::of(&doc, ctx.lang),

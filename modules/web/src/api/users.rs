@@ -2,10 +2,12 @@
 //! [`Users`](keiyaku_users::Users) and map; every rule lives in the service.
 
 use crate::api::auth::{BearerToken, caller};
+use crate::api::enums::OneOf;
 use crate::api::http::{ApiResult, Ctx, FieldErrorSchema, ProblemSchema};
 use keiyaku_kernel::clock::rfc3339;
 use keiyaku_kernel::context::Caller;
-use keiyaku_kernel::directory::{Company, Group, NewCompany, User, UserStatus};
+use keiyaku_kernel::directory::{Company, Group, NewCompany, Role, User, UserStatus};
+use keiyaku_kernel::doc_type::DocType;
 use keiyaku_kernel::error::ApiError;
 use keiyaku_users::UsersError;
 use keiyaku_users::delegates::{AddInput, Delegate, Mandate};
@@ -178,7 +180,7 @@ struct UserView {
     email: String,
     sub_emails: Vec<String>,
     /// `person_in_charge`, `approver`, `signer`, `group_admin`, `administration`.
-    roles: Vec<String>,
+    roles: Vec<OneOf<Role>>,
     /// `active` or `suspended`.
     status: String,
     /// 役職, e.g. 代表取締役.
@@ -202,7 +204,7 @@ impl From<UserRow> for UserView {
     fn from(r: UserRow) -> Self {
         let u = r.user;
         Self {
-            roles: u.roles.iter().map(|r| r.as_str().to_string()).collect(),
+            roles: u.roles.iter().map(|r| (*r).into()).collect(),
             status: status_str(u.status).into(),
             user_id: u.user_id,
             name: u.name,
@@ -304,7 +306,7 @@ struct CreateUserRequest {
     #[oai(default)]
     sub_emails: Vec<String>,
     #[oai(default)]
-    roles: Vec<String>,
+    roles: Vec<OneOf<Role>>,
     title: Option<String>,
 }
 
@@ -314,7 +316,7 @@ struct UpdateUserRequest {
     name: Option<String>,
     email: Option<String>,
     sub_emails: Option<Vec<String>>,
-    roles: Option<Vec<String>>,
+    roles: Option<Vec<OneOf<Role>>>,
     /// `active` or `suspended` (suspending ends the user's sessions).
     status: Option<String>,
     /// null clears it.
@@ -371,7 +373,7 @@ struct MandateView {
     /// Largest 取引金額 the delegate may sign.
     max_amount: Option<i64>,
     /// Document types the delegate may sign (empty: all).
-    doc_types: Vec<String>,
+    doc_types: Vec<OneOf<DocType>>,
     added_by: String,
     added_by_name: Option<String>,
     added_at: String,
@@ -388,7 +390,7 @@ fn mandate_view(m: &Mandate, added_by_name: Option<String>) -> MandateView {
         state: m.state.as_str().into(),
         valid_until: m.limits.valid_until.map(|d| d.to_string()),
         max_amount: m.limits.max_amount,
-        doc_types: m.limits.doc_types.iter().map(|d| d.as_str().to_string()).collect(),
+        doc_types: m.limits.doc_types.iter().map(|d| (*d).into()).collect(),
         added_by: m.added_by.clone(),
         added_by_name,
         added_at: m.added_at.clone(),
@@ -460,7 +462,7 @@ struct AddDelegatesRequest {
     max_amount: Option<i64>,
     /// Document types they may sign (empty: all).
     #[oai(default)]
-    doc_types: Vec<String>,
+    doc_types: Vec<OneOf<DocType>>,
     /// The signer's certificate PIN: the signer adding their own delegates confirms the
     /// mandates at once; without it (and for anyone else) they are `pending`.
     pin: Option<String>,
@@ -669,7 +671,7 @@ impl UsersApi {
             name: b.name,
             email: b.email,
             sub_emails: b.sub_emails,
-            roles: b.roles,
+            roles: b.roles.into_iter().map(OneOf::into_string).collect(),
             title: b.title,
         };
         let user = self.users.create_user(&c, group_id.0, input).await.map_err(|e| ctx.fail(&e))?;
@@ -777,7 +779,7 @@ impl UsersApi {
             name: b.name,
             email: b.email,
             sub_emails: b.sub_emails,
-            roles: b.roles,
+            roles: b.roles.map(|r| r.into_iter().map(OneOf::into_string).collect()),
             status: b.status,
             title,
         };
@@ -904,7 +906,7 @@ impl UsersApi {
             user_ids: b.user_ids,
             valid_until: b.valid_until,
             max_amount: b.max_amount,
-            doc_types: b.doc_types,
+            doc_types: b.doc_types.into_iter().map(OneOf::into_string).collect(),
         };
         let list = self.users.add_delegates(&c, user_id.0, input, b.pin).await.map_err(|e| ctx.fail(&e))?;
         Ok(Json(delegate_list(list)))
