@@ -21,6 +21,7 @@ pub mod api;
 pub mod assets;
 pub mod layout;
 pub mod linkify;
+pub mod page;
 pub mod pages;
 pub mod query;
 pub mod security;
