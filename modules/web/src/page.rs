@@ -7,19 +7,20 @@
 
 use poem::{IntoResponse, Response};
 
-/// A response that replaces the page (redirect, error page, 404).
+/// A response that replaces the page (redirect, error page, 404); boxed, so a `PageResult`
+/// stays a pointer wide on the happy path.
 #[derive(Debug)]
-pub struct Early(pub Response);
+pub struct Early(pub Box<Response>);
 
 impl From<Response> for Early {
     fn from(resp: Response) -> Self {
-        Self(resp)
+        Self(Box::new(resp))
     }
 }
 
 impl From<Early> for poem::Error {
     fn from(early: Early) -> Self {
-        poem::Error::from_response(early.0)
+        poem::Error::from_response(*early.0)
     }
 }
 
