@@ -12,6 +12,7 @@
 use crate::Web;
 use crate::layout::{self, Msg, PageCtx, Tab, TenantHead, app_page, expired_form, field_errors, has_error, pager};
 use crate::linkify::linkify;
+use crate::page::PageResult;
 use crate::query::param as query_param;
 use crate::session::{CSRF_FIELD, Need, SESSION_COOKIE, Signed, is_tenant_code, signed_in, tenant_path, token_cookie};
 use keiyaku_kernel::Lang;
@@ -321,13 +322,13 @@ async fn render_support(
 }
 
 #[handler]
-async fn support_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> Response {
+async fn support_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> PageResult {
     let pc = PageCtx::of(req);
     if !is_tenant_code(&tenant) {
-        return layout::not_found(&pc);
+        return Ok(layout::not_found(&pc));
     }
     let signed = maybe_signed(web, &pc, req, &tenant).await;
-    render_support(web, &pc, &tenant, signed.as_ref(), Outcome::ok(done_msg(req, pc.lang)), "").await
+    Ok(render_support(web, &pc, &tenant, signed.as_ref(), Outcome::ok(done_msg(req, pc.lang)), "").await)
 }
 
 /// The fields of the upload form.
@@ -361,24 +362,21 @@ async fn upload_document(
     Path(tenant): Path<String>,
     Data(web): Data<&Web>,
     mp: poem::Result<Multipart>,
-) -> Response {
-    let (pc, s, support) = match open(web, req, &tenant).await {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
+) -> PageResult {
+    let (pc, s, support) = open(web, req, &tenant).await?;
     let Some(fields) = (match mp {
         Ok(mp) => read_upload(mp).await,
         Err(_) => None,
     }) else {
-        return layout::bad_form(&pc);
+        return Ok(layout::bad_form(&pc));
     };
     if !s.check_csrf(&fields.csrf) {
         let out = Outcome::expired(&pc);
-        return render_support(web, &pc, &tenant, Some(&s), out, "").await;
+        return Ok(render_support(web, &pc, &tenant, Some(&s), out, "").await);
     }
     let category = fields.category.clone();
     let new = NewDocument { category: fields.category, file_name: fields.file_name, bytes: fields.bytes };
-    match support.upload_document(s.caller(), new).await {
+    Ok(match support.upload_document(s.caller(), new).await {
         Ok((doc, replaced)) => {
             let done = if replaced.is_some() { "replaced" } else { "uploaded" };
             let anchor = match doc.category {
@@ -395,7 +393,7 @@ async fn upload_document(
             }
             None => layout::server_error(&pc, &e),
         },
-    }
+    })
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -410,17 +408,14 @@ async fn delete_document(
     Path((tenant, id)): Path<(String, String)>,
     Data(web): Data<&Web>,
     form: poem::Result<Form<CsrfForm>>,
-) -> Response {
-    let (pc, s, support) = match open(web, req, &tenant).await {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
+) -> PageResult {
+    let (pc, s, support) = open(web, req, &tenant).await?;
     let csrf = form.map(|f| f.0.csrf).unwrap_or_default();
     if !s.check_csrf(&csrf) {
         let out = Outcome::expired(&pc);
-        return render_support(web, &pc, &tenant, Some(&s), out, "").await;
+        return Ok(render_support(web, &pc, &tenant, Some(&s), out, "").await);
     }
-    match support.delete_document(s.caller(), &id).await {
+    Ok(match support.delete_document(s.caller(), &id).await {
         Ok(_) => layout::see_other(&format!("{}?done=document_deleted", tenant_path(&tenant, "support")), &[]),
         Err(e) => match failure(&e, &pc) {
             Some((status, msg, errors)) => {
@@ -428,7 +423,7 @@ async fn delete_document(
             }
             None => layout::server_error(&pc, &e),
         },
-    }
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -596,15 +591,12 @@ async fn render_notices(
 }
 
 #[handler]
-async fn notices_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> Response {
-    let (pc, s, support) = match open(web, req, &tenant).await {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
+async fn notices_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> PageResult {
+    let (pc, s, support) = open(web, req, &tenant).await?;
     let page = query_param(req, "page").and_then(|p| p.parse::<usize>().ok()).filter(|p| (1..=1_000_000).contains(p));
     let all = query_param(req, "all").as_deref() == Some("1") && policy::can_manage(s.caller());
     let form = NoticeForm::default();
-    render_notices(support, &pc, &s, (page.unwrap_or(1), all), Outcome::ok(done_msg(req, pc.lang)), &form).await
+    Ok(render_notices(support, &pc, &s, (page.unwrap_or(1), all), Outcome::ok(done_msg(req, pc.lang)), &form).await)
 }
 
 #[handler]
@@ -613,17 +605,14 @@ async fn create_notice(
     Path(tenant): Path<String>,
     Data(web): Data<&Web>,
     form: poem::Result<Form<NoticeForm>>,
-) -> Response {
-    let (pc, s, support) = match open(web, req, &tenant).await {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
+) -> PageResult {
+    let (pc, s, support) = open(web, req, &tenant).await?;
     let Ok(Form(form)) = form else {
-        return layout::bad_form(&pc);
+        return Ok(layout::bad_form(&pc));
     };
     if !s.check_csrf(&form.csrf) {
         let out = Outcome::expired(&pc);
-        return render_notices(support, &pc, &s, (1, false), out, &form).await;
+        return Ok(render_notices(support, &pc, &s, (1, false), out, &form).await);
     }
     let input = NoticeInput {
         title: form.title.clone(),
@@ -632,7 +621,7 @@ async fn create_notice(
         publish_at: Some(form.publish_at.clone()),
         expire_at: Some(form.expire_at.clone()),
     };
-    match support.create_notice(s.caller(), input).await {
+    Ok(match support.create_notice(s.caller(), input).await {
         Ok(_) => layout::see_other(&format!("{}?done=notice_created", tenant_path(&tenant, "notices")), &[]),
         Err(e) => match failure(&e, &pc) {
             Some((status, msg, errors)) => {
@@ -640,7 +629,7 @@ async fn create_notice(
             }
             None => layout::server_error(&pc, &e),
         },
-    }
+    })
 }
 
 #[handler]
@@ -649,18 +638,15 @@ async fn delete_notice(
     Path((tenant, id)): Path<(String, String)>,
     Data(web): Data<&Web>,
     form: poem::Result<Form<CsrfForm>>,
-) -> Response {
-    let (pc, s, support) = match open(web, req, &tenant).await {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
+) -> PageResult {
+    let (pc, s, support) = open(web, req, &tenant).await?;
     let csrf = form.map(|f| f.0.csrf).unwrap_or_default();
     let empty = NoticeForm::default();
     if !s.check_csrf(&csrf) {
         let out = Outcome::expired(&pc);
-        return render_notices(support, &pc, &s, (1, false), out, &empty).await;
+        return Ok(render_notices(support, &pc, &s, (1, false), out, &empty).await);
     }
-    match support.delete_notice(s.caller(), &id).await {
+    Ok(match support.delete_notice(s.caller(), &id).await {
         Ok(_) => layout::see_other(&format!("{}?done=notice_deleted", tenant_path(&tenant, "notices")), &[]),
         Err(e) => match failure(&e, &pc) {
             Some((status, msg, _)) => {
@@ -668,7 +654,7 @@ async fn delete_notice(
             }
             None => layout::server_error(&pc, &e),
         },
-    }
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -741,14 +727,11 @@ pub fn usage_view(pc: &PageCtx, s: &Signed, month: Month, report: Option<&Report
 }
 
 #[handler]
-async fn usage_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> Response {
-    let (pc, s, support) = match open(web, req, &tenant).await {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
+async fn usage_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> PageResult {
+    let (pc, s, support) = open(web, req, &tenant).await?;
     let asked = query_param(req, "month").filter(|m| !m.is_empty());
     let this_month = Month::of(support.kernel.now());
-    match support.usage(s.caller(), asked.as_deref()).await {
+    Ok(match support.usage(s.caller(), asked.as_deref()).await {
         Ok(report) => pc.respond(StatusCode::OK, usage_view(&pc, &s, report.month, Some(&report), None)),
         Err(e) => match failure(&e, &pc) {
             Some((status, msg, errors)) => {
@@ -758,16 +741,13 @@ async fn usage_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&
             }
             None => layout::server_error(&pc, &e),
         },
-    }
+    })
 }
 
 #[handler]
-async fn usage_csv(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> Response {
-    let (pc, s, support) = match open(web, req, &tenant).await {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
-    match support.usage(s.caller(), query_param(req, "month").as_deref()).await {
+async fn usage_csv(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> PageResult {
+    let (pc, s, support) = open(web, req, &tenant).await?;
+    Ok(match support.usage(s.caller(), query_param(req, "month").as_deref()).await {
         Ok(report) => Response::builder()
             .status(StatusCode::OK)
             .header(header::CONTENT_TYPE, "text/csv; charset=utf-8")
@@ -784,7 +764,7 @@ async fn usage_csv(req: &Request, Path(tenant): Path<String>, Data(web): Data<&W
             ),
             None => layout::server_error(&pc, &e),
         },
-    }
+    })
 }
 
 #[cfg(test)]
