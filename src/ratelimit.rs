@@ -6,10 +6,12 @@
 //! request over either limit is answered 429 with `Retry-After` (problem+json with the code
 //! `rate_limited`, or a page for browsers) before any handler runs, and spends nothing.
 //!
-//! The account is the owner of the bearer token or session cookie the request carries (one
-//! point read of the session table), so every session of a user shares one allowance;
-//! requests with an unknown token count against their address only. `/healthz` and
-//! `/metrics` are never limited.
+//! The account is the owner of the bearer token or session cookie the request carries, so
+//! every session of a user shares one allowance; requests with an unknown token count against
+//! their address only. `/healthz` and `/metrics` are never limited. The one read that finds
+//! the owner (`keiyaku_auth::resolve_token`: the session and, for a tenant user, the caller)
+//! goes into the request's extensions, where the handler's `Auth::authenticate` takes it
+//! instead of reading the session again.
 //!
 //! Buckets live in memory. A bucket that has refilled completely is the same as no bucket, so
 //! idle buckets are dropped every minute and whenever the table reaches [`MAX_BUCKETS`];
@@ -81,11 +83,6 @@ impl RateLimiter {
             clock,
             state: Mutex::new(State { buckets: HashMap::new(), swept: Instant::now() }),
         }
-    }
-
-    /// Whether accounts are limited at all (saves the session lookup when not).
-    pub fn limits_accounts(&self) -> bool {
-        self.per_account > 0
     }
 
     fn capacity(&self, key: &Key) -> f64 {
@@ -185,45 +182,51 @@ pub struct RateLimitEndpoint<E> {
 }
 
 impl<E> RateLimitEndpoint<E> {
-    /// `tenant/user` (or `operator`) owning the request's bearer token or session cookie.
+    /// Reads what the request's bearer token or session cookie stands for, once
+    /// (`keiyaku_auth::resolve_token`); the owner is the account limited.
     #[cfg(feature = "auth")]
-    fn account(&self, req: &Request) -> Option<String> {
+    fn resolve(&self, req: &Request) -> Option<keiyaku_auth::ResolvedToken> {
         use keiyaku_web::session::{OPERATOR_COOKIE, SESSION_COOKIE, token_cookie};
         let token = req
             .header(header::AUTHORIZATION)
             .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
             .map(|t| t.trim().to_string())
             .or_else(|| token_cookie(req, SESSION_COOKIE))
-            .or_else(|| token_cookie(req, OPERATOR_COOKIE))
-            .filter(|t| !t.is_empty() && t.len() <= 200)?;
-        let key = keiyaku_kernel::ids::digest(&token);
-        // One point read on this thread, as `Auth::authenticate` does.
-        let session = self.kernel.store.read_blocking(|tx| keiyaku_auth::session_of(tx, &key));
-        let session = session.ok().flatten()?;
-        Some(match session.tenant {
-            Some(tenant) => format!("{tenant}/{}", session.user_id),
-            None => session.user_id,
-        })
-    }
-
-    #[cfg(not(feature = "auth"))]
-    fn account(&self, _req: &Request) -> Option<String> {
-        let _ = &self.kernel;
-        None
+            .or_else(|| token_cookie(req, OPERATOR_COOKIE))?;
+        keiyaku_auth::resolve_token(&self.kernel, &token)
     }
 }
 
 impl<E: Endpoint> Endpoint for RateLimitEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, req: Request) -> poem::Result<Response> {
+    #[cfg(feature = "auth")]
+    async fn call(&self, mut req: Request) -> poem::Result<Response> {
         let path = req.uri().path();
         if path == "/healthz" || path == "/metrics" {
             return self.ep.call(req).await.map(IntoResponse::into_response);
         }
         let client = keiyaku_web::api::http::client_ip(&req);
-        let account = if self.limiter.limits_accounts() { self.account(&req) } else { None };
-        match self.limiter.check(client, account.as_deref()) {
+        let resolved = self.resolve(&req);
+        let account = resolved.as_ref().and_then(|r| r.account.as_deref());
+        if let Err(retry_after) = self.limiter.check(client, account) {
+            return Ok(too_many_requests(&req, retry_after));
+        }
+        // The handler's `Auth::authenticate` uses this read instead of its own.
+        if let Some(r) = resolved {
+            req.extensions_mut().insert(Arc::new(r));
+        }
+        self.ep.call(req).await.map(IntoResponse::into_response)
+    }
+
+    #[cfg(not(feature = "auth"))]
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        let _ = &self.kernel;
+        let path = req.uri().path();
+        if path == "/healthz" || path == "/metrics" {
+            return self.ep.call(req).await.map(IntoResponse::into_response);
+        }
+        match self.limiter.check(keiyaku_web::api::http::client_ip(&req), None) {
             Ok(()) => self.ep.call(req).await.map(IntoResponse::into_response),
             Err(retry_after) => Ok(too_many_requests(&req, retry_after)),
         }

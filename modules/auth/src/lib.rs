@@ -347,15 +347,6 @@ impl Auth {
         Ok(k)
     }
 
-    /// Whether the tenant's policy requires an authenticator of `user` (and none is enrolled).
-    fn must_enroll(&self, tx: &impl Read, tenant: &str, user: &User) -> Result<bool, StoreError> {
-        let roles = &self.kernel.config.auth.require_totp_for;
-        if !roles.iter().any(|r| user.has(*r)) {
-            return Ok(false);
-        }
-        Ok(!totp::enrolled(tx, &totp::subject(Some(tenant), &user.user_id))?)
-    }
-
     /// Runs argon2 work on the blocking pool under the process-wide bound shared with every
     /// module that hashes ([`password::run_bounded`]: one run per core, callers queue); None
     /// when the task failed.
@@ -479,7 +470,7 @@ impl Auth {
                     tx.audit(&actor, "auth.login_password", &totp_subject, serde_json::json!({"second_step": "totp"}))?;
                     return Ok(Login::TotpRequired { challenge, user });
                 }
-                let must_enroll = this.must_enroll(tx, &tenant, &user)?;
+                let must_enroll = must_enroll(&this.kernel, tx, &tenant, &user.user_id, &user.roles)?;
                 this.open_session(tx, &actor, &tenant, user, kind, must_enroll).map(Login::Session)
             })
             .await
@@ -686,7 +677,7 @@ impl Auth {
                 let expired: Vec<String> = tx
                     .scan(&SESSIONS, "")?
                     .into_iter()
-                    .filter(|(_, s)| this.session_expired(s, now))
+                    .filter(|(_, s)| session_expired(&this.kernel, s, now))
                     .map(|(k, _)| k)
                     .collect();
                 for key in &expired {
@@ -695,13 +686,6 @@ impl Auth {
                 Ok::<_, AuthError>(expired.len())
             })
             .await
-    }
-
-    fn session_expired(&self, s: &Session, now: Timestamp) -> bool {
-        let cfg = &self.kernel.config.auth;
-        let idle = SignedDuration::from_mins(i64::from(cfg.session_idle_minutes));
-        let absolute = SignedDuration::from_hours(i64::from(cfg.session_absolute_hours));
-        now.duration_since(s.last_seen_at) > idle || now.duration_since(s.created_at) > absolute
     }
 
     /// Resolves a tenant user's token. With `allow_must_change` false, a session whose
@@ -713,35 +697,49 @@ impl Auth {
         client: Option<String>,
         allow_must_change: bool,
     ) -> Result<Authenticated, AuthError> {
+        self.authenticate_resolved(None, tenant, token, client, allow_must_change).await
+    }
+
+    /// [`Auth::authenticate`], using what the request's middleware read for the token
+    /// ([`resolve_token`]) instead of reading again when it is that token's and fresh (at most
+    /// [`RESOLVED_FRESH`] old; a handler reached after a long upload reads again). Every check
+    /// is the same: tenant match and expiry (judged now), user status, password change,
+    /// enrollment; and `last_seen_at` is refreshed the same way.
+    pub async fn authenticate_resolved(
+        &self,
+        resolved: Option<&ResolvedToken>,
+        tenant: &str,
+        token: &str,
+        client: Option<String>,
+        allow_must_change: bool,
+    ) -> Result<Authenticated, AuthError> {
         if token.is_empty() || token.len() > 200 {
             return Err(AuthError::Unauthenticated);
         }
         let key = digest(token);
-        let tenant = tenant.to_string();
-        // A handful of point reads: done on this thread (a hand-off to the blocking pool would
-        // cost more than the reads), as every authenticated request starts here.
-        let (auth, touch) = self.kernel.store.read_blocking(|tx| {
-            let now = tx.now();
-            let Some(session) = tx.get(&SESSIONS, &key)? else {
-                return Err(AuthError::Unauthenticated);
-            };
-            if session.tenant.as_deref() != Some(tenant.as_str()) || self.session_expired(&session, now) {
-                return Err(AuthError::Unauthenticated);
+        let outcome = match resolved.and_then(|r| r.take(&key)) {
+            Some(pre) => {
+                let session = pre.session.ok_or(AuthError::Unauthenticated)?;
+                if session.tenant.as_deref() != Some(tenant)
+                    || session_expired(&self.kernel, &session, self.kernel.now())
+                {
+                    return Err(AuthError::Unauthenticated);
+                }
+                pre.outcome.ok_or(AuthError::Unauthenticated)?
             }
-            let caller = load_caller(tx, &tenant, &session.user_id, client)?;
-            let cred =
-                tx.get(&CREDENTIALS, &format!("{tenant}/{}", session.user_id))?.ok_or(AuthError::Unauthenticated)?;
-            let touch = now.duration_since(session.last_seen_at) > TOUCH_EVERY;
-            let must_enroll = match directory::get_user(tx, &tenant, &session.user_id)? {
-                Some(u) => self.must_enroll(tx, &tenant, &u)?,
-                None => false,
-            };
-            Ok::<_, AuthError>((
-                Authenticated { caller, session, must_change: cred.must_change, must_enroll },
-                touch.then_some(key.clone()),
-            ))
-        })?;
-        if let Some(key) = touch {
+            // A handful of point reads: done on this thread (a hand-off to the blocking pool
+            // would cost more than the reads), as every authenticated request starts here.
+            None => self.kernel.store.read_blocking(|tx| {
+                let session = tx.get(&SESSIONS, &key)?.ok_or(AuthError::Unauthenticated)?;
+                if session.tenant.as_deref() != Some(tenant) || session_expired(&self.kernel, &session, tx.now()) {
+                    return Err(AuthError::Unauthenticated);
+                }
+                read_authenticated(&self.kernel, tx, tenant, session)
+            }),
+        };
+        let (mut auth, touch) = outcome?;
+        auth.caller.client = client;
+        if touch {
             self.kernel
                 .store
                 .write(move |tx| {
@@ -977,7 +975,7 @@ impl Auth {
             self.kernel.store.read(move |tx| tx.get(&SESSIONS, &key)).await?.ok_or(AuthError::Unauthenticated)?;
         if session.tenant.is_some()
             || session.user_id != OPERATOR_ID
-            || self.session_expired(&session, self.kernel.now())
+            || session_expired(&self.kernel, &session, self.kernel.now())
         {
             return Err(AuthError::Unauthenticated);
         }
@@ -1087,6 +1085,108 @@ pub fn load_caller(tx: &impl Read, tenant: &str, user_id: &str, client: Option<S
         roles: user.roles,
         client,
     })
+}
+
+/// How old a [`ResolvedToken`] may be and still stand for the request's authentication.
+pub const RESOLVED_FRESH: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// What one read transaction at the start of a request found for the bearer token or session
+/// cookie it carries (put in the request's extensions by the rate-limit middleware): the
+/// session, and for a tenant user's session everything [`Auth::authenticate`] reads, so the
+/// session is read once per request. Used once: the first `authenticate` of the request
+/// takes it; a later one reads again.
+#[derive(Debug)]
+pub struct ResolvedToken {
+    key: String,
+    at: std::time::Instant,
+    /// `tenant/user` (the operator: `operator`) owning the session, expired or not.
+    pub account: Option<String>,
+    pending: std::sync::Mutex<Option<Preread>>,
+}
+
+#[derive(Debug)]
+struct Preread {
+    session: Option<Session>,
+    /// For a tenant user's session: the caller (without client address) and whether
+    /// `last_seen_at` is due, or why the session does not authenticate.
+    outcome: Option<Result<(Authenticated, bool), AuthError>>,
+}
+
+impl ResolvedToken {
+    /// The pre-read outcome, when it is `key`'s, fresh, and not used yet.
+    fn take(&self, key: &str) -> Option<Preread> {
+        if self.key != key || self.at.elapsed() > RESOLVED_FRESH {
+            return None;
+        }
+        self.pending.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+}
+
+/// Reads what [`Auth::authenticate`] needs for a token, in one read transaction on this
+/// thread: the session, and for a tenant user's session the caller, credential and
+/// enrollment state. None for a malformed token or when the store cannot be read (the
+/// handler then reads itself).
+pub fn resolve_token(kernel: &Kernel, token: &str) -> Option<ResolvedToken> {
+    if token.is_empty() || token.len() > 200 {
+        return None;
+    }
+    let key = digest(token);
+    let at = std::time::Instant::now();
+    let pre = kernel.store.read_blocking(|tx| {
+        let Some(session) = tx.get(&SESSIONS, &key)? else {
+            return Ok::<_, StoreError>(Preread { session: None, outcome: None });
+        };
+        let outcome = match session.tenant.clone() {
+            Some(tenant) if !session_expired(kernel, &session, tx.now()) => {
+                Some(read_authenticated(kernel, tx, &tenant, session.clone()))
+            }
+            _ => None,
+        };
+        Ok(Preread { session: Some(session), outcome })
+    });
+    let pre = pre.ok()?;
+    let account = pre.session.as_ref().map(|s| match &s.tenant {
+        Some(tenant) => format!("{tenant}/{}", s.user_id),
+        None => s.user_id.clone(),
+    });
+    Some(ResolvedToken { key, at, account, pending: std::sync::Mutex::new(Some(pre)) })
+}
+
+/// The caller a live session of `tenant` stands for, and whether its `last_seen_at` is due
+/// for a refresh. The client address is left empty.
+fn read_authenticated(
+    kernel: &Kernel,
+    tx: &impl Read,
+    tenant: &str,
+    session: Session,
+) -> Result<(Authenticated, bool), AuthError> {
+    let caller = load_caller(tx, tenant, &session.user_id, None)?;
+    let cred = tx.get(&CREDENTIALS, &format!("{tenant}/{}", session.user_id))?.ok_or(AuthError::Unauthenticated)?;
+    let touch = tx.now().duration_since(session.last_seen_at) > TOUCH_EVERY;
+    let must_enroll = must_enroll(kernel, tx, tenant, &caller.user_id, &caller.roles)?;
+    Ok((Authenticated { caller, session, must_change: cred.must_change, must_enroll }, touch))
+}
+
+fn session_expired(kernel: &Kernel, s: &Session, now: Timestamp) -> bool {
+    let cfg = &kernel.config.auth;
+    let idle = SignedDuration::from_mins(i64::from(cfg.session_idle_minutes));
+    let absolute = SignedDuration::from_hours(i64::from(cfg.session_absolute_hours));
+    now.duration_since(s.last_seen_at) > idle || now.duration_since(s.created_at) > absolute
+}
+
+/// Whether the tenant's policy requires an authenticator of a user with `roles` (and none is
+/// enrolled).
+fn must_enroll(
+    kernel: &Kernel,
+    tx: &impl Read,
+    tenant: &str,
+    user_id: &str,
+    roles: &[Role],
+) -> Result<bool, StoreError> {
+    if !kernel.config.auth.require_totp_for.iter().any(|r| roles.contains(r)) {
+        return Ok(false);
+    }
+    Ok(!totp::enrolled(tx, &totp::subject(Some(tenant), user_id))?)
 }
 
 /// A user's credential record (password state and logins), if the user has one.
@@ -1221,4 +1321,115 @@ fn operator_session(tx: &mut Tx, actor: &Actor) -> Result<String, AuthError> {
     put_session(tx, &digest(&token), &session)?;
     tx.audit(actor, "operator.login", OPERATOR_ID, serde_json::json!({}))?;
     Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keiyaku_kernel::module::KernelModule;
+    use keiyaku_kernel::{Config, Store, SystemClock};
+
+    fn auth() -> (Auth, std::path::PathBuf) {
+        let path = std::env::temp_dir().join(format!("keiyaku-auth-{}.redb", keiyaku_kernel::ids::new_id()));
+        let clock = Arc::new(SystemClock);
+        let modules: [&dyn Module; 2] = [&KernelModule, &AuthModule];
+        let store = Store::open(&path, clock.clone(), &modules).unwrap();
+        let kernel = Kernel::new(store.clone(), clock, Arc::new(Config::default()));
+        store.write_blocking(|tx| AuthModule.seed_demo(&kernel, tx)).unwrap();
+        (Auth::new(kernel, Vec::new()), path)
+    }
+
+    /// A web session of `user` in the demo tenant; its token.
+    fn session(auth: &Auth, user: &str) -> String {
+        let token = secret_token(32);
+        let key = digest(&token);
+        auth.kernel
+            .store
+            .write_blocking(|tx| {
+                let now = tx.now();
+                let s = Session {
+                    tenant: Some(demo::DEMO_TENANT.into()),
+                    user_id: user.into(),
+                    kind: SessionKind::Web,
+                    created_at: now,
+                    last_seen_at: now,
+                    csrf: secret_token(24),
+                };
+                put_session(tx, &key, &s)
+            })
+            .unwrap();
+        token
+    }
+
+    #[tokio::test]
+    async fn the_request_s_one_read_stands_for_its_authentication() {
+        let (auth, path) = auth();
+        let token = session(&auth, "A1533601");
+        let resolved = resolve_token(&auth.kernel, &token).unwrap();
+        assert_eq!(resolved.account.as_deref(), Some("HXOS2/A1533601"));
+        // Ended after the middleware's read: the request uses what that read found, so it
+        // does not read the session again; the next request (or a second authenticate) does.
+        auth.logout(&token, user_actor(demo::DEMO_TENANT, "A1533601", None)).await.unwrap();
+        let a = auth.authenticate_resolved(Some(&resolved), "HXOS2", &token, Some("10.0.0.1".into()), true).await;
+        let a = a.unwrap();
+        assert_eq!(a.caller.user_id, "A1533601");
+        assert_eq!(a.caller.client.as_deref(), Some("10.0.0.1"));
+        let again = auth.authenticate_resolved(Some(&resolved), "HXOS2", &token, None, true).await;
+        assert!(matches!(again, Err(AuthError::Unauthenticated)), "used once");
+        let next = resolve_token(&auth.kernel, &token).unwrap();
+        assert_eq!(next.account, None);
+        let refused = auth.authenticate_resolved(Some(&next), "HXOS2", &token, None, true).await;
+        assert!(matches!(refused, Err(AuthError::Unauthenticated)), "a revoked token stays refused");
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[tokio::test]
+    async fn a_pre_read_keeps_every_check() {
+        let (auth, path) = auth();
+        let token = session(&auth, "A1533601");
+        // Another tenant's path.
+        let r = resolve_token(&auth.kernel, &token).unwrap();
+        assert!(matches!(
+            auth.authenticate_resolved(Some(&r), "OTHER", &token, None, true).await,
+            Err(AuthError::Unauthenticated)
+        ));
+        // Another token than the one read: read again (and unknown).
+        let r = resolve_token(&auth.kernel, &token).unwrap();
+        let other = secret_token(32);
+        assert!(matches!(
+            auth.authenticate_resolved(Some(&r), "HXOS2", &other, None, true).await,
+            Err(AuthError::Unauthenticated)
+        ));
+        // A forced password change is still enforced.
+        let key = format!("{}/A1533601", demo::DEMO_TENANT);
+        auth.kernel
+            .store
+            .write_blocking(|tx| {
+                let mut c = tx.get(&CREDENTIALS, &key)?.ok_or(AuthError::Unauthenticated)?;
+                c.must_change = true;
+                tx.put(&CREDENTIALS, &key, &c)?;
+                Ok::<_, AuthError>(())
+            })
+            .unwrap();
+        let r = resolve_token(&auth.kernel, &token).unwrap();
+        assert!(matches!(
+            auth.authenticate_resolved(Some(&r), "HXOS2", &token, None, false).await,
+            Err(AuthError::PasswordChangeRequired)
+        ));
+        // A suspended user is refused although the session is there.
+        auth.kernel
+            .store
+            .write_blocking(|tx| {
+                let patch = directory::UserPatch { status: Some(UserStatus::Suspended), ..Default::default() };
+                directory::update_user(tx, &Actor::system(), demo::DEMO_TENANT, "A1533601", patch).map(|_| ())
+            })
+            .unwrap();
+        let r = resolve_token(&auth.kernel, &token).unwrap();
+        assert_eq!(r.account.as_deref(), Some("HXOS2/A1533601"), "still limited as the account");
+        assert!(matches!(
+            auth.authenticate_resolved(Some(&r), "HXOS2", &token, None, true).await,
+            Err(AuthError::Unauthenticated)
+        ));
+        let _ = std::fs::remove_file(path);
+    }
 }

@@ -177,7 +177,9 @@ mod signed {
         let Some(token) = token_cookie(req, SESSION_COOKIE) else {
             return Err(layout::see_other(&login, &[]));
         };
-        let auth = match web.auth.authenticate(tenant, &token, pc.client.clone(), true).await {
+        // The rate-limit middleware's read of the session stands for this request's.
+        let resolved = req.extensions().get::<std::sync::Arc<keiyaku_auth::ResolvedToken>>().map(|r| &**r);
+        let auth = match web.auth.authenticate_resolved(resolved, tenant, &token, pc.client.clone(), true).await {
             Ok(a) => a,
             Err(AuthError::Unauthenticated | AuthError::UnknownTenant) => {
                 return Err(layout::see_other(

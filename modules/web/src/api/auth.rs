@@ -30,7 +30,7 @@ pub struct BearerToken(pub Bearer);
 /// Resolves a tenant user's bearer token into a caller whose password is not due for a
 /// change — the check every tenant-scoped operation of every module starts with.
 pub async fn caller(auth: &Auth, ctx: &Ctx, tenant: &str, token: &BearerToken) -> ApiResult<Caller> {
-    auth.authenticate(tenant, &token.0.token, ctx.client.clone(), false)
+    auth.authenticate_resolved(ctx.resolved.as_deref(), tenant, &token.0.token, ctx.client.clone(), false)
         .await
         .map(|a| a.caller)
         .map_err(|e| ctx.fail(&e))

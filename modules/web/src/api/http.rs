@@ -208,11 +208,14 @@ impl<E: Endpoint> Endpoint for ClientAddressEndpoint<E> {
 /// Result type of API operations.
 pub type ApiResult<T> = Result<T, Failure>;
 
-/// Per-request context: the language to answer in and the client's address.
+/// Per-request context: the language to answer in, the client's address, and what the
+/// rate-limit middleware read for the request's token (its one session lookup).
 #[derive(Debug, Clone)]
 pub struct Ctx {
     pub lang: Lang,
     pub client: Option<String>,
+    #[cfg(feature = "auth")]
+    pub resolved: Option<Arc<keiyaku_auth::ResolvedToken>>,
 }
 
 impl Ctx {
@@ -226,7 +229,12 @@ impl Ctx {
             .or_else(|| cookie_value(req, "lang").as_deref().and_then(Lang::parse))
             .unwrap_or_else(|| Lang::from_accept_language(req.header(header::ACCEPT_LANGUAGE)));
         let client = client_ip(req).map(|ip| ip.to_string());
-        Ctx { lang, client }
+        Ctx {
+            lang,
+            client,
+            #[cfg(feature = "auth")]
+            resolved: req.extensions().get::<Arc<keiyaku_auth::ResolvedToken>>().cloned(),
+        }
     }
 
     pub fn fail(&self, e: &impl ApiError) -> Failure {
