@@ -4,6 +4,7 @@
 
 use crate::Web;
 use crate::layout::{self, Msg, PageCtx, TenantHead, app_page, field_errors, has_error};
+use crate::page::PageResult;
 use crate::session::{
     self, CSRF_FIELD, FormToken, Need, SESSION_COOKIE, Signed, clear_session_cookie, is_tenant_code, session_cookie,
     signed_in, tenant_path, token_cookie,
@@ -101,22 +102,19 @@ pub fn login_view(pc: &PageCtx, v: &LoginView<'_>) -> Markup {
 }
 
 #[handler]
-async fn login_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> Response {
+async fn login_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> PageResult {
     let pc = PageCtx::of(req);
-    let tenant = match find_tenant(web, &pc, &tenant).await {
-        Ok(t) => t,
-        Err(resp) => return resp,
-    };
+    let tenant = find_tenant(web, &pc, &tenant).await?;
     // Already logged in: straight to the dashboard (or the pending password change).
     if let Some(token) = token_cookie(req, SESSION_COOKIE)
         && let Ok(a) = web.auth.authenticate(&tenant.code, &token, pc.client.clone(), true).await
     {
         let to = if a.must_change { "password" } else { "" };
-        return layout::see_other(&tenant_path(&tenant.code, to), &[]);
+        return Ok(layout::see_other(&tenant_path(&tenant.code, to), &[]));
     }
     let token = FormToken::for_request(req);
     let view = LoginView { tenant: &tenant, login: "", csrf: &token.value, msg: layout::notice_of(req, pc.lang) };
-    pc.respond_with(StatusCode::OK, login_view(&pc, &view), &token.set_cookie())
+    Ok(pc.respond_with(StatusCode::OK, login_view(&pc, &view), &token.set_cookie()))
 }
 
 #[handler]
@@ -125,28 +123,25 @@ async fn login_submit(
     Path(tenant): Path<String>,
     Data(web): Data<&Web>,
     form: poem::Result<Form<LoginForm>>,
-) -> Response {
+) -> PageResult {
     let pc = PageCtx::of(req);
-    let tenant = match find_tenant(web, &pc, &tenant).await {
-        Ok(t) => t,
-        Err(resp) => return resp,
-    };
+    let tenant = find_tenant(web, &pc, &tenant).await?;
     let token = FormToken::for_request(req);
     let again = |status: StatusCode, login: &str, msg: Msg| {
         let view = LoginView { tenant: &tenant, login, csrf: &token.value, msg: Some(msg) };
         pc.respond_with(status, login_view(&pc, &view), &token.set_cookie())
     };
     let Ok(Form(form)) = form else {
-        return again(
+        return Ok(again(
             StatusCode::BAD_REQUEST,
             "",
             Msg::error(pc.t("送信された内容を読み取れませんでした。", "The form could not be read."), None),
-        );
+        ));
     };
     if !FormToken::verify(req, &form.csrf) {
-        return again(StatusCode::FORBIDDEN, &form.login, layout::expired_public_form(&pc));
+        return Ok(again(StatusCode::FORBIDDEN, &form.login, layout::expired_public_form(&pc)));
     }
-    match web.auth.login(&tenant.code, &form.login, &form.password, pc.client.clone(), SessionKind::Web).await {
+    Ok(match web.auth.login(&tenant.code, &form.login, &form.password, pc.client.clone(), SessionKind::Web).await {
         Ok(Login::Session(ok)) => {
             let to = if ok.password_change_required {
                 "password"
@@ -166,7 +161,7 @@ async fn login_submit(
             let p = e.problem(pc.lang);
             let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
             if status.is_server_error() {
-                return layout::server_error(&pc, &e);
+                return Ok(layout::server_error(&pc, &e));
             }
             let mut resp = again(status, &form.login, Msg::from_problem(&p));
             if let Some(secs) = p.retry_after
@@ -176,7 +171,7 @@ async fn login_submit(
             }
             resp
         }
-    }
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -242,24 +237,21 @@ async fn login_totp_submit(
     Path(tenant): Path<String>,
     Data(web): Data<&Web>,
     form: poem::Result<Form<CodeForm>>,
-) -> Response {
+) -> PageResult {
     let pc = PageCtx::of(req);
-    let tenant = match find_tenant(web, &pc, &tenant).await {
-        Ok(t) => t,
-        Err(resp) => return resp,
-    };
+    let tenant = find_tenant(web, &pc, &tenant).await?;
     let token = FormToken::for_request(req);
     let Ok(Form(form)) = form else {
-        return layout::bad_form(&pc);
+        return Ok(layout::bad_form(&pc));
     };
     let again = |status: StatusCode, msg: Msg| {
         let view = CodeView { tenant: &tenant, challenge: &form.challenge, csrf: &token.value, msg: Some(msg) };
         pc.respond_with(status, code_view(&pc, &view), &token.set_cookie())
     };
     if !FormToken::verify(req, &form.csrf) {
-        return again(StatusCode::FORBIDDEN, layout::expired_public_form(&pc));
+        return Ok(again(StatusCode::FORBIDDEN, layout::expired_public_form(&pc)));
     }
-    match web.auth.login_totp(&tenant.code, &form.challenge, &form.code, pc.client.clone()).await {
+    Ok(match web.auth.login_totp(&tenant.code, &form.challenge, &form.code, pc.client.clone()).await {
         Ok(ok) => {
             let to = if ok.password_change_required { "password" } else { "" };
             layout::see_other(&tenant_path(&tenant.code, to), &[session_cookie(&tenant.code, &ok.token)])
@@ -271,11 +263,11 @@ async fn login_totp_submit(
             let p = e.problem(pc.lang);
             let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
             if status.is_server_error() {
-                return layout::server_error(&pc, &e);
+                return Ok(layout::server_error(&pc, &e));
             }
             again(status, Msg::from_problem(&p))
         }
-    }
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -368,19 +360,16 @@ async fn totp_signed(web: &Web, req: &Request, tenant: &str) -> Result<(PageCtx,
 }
 
 #[handler]
-async fn totp_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> Response {
-    let (pc, s) = match totp_signed(web, req, &tenant).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    match web.auth.totp_enrolled(Some(&s.tenant_code), &s.caller().user_id).await {
+async fn totp_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> PageResult {
+    let (pc, s) = totp_signed(web, req, &tenant).await?;
+    Ok(match web.auth.totp_enrolled(Some(&s.tenant_code), &s.caller().user_id).await {
         Ok(on) => {
             let state = if on { TotpState::On } else { TotpState::Off };
             let msg = layout::notice_of(req, pc.lang);
             pc.respond(StatusCode::OK, totp_view(&pc, &s, &state, msg.as_ref()))
         }
         Err(e) => layout::server_error(&pc, &e),
-    }
+    })
 }
 
 /// Renders a refused TOTP change on its page.
@@ -399,21 +388,18 @@ async fn totp_enroll(
     Path(tenant): Path<String>,
     Data(web): Data<&Web>,
     form: poem::Result<Form<CsrfForm>>,
-) -> Response {
-    let (pc, s) = match totp_signed(web, req, &tenant).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+) -> PageResult {
+    let (pc, s) = totp_signed(web, req, &tenant).await?;
     if !form.is_ok_and(|Form(f)| s.check_csrf(&f.csrf)) {
-        return pc.respond(
+        return Ok(pc.respond(
             StatusCode::FORBIDDEN,
             totp_view(&pc, &s, &TotpState::Off, Some(&layout::expired_public_form(&pc))),
-        );
+        ));
     }
-    match web.auth.enroll_totp(Some(&s.tenant_code), &s.caller().user_id, s.caller().actor()).await {
+    Ok(match web.auth.enroll_totp(Some(&s.tenant_code), &s.caller().user_id, s.caller().actor()).await {
         Ok(e) => pc.respond(StatusCode::OK, totp_view(&pc, &s, &TotpState::Enrolling(&e), None)),
         Err(e) => totp_refused(&pc, &s, &e, &TotpState::On),
-    }
+    })
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -448,12 +434,9 @@ async fn totp_confirm(
     Path(tenant): Path<String>,
     Data(web): Data<&Web>,
     form: poem::Result<Form<TotpForm>>,
-) -> Response {
-    let (pc, s, form) = match totp_posted(web, req, &tenant, form, &TotpState::Off).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    match web.auth.confirm_totp(Some(&s.tenant_code), &s.caller().user_id, &form.code, s.caller().actor()).await {
+) -> PageResult {
+    let (pc, s, form) = totp_posted(web, req, &tenant, form, &TotpState::Off).await?;
+    Ok(match web.auth.confirm_totp(Some(&s.tenant_code), &s.caller().user_id, &form.code, s.caller().actor()).await {
         Ok(codes) => {
             // Shown once; the forced notice no longer applies.
             let mut s = s;
@@ -471,7 +454,7 @@ async fn totp_confirm(
                 Err(e2) => totp_refused(&pc, &s, &e2, &TotpState::Off),
             }
         }
-    }
+    })
 }
 
 #[handler]
@@ -480,15 +463,12 @@ async fn totp_remove(
     Path(tenant): Path<String>,
     Data(web): Data<&Web>,
     form: poem::Result<Form<TotpForm>>,
-) -> Response {
-    let (pc, s, form) = match totp_posted(web, req, &tenant, form, &TotpState::On).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    match web.auth.remove_totp(Some(&s.tenant_code), &s.caller().user_id, &form.code, s.caller().actor()).await {
+) -> PageResult {
+    let (pc, s, form) = totp_posted(web, req, &tenant, form, &TotpState::On).await?;
+    Ok(match web.auth.remove_totp(Some(&s.tenant_code), &s.caller().user_id, &form.code, s.caller().actor()).await {
         Ok(()) => layout::see_other(&format!("{}?notice=totp_removed", tenant_path(&s.tenant_code, "totp")), &[]),
         Err(e) => totp_refused(&pc, &s, &e, &TotpState::On),
-    }
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -565,14 +545,11 @@ fn policy(web: &Web, pc: &PageCtx) -> Vec<String> {
 }
 
 #[handler]
-async fn password_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> Response {
+async fn password_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> PageResult {
     let pc = PageCtx::of(req);
-    let s = match signed_in(web, &pc, req, &tenant, Need::AllowPasswordChange).await {
-        Ok(s) => s,
-        Err(resp) => return resp,
-    };
+    let s = signed_in(web, &pc, req, &tenant, Need::AllowPasswordChange).await?;
     let view = PasswordView { msg: None, errors: &[], policy: policy(web, &pc) };
-    pc.respond(StatusCode::OK, password_view(&pc, &s, &view))
+    Ok(pc.respond(StatusCode::OK, password_view(&pc, &s, &view)))
 }
 
 /// Checks of the form itself (before the service is asked): required fields and the
@@ -606,28 +583,25 @@ async fn password_submit(
     Path(tenant): Path<String>,
     Data(web): Data<&Web>,
     form: poem::Result<Form<PasswordForm>>,
-) -> Response {
+) -> PageResult {
     let pc = PageCtx::of(req);
-    let s = match signed_in(web, &pc, req, &tenant, Need::AllowPasswordChange).await {
-        Ok(s) => s,
-        Err(resp) => return resp,
-    };
+    let s = signed_in(web, &pc, req, &tenant, Need::AllowPasswordChange).await?;
     let again = |status: StatusCode, msg: Option<Msg>, errors: &[FieldError]| {
         let view = PasswordView { msg, errors, policy: policy(web, &pc) };
         pc.respond(status, password_view(&pc, &s, &view))
     };
     let Ok(Form(form)) = form else {
-        return layout::bad_form(&pc);
+        return Ok(layout::bad_form(&pc));
     };
     if !s.check_csrf(&form.csrf) {
-        return again(StatusCode::FORBIDDEN, Some(layout::expired_public_form(&pc)), &[]);
+        return Ok(again(StatusCode::FORBIDDEN, Some(layout::expired_public_form(&pc)), &[]));
     }
     let errors = check_password_form(&form, &pc);
     if !errors.is_empty() {
         let msg = layout::invalid_msg(&pc);
-        return again(StatusCode::UNPROCESSABLE_ENTITY, Some(msg), &errors);
+        return Ok(again(StatusCode::UNPROCESSABLE_ENTITY, Some(msg), &errors));
     }
-    match web.auth.change_password(s.caller(), &s.token, &form.current_password, &form.new_password).await {
+    Ok(match web.auth.change_password(s.caller(), &s.token, &form.current_password, &form.new_password).await {
         Ok(()) => layout::see_other(&format!("{}?notice=password_changed", tenant_path(&s.tenant_code, "")), &[]),
         Err(AuthError::Unauthenticated) => layout::see_other(
             &format!("{}?notice=session_expired", tenant_path(&s.tenant_code, "login")),
@@ -637,12 +611,12 @@ async fn password_submit(
             let p = e.problem(pc.lang);
             let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
             if status.is_server_error() {
-                return layout::server_error(&pc, &e);
+                return Ok(layout::server_error(&pc, &e));
             }
             let msg = Msg::error(p.title.clone(), p.detail.clone());
             again(status, Some(msg), &p.errors)
         }
-    }
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -660,10 +634,10 @@ async fn logout(
     Path(tenant): Path<String>,
     Data(web): Data<&Web>,
     form: poem::Result<Form<CsrfForm>>,
-) -> Response {
+) -> PageResult {
     let pc = PageCtx::of(req);
     if !is_tenant_code(&tenant) {
-        return layout::not_found(&pc);
+        return Ok(layout::not_found(&pc));
     }
     let logged_out = || {
         layout::see_other(
@@ -672,17 +646,17 @@ async fn logout(
         )
     };
     let Some(token) = token_cookie(req, SESSION_COOKIE) else {
-        return logged_out();
+        return Ok(logged_out());
     };
     let a = match web.auth.authenticate(&tenant, &token, pc.client.clone(), true).await {
         Ok(a) => a,
         // The session has ended already: nothing to revoke.
-        Err(AuthError::Unauthenticated | AuthError::UnknownTenant) => return logged_out(),
-        Err(e) => return layout::server_error(&pc, &e),
+        Err(AuthError::Unauthenticated | AuthError::UnknownTenant) => return Ok(logged_out()),
+        Err(e) => return Ok(layout::server_error(&pc, &e)),
     };
     let submitted = form.map(|f| f.0.csrf).unwrap_or_default();
     if !session::tokens_match(&a.session.csrf, &submitted) {
-        return layout::error_page(
+        return Ok(layout::error_page(
             &pc,
             StatusCode::FORBIDDEN,
             pc.t("画面の有効期限が切れたか、不正な送信です。", "This form has expired or was not sent from this site."),
@@ -691,10 +665,10 @@ async fn logout(
                 "Please reload the page and log out again.",
             )),
             Some((&tenant_path(&tenant, ""), pc.t("ダッシュボードへ戻る", "Back to the dashboard"))),
-        );
+        ));
     }
-    match web.auth.logout(&token, a.caller.actor()).await {
+    Ok(match web.auth.logout(&token, a.caller.actor()).await {
         Ok(()) => logged_out(),
         Err(e) => layout::server_error(&pc, &e),
-    }
+    })
 }

@@ -24,6 +24,7 @@ use crate::Web;
 use crate::layout::{
     self, Msg, PageCtx, Tab, TenantHead, app_page, expired_public_form, field_errors, has_error, invalid_msg,
 };
+use crate::page::PageResult;
 use crate::pages::auth::find_tenant;
 use crate::session::{CSRF_FIELD, FormToken, Need, Signed, signed_in, tenant_path};
 use base64::Engine;
@@ -111,12 +112,12 @@ pub fn mount(route: Route, web: &Web) -> Route {
 }
 
 #[handler]
-fn stylesheet() -> Response {
-    Response::builder()
+fn stylesheet() -> PageResult {
+    Ok(Response::builder()
         .status(StatusCode::OK)
         .header(header::CONTENT_TYPE, "text/css; charset=utf-8")
         .header(header::CACHE_CONTROL, "public, max-age=3600")
-        .body(CSS)
+        .body(CSS))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -272,14 +273,15 @@ async fn order_email_view(
 }
 
 #[handler]
-async fn order_start(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> Response {
+async fn order_start(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> PageResult {
     let pc = PageCtx::of(req);
-    let (t, certs) = match public(web, &pc, &tenant).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let (t, certs) = public(web, &pc, &tenant).await?;
     let ft = FormToken::for_request(req);
-    pc.respond_with(StatusCode::OK, order_email_view(&pc, &t, &certs, &ft.value, "", None, &[]).await, &ft.set_cookie())
+    Ok(pc.respond_with(
+        StatusCode::OK,
+        order_email_view(&pc, &t, &certs, &ft.value, "", None, &[]).await,
+        &ft.set_cookie(),
+    ))
 }
 
 #[handler]
@@ -288,23 +290,20 @@ async fn order_send(
     Path(tenant): Path<String>,
     Data(web): Data<&Web>,
     form: poem::Result<Form<EmailForm>>,
-) -> Response {
+) -> PageResult {
     let pc = PageCtx::of(req);
-    let (t, certs) = match public(web, &pc, &tenant).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let (t, certs) = public(web, &pc, &tenant).await?;
     let ft = FormToken::for_request(req);
-    let Ok(Form(f)) = form else { return layout::bad_form(&pc) };
+    let Ok(Form(f)) = form else { return Ok(layout::bad_form(&pc)) };
     let again = async |status, msg: Msg, errors: &[FieldError]| {
         let view = order_email_view(&pc, &t, &certs, &ft.value, &f.email, Some(&msg), errors).await;
         pc.respond_with(status, view, &ft.set_cookie())
     };
     if !FormToken::verify(req, &f.csrf) {
-        return again(StatusCode::FORBIDDEN, expired_public_form(&pc), &[]).await;
+        return Ok(again(StatusCode::FORBIDDEN, expired_public_form(&pc), &[]).await);
     }
     let captcha = CaptchaAnswer { id: f.captcha_id.clone(), answer: f.captcha_answer.clone() };
-    match certs.request_order_link(&t.code, &f.email, &captcha, pc.client.clone()).await {
+    Ok(match certs.request_order_link(&t.code, &f.email, &captcha, pc.client.clone()).await {
         Ok(()) => {
             let body = html! {
                 (layout::message(&Msg::notice(pc.t("メールを送信しました。", "The mail has been sent."))))
@@ -327,7 +326,7 @@ async fn order_send(
             Some(errors) => again(StatusCode::UNPROCESSABLE_ENTITY, invalid_msg(&pc), &errors).await,
             None => failure(&pc, &t, &e, &tenant_path(&t.code, "tickets/order")),
         },
-    }
+    })
 }
 
 #[handler]
@@ -335,14 +334,11 @@ async fn order_delivery(
     req: &Request,
     Path((tenant, token)): Path<(String, String)>,
     Data(web): Data<&Web>,
-) -> Response {
+) -> PageResult {
     let pc = PageCtx::of(req);
-    let (t, certs) = match public(web, &pc, &tenant).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let (t, certs) = public(web, &pc, &tenant).await?;
     if let Err(e) = certs.open_order_link(&t.code, &token).await {
-        return failure(&pc, &t, &e, &tenant_path(&t.code, "tickets/order"));
+        return Ok(failure(&pc, &t, &e, &tenant_path(&t.code, "tickets/order")));
     }
     let body = html! {
         h2.section-title { (pc.t("証明書送付種類の選択", "How the certificate is delivered")) }
@@ -360,10 +356,10 @@ async fn order_delivery(
             div.actions-row { button.button.button-wide type="submit" { (pc.t("次へ", "Next")) } }
         }
     };
-    pc.respond(
+    Ok(pc.respond(
         StatusCode::OK,
         page(&pc, &t, pc.t("JCAN証明書発行チケットの購入", "Buy certificate tickets"), Some((&ORDER_STEPS, 2)), body),
-    )
+    ))
 }
 
 #[derive(Debug, Default, Deserialize, Clone)]
@@ -520,15 +516,12 @@ fn order_form_view(
 }
 
 #[handler]
-async fn order_form(req: &Request, Path((tenant, token)): Path<(String, String)>, Data(web): Data<&Web>) -> Response {
+async fn order_form(req: &Request, Path((tenant, token)): Path<(String, String)>, Data(web): Data<&Web>) -> PageResult {
     let pc = PageCtx::of(req);
-    let (t, certs) = match public(web, &pc, &tenant).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let (t, certs) = public(web, &pc, &tenant).await?;
     let form = match certs.open_order_link(&t.code, &token).await {
         Ok(f) => f,
-        Err(e) => return failure(&pc, &t, &e, &tenant_path(&t.code, "tickets/order")),
+        Err(e) => return Ok(failure(&pc, &t, &e, &tenant_path(&t.code, "tickets/order"))),
     };
     let delivery = crate::query::param(req, "delivery").as_deref().and_then(Delivery::parse).unwrap_or_default();
     let d = OrderFormData {
@@ -539,11 +532,11 @@ async fn order_form(req: &Request, Path((tenant, token)): Path<(String, String)>
         ..Default::default()
     };
     let ft = FormToken::for_request(req);
-    pc.respond_with(
+    Ok(pc.respond_with(
         StatusCode::OK,
         order_form_view(&pc, &t, Step { token: &token, csrf: &ft.value }, form.prices, &d, None, &[]),
         &ft.set_cookie(),
-    )
+    ))
 }
 
 fn order_confirm_view(
@@ -596,17 +589,14 @@ async fn order_form_post(
     Path((tenant, token)): Path<(String, String)>,
     Data(web): Data<&Web>,
     form: poem::Result<Form<OrderFormData>>,
-) -> Response {
+) -> PageResult {
     let pc = PageCtx::of(req);
-    let (t, certs) = match public(web, &pc, &tenant).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let (t, certs) = public(web, &pc, &tenant).await?;
     let info = match certs.open_order_link(&t.code, &token).await {
         Ok(f) => f,
-        Err(e) => return failure(&pc, &t, &e, &tenant_path(&t.code, "tickets/order")),
+        Err(e) => return Ok(failure(&pc, &t, &e, &tenant_path(&t.code, "tickets/order"))),
     };
-    let Ok(Form(d)) = form else { return layout::bad_form(&pc) };
+    let Ok(Form(d)) = form else { return Ok(layout::bad_form(&pc)) };
     let ft = FormToken::for_request(req);
     let again = |status, msg: Option<&Msg>, errors: &[FieldError]| {
         pc.respond_with(
@@ -616,13 +606,13 @@ async fn order_form_post(
         )
     };
     if !FormToken::verify(req, &d.csrf) {
-        return again(StatusCode::FORBIDDEN, Some(&expired_public_form(&pc)), &[]);
+        return Ok(again(StatusCode::FORBIDDEN, Some(&expired_public_form(&pc)), &[]));
     }
     if d.action != "confirm" {
         // 再計算 and 前へ: the form again, with the totals of what it holds.
-        return again(StatusCode::OK, None, &[]);
+        return Ok(again(StatusCode::OK, None, &[]));
     }
-    match orders::check_order(&d.input(&token), web.kernel.config.certs.max_tickets_per_term) {
+    Ok(match orders::check_order(&d.input(&token), web.kernel.config.certs.max_tickets_per_term) {
         Ok(_) => pc.respond_with(
             StatusCode::OK,
             order_confirm_view(&pc, &t, &token, &ft.value, info.prices, &d, &info.email),
@@ -639,7 +629,7 @@ async fn order_form_post(
                 .collect();
             again(StatusCode::UNPROCESSABLE_ENTITY, Some(&invalid_msg(&pc)), &errors)
         }
-    }
+    })
 }
 
 #[handler]
@@ -648,22 +638,19 @@ async fn order_place(
     Path((tenant, token)): Path<(String, String)>,
     Data(web): Data<&Web>,
     form: poem::Result<Form<OrderFormData>>,
-) -> Response {
+) -> PageResult {
     let pc = PageCtx::of(req);
-    let (t, certs) = match public(web, &pc, &tenant).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let Ok(Form(d)) = form else { return layout::bad_form(&pc) };
+    let (t, certs) = public(web, &pc, &tenant).await?;
+    let Ok(Form(d)) = form else { return Ok(layout::bad_form(&pc)) };
     let restart = tenant_path(&t.code, "tickets/order");
     if !FormToken::verify(req, &d.csrf) {
         let body = html! { (layout::message(&expired_public_form(&pc))) p.card-links { a href=(tenant_path(&t.code, &format!("tickets/order/{token}"))) { (pc.t("注文情報の入力に戻る", "Back to the order")) } } };
-        return pc.respond(
+        return Ok(pc.respond(
             StatusCode::FORBIDDEN,
             page(&pc, &t, pc.t("JCAN証明書発行チケットの購入", "Buy certificate tickets"), None, body),
-        );
+        ));
     }
-    match certs.place_order(&t.code, d.input(&token), pc.client.clone()).await {
+    Ok(match certs.place_order(&t.code, d.input(&token), pc.client.clone()).await {
         Ok(order) => {
             layout::see_other(&format!("{}?n={}", tenant_path(&t.code, "tickets/order/done"), order.number), &[])
         }
@@ -671,7 +658,7 @@ async fn order_place(
             // Changed between confirmation and purchase: back to the form with the errors.
             let info = match certs.open_order_link(&t.code, &token).await {
                 Ok(f) => f,
-                Err(e) => return failure(&pc, &t, &e, &restart),
+                Err(e) => return Ok(failure(&pc, &t, &e, &restart)),
             };
             let errors: Vec<FieldError> = errors_of(&e, &pc, order_field).unwrap_or_default();
             let ft = FormToken::for_request(req);
@@ -690,16 +677,13 @@ async fn order_place(
             )
         }
         Err(e) => failure(&pc, &t, &e, &restart),
-    }
+    })
 }
 
 #[handler]
-async fn order_done(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> Response {
+async fn order_done(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> PageResult {
     let pc = PageCtx::of(req);
-    let (t, _) = match public(web, &pc, &tenant).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let (t, _) = public(web, &pc, &tenant).await?;
     // Only an order number of our own shape is echoed.
     let number = crate::query::param(req, "n")
         .filter(|n| n.len() == 7 && n.starts_with('T') && n[1..].bytes().all(|b| b.is_ascii_digit()));
@@ -710,7 +694,7 @@ async fn order_done(req: &Request, Path(tenant): Path<String>, Data(web): Data<&
         p { (pc.t("チケット発行まで、いましばらくお待ちください。注文受付のご案内と、チケット番号・請求書をメールでお送りします。", "The ticket numbers and the invoice will follow by mail.")) }
         p.card-links { a href=(tenant_path(&t.code, "certificates/apply")) { (pc.t("JCAN証明書発行申請へ", "Apply for a certificate")) } }
     };
-    pc.respond(StatusCode::OK, page(&pc, &t, pc.t("注文受付", "Order received"), Some((&ORDER_STEPS, 5)), body))
+    Ok(pc.respond(StatusCode::OK, page(&pc, &t, pc.t("注文受付", "Order received"), Some((&ORDER_STEPS, 5)), body)))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -732,12 +716,9 @@ fn obligations(pc: &PageCtx, t: &Tenant) -> Markup {
 }
 
 #[handler]
-async fn apply_start(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> Response {
+async fn apply_start(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> PageResult {
     let pc = PageCtx::of(req);
-    let (t, _) = match public(web, &pc, &tenant).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let (t, _) = public(web, &pc, &tenant).await?;
     let body = html! {
         div.box {
             div.box-head { h2.box-title { (pc.t("お知らせ", "Notice")) } }
@@ -753,10 +734,10 @@ async fn apply_start(req: &Request, Path(tenant): Path<String>, Data(web): Data<
             a.small-link href=(tenant_path(&t.code, "tickets/order")) { (pc.t("チケットの購入はこちら", "Buy tickets")) }
         }
     };
-    pc.respond(
+    Ok(pc.respond(
         StatusCode::OK,
         page(&pc, &t, pc.t("JCAN証明書オンライン発行申請", "Certificate application"), None, body),
-    )
+    ))
 }
 
 #[derive(Debug, Default, Deserialize, Clone)]
@@ -848,15 +829,16 @@ async fn applicant_view(
 }
 
 #[handler]
-async fn applicant_form(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> Response {
+async fn applicant_form(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> PageResult {
     let pc = PageCtx::of(req);
-    let (t, certs) = match public(web, &pc, &tenant).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let (t, certs) = public(web, &pc, &tenant).await?;
     let ft = FormToken::for_request(req);
     let f = ApplicantForm { applicant: "self".into(), ..Default::default() };
-    pc.respond_with(StatusCode::OK, applicant_view(&pc, &t, &certs, &ft.value, &f, None, &[]).await, &ft.set_cookie())
+    Ok(pc.respond_with(
+        StatusCode::OK,
+        applicant_view(&pc, &t, &certs, &ft.value, &f, None, &[]).await,
+        &ft.set_cookie(),
+    ))
 }
 
 fn applicant_confirm_view(
@@ -902,17 +884,14 @@ async fn applicant_post(
     Path(tenant): Path<String>,
     Data(web): Data<&Web>,
     form: poem::Result<Form<ApplicantForm>>,
-) -> Response {
+) -> PageResult {
     let pc = PageCtx::of(req);
-    let (t, certs) = match public(web, &pc, &tenant).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let Ok(Form(f)) = form else { return layout::bad_form(&pc) };
+    let (t, certs) = public(web, &pc, &tenant).await?;
+    let Ok(Form(f)) = form else { return Ok(layout::bad_form(&pc)) };
     let ft = FormToken::for_request(req);
     if !FormToken::verify(req, &f.csrf) {
         let view = applicant_view(&pc, &t, &certs, &ft.value, &f, Some(&expired_public_form(&pc)), &[]).await;
-        return pc.respond_with(StatusCode::FORBIDDEN, view, &ft.set_cookie());
+        return Ok(pc.respond_with(StatusCode::FORBIDDEN, view, &ft.set_cookie()));
     }
     let mut errors = match certs.check_start(&t.code, f.input(true)).await {
         Ok(()) => Vec::new(),
@@ -921,7 +900,7 @@ async fn applicant_post(
             None => {
                 let p = e.problem(pc.lang);
                 if p.status >= 500 {
-                    return layout::server_error(&pc, &e);
+                    return Ok(layout::server_error(&pc, &e));
                 }
                 vec![FieldError { field: "ticket".into(), code: p.code.clone(), message: p.title.clone() }]
             }
@@ -932,9 +911,9 @@ async fn applicant_post(
     }
     if !errors.is_empty() {
         let view = applicant_view(&pc, &t, &certs, &ft.value, &f, Some(&invalid_msg(&pc)), &errors).await;
-        return pc.respond_with(StatusCode::UNPROCESSABLE_ENTITY, view, &ft.set_cookie());
+        return Ok(pc.respond_with(StatusCode::UNPROCESSABLE_ENTITY, view, &ft.set_cookie()));
     }
-    pc.respond_with(StatusCode::OK, applicant_confirm_view(&pc, &t, &ft.value, &f, None, &[]), &ft.set_cookie())
+    Ok(pc.respond_with(StatusCode::OK, applicant_confirm_view(&pc, &t, &ft.value, &f, None, &[]), &ft.set_cookie()))
 }
 
 #[handler]
@@ -943,17 +922,14 @@ async fn apply_register(
     Path(tenant): Path<String>,
     Data(web): Data<&Web>,
     form: poem::Result<Form<ApplicantForm>>,
-) -> Response {
+) -> PageResult {
     let pc = PageCtx::of(req);
-    let (t, certs) = match public(web, &pc, &tenant).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let Ok(Form(f)) = form else { return layout::bad_form(&pc) };
+    let (t, certs) = public(web, &pc, &tenant).await?;
+    let Ok(Form(f)) = form else { return Ok(layout::bad_form(&pc)) };
     let ft = FormToken::for_request(req);
     if !FormToken::verify(req, &f.csrf) {
         let view = applicant_view(&pc, &t, &certs, &ft.value, &f, Some(&expired_public_form(&pc)), &[]).await;
-        return pc.respond_with(StatusCode::FORBIDDEN, view, &ft.set_cookie());
+        return Ok(pc.respond_with(StatusCode::FORBIDDEN, view, &ft.set_cookie()));
     }
     if f.consent != "on" {
         let errors = vec![
@@ -968,9 +944,9 @@ async fn apply_register(
             .to_field_error(pc.lang),
         ];
         let view = applicant_confirm_view(&pc, &t, &ft.value, &f, Some(&invalid_msg(&pc)), &errors);
-        return pc.respond_with(StatusCode::UNPROCESSABLE_ENTITY, view, &ft.set_cookie());
+        return Ok(pc.respond_with(StatusCode::UNPROCESSABLE_ENTITY, view, &ft.set_cookie()));
     }
-    match certs.start_application(&t.code, f.input(true), &f.captcha(), pc.client.clone()).await {
+    Ok(match certs.start_application(&t.code, f.input(true), &f.captcha(), pc.client.clone()).await {
         Ok(_) => layout::see_other(&tenant_path(&t.code, "certificates/apply/registered"), &[]),
         Err(e) => match errors_of(&e, &pc, same) {
             Some(errors) => {
@@ -979,26 +955,23 @@ async fn apply_register(
             }
             None => failure(&pc, &t, &e, &tenant_path(&t.code, "certificates/apply")),
         },
-    }
+    })
 }
 
 #[handler]
-async fn apply_registered(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> Response {
+async fn apply_registered(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> PageResult {
     let pc = PageCtx::of(req);
-    let (t, _) = match public(web, &pc, &tenant).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let (t, _) = public(web, &pc, &tenant).await?;
     let body = html! {
         (layout::message(&Msg::notice(pc.t("申請者確認情報を登録いただきありがとうございました。", "Thank you: the applicant information is registered."))))
         p { (pc.t("申請手続きのご案内メールをお送りしました。メールに記載されたURLにアクセスして、発行申請の手続きを行って下さい。", "We have sent you a mail: continue from its link.")) }
         p { strong { (pc.t("この段階では、まだ申請は完了していません。", "The application is not complete yet.")) } }
         p.hint { (pc.t("URLの有効期限は3日間です。期限を過ぎた場合には、再度申請登録を行って下さい。", "The link is valid for 3 days.")) }
     };
-    pc.respond(
+    Ok(pc.respond(
         StatusCode::OK,
         page(&pc, &t, pc.t("JCAN証明書オンライン発行申請", "Certificate application"), Some((&APPLY_STEPS, 2)), body),
-    )
+    ))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1155,23 +1128,24 @@ fn apply_restart(t: &Tenant) -> String {
 }
 
 #[handler]
-async fn details_form(req: &Request, Path((tenant, token)): Path<(String, String)>, Data(web): Data<&Web>) -> Response {
+async fn details_form(
+    req: &Request,
+    Path((tenant, token)): Path<(String, String)>,
+    Data(web): Data<&Web>,
+) -> PageResult {
     let pc = PageCtx::of(req);
-    let (t, certs) = match public(web, &pc, &tenant).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let (t, certs) = public(web, &pc, &tenant).await?;
     let app = match certs.application(&t.code, &token).await {
         Ok(a) => a,
-        Err(e) => return failure(&pc, &t, &e, &apply_restart(&t)),
+        Err(e) => return Ok(failure(&pc, &t, &e, &apply_restart(&t))),
     };
     let ft = FormToken::for_request(req);
     let f = DetailsFields::of(&app);
-    pc.respond_with(
+    Ok(pc.respond_with(
         StatusCode::OK,
         details_view(&pc, &t, Step { token: &token, csrf: &ft.value }, &app, &f, None, &[]),
         &ft.set_cookie(),
-    )
+    ))
 }
 
 #[handler]
@@ -1180,25 +1154,22 @@ async fn details_post(
     Path((tenant, token)): Path<(String, String)>,
     Data(web): Data<&Web>,
     mp: poem::Result<Multipart>,
-) -> Response {
+) -> PageResult {
     let pc = PageCtx::of(req);
-    let (t, certs) = match public(web, &pc, &tenant).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let (t, certs) = public(web, &pc, &tenant).await?;
     let app = match certs.application(&t.code, &token).await {
         Ok(a) => a,
-        Err(e) => return failure(&pc, &t, &e, &apply_restart(&t)),
+        Err(e) => return Ok(failure(&pc, &t, &e, &apply_restart(&t))),
     };
     let Some(f) = (match mp {
         Ok(mp) => read_details(mp).await,
         Err(_) => None,
     }) else {
-        return layout::bad_form(&pc);
+        return Ok(layout::bad_form(&pc));
     };
     let ft = FormToken::for_request(req);
     if !FormToken::verify(req, &f.csrf) {
-        return pc.respond_with(
+        return Ok(pc.respond_with(
             StatusCode::FORBIDDEN,
             details_view(
                 &pc,
@@ -1210,9 +1181,9 @@ async fn details_post(
                 &[],
             ),
             &ft.set_cookie(),
-        );
+        ));
     }
-    match certs.save_application_details(&t.code, &token, f.clone().input(), pc.client.clone()).await {
+    Ok(match certs.save_application_details(&t.code, &token, f.clone().input(), pc.client.clone()).await {
         Ok(_) => layout::see_other(&tenant_path(&t.code, &format!("certificates/apply/{token}/confirm")), &[]),
         Err(e) => match errors_of(&e, &pc, same) {
             Some(errors) => pc.respond_with(
@@ -1230,7 +1201,7 @@ async fn details_post(
             ),
             None => failure(&pc, &t, &e, &apply_restart(&t)),
         },
-    }
+    })
 }
 
 fn details_review(pc: &PageCtx, app: &Application) -> Markup {
@@ -1317,21 +1288,18 @@ async fn details_confirm(
     req: &Request,
     Path((tenant, token)): Path<(String, String)>,
     Data(web): Data<&Web>,
-) -> Response {
+) -> PageResult {
     let pc = PageCtx::of(req);
-    let (t, certs) = match public(web, &pc, &tenant).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let (t, certs) = public(web, &pc, &tenant).await?;
     let app = match certs.application(&t.code, &token).await {
         Ok(a) => a,
-        Err(e) => return failure(&pc, &t, &e, &apply_restart(&t)),
+        Err(e) => return Ok(failure(&pc, &t, &e, &apply_restart(&t))),
     };
     if app.details.is_none() {
-        return layout::see_other(&tenant_path(&t.code, &format!("certificates/apply/{token}")), &[]);
+        return Ok(layout::see_other(&tenant_path(&t.code, &format!("certificates/apply/{token}")), &[]));
     }
     let ft = FormToken::for_request(req);
-    pc.respond_with(StatusCode::OK, confirm_view(&pc, &t, &token, &ft.value, &app, None, &[]), &ft.set_cookie())
+    Ok(pc.respond_with(StatusCode::OK, confirm_view(&pc, &t, &token, &ft.value, &app, None, &[]), &ft.set_cookie()))
 }
 
 fn text_download(name: &str, text: String) -> Response {
@@ -1348,16 +1316,13 @@ async fn details_download(
     req: &Request,
     Path((tenant, token)): Path<(String, String)>,
     Data(web): Data<&Web>,
-) -> Response {
+) -> PageResult {
     let pc = PageCtx::of(req);
-    let (t, certs) = match public(web, &pc, &tenant).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    match certs.registration(&t.code, &token).await {
+    let (t, certs) = public(web, &pc, &tenant).await?;
+    Ok(match certs.registration(&t.code, &token).await {
         Ok(text) => text_download("登録内容.txt", text),
         Err(e) => failure(&pc, &t, &e, &apply_restart(&t)),
-    }
+    })
 }
 
 /// The PIN typed twice, checked before the service is asked.
@@ -1393,33 +1358,30 @@ async fn details_submit(
     Path((tenant, token)): Path<(String, String)>,
     Data(web): Data<&Web>,
     form: poem::Result<Form<PinForm>>,
-) -> Response {
+) -> PageResult {
     let pc = PageCtx::of(req);
-    let (t, certs) = match public(web, &pc, &tenant).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let (t, certs) = public(web, &pc, &tenant).await?;
     let app = match certs.application(&t.code, &token).await {
         Ok(a) => a,
-        Err(e) => return failure(&pc, &t, &e, &apply_restart(&t)),
+        Err(e) => return Ok(failure(&pc, &t, &e, &apply_restart(&t))),
     };
-    let Ok(Form(f)) = form else { return layout::bad_form(&pc) };
+    let Ok(Form(f)) = form else { return Ok(layout::bad_form(&pc)) };
     let ft = FormToken::for_request(req);
     let again = |status, msg: &Msg, errors: &[FieldError]| {
         pc.respond_with(status, confirm_view(&pc, &t, &token, &ft.value, &app, Some(msg), errors), &ft.set_cookie())
     };
     if !FormToken::verify(req, &f.csrf) {
-        return again(StatusCode::FORBIDDEN, &expired_public_form(&pc), &[]);
+        return Ok(again(StatusCode::FORBIDDEN, &expired_public_form(&pc), &[]));
     }
     let is_self = app.applicant == ApplicantKind::Holder;
     if is_self {
         let errors = check_pin(&pc, &f, true);
         if !errors.is_empty() {
-            return again(StatusCode::UNPROCESSABLE_ENTITY, &invalid_msg(&pc), &errors);
+            return Ok(again(StatusCode::UNPROCESSABLE_ENTITY, &invalid_msg(&pc), &errors));
         }
     }
     let pin = is_self.then(|| f.pin.clone());
-    match certs.submit_application(&t.code, &token, pin, pc.client.clone()).await {
+    Ok(match certs.submit_application(&t.code, &token, pin, pc.client.clone()).await {
         Ok(Submitted::Issued(cert)) => {
             let body = html! {
                 (layout::message(&Msg::notice(pc.t("JCAN証明書の発行申請を受け付け、証明書を発行しました。", "The application was accepted and the certificate issued."))))
@@ -1447,7 +1409,7 @@ async fn details_submit(
             Some(errors) => again(StatusCode::UNPROCESSABLE_ENTITY, &invalid_msg(&pc), &errors),
             None => failure(&pc, &t, &e, &apply_restart(&t)),
         },
-    }
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1492,18 +1454,15 @@ async fn approve_review(
     req: &Request,
     Path((tenant, token)): Path<(String, String)>,
     Data(web): Data<&Web>,
-) -> Response {
+) -> PageResult {
     let pc = PageCtx::of(req);
-    let (t, certs) = match public(web, &pc, &tenant).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let (t, certs) = public(web, &pc, &tenant).await?;
     let app = match certs.approval(&t.code, &token).await {
         Ok(a) => a,
-        Err(e) => return failure(&pc, &t, &e, &apply_restart(&t)),
+        Err(e) => return Ok(failure(&pc, &t, &e, &apply_restart(&t))),
     };
     let ft = FormToken::for_request(req);
-    pc.respond_with(StatusCode::OK, approve_view(&pc, &t, &token, &ft.value, &app, None, &[]), &ft.set_cookie())
+    Ok(pc.respond_with(StatusCode::OK, approve_view(&pc, &t, &token, &ft.value, &app, None, &[]), &ft.set_cookie()))
 }
 
 /// The approval page's POSTs share this start: tenant, application, form, CSRF, PIN format.
@@ -1543,16 +1502,13 @@ async fn approve_download(
     Path((tenant, token)): Path<(String, String)>,
     Data(web): Data<&Web>,
     form: poem::Result<Form<PinForm>>,
-) -> Response {
+) -> PageResult {
     let pc = PageCtx::of(req);
-    let (t, certs, _, f) = match approval_post(web, req, &pc, &tenant, &token, form, true).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    match certs.approval_registration(&t.code, &token, &f.pin).await {
+    let (t, certs, _, f) = approval_post(web, req, &pc, &tenant, &token, form, true).await?;
+    Ok(match certs.approval_registration(&t.code, &token, &f.pin).await {
         Ok(text) => text_download("登録内容.txt", text),
         Err(e) => failure(&pc, &t, &e, &apply_restart(&t)),
-    }
+    })
 }
 
 #[handler]
@@ -1561,12 +1517,9 @@ async fn approve_confirm(
     Path((tenant, token)): Path<(String, String)>,
     Data(web): Data<&Web>,
     form: poem::Result<Form<PinForm>>,
-) -> Response {
+) -> PageResult {
     let pc = PageCtx::of(req);
-    let (t, _, app, f) = match approval_post(web, req, &pc, &tenant, &token, form, true).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let (t, _, app, f) = approval_post(web, req, &pc, &tenant, &token, form, true).await?;
     let ft = FormToken::for_request(req);
     let body = html! {
         h2.section-title { (pc.t("発行申請を承認します。よろしいですか?", "Approve the application?")) }
@@ -1583,7 +1536,7 @@ async fn approve_confirm(
             }
         }
     };
-    pc.respond_with(
+    Ok(pc.respond_with(
         StatusCode::OK,
         page(
             &pc,
@@ -1593,7 +1546,7 @@ async fn approve_confirm(
             body,
         ),
         &ft.set_cookie(),
-    )
+    ))
 }
 
 #[handler]
@@ -1602,15 +1555,12 @@ async fn approve_decide(
     Path((tenant, token)): Path<(String, String)>,
     Data(web): Data<&Web>,
     form: poem::Result<Form<PinForm>>,
-) -> Response {
+) -> PageResult {
     let pc = PageCtx::of(req);
     let approve = form.as_ref().is_ok_and(|f| f.0.decision == "approve");
-    let (t, certs, _, f) = match approval_post(web, req, &pc, &tenant, &token, form, approve).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let (t, certs, _, f) = approval_post(web, req, &pc, &tenant, &token, form, approve).await?;
     let pin = approve.then(|| f.pin.clone());
-    match certs.approve_application(&t.code, &token, approve, pin, pc.client.clone()).await {
+    Ok(match certs.approve_application(&t.code, &token, approve, pin, pc.client.clone()).await {
         Ok(Decided::Issued(cert)) => {
             let body = html! {
                 (layout::message(&Msg::notice(pc.t("JCAN証明書の発行申請を受け付けました。", "The application has been accepted."))))
@@ -1627,7 +1577,7 @@ async fn approve_decide(
             pc.respond(StatusCode::OK, page(&pc, &t, pc.t("承認しない", "Declined"), None, body))
         }
         Err(e) => failure(&pc, &t, &e, &apply_restart(&t)),
-    }
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1640,12 +1590,13 @@ struct CsrfForm {
 }
 
 #[handler]
-async fn keyfile_page(req: &Request, Path((tenant, token)): Path<(String, String)>, Data(web): Data<&Web>) -> Response {
+async fn keyfile_page(
+    req: &Request,
+    Path((tenant, token)): Path<(String, String)>,
+    Data(web): Data<&Web>,
+) -> PageResult {
     let pc = PageCtx::of(req);
-    let (t, _) = match public(web, &pc, &tenant).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let (t, _) = public(web, &pc, &tenant).await?;
     let ft = FormToken::for_request(req);
     let body = html! {
         p { (pc.t("証明書と秘密鍵を格納した鍵ファイル(PKCS#12)をダウンロードします。ダウンロードは一度だけできます。", "Download the key file (PKCS#12) with the certificate and its key. It can be downloaded once.")) }
@@ -1655,11 +1606,11 @@ async fn keyfile_page(req: &Request, Path((tenant, token)): Path<(String, String
             button.button.button-wide type="submit" { (pc.t("鍵ファイルをダウンロード", "Download the key file")) }
         }
     };
-    pc.respond_with(
+    Ok(pc.respond_with(
         StatusCode::OK,
         page(&pc, &t, pc.t("鍵ファイルのダウンロード", "Key file"), None, body),
         &ft.set_cookie(),
-    )
+    ))
 }
 
 #[handler]
@@ -1668,19 +1619,17 @@ async fn keyfile_download(
     Path((tenant, token)): Path<(String, String)>,
     Data(web): Data<&Web>,
     form: poem::Result<Form<CsrfForm>>,
-) -> Response {
+) -> PageResult {
     let pc = PageCtx::of(req);
-    let (t, certs) = match public(web, &pc, &tenant).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let (t, certs) = public(web, &pc, &tenant).await?;
     let submitted = form.map(|f| f.0.csrf).unwrap_or_default();
     if !FormToken::verify(req, &submitted) {
         let body = html! { (layout::message(&expired_public_form(&pc))) };
-        return pc
-            .respond(StatusCode::FORBIDDEN, page(&pc, &t, pc.t("鍵ファイルのダウンロード", "Key file"), None, body));
+        return Ok(
+            pc.respond(StatusCode::FORBIDDEN, page(&pc, &t, pc.t("鍵ファイルのダウンロード", "Key file"), None, body))
+        );
     }
-    match certs.download_key_file(&t.code, &token, pc.client.clone()).await {
+    Ok(match certs.download_key_file(&t.code, &token, pc.client.clone()).await {
         Ok((name, bytes)) => Response::builder()
             .status(StatusCode::OK)
             .header(header::CONTENT_TYPE, "application/x-pkcs12")
@@ -1688,7 +1637,7 @@ async fn keyfile_download(
             .header(header::CACHE_CONTROL, "no-store")
             .body(bytes),
         Err(e) => failure(&pc, &t, &e, &tenant_path(&t.code, "login")),
-    }
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1830,12 +1779,9 @@ async fn certificate_page(
     req: &Request,
     Path((tenant, user_id)): Path<(String, String)>,
     Data(web): Data<&Web>,
-) -> Response {
+) -> PageResult {
     let pc = PageCtx::of(req);
-    let (s, certs) = match signed_certs(web, &pc, req, &tenant).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let (s, certs) = signed_certs(web, &pc, req, &tenant).await?;
     let msg = crate::query::param(req, "done").and_then(|d| match d.as_str() {
         "revoked" => Some(Msg::notice(pc.t("証明書を失効しました。", "The certificate has been revoked."))),
         "imported" => Some(Msg::notice(pc.t(
@@ -1844,7 +1790,7 @@ async fn certificate_page(
         ))),
         _ => None,
     });
-    render_certificate_page(web, &pc, &s, &certs, &user_id, StatusCode::OK, msg).await
+    Ok(render_certificate_page(web, &pc, &s, &certs, &user_id, StatusCode::OK, msg).await)
 }
 
 #[handler]
@@ -1853,15 +1799,12 @@ async fn certificate_test(
     Path((tenant, user_id)): Path<(String, String)>,
     Data(web): Data<&Web>,
     form: poem::Result<Form<CsrfForm>>,
-) -> Response {
+) -> PageResult {
     let pc = PageCtx::of(req);
-    let (s, certs) = match signed_certs(web, &pc, req, &tenant).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let (s, certs) = signed_certs(web, &pc, req, &tenant).await?;
     let submitted = form.map(|f| f.0.csrf).unwrap_or_default();
     if !s.check_csrf(&submitted) {
-        return render_certificate_page(
+        return Ok(render_certificate_page(
             web,
             &pc,
             &s,
@@ -1870,7 +1813,7 @@ async fn certificate_test(
             StatusCode::FORBIDDEN,
             Some(expired_public_form(&pc)),
         )
-        .await;
+        .await);
     }
     let msg = match certs.test_certificate(s.caller(), &user_id).await {
         Ok(t) => Msg {
@@ -1886,11 +1829,11 @@ async fn certificate_test(
                 clock::display(t.tested_at)
             )),
         },
-        Err(e @ (CertsError::NotFound(_) | CertsError::Forbidden)) => return signed_failure(&pc, &e),
-        Err(e) if e.status() >= 500 => return layout::server_error(&pc, &e),
+        Err(e @ (CertsError::NotFound(_) | CertsError::Forbidden)) => return Ok(signed_failure(&pc, &e)),
+        Err(e) if e.status() >= 500 => return Ok(layout::server_error(&pc, &e)),
         Err(e) => Msg::from_problem(&e.problem(pc.lang)),
     };
-    render_certificate_page(web, &pc, &s, &certs, &user_id, StatusCode::OK, Some(msg)).await
+    Ok(render_certificate_page(web, &pc, &s, &certs, &user_id, StatusCode::OK, Some(msg)).await)
 }
 
 /// 証明書の取込み: a PKCS#12 file of an outside CA, its password, the PIN to set, and the
@@ -1970,23 +1913,20 @@ async fn import_post(
     Path((tenant, user_id)): Path<(String, String)>,
     Data(web): Data<&Web>,
     mp: poem::Result<Multipart>,
-) -> Response {
+) -> PageResult {
     let pc = PageCtx::of(req);
-    let (s, certs) = match signed_certs(web, &pc, req, &tenant).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let (s, certs) = signed_certs(web, &pc, req, &tenant).await?;
     let Some(f) = (match mp {
         Ok(mp) => read_import(mp).await,
         Err(_) => None,
     }) else {
-        return layout::bad_form(&pc);
+        return Ok(layout::bad_form(&pc));
     };
     if !s.check_csrf(&f.csrf) {
         let msg = Some(expired_public_form(&pc));
-        return render_certificate_page(web, &pc, &s, &certs, &user_id, StatusCode::FORBIDDEN, msg).await;
+        return Ok(render_certificate_page(web, &pc, &s, &certs, &user_id, StatusCode::FORBIDDEN, msg).await);
     }
-    match certs.import_certificate(s.caller(), &user_id, f.input).await {
+    Ok(match certs.import_certificate(s.caller(), &user_id, f.input).await {
         Ok(_) => layout::see_other(
             &format!("{}?done=imported", tenant_path(&s.tenant_code, &format!("certificates/users/{user_id}"))),
             &[],
@@ -1997,7 +1937,7 @@ async fn import_post(
             let msg = Some(Msg::from_problem(&e.problem(pc.lang)));
             render_certificate_page(web, &pc, &s, &certs, &user_id, StatusCode::UNPROCESSABLE_ENTITY, msg).await
         }
-    }
+    })
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -2060,17 +2000,14 @@ async fn revoke_form(
     req: &Request,
     Path((tenant, user_id)): Path<(String, String)>,
     Data(web): Data<&Web>,
-) -> Response {
+) -> PageResult {
     let pc = PageCtx::of(req);
-    let (s, certs) = match signed_certs(web, &pc, req, &tenant).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    match certs.certificate(s.caller(), &user_id).await {
+    let (s, certs) = signed_certs(web, &pc, req, &tenant).await?;
+    Ok(match certs.certificate(s.caller(), &user_id).await {
         Ok((_, Some(c))) => pc.respond(StatusCode::OK, revoke_view(&pc, &s, &user_id, &c, None, &[])),
         Ok((_, None)) => layout::not_found(&pc),
         Err(e) => signed_failure(&pc, &e),
-    }
+    })
 }
 
 #[handler]
@@ -2079,32 +2016,29 @@ async fn revoke_post(
     Path((tenant, user_id)): Path<(String, String)>,
     Data(web): Data<&Web>,
     form: poem::Result<Form<RevokeForm>>,
-) -> Response {
+) -> PageResult {
     let pc = PageCtx::of(req);
-    let (s, certs) = match signed_certs(web, &pc, req, &tenant).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let (s, certs) = signed_certs(web, &pc, req, &tenant).await?;
     let cert = match certs.certificate(s.caller(), &user_id).await {
         Ok((_, Some(c))) => c,
-        Ok((_, None)) => return layout::not_found(&pc),
-        Err(e) => return signed_failure(&pc, &e),
+        Ok((_, None)) => return Ok(layout::not_found(&pc)),
+        Err(e) => return Ok(signed_failure(&pc, &e)),
     };
-    let Ok(Form(f)) = form else { return layout::bad_form(&pc) };
+    let Ok(Form(f)) = form else { return Ok(layout::bad_form(&pc)) };
     if !s.check_csrf(&f.csrf) {
-        return pc.respond(
+        return Ok(pc.respond(
             StatusCode::FORBIDDEN,
             revoke_view(&pc, &s, &user_id, &cert, Some(&expired_public_form(&pc)), &[]),
-        );
+        ));
     }
     if f.confirm != "on" {
         let errors = vec![Invalid::new("confirm", Rule::Required).to_field_error(pc.lang)];
-        return pc.respond(
+        return Ok(pc.respond(
             StatusCode::UNPROCESSABLE_ENTITY,
             revoke_view(&pc, &s, &user_id, &cert, Some(&invalid_msg(&pc)), &errors),
-        );
+        ));
     }
-    match certs.revoke_certificate(s.caller(), &user_id, &f.reason).await {
+    Ok(match certs.revoke_certificate(s.caller(), &user_id, &f.reason).await {
         Ok(_) => layout::see_other(
             &format!("{}?done=revoked", tenant_path(&s.tenant_code, &format!("certificates/users/{user_id}"))),
             &[],
@@ -2116,7 +2050,7 @@ async fn revoke_post(
             ),
             None => signed_failure(&pc, &e),
         },
-    }
+    })
 }
 
 #[cfg(test)]

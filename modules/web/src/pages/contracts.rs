@@ -20,6 +20,7 @@
 use crate::Web;
 use crate::api::http::content_disposition;
 use crate::layout::{self, Msg, PageCtx, Tab, app_page, expired_form, field_errors, has_error, invalid_msg, pager};
+use crate::page::PageResult;
 use crate::query::{Pairs, enc};
 use crate::session::{CSRF_FIELD, Need, Signed, signed_in, tenant_path};
 use keiyaku_contracts::model::{DocType, Status, Summary, Tax, Version};
@@ -611,21 +612,18 @@ async fn search(web: &Web, req: &Request, tenant: &str, kind: SearchKind) -> Res
 }
 
 #[handler]
-async fn search_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> Response {
-    search(web, req, &tenant, SearchKind::Contracts).await
+async fn search_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> PageResult {
+    Ok(search(web, req, &tenant, SearchKind::Contracts).await)
 }
 
 #[handler]
-async fn documents_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> Response {
-    search(web, req, &tenant, SearchKind::Documents).await
+async fn documents_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> PageResult {
+    Ok(search(web, req, &tenant, SearchKind::Documents).await)
 }
 
 #[handler]
-async fn search_csv(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> Response {
-    let (pc, s, contracts) = match open(web, req, &tenant).await {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
+async fn search_csv(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> PageResult {
+    let (pc, s, contracts) = open(web, req, &tenant).await?;
     let criteria = Criteria::of(&Pairs::parse(req.uri().query().unwrap_or_default()));
     let back = format!("{}?{}", tenant_path(&tenant, "contracts"), criteria.query(&[]));
     let back = Some((back.as_str(), pc.t("契約検索へ戻る", "Back to the contract search")));
@@ -633,10 +631,16 @@ async fn search_csv(req: &Request, Path(tenant): Path<String>, Data(web): Data<&
         Ok(i) => i,
         Err(errors) => {
             let detail = errors.first().map(|e| e.message.as_str());
-            return layout::error_page(&pc, StatusCode::UNPROCESSABLE_ENTITY, &invalid_msg(&pc).title, detail, back);
+            return Ok(layout::error_page(
+                &pc,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &invalid_msg(&pc).title,
+                detail,
+                back,
+            ));
         }
     };
-    match contracts.csv(s.caller(), input, pc.lang).await {
+    Ok(match contracts.csv(s.caller(), input, pc.lang).await {
         Ok(bytes) => {
             let name = format!(
                 "{}_{}.csv",
@@ -657,7 +661,7 @@ async fn search_csv(req: &Request, Path(tenant): Path<String>, Data(web): Data<&
             }
             None => layout::server_error(&pc, &e),
         },
-    }
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -708,23 +712,20 @@ fn waiting_view(pc: &PageCtx, s: &Signed, list: &[Summary], companies: &[Company
 }
 
 #[handler]
-async fn waiting_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> Response {
-    let (pc, s, contracts) = match open(web, req, &tenant).await {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
+async fn waiting_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> PageResult {
+    let (pc, s, contracts) = open(web, req, &tenant).await?;
     let p = Pairs::parse(req.uri().query().unwrap_or_default());
     let line = Some(p.get("line")).filter(|l| line_of(l).is_some());
     let list = match contracts.waiting(s.caller()).await {
         Ok(l) => l,
-        Err(e) => return refused(&pc, &s, pc.t("確認待ち一覧", "Waiting for you"), &e),
+        Err(e) => return Ok(refused(&pc, &s, pc.t("確認待ち一覧", "Waiting for you"), &e)),
     };
     let list: Vec<Summary> = list.into_iter().filter(|c| line.is_none_or(|l| c.step.as_deref() == Some(l))).collect();
     let partners = match contracts.partners(s.caller()).await {
         Ok(c) => c,
-        Err(e) => return layout::server_error(&pc, &e),
+        Err(e) => return Ok(layout::server_error(&pc, &e)),
     };
-    pc.respond(StatusCode::OK, waiting_view(&pc, &s, &list, &partners, line))
+    Ok(pc.respond(StatusCode::OK, waiting_view(&pc, &s, &list, &partners, line)))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1006,16 +1007,13 @@ fn max_documents(web: &Web) -> usize {
 }
 
 #[handler]
-async fn new_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> Response {
-    let (pc, s, contracts) = match open(web, req, &tenant).await {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
+async fn new_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> PageResult {
+    let (pc, s, contracts) = open(web, req, &tenant).await?;
     let p = Pairs::parse(req.uri().query().unwrap_or_default());
     let asked = p.get("counterparty").trim().chars().take(64).collect::<String>();
     let rc = match contracts.route_candidates(s.caller(), Some(asked.clone()).filter(|a| !a.is_empty())).await {
         Ok(rc) => rc,
-        Err(e) => return refused(&pc, &s, new_title(&pc), &e),
+        Err(e) => return Ok(refused(&pc, &s, new_title(&pc), &e)),
     };
     let Some(partner) = rc.partner.clone() else {
         let (status, msg) = if asked.is_empty() {
@@ -1027,7 +1025,7 @@ async fn new_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&We
             )
         };
         let current = p.get("current");
-        return pc.respond(status, choose_partner_view(&pc, &s, &rc.partners, current, msg));
+        return Ok(pc.respond(status, choose_partner_view(&pc, &s, &rc.partners, current, msg)));
     };
     let form = RegisterForm {
         counterparty: partner.id,
@@ -1043,7 +1041,7 @@ async fn new_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&We
         max_bytes: contracts.max_document_bytes(),
         max_documents: max_documents(web),
     };
-    pc.respond(StatusCode::OK, register_view(&pc, &s, &v))
+    Ok(pc.respond(StatusCode::OK, register_view(&pc, &s, &v)))
 }
 
 /// An uploaded file part: its name and content, or that it is over `max`.
@@ -1175,28 +1173,26 @@ async fn new_submit(
     Path(tenant): Path<String>,
     Data(web): Data<&Web>,
     mp: poem::Result<Multipart>,
-) -> Response {
-    let (pc, s, contracts) = match open(web, req, &tenant).await {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
+) -> PageResult {
+    let (pc, s, contracts) = open(web, req, &tenant).await?;
     let max = contracts.max_document_bytes();
     let Some(fields) = (match mp {
         Ok(mp) => read_register(mp, max, max_documents(web)).await,
         Err(_) => None,
     }) else {
-        return layout::bad_form(&pc);
+        return Ok(layout::bad_form(&pc));
     };
     let form = fields.form;
     let rc = match contracts.route_candidates(s.caller(), Some(form.counterparty.clone())).await {
         Ok(rc) => rc,
-        Err(e) => return refused(&pc, &s, new_title(&pc), &e),
+        Err(e) => return Ok(refused(&pc, &s, new_title(&pc), &e)),
     };
     let again = |status: StatusCode, msg: Msg, errors: Vec<FieldError>| {
         if rc.partner.is_none() {
             let msg = Msg::error(pc.t("取引先を選択してください。", "Please choose a counterparty."), None);
-            return pc
-                .respond(StatusCode::UNPROCESSABLE_ENTITY, choose_partner_view(&pc, &s, &rc.partners, "", Some(msg)));
+            return Ok(
+                pc.respond(StatusCode::UNPROCESSABLE_ENTITY, choose_partner_view(&pc, &s, &rc.partners, "", Some(msg)))
+            );
         }
         let v = RegisterView {
             rc: &rc,
@@ -1209,7 +1205,7 @@ async fn new_submit(
         pc.respond(status, register_view(&pc, &s, &v))
     };
     if !s.check_csrf(&fields.csrf) {
-        return again(StatusCode::FORBIDDEN, expired_form(&pc), Vec::new());
+        return Ok(again(StatusCode::FORBIDDEN, expired_form(&pc), Vec::new()));
     }
     if fields.too_large {
         let p = ContractsError::TooLarge { max }.problem(pc.lang);
@@ -1218,11 +1214,11 @@ async fn new_submit(
             code: "payload_too_large".into(),
             message: p.detail.clone().unwrap_or_else(|| p.title.clone()),
         }];
-        return again(StatusCode::PAYLOAD_TOO_LARGE, Msg::from_problem(&p), errors);
+        return Ok(again(StatusCode::PAYLOAD_TOO_LARGE, Msg::from_problem(&p), errors));
     }
     let amount_bad = parse_amount(&form.amount).is_err();
     let (new, sent) = new_contract(&form, fields.documents);
-    match contracts.register(s.caller(), new).await {
+    Ok(match contracts.register(s.caller(), new).await {
         Ok(c) => layout::see_other(&format!("{}?done=registered", contract_href(&tenant, &c.id)), &[]),
         Err(e) => match failure(&pc, &e) {
             Some((status, msg, mut errors)) => {
@@ -1235,7 +1231,7 @@ async fn new_submit(
             }
             None => layout::server_error(&pc, &e),
         },
-    }
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1633,14 +1629,11 @@ async fn render_detail(
 }
 
 #[handler]
-async fn detail_page(req: &Request, Path((tenant, id)): Path<(String, String)>, Data(web): Data<&Web>) -> Response {
-    let (pc, s, contracts) = match open(web, req, &tenant).await {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
+async fn detail_page(req: &Request, Path((tenant, id)): Path<(String, String)>, Data(web): Data<&Web>) -> PageResult {
+    let (pc, s, contracts) = open(web, req, &tenant).await?;
     let p = Pairs::parse(req.uri().query().unwrap_or_default());
     let msg = done_text(p.get("done"), pc.lang).map(Msg::notice);
-    render_detail(contracts, &pc, &s, &id, StatusCode::OK, msg, None).await
+    Ok(render_detail(contracts, &pc, &s, &id, StatusCode::OK, msg, None).await)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1724,8 +1717,8 @@ async fn action_submit(
     Data(web): Data<&Web>,
     Data(action): Data<&Action>,
     form: poem::Result<Form<ActionForm>>,
-) -> Response {
-    act(web, req, p, form, *action).await
+) -> PageResult {
+    Ok(act(web, req, p, form, *action).await)
 }
 
 /// `POST …/sign-code`: a delegate asks for a mailed signing code.
@@ -1735,24 +1728,21 @@ async fn sign_code_submit(
     Path((tenant, id)): Path<(String, String)>,
     Data(web): Data<&Web>,
     form: poem::Result<Form<ActionForm>>,
-) -> Response {
-    let (pc, s, contracts) = match open(web, req, &tenant).await {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
+) -> PageResult {
+    let (pc, s, contracts) = open(web, req, &tenant).await?;
     let Ok(Form(form)) = form else {
-        return layout::bad_form(&pc);
+        return Ok(layout::bad_form(&pc));
     };
     if !s.check_csrf(&form.csrf) {
-        return render_detail(contracts, &pc, &s, &id, StatusCode::FORBIDDEN, Some(expired_form(&pc)), None).await;
+        return Ok(render_detail(contracts, &pc, &s, &id, StatusCode::FORBIDDEN, Some(expired_form(&pc)), None).await);
     }
-    match contracts.request_signing_code(s.caller(), &id).await {
+    Ok(match contracts.request_signing_code(s.caller(), &id).await {
         Ok(_) => layout::see_other(&format!("{}?done=sign_code_sent#actions", contract_href(&tenant, &id)), &[]),
         Err(e) => match failure(&pc, &e) {
             Some((status, msg, _)) => render_detail(contracts, &pc, &s, &id, status, Some(msg), None).await,
             None => layout::server_error(&pc, &e),
         },
-    }
+    })
 }
 
 #[handler]
@@ -1761,11 +1751,8 @@ async fn resubmit_submit(
     Path((tenant, id)): Path<(String, String)>,
     Data(web): Data<&Web>,
     mp: poem::Result<Multipart>,
-) -> Response {
-    let (pc, s, contracts) = match open(web, req, &tenant).await {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
+) -> PageResult {
+    let (pc, s, contracts) = open(web, req, &tenant).await?;
     let max = contracts.max_document_bytes();
     let read = async {
         let mut mp = mp.ok()?;
@@ -1791,17 +1778,17 @@ async fn resubmit_submit(
         Some((csrf, comment, docs, too_large))
     };
     let Some((csrf, comment, docs, too_large)) = read.await else {
-        return layout::bad_form(&pc);
+        return Ok(layout::bad_form(&pc));
     };
     let action = Action::Resubmit;
     if !s.check_csrf(&csrf) {
         let sent = Some((action, comment.as_str(), &[][..]));
-        return render_detail(contracts, &pc, &s, &id, StatusCode::FORBIDDEN, Some(expired_form(&pc)), sent).await;
+        return Ok(render_detail(contracts, &pc, &s, &id, StatusCode::FORBIDDEN, Some(expired_form(&pc)), sent).await);
     }
     if too_large {
         let p = ContractsError::TooLarge { max }.problem(pc.lang);
         let sent = Some((action, comment.as_str(), &[][..]));
-        return render_detail(
+        return Ok(render_detail(
             contracts,
             &pc,
             &s,
@@ -1810,10 +1797,10 @@ async fn resubmit_submit(
             Some(Msg::from_problem(&p)),
             sent,
         )
-        .await;
+        .await);
     }
     let result = contracts.resubmit(s.caller(), &id, docs, &comment).await;
-    outcome(contracts, &pc, &s, &tenant, &id, action, &comment, result).await
+    Ok(outcome(contracts, &pc, &s, &tenant, &id, action, &comment, result).await)
 }
 
 #[handler]
@@ -1821,35 +1808,33 @@ async fn document_download(
     req: &Request,
     Path((tenant, id, doc)): Path<(String, String, String)>,
     Data(web): Data<&Web>,
-) -> Response {
-    let (pc, s, contracts) = match open(web, req, &tenant).await {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
+) -> PageResult {
+    let (pc, s, contracts) = open(web, req, &tenant).await?;
     let p = Pairs::parse(req.uri().query().unwrap_or_default());
     let version = match p.get("version").trim() {
         "" => None,
         v => match v.parse::<u32>() {
             Ok(n) => Some(n),
-            Err(_) => return refused(&pc, &s, pc.t("文書", "Document"), &ContractsError::NotFound("version")),
+            Err(_) => return Ok(refused(&pc, &s, pc.t("文書", "Document"), &ContractsError::NotFound("version"))),
         },
     };
-    match contracts.download(s.caller(), &id, &doc, version).await {
+    Ok(match contracts.download(s.caller(), &id, &doc, version).await {
         Ok(d) => pdf_response(d),
         Err(e) => refused(&pc, &s, pc.t("文書", "Document"), &e),
-    }
+    })
 }
 
 #[handler]
-async fn report_download(req: &Request, Path((tenant, id)): Path<(String, String)>, Data(web): Data<&Web>) -> Response {
-    let (pc, s, contracts) = match open(web, req, &tenant).await {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
-    match contracts.report(s.caller(), &id).await {
+async fn report_download(
+    req: &Request,
+    Path((tenant, id)): Path<(String, String)>,
+    Data(web): Data<&Web>,
+) -> PageResult {
+    let (pc, s, contracts) = open(web, req, &tenant).await?;
+    Ok(match contracts.report(s.caller(), &id).await {
         Ok(d) => pdf_response(d),
         Err(e) => refused(&pc, &s, pc.t("合意締結証明書", "Completion report"), &e),
-    }
+    })
 }
 
 #[cfg(test)]

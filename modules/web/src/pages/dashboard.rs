@@ -8,6 +8,7 @@
 use crate::Web;
 use crate::layout::{self, Msg, PageCtx, Tab, app_page};
 use crate::linkify::linkify;
+use crate::page::PageResult;
 use crate::session::{Need, Signed, signed_in, tenant_path};
 use keiyaku_kernel::Lang;
 use keiyaku_kernel::module::MenuItem;
@@ -350,17 +351,17 @@ pub fn dashboard_view(pc: &PageCtx, s: &Signed, tab: Tab, notice: Option<Msg>, d
 }
 
 #[handler]
-fn to_dashboard(Path(tenant): Path<String>, req: &Request) -> Response {
-    if crate::session::is_tenant_code(&tenant) {
+fn to_dashboard(Path(tenant): Path<String>, req: &Request) -> PageResult {
+    Ok(if crate::session::is_tenant_code(&tenant) {
         layout::see_other(&tenant_path(&tenant, ""), &[])
     } else {
         layout::not_found(&PageCtx::of(req))
-    }
+    })
 }
 
 #[handler]
-async fn dashboard(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> Response {
-    show_dashboard(web, req, &tenant).await
+async fn dashboard(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> PageResult {
+    Ok(show_dashboard(web, req, &tenant).await)
 }
 
 async fn show_dashboard(web: &Web, req: &Request, tenant: &str) -> Response {
@@ -399,26 +400,23 @@ pub fn coming_soon_view(pc: &PageCtx, s: &Signed, rest: &str) -> Markup {
 }
 
 #[handler]
-async fn coming_soon(req: &Request, Path((tenant, rest)): Path<(String, String)>, Data(web): Data<&Web>) -> Response {
+async fn coming_soon(req: &Request, Path((tenant, rest)): Path<(String, String)>, Data(web): Data<&Web>) -> PageResult {
     let pc = PageCtx::of(req);
     if req.method() != Method::GET && req.method() != Method::HEAD {
-        return layout::error_page(
+        return Ok(layout::error_page(
             &pc,
             StatusCode::METHOD_NOT_ALLOWED,
             pc.t("この操作はできません。", "This method is not allowed here."),
             None,
             None,
-        );
+        ));
     }
     if rest.is_empty() {
         // `/t/:tenant/` itself: the router prefers the catch-all with an empty tail.
-        return show_dashboard(web, req, &tenant).await;
+        return Ok(show_dashboard(web, req, &tenant).await);
     }
-    let s = match signed_in(web, &pc, req, &tenant, Need::Ready).await {
-        Ok(s) => s,
-        Err(resp) => return resp,
-    };
-    pc.respond(StatusCode::OK, coming_soon_view(&pc, &s, &rest))
+    let s = signed_in(web, &pc, req, &tenant, Need::Ready).await?;
+    Ok(pc.respond(StatusCode::OK, coming_soon_view(&pc, &s, &rest)))
 }
 
 #[cfg(test)]

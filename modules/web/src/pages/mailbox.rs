@@ -6,6 +6,7 @@
 use crate::Web;
 use crate::layout::{self, Msg, PageCtx};
 use crate::linkify::linkify;
+use crate::page::PageResult;
 use crate::session::{self, CSRF_FIELD, FormToken, OPERATOR_COOKIE, token_cookie};
 use keiyaku_auth::AuthError;
 use keiyaku_kernel::clock;
@@ -300,30 +301,30 @@ async fn operator_login_totp(
     req: &Request,
     Data(web): Data<&Web>,
     form: poem::Result<Form<OperatorCodeForm>>,
-) -> Response {
+) -> PageResult {
     let pc = PageCtx::of(req);
     let token = FormToken::for_request(req);
     let Ok(Form(form)) = form else {
-        return layout::bad_form(&pc);
+        return Ok(layout::bad_form(&pc));
     };
     let again = |status: StatusCode, msg: Msg| {
         pc.respond_with(status, operator_code_view(&pc, &form.challenge, &token.value, Some(&msg)), &token.set_cookie())
     };
     if !FormToken::verify(req, &form.csrf) {
-        return again(StatusCode::FORBIDDEN, layout::expired_public_form(&pc));
+        return Ok(again(StatusCode::FORBIDDEN, layout::expired_public_form(&pc)));
     }
-    match web.auth.operator_login_totp(&form.challenge, &form.code, pc.client.clone()).await {
+    Ok(match web.auth.operator_login_totp(&form.challenge, &form.code, pc.client.clone()).await {
         Ok(t) => layout::see_other("/mailbox", &[session::cookie(OPERATOR_COOKIE, &t, "/")]),
         Err(AuthError::ChallengeInvalid) => layout::see_other("/mailbox", &[]),
         Err(e) => {
             let p = e.problem(pc.lang);
             let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
             if status.is_server_error() {
-                return layout::server_error(&pc, &e);
+                return Ok(layout::server_error(&pc, &e));
             }
             again(status, Msg::from_problem(&p))
         }
-    }
+    })
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -352,19 +353,16 @@ async fn renewal(_: &Web) -> Option<RenewalSummary> {
 }
 
 #[handler]
-async fn mailbox(req: &Request, Data(web): Data<&Web>, query: poem::Result<Query<MailboxQuery>>) -> Response {
+async fn mailbox(req: &Request, Data(web): Data<&Web>, query: poem::Result<Query<MailboxQuery>>) -> PageResult {
     let pc = PageCtx::of(req);
-    let access = match access(web, &pc, req).await {
-        Ok(a) => a,
-        Err(resp) => return resp,
-    };
+    let access = access(web, &pc, req).await?;
     if access == Access::Denied {
         let token = FormToken::for_request(req);
-        return pc.respond_with(
+        return Ok(pc.respond_with(
             StatusCode::OK,
             operator_login_view(&pc, session_operator_name(), &token.value, None),
             &token.set_cookie(),
-        );
+        ));
     }
     let filter = address_filter(query.ok().and_then(|q| q.0.to).as_deref());
     let f = filter.clone();
@@ -383,7 +381,7 @@ async fn mailbox(req: &Request, Data(web): Data<&Web>, query: poem::Result<Query
         .await;
     let (mails, recipients) = match loaded {
         Ok(x) => x,
-        Err(e) => return layout::server_error(&pc, &e),
+        Err(e) => return Ok(layout::server_error(&pc, &e)),
     };
     let token = (access == Access::Operator).then(|| FormToken::for_request(req));
     let view = MailboxView {
@@ -395,7 +393,7 @@ async fn mailbox(req: &Request, Data(web): Data<&Web>, query: poem::Result<Query
         renewal: if access == Access::Operator { renewal(web).await } else { None },
     };
     let cookies = token.as_ref().map(FormToken::set_cookie).unwrap_or_default();
-    pc.respond_with(StatusCode::OK, mailbox_view(&pc, &view), &cookies)
+    Ok(pc.respond_with(StatusCode::OK, mailbox_view(&pc, &view), &cookies))
 }
 
 fn session_operator_name() -> &'static str {
@@ -411,20 +409,24 @@ struct OperatorLoginForm {
 }
 
 #[handler]
-async fn operator_login(req: &Request, Data(web): Data<&Web>, form: poem::Result<Form<OperatorLoginForm>>) -> Response {
+async fn operator_login(
+    req: &Request,
+    Data(web): Data<&Web>,
+    form: poem::Result<Form<OperatorLoginForm>>,
+) -> PageResult {
     let pc = PageCtx::of(req);
     let token = FormToken::for_request(req);
     let again = |status: StatusCode, login: &str, msg: Msg| {
         pc.respond_with(status, operator_login_view(&pc, login, &token.value, Some(&msg)), &token.set_cookie())
     };
     let Ok(Form(form)) = form else {
-        return layout::bad_form(&pc);
+        return Ok(layout::bad_form(&pc));
     };
     let login = if form.login.trim().is_empty() { session_operator_name() } else { form.login.trim() };
     if !FormToken::verify(req, &form.csrf) {
-        return again(StatusCode::FORBIDDEN, login, layout::expired_public_form(&pc));
+        return Ok(again(StatusCode::FORBIDDEN, login, layout::expired_public_form(&pc)));
     }
-    match web.auth.operator_login(login, &form.password, pc.client.clone()).await {
+    Ok(match web.auth.operator_login(login, &form.password, pc.client.clone()).await {
         Ok(keiyaku_auth::OperatorLogin::Token(token)) => {
             layout::see_other("/mailbox", &[session::cookie(OPERATOR_COOKIE, &token, "/")])
         }
@@ -437,7 +439,7 @@ async fn operator_login(req: &Request, Data(web): Data<&Web>, form: poem::Result
             let p = e.problem(pc.lang);
             let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
             if status.is_server_error() {
-                return layout::server_error(&pc, &e);
+                return Ok(layout::server_error(&pc, &e));
             }
             let title = match e {
                 AuthError::InvalidCredentials => pc
@@ -447,7 +449,7 @@ async fn operator_login(req: &Request, Data(web): Data<&Web>, form: poem::Result
             };
             again(status, login, Msg::error(title, p.detail.clone()))
         }
-    }
+    })
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -457,68 +459,68 @@ struct CsrfForm {
 }
 
 #[handler]
-async fn operator_logout(req: &Request, Data(web): Data<&Web>, form: poem::Result<Form<CsrfForm>>) -> Response {
+async fn operator_logout(req: &Request, Data(web): Data<&Web>, form: poem::Result<Form<CsrfForm>>) -> PageResult {
     let pc = PageCtx::of(req);
     let submitted = form.map(|f| f.0.csrf).unwrap_or_default();
     if !FormToken::verify(req, &submitted) {
-        return layout::error_page(
+        return Ok(layout::error_page(
             &pc,
             StatusCode::FORBIDDEN,
             pc.t("画面の有効期限が切れたか、不正な送信です。", "This form has expired or was not sent from this site."),
             None,
             Some(("/mailbox", pc.t("メールボックスへ戻る", "Back to the mailbox"))),
-        );
+        ));
     }
     if let Some(token) = token_cookie(req, OPERATOR_COOKIE)
         && let Err(e) = web.auth.logout(&token, Actor::operator(pc.client.clone())).await
     {
-        return layout::server_error(&pc, &e);
+        return Ok(layout::server_error(&pc, &e));
     }
-    layout::see_other("/mailbox", &[session::expired_cookie(OPERATOR_COOKIE, "/")])
+    Ok(layout::see_other("/mailbox", &[session::expired_cookie(OPERATOR_COOKIE, "/")]))
 }
 
 use crate::api::http::content_disposition;
 
 #[handler]
-async fn attachment(req: &Request, Path((id, index)): Path<(String, String)>, Data(web): Data<&Web>) -> Response {
+async fn attachment(req: &Request, Path((id, index)): Path<(String, String)>, Data(web): Data<&Web>) -> PageResult {
     let pc = PageCtx::of(req);
     let scope = match access(web, &pc, req).await {
         Ok(Access::Denied) => {
-            return layout::error_page(
+            return Ok(layout::error_page(
                 &pc,
                 StatusCode::UNAUTHORIZED,
                 pc.t("ログインが必要です。", "Please log in."),
                 None,
                 Some(("/mailbox", pc.t("メールボックスへ", "To the mailbox"))),
-            );
+            ));
         }
         Ok(a) => a.scope(web),
-        Err(resp) => return resp,
+        Err(resp) => return Ok(resp),
     };
     let Ok(index) = index.parse::<usize>() else {
-        return layout::not_found(&pc);
+        return Ok(layout::not_found(&pc));
     };
     if id.len() > 64 {
-        return layout::not_found(&pc);
+        return Ok(layout::not_found(&pc));
     }
     let found = web.kernel.store.read(move |tx| mail::get(tx, &id)).await;
     let att = match found {
         Ok(m) => m.filter(|m| scope.shows(m)).and_then(|m| m.attachments.get(index).cloned()),
-        Err(e) => return layout::server_error(&pc, &e),
+        Err(e) => return Ok(layout::server_error(&pc, &e)),
     };
     let Some(att) = att else {
-        return layout::not_found(&pc);
+        return Ok(layout::not_found(&pc));
     };
     let ct = HeaderValue::from_str(&att.content_type)
         .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
     let cd = HeaderValue::from_str(&content_disposition(&att.name))
         .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
-    Response::builder()
+    Ok(Response::builder()
         .status(StatusCode::OK)
         .header(header::CONTENT_TYPE, ct)
         .header(header::CONTENT_DISPOSITION, cd)
         .header(header::CACHE_CONTROL, "no-store")
-        .body(att.bytes())
+        .body(att.bytes()))
 }
 
 #[cfg(test)]

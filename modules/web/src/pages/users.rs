@@ -21,6 +21,7 @@
 
 use crate::Web;
 use crate::layout::{self, Msg, PageCtx, Tab, app_page, expired_form, field_errors, has_error, invalid_msg, pager};
+use crate::page::PageResult;
 use crate::query::{Pairs, enc};
 use crate::session::{CSRF_FIELD, Need, Signed, signed_in, tenant_path};
 use jiff::Timestamp;
@@ -453,15 +454,12 @@ async fn last_logins(users: &Users, tenant: &str, rows: Vec<UserRow>) -> Result<
 }
 
 #[handler]
-async fn list_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> Response {
-    let (pc, s, users) = match open(web, req, &tenant).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+async fn list_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> PageResult {
+    let (pc, s, users) = open(web, req, &tenant).await?;
     let q = Pairs::of_query(req);
     let tree = match users.org_tree(s.caller()).await {
         Ok(t) => t,
-        Err(e) => return refused(&pc, &s, &e),
+        Err(e) => return Ok(refused(&pc, &s, &e)),
     };
     let asked = Some(q.get("group").trim()).filter(|g| !g.is_empty()).map(str::to_string);
     let selected = asked.clone().or_else(|| default_group(&tree, &s.caller().group_id));
@@ -478,7 +476,7 @@ async fn list_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&W
                 Ok(p) => {
                     let items = match last_logins(users, &s.tenant_code, p.items).await {
                         Ok(m) => m,
-                        Err(e) => return layout::server_error(&pc, &e),
+                        Err(e) => return Ok(layout::server_error(&pc, &e)),
                     };
                     let page = Paged { items, total: p.total, page: p.page, per_page: p.per_page };
                     let can_create = scope::can(s.caller(), Op::CreateUser, &Target::group(&node.group));
@@ -489,13 +487,13 @@ async fn list_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&W
                         status = st;
                         Pane::Message(msg)
                     }
-                    None => return layout::server_error(&pc, &e),
+                    None => return Ok(layout::server_error(&pc, &e)),
                 },
             }
         }
     };
     let view = ListView { tree: &tree, selected: selected.as_deref(), pane, msg: done_msg(&q, pc.lang) };
-    pc.respond(status, list_view(&pc, &s, &view))
+    Ok(pc.respond(status, list_view(&pc, &s, &view)))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -742,32 +740,26 @@ async fn new_context(users: &Users, pc: &PageCtx, s: &Signed, group_id: &str) ->
 }
 
 #[handler]
-async fn new_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> Response {
-    let (pc, s, users) = match open(web, req, &tenant).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+async fn new_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> PageResult {
+    let (pc, s, users) = open(web, req, &tenant).await?;
     let q = Pairs::of_query(req);
     let group_id = match Some(q.get("group").trim()).filter(|g| !g.is_empty()) {
         Some(g) => g.to_string(),
         None => s.caller().group_id.clone(),
     };
-    let tree = match new_context(users, &pc, &s, &group_id).await {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+    let tree = new_context(users, &pc, &s, &group_id).await?;
     // Asking for the suggestion is also the permission check (CreateUser in this group).
     let suggested = match users.suggest_user_id(s.caller(), group_id.clone()).await {
         Ok(id) => id.unwrap_or_default(),
-        Err(e) => return refused(&pc, &s, &e),
+        Err(e) => return Ok(refused(&pc, &s, &e)),
     };
     let Some((company, group)) = find_group(&tree, &group_id) else {
-        return refused(&pc, &s, &UsersError::NotFound("group"));
+        return Ok(refused(&pc, &s, &UsersError::NotFound("group")));
     };
     let form =
         UserForm { user_id: suggested, roles: vec![Role::PersonInCharge.as_str().into()], ..UserForm::default() };
     let view = NewView { tree: &tree, company, group, form: &form, msg: None, errors: &[] };
-    pc.respond(StatusCode::OK, new_view(&pc, &s, &view))
+    Ok(pc.respond(StatusCode::OK, new_view(&pc, &s, &view)))
 }
 
 #[handler]
@@ -776,22 +768,16 @@ async fn new_submit(
     Path(tenant): Path<String>,
     Data(web): Data<&Web>,
     form: poem::Result<Form<Vec<(String, String)>>>,
-) -> Response {
-    let (pc, s, users) = match open(web, req, &tenant).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+) -> PageResult {
+    let (pc, s, users) = open(web, req, &tenant).await?;
     let Ok(Form(pairs)) = form else {
-        return layout::bad_form(&pc);
+        return Ok(layout::bad_form(&pc));
     };
     let p = Pairs(pairs);
     let group_id = p.get("group").trim().to_string();
-    let tree = match new_context(users, &pc, &s, &group_id).await {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+    let tree = new_context(users, &pc, &s, &group_id).await?;
     let Some((company, group)) = find_group(&tree, &group_id) else {
-        return refused(&pc, &s, &UsersError::NotFound("group"));
+        return Ok(refused(&pc, &s, &UsersError::NotFound("group")));
     };
     let form = UserForm::of_pairs(&p);
     let again = |status: StatusCode, msg: Msg, errors: &[FieldError]| {
@@ -799,7 +785,7 @@ async fn new_submit(
         pc.respond(status, new_view(&pc, &s, &view))
     };
     if !s.check_csrf(p.get(CSRF_FIELD)) {
-        return again(StatusCode::FORBIDDEN, expired_form(&pc), &[]);
+        return Ok(again(StatusCode::FORBIDDEN, expired_form(&pc), &[]));
     }
     let input = NewUserInput {
         user_id: Some(form.user_id.clone()).filter(|id| !id.is_empty()),
@@ -809,14 +795,14 @@ async fn new_submit(
         roles: form.roles.clone(),
         title: Some(form.title.trim().to_string()).filter(|t| !t.is_empty()),
     };
-    match users.create_user(s.caller(), group_id.clone(), input).await {
+    Ok(match users.create_user(s.caller(), group_id.clone(), input).await {
         Ok(user) => layout::see_other(&format!("{}?done=created", user_href(&s.tenant_code, &user.user_id)), &[]),
         Err(e @ UsersError::NotFound(_)) => refused(&pc, &s, &e),
         Err(e) => match failure(&pc, &e) {
             Some((status, msg, errors)) => again(status, msg, &errors),
             None => layout::server_error(&pc, &e),
         },
-    }
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1409,11 +1395,12 @@ async fn render_detail(
 }
 
 #[handler]
-async fn user_page(req: &Request, Path((tenant, user_id)): Path<(String, String)>, Data(web): Data<&Web>) -> Response {
-    let (pc, s, users) = match open(web, req, &tenant).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+async fn user_page(
+    req: &Request,
+    Path((tenant, user_id)): Path<(String, String)>,
+    Data(web): Data<&Web>,
+) -> PageResult {
+    let (pc, s, users) = open(web, req, &tenant).await?;
     let q = Pairs::of_query(req);
     let input = DetailInput {
         msg: done_msg(&q, pc.lang),
@@ -1421,7 +1408,7 @@ async fn user_page(req: &Request, Path((tenant, user_id)): Path<(String, String)
         editing: q.has("edit"),
         ..DetailInput::default()
     };
-    render_detail(web, users, &pc, &s, &user_id, input).await
+    Ok(render_detail(web, users, &pc, &s, &user_id, input).await)
 }
 
 /// Opens the page of a form posted about `user_id` and reads the form, checking the CSRF
@@ -1456,11 +1443,8 @@ async fn user_submit(
     Path((tenant, user_id)): Path<(String, String)>,
     Data(web): Data<&Web>,
     form: poem::Result<Form<Vec<(String, String)>>>,
-) -> Response {
-    let (pc, s, users, p) = match open_posted(web, req, (&tenant, &user_id), form, false).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+) -> PageResult {
+    let (pc, s, users, p) = open_posted(web, req, (&tenant, &user_id), form, false).await?;
     let form = UserForm::of_pairs(&p);
     let access = p.has("access");
     let changes = UserChanges {
@@ -1471,7 +1455,7 @@ async fn user_submit(
         status: access.then(|| form.status.clone()),
         title: Some(Some(form.title.trim().to_string()).filter(|t| !t.is_empty())),
     };
-    match users.update_user(s.caller(), user_id.clone(), changes).await {
+    Ok(match users.update_user(s.caller(), user_id.clone(), changes).await {
         Ok(u) => layout::see_other(&format!("{}?done=updated", user_href(&s.tenant_code, &u.user_id)), &[]),
         Err(e @ (UsersError::NotFound(_) | UsersError::Forbidden)) => refused(&pc, &s, &e),
         Err(e) => match failure(&pc, &e) {
@@ -1488,7 +1472,7 @@ async fn user_submit(
             }
             None => layout::server_error(&pc, &e),
         },
-    }
+    })
 }
 
 #[handler]
@@ -1497,15 +1481,12 @@ async fn reset_submit(
     Path((tenant, user_id)): Path<(String, String)>,
     Data(web): Data<&Web>,
     form: poem::Result<Form<Vec<(String, String)>>>,
-) -> Response {
-    let (pc, s, users, _) = match open_posted(web, req, (&tenant, &user_id), form, false).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    match users.reset_password(s.caller(), user_id.clone()).await {
+) -> PageResult {
+    let (pc, s, users, _) = open_posted(web, req, (&tenant, &user_id), form, false).await?;
+    Ok(match users.reset_password(s.caller(), user_id.clone()).await {
         Ok(u) => layout::see_other(&format!("{}?done=password_reset", user_href(&s.tenant_code, &u.user_id)), &[]),
         Err(e) => refused(&pc, &s, &e),
-    }
+    })
 }
 
 /// The messages of a refused `addDelegates`: each bad ID with its reason.
@@ -1541,11 +1522,8 @@ async fn delegates_add(
     Path((tenant, user_id)): Path<(String, String)>,
     Data(web): Data<&Web>,
     form: poem::Result<Form<Vec<(String, String)>>>,
-) -> Response {
-    let (pc, s, users, p) = match open_posted(web, req, (&tenant, &user_id), form, true).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+) -> PageResult {
+    let (pc, s, users, p) = open_posted(web, req, (&tenant, &user_id), form, true).await?;
     let ids: Vec<String> =
         p.all("user_ids").into_iter().map(|i| i.trim().to_string()).filter(|i| !i.is_empty()).collect();
     let again = |status: StatusCode, msg: Msg, checked: Vec<String>| {
@@ -1555,7 +1533,7 @@ async fn delegates_add(
     };
     if ids.is_empty() {
         let msg = Msg::error(pc.t("追加するユーザーを選択してください。", "Choose the users to add."), None);
-        return again(StatusCode::UNPROCESSABLE_ENTITY, msg, ids).await;
+        return Ok(again(StatusCode::UNPROCESSABLE_ENTITY, msg, ids).await);
     }
     let amount = p.get("max_amount").trim().replace([',', '，'], "");
     let max_amount = match amount.as_str() {
@@ -1567,7 +1545,7 @@ async fn delegates_add(
                     pc.t("金額の上限は数字で入力してください。", "Enter the largest amount in digits."),
                     None,
                 );
-                return again(StatusCode::UNPROCESSABLE_ENTITY, msg, ids).await;
+                return Ok(again(StatusCode::UNPROCESSABLE_ENTITY, msg, ids).await);
             }
         },
     };
@@ -1578,7 +1556,7 @@ async fn delegates_add(
         doc_types: p.all("doc_types"),
     };
     let pin = Some(p.get("pin").trim().to_string()).filter(|v| !v.is_empty());
-    match users.add_delegates(s.caller(), user_id.clone(), input, pin).await {
+    Ok(match users.add_delegates(s.caller(), user_id.clone(), input, pin).await {
         Ok(_) => {
             layout::see_other(&format!("{}?done=delegates_added#delegates", user_href(&s.tenant_code, &user_id)), &[])
         }
@@ -1590,7 +1568,7 @@ async fn delegates_add(
             }
             None => layout::server_error(&pc, &e),
         },
-    }
+    })
 }
 
 /// 確認: the signer confirms a mandate with their certificate PIN.
@@ -1600,13 +1578,10 @@ async fn delegate_confirm(
     Path((tenant, user_id, delegate_id)): Path<(String, String, String)>,
     Data(web): Data<&Web>,
     form: poem::Result<Form<Vec<(String, String)>>>,
-) -> Response {
-    let (pc, s, users, p) = match open_posted(web, req, (&tenant, &user_id), form, false).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+) -> PageResult {
+    let (pc, s, users, p) = open_posted(web, req, (&tenant, &user_id), form, false).await?;
     let pin = p.get("pin").trim().to_string();
-    match users.confirm_delegate(s.caller(), user_id.clone(), delegate_id, pin).await {
+    Ok(match users.confirm_delegate(s.caller(), user_id.clone(), delegate_id, pin).await {
         Ok(_) => layout::see_other(
             &format!("{}?done=delegate_confirmed#delegates", user_href(&s.tenant_code, &user_id)),
             &[],
@@ -1619,7 +1594,7 @@ async fn delegate_confirm(
             }
             None => layout::server_error(&pc, &e),
         },
-    }
+    })
 }
 
 #[handler]
@@ -1628,12 +1603,9 @@ async fn delegate_remove(
     Path((tenant, user_id, delegate_id)): Path<(String, String, String)>,
     Data(web): Data<&Web>,
     form: poem::Result<Form<Vec<(String, String)>>>,
-) -> Response {
-    let (pc, s, users, _) = match open_posted(web, req, (&tenant, &user_id), form, false).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    match users.remove_delegate(s.caller(), user_id.clone(), delegate_id).await {
+) -> PageResult {
+    let (pc, s, users, _) = open_posted(web, req, (&tenant, &user_id), form, false).await?;
+    Ok(match users.remove_delegate(s.caller(), user_id.clone(), delegate_id).await {
         Ok(()) => {
             layout::see_other(&format!("{}?done=delegate_removed#delegates", user_href(&s.tenant_code, &user_id)), &[])
         }
@@ -1647,18 +1619,15 @@ async fn delegate_remove(
             render_detail(web, users, &pc, &s, &user_id, input).await
         }
         Err(e) => refused(&pc, &s, &e),
-    }
+    })
 }
 
 /// The stored seal as `image/svg+xml`, for the page's `<img>` (the API's seal needs a bearer
 /// token; this one the session cookie).
 #[handler]
-async fn seal_svg(req: &Request, Path((tenant, user_id)): Path<(String, String)>, Data(web): Data<&Web>) -> Response {
-    let (_pc, s, users) = match open(web, req, &tenant).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    match users.seal(s.caller(), user_id).await {
+async fn seal_svg(req: &Request, Path((tenant, user_id)): Path<(String, String)>, Data(web): Data<&Web>) -> PageResult {
+    let (_pc, s, users) = open(web, req, &tenant).await?;
+    Ok(match users.seal(s.caller(), user_id).await {
         Ok(seal) => Response::builder()
             .status(StatusCode::OK)
             .header(header::CONTENT_TYPE, "image/svg+xml")
@@ -1673,7 +1642,7 @@ async fn seal_svg(req: &Request, Path((tenant, user_id)): Path<(String, String)>
                 .header(header::CACHE_CONTROL, "no-store")
                 .finish()
         }
-    }
+    })
 }
 
 #[cfg(test)]

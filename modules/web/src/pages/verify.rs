@@ -5,6 +5,7 @@
 
 use crate::Web;
 use crate::layout::{self, Msg, PageCtx};
+use crate::page::PageResult;
 use crate::session::FormToken;
 use keiyaku_contracts::verify::{Report, Revocation, SignatureKind, SignatureReport, Trust, Verdict};
 use keiyaku_kernel::clock::display;
@@ -24,10 +25,10 @@ pub(crate) fn mount(route: Route, web: &Web) -> Route {
 const TITLE: (&str, &str) = ("署名検証", "Signature verification");
 
 #[handler]
-fn form_page(req: &Request) -> Response {
+fn form_page(req: &Request) -> PageResult {
     let pc = PageCtx::of(req);
     let ft = FormToken::for_request(req);
-    pc.respond_with(StatusCode::OK, view(&pc, &ft.value, None, None), &ft.set_cookie())
+    Ok(pc.respond_with(StatusCode::OK, view(&pc, &ft.value, None, None), &ft.set_cookie()))
 }
 
 /// What the form sent.
@@ -61,31 +62,31 @@ async fn read_upload(mut mp: Multipart) -> Option<Upload> {
 }
 
 #[handler]
-async fn submit(req: &Request, Data(web): Data<&Web>, mp: poem::Result<Multipart>) -> Response {
+async fn submit(req: &Request, Data(web): Data<&Web>, mp: poem::Result<Multipart>) -> PageResult {
     let pc = PageCtx::of(req);
     let Some(contracts) = web.contracts.as_ref() else {
-        return layout::bad_form(&pc);
+        return Ok(layout::bad_form(&pc));
     };
     let Some(upload) = (match mp {
         Ok(mp) => read_upload(mp).await,
         Err(_) => None,
     }) else {
-        return layout::bad_form(&pc);
+        return Ok(layout::bad_form(&pc));
     };
     let ft = FormToken::for_request(req);
     if !FormToken::verify(req, &upload.csrf) {
         let msg = layout::expired_public_form(&pc);
-        return pc.respond_with(StatusCode::FORBIDDEN, view(&pc, &ft.value, Some(&msg), None), &ft.set_cookie());
+        return Ok(pc.respond_with(StatusCode::FORBIDDEN, view(&pc, &ft.value, Some(&msg), None), &ft.set_cookie()));
     }
     if upload.pdf.is_empty() {
         let msg = Msg::error(pc.t("PDFファイルを選択してください。", "Please choose a PDF file."), None);
-        return pc.respond_with(
+        return Ok(pc.respond_with(
             StatusCode::UNPROCESSABLE_ENTITY,
             view(&pc, &ft.value, Some(&msg), None),
             &ft.set_cookie(),
-        );
+        ));
     }
-    match contracts.verify_upload(upload.pdf, upload.trust).await {
+    Ok(match contracts.verify_upload(upload.pdf, upload.trust).await {
         Ok(report) => pc.respond_with(
             StatusCode::OK,
             view(&pc, &ft.value, None, Some((&upload.file_name, &report))),
@@ -97,7 +98,7 @@ async fn submit(req: &Request, Data(web): Data<&Web>, mp: poem::Result<Multipart
             let msg = Msg::from_problem(&problem);
             pc.respond_with(status, view(&pc, &ft.value, Some(&msg), None), &ft.set_cookie())
         }
-    }
+    })
 }
 
 fn view(pc: &PageCtx, csrf: &str, msg: Option<&Msg>, report: Option<(&str, &Report)>) -> Markup {
