@@ -1190,9 +1190,8 @@ async fn new_submit(
     let again = |status: StatusCode, msg: Msg, errors: Vec<FieldError>| {
         if rc.partner.is_none() {
             let msg = Msg::error(pc.t("取引先を選択してください。", "Please choose a counterparty."), None);
-            return Ok(
-                pc.respond(StatusCode::UNPROCESSABLE_ENTITY, choose_partner_view(&pc, &s, &rc.partners, "", Some(msg)))
-            );
+            return pc
+                .respond(StatusCode::UNPROCESSABLE_ENTITY, choose_partner_view(&pc, &s, &rc.partners, "", Some(msg)));
         }
         let v = RegisterView {
             rc: &rc,

@@ -13,7 +13,7 @@ use keiyaku_kernel::error::ApiError;
 use maud::{Markup, html};
 use poem::http::StatusCode;
 use poem::web::{Data, Multipart};
-use poem::{EndpointExt, Request, Response, Route, get, handler};
+use poem::{EndpointExt, Request, Route, get, handler};
 
 pub(crate) fn mount(route: Route, web: &Web) -> Route {
     if web.contracts.is_none() {
