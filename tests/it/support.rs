@@ -25,7 +25,7 @@ async fn support_state(app: &TestApp) -> String {
                 "{:?}|{:?}|{}",
                 tx.scan(&keiyaku_support::notices::NOTICES, "")?,
                 tx.scan(&keiyaku_support::documents::DOCUMENTS, "")?,
-                tx.count(&keiyaku_support::documents::CHUNKS, "")?,
+                tx.count(&keiyaku_support::documents::CONTENT_CHUNKS, "")?,
             ))
         })
         .await

@@ -1,7 +1,9 @@
 //! Upgrading a data directory written by an older keiyaku: the committed fixture
 //! `tests/fixtures/support-v1/` (support schema 1: document chunks as base64 in JSON) is
-//! opened by this build's binary, which copies the file aside, migrates it to schema 2 (raw
-//! bytes) and serves the same documents; a data directory claiming a newer schema is refused.
+//! opened by this build's binary, which copies the file aside, migrates it through schema 2
+//! (raw bytes) to schema 3 (the content store, by SHA-256) and serves the same documents; the
+//! certs module's base64 identity documents move to its content store alike; a data directory
+//! claiming a newer schema is refused.
 
 use crate::common::*;
 use sha2::{Digest, Sha256};
@@ -78,6 +80,14 @@ fn raw_state(db: &Path) -> (Option<String>, Option<u64>, Option<u64>) {
     (schema, len("support_document_chunks"), len("support_document_blobs"))
 }
 
+/// Records in a table, read with redb directly (None: no such table).
+fn raw_len(db: &Path, name: &str) -> Option<u64> {
+    use redb::{ReadableDatabase, ReadableTableMetadata};
+    let db = redb::Database::open(db).expect("open with redb");
+    let rtx = db.begin_read().expect("read");
+    rtx.open_table(redb::TableDefinition::<&str, &[u8]>::new(name)).ok().map(|t| t.len().expect("len"))
+}
+
 fn verify(dir: &Path) -> std::process::Output {
     keiyaku_command().args(["verify", "--data"]).arg(dir).current_dir(dir).output().expect("verify")
 }
@@ -88,6 +98,9 @@ async fn schema_1_support_documents_survive_the_upgrade_byte_for_byte() {
     assert!(pre_migration_copies(&dir).is_empty());
     let db = dir.join(keiyaku::backup::DB_FILE);
     assert_eq!(raw_state(&db), (Some("1".into()), Some(CHUNKS as u64), None), "the fixture is schema 1");
+    let identity_documents = raw_len(&db, "certs_documents").expect("certs schema 1 table");
+    assert!(identity_documents > 0, "the demo's application has an identity document");
+    assert_eq!(raw_len(&db, "certs_document_meta"), None);
 
     // The real binary opens the old data directory (and migrates it) and serves.
     let port = free_port();
@@ -144,11 +157,15 @@ async fn schema_1_support_documents_survive_the_upgrade_byte_for_byte() {
     assert!(name.starts_with("keiyaku.pre-migration-") && name.ends_with(".redb"), "{name}");
     assert_eq!(raw_state(&copies[0]), (Some("1".into()), Some(CHUNKS as u64), None), "the copy is the old data");
 
-    // The chunks moved to the raw-bytes table; the old table is empty.
-    assert_eq!(raw_state(&db), (Some("2".into()), Some(0), Some(CHUNKS as u64)));
+    // The chunks moved on to the content store; the old tables are empty. So did the
+    // identity documents of certificate applications.
+    assert_eq!(raw_state(&db), (Some("3".into()), Some(0), Some(0)));
+    assert_eq!(raw_len(&db, "support_content_blobs"), Some(CHUNKS as u64));
+    assert_eq!(raw_len(&db, "certs_documents"), Some(0));
+    assert_eq!(raw_len(&db, "certs_document_meta"), Some(identity_documents));
     {
         use keiyaku_kernel::store::Read;
-        use keiyaku_support::documents::{BLOBS, CHUNKS as OLD_CHUNKS};
+        use keiyaku_support::documents::{BLOBS as OLD_BLOBS, CHUNKS as OLD_CHUNKS, CONTENT_CHUNKS};
         let modules = keiyaku::app::modules();
         let refs: Vec<&dyn keiyaku_kernel::Module> = modules.iter().map(|m| m.as_ref()).collect();
         let store = keiyaku_kernel::Store::open(
@@ -157,12 +174,16 @@ async fn schema_1_support_documents_survive_the_upgrade_byte_for_byte() {
             &refs,
         )
         .expect("open migrated");
-        let (blobs, old) = store
+        let counts = store
             .read_blocking(|tx| {
-                Ok::<_, keiyaku_kernel::StoreError>((tx.count(&BLOBS, "")?, tx.count(&OLD_CHUNKS, "")?))
+                Ok::<_, keiyaku_kernel::StoreError>((
+                    tx.count(&CONTENT_CHUNKS, "")?,
+                    tx.count(&OLD_BLOBS, "")?,
+                    tx.count(&OLD_CHUNKS, "")?,
+                ))
             })
             .expect("count");
-        assert_eq!((blobs, old), (CHUNKS, 0));
+        assert_eq!(counts, (CHUNKS, 0, 0));
     }
 
     // `keiyaku verify` passes, and opening again takes no further copy.
@@ -171,7 +192,7 @@ async fn schema_1_support_documents_survive_the_upgrade_byte_for_byte() {
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("OK:"), "{stdout}");
     assert!(
-        stdout.lines().any(|l| l.starts_with("support_document_blobs") && l.contains(&format!(" {CHUNKS} records"))),
+        stdout.lines().any(|l| l.starts_with("support_content_blobs") && l.contains(&format!(" {CHUNKS} records"))),
         "{stdout}"
     );
     assert_eq!(pre_migration_copies(&dir).len(), 1);
@@ -197,7 +218,7 @@ fn a_newer_schema_is_refused_with_a_clear_message() {
         wtx.commit().expect("commit");
     }
     let expected =
-        "the data was written by a newer keiyaku (module support schema 99, this build knows 2); refusing to open it";
+        "the data was written by a newer keiyaku (module support schema 99, this build knows 3); refusing to open it";
 
     let port = free_port();
     let out = keiyaku_command()

@@ -9,17 +9,18 @@ use crate::error::{CertsError, Conflict};
 use crate::links;
 use crate::mails;
 use crate::model::{
-    APPLICATIONS, AppStatus, ApplicantKind, Application, CertRecord, DOCUMENTS, Details, DocumentMeta, LinkKind,
-    TICKETS, TicketStatus, key,
+    APPLICATIONS, AppStatus, ApplicantKind, Application, CertRecord, DOCUMENT_CONTENT, DOCUMENTS, Details,
+    DocumentMeta, LinkKind, TICKETS, TicketStatus, key,
 };
 use crate::orders::{link_ttl, tenant};
 use crate::rules;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
+use keiyaku_kernel::blob;
 use keiyaku_kernel::context::Actor;
 use keiyaku_kernel::directory::{self, Role, Tenant, User};
 use keiyaku_kernel::ids::new_id;
-use keiyaku_kernel::store::{Read, Tx};
+use keiyaku_kernel::store::{Read, StoreError, Tx};
 use keiyaku_kernel::validate::{Invalid, Rule, Validator, normalize_email};
 use sha2::{Digest, Sha256};
 
@@ -317,11 +318,15 @@ pub fn save_details(
     }
     let (details, document) = check_details(tx, &app, input)?;
     app.details = Some(details);
+    let mut previous = None;
     if let Some((meta, bytes)) = document {
-        tx.put(&DOCUMENTS, &key(code, &app.id), &B64.encode(bytes))?;
-        app.document = Some(meta);
+        blob::put(tx, &DOCUMENT_CONTENT, code, &bytes)?;
+        previous = app.document.replace(meta);
     }
     tx.put(&APPLICATIONS, &key(code, &app.id), &app)?;
+    if let Some(old) = previous {
+        release_document(tx, code, &old.sha256)?;
+    }
     tx.audit(
         actor,
         "certs.application_details",
@@ -329,6 +334,73 @@ pub fn save_details(
         serde_json::json!({"user_id": app.details.as_ref().map(|d| d.user_id.clone()), "document": app.document.as_ref().map(|d| d.sha256.clone())}),
     )?;
     Ok(app)
+}
+
+/// Removes an identity document's content once no application of the tenant names it.
+fn release_document(tx: &mut Tx, code: &str, sha256: &str) -> Result<(), StoreError> {
+    let named = tx
+        .scan(&APPLICATIONS, &format!("{code}/"))?
+        .iter()
+        .any(|(_, a)| a.document.as_ref().is_some_and(|d| d.sha256 == sha256));
+    if !named {
+        blob::remove(tx, &DOCUMENT_CONTENT, code, sha256)?;
+    }
+    Ok(())
+}
+
+/// The identity document uploaded with an application, checked against its SHA-256
+/// (`None`: the application has none). Missing or damaged content is an error.
+pub fn identity_document(tx: &impl Read, app: &Application) -> Result<Option<Vec<u8>>, StoreError> {
+    let Some(doc) = &app.document else {
+        return Ok(None);
+    };
+    match blob::get(tx, &DOCUMENT_CONTENT, &app.tenant, &doc.sha256)? {
+        Some(bytes) if bytes.len() == doc.size => Ok(Some(bytes)),
+        _ => Err(StoreError::Corrupt {
+            table: DOCUMENT_CONTENT.meta.name(),
+            key: key(&app.tenant, &doc.sha256),
+            reason: format!("identity document of application {} missing", app.id),
+        }),
+    }
+}
+
+/// Records of [`DOCUMENTS`] read per step of [`migrate_documents_to_content`].
+const MIGRATE_BATCH: usize = 16;
+
+/// Schema 1 → 2: moves every base64 identity document of [`DOCUMENTS`] into the content store
+/// ([`DOCUMENT_CONTENT`]), where its application's [`DocumentMeta::sha256`] names it, and
+/// removes the old record. A record is moved only when it decodes to exactly the content its
+/// application describes (size and SHA-256); any other stays where it is, for whoever
+/// investigates, so nothing is lost. Runs in the store's opening transaction.
+/// Returns (documents moved, records left behind).
+pub fn migrate_documents_to_content(tx: &mut Tx) -> Result<(usize, usize), StoreError> {
+    let (mut moved, mut kept) = (0usize, 0usize);
+    loop {
+        // Moved records are gone, so the next page starts after the ones left behind.
+        let page = tx.scan_page(&DOCUMENTS, "", kept, MIGRATE_BATCH)?;
+        if page.is_empty() {
+            break;
+        }
+        for (k, text) in page {
+            let app = tx.get(&APPLICATIONS, &k)?;
+            let described = app.as_ref().and_then(|a| a.document.as_ref().map(|d| (a.tenant.as_str(), d)));
+            let bytes = B64.decode(text.as_bytes()).ok();
+            match (described, bytes) {
+                (Some((tenant, doc)), Some(bytes))
+                    if bytes.len() == doc.size && blob::sha256_hex(&bytes) == doc.sha256 =>
+                {
+                    blob::put(tx, &DOCUMENT_CONTENT, tenant, &bytes)?;
+                    tx.remove(&DOCUMENTS, &k)?;
+                    moved += 1;
+                }
+                _ => {
+                    tracing::error!(record = %k, "identity document does not match its application; left in place");
+                    kept += 1;
+                }
+            }
+        }
+    }
+    Ok((moved, kept))
 }
 
 /// 登録内容のダウンロード of a details link.
@@ -542,5 +614,152 @@ mod tests {
         let fields: Vec<String> =
             check_start("HXOS2", &bad).err().unwrap_or_default().into_iter().map(|i| i.field).collect();
         assert_eq!(fields, ["applicant", "enterprise_code", "ticket", "email", "email_confirm", "consent"]);
+    }
+
+    /// Schema 1 of this module: the same tables but the content store's, identity documents
+    /// as base64 text in `certs_documents`.
+    struct CertsV1;
+    impl keiyaku_kernel::module::Module for CertsV1 {
+        fn name(&self) -> &'static str {
+            "certs"
+        }
+        fn tables(&self) -> Vec<&'static str> {
+            crate::model::TABLES
+                .into_iter()
+                .filter(|t| ![DOCUMENT_CONTENT.chunks.name(), DOCUMENT_CONTENT.meta.name()].contains(t))
+                .collect()
+        }
+    }
+
+    fn application(id: &str, document: Option<&[u8]>) -> Application {
+        Application {
+            id: id.into(),
+            tenant: "T".into(),
+            applicant: ApplicantKind::Proxy,
+            email: "suzuki@example.jp".into(),
+            ticket: format!("ticket-{id}"),
+            term_years: 3,
+            delivery: crate::model::Delivery::Service,
+            status: AppStatus::AwaitingApproval,
+            details: None,
+            document: document.map(|bytes| DocumentMeta {
+                name: format!("{id}.pdf"),
+                content_type: "application/pdf".into(),
+                size: bytes.len(),
+                sha256: hex::encode(Sha256::digest(bytes)),
+            }),
+            pin_hash: None,
+            created_at: jiff::Timestamp::UNIX_EPOCH,
+            submitted_at: None,
+            decided_at: None,
+            serial: None,
+        }
+    }
+
+    fn temp_path(tag: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("keiyaku-certs-{tag}-{}", new_id()));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.join("k.redb");
+        (dir, path)
+    }
+
+    #[test]
+    fn schema_1_identity_documents_move_to_the_content_store_unchanged() {
+        use keiyaku_kernel::Store;
+        use keiyaku_kernel::module::{KernelModule, Module};
+        use std::sync::Arc;
+
+        let (dir, path) = temp_path("migrate");
+        let clock = Arc::new(keiyaku_kernel::SystemClock);
+        let card: Vec<u8> = (0..(1024 * 1024 + 99)).map(|i| (i % 251) as u8).collect();
+        {
+            let v1: [&dyn Module; 2] = [&KernelModule, &CertsV1];
+            let store = Store::open(&path, clock.clone(), &v1).unwrap_or_else(|e| panic!("{e}"));
+            let r: Result<(), StoreError> = store.write_blocking(|tx| {
+                // Two applications with the same card, one whose record is not base64, one
+                // whose record is not the content its application describes, one without.
+                for id in ["a", "b"] {
+                    tx.put(&APPLICATIONS, &format!("T/{id}"), &application(id, Some(&card)))?;
+                    tx.put(&DOCUMENTS, &format!("T/{id}"), &B64.encode(&card))?;
+                }
+                tx.put(&APPLICATIONS, "T/garbled", &application("garbled", Some(b"x")))?;
+                tx.put(&DOCUMENTS, "T/garbled", &"%%% not base64".to_string())?;
+                tx.put(&APPLICATIONS, "T/other", &application("other", Some(b"described")))?;
+                tx.put(&DOCUMENTS, "T/other", &B64.encode(b"something else"))?;
+                tx.put(&APPLICATIONS, "T/none", &application("none", None))
+            });
+            r.unwrap_or_else(|e| panic!("{e}"));
+        }
+        let v2: [&dyn Module; 2] = [&KernelModule, &crate::CertsModule];
+        let store = Store::open(&path, clock, &v2).unwrap_or_else(|e| panic!("{e}"));
+        let (read, left, stored) = store
+            .read_blocking(|tx| {
+                let mut read = Vec::new();
+                for id in ["a", "b", "garbled", "other", "none"] {
+                    let app = tx.get(&APPLICATIONS, &format!("T/{id}"))?.unwrap_or_else(|| panic!("{id} kept"));
+                    read.push(identity_document(tx, &app).ok());
+                }
+                let left: Vec<(String, String)> = tx.scan(&DOCUMENTS, "")?;
+                let stored = (tx.count(&DOCUMENT_CONTENT.chunks, "")?, tx.count(&DOCUMENT_CONTENT.meta, "")?);
+                Ok::<_, StoreError>((read, left, stored))
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(read, [Some(Some(card.clone())), Some(Some(card)), None, None, Some(None)]);
+        assert_eq!(
+            left,
+            [
+                ("T/garbled".to_string(), "%%% not base64".to_string()),
+                ("T/other".to_string(), B64.encode(b"something else"))
+            ],
+            "what does not match its application stays where it was"
+        );
+        assert_eq!(stored, (2, 1), "the card is stored once, in two chunks");
+        let copies = std::fs::read_dir(&dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains(".pre-migration-")).count()
+            })
+            .unwrap_or(0);
+        assert_eq!(copies, 1, "the store copied the file before migrating");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_replaced_identity_document_goes_when_no_application_names_it() {
+        use keiyaku_kernel::Store;
+        use keiyaku_kernel::module::{KernelModule, Module};
+        use std::sync::Arc;
+
+        let (dir, path) = temp_path("release");
+        let modules: [&dyn Module; 2] = [&KernelModule, &crate::CertsModule];
+        let store =
+            Store::open(&path, Arc::new(keiyaku_kernel::SystemClock), &modules).unwrap_or_else(|e| panic!("{e}"));
+        let count = |store: &Store| {
+            store.read_blocking(|tx| tx.count(&DOCUMENT_CONTENT.meta, "T/")).unwrap_or_else(|e| panic!("{e}"))
+        };
+        let shared = b"shared card".as_slice();
+        let r: Result<(), StoreError> = store.write_blocking(|tx| {
+            for id in ["a", "b"] {
+                blob::put(tx, &DOCUMENT_CONTENT, "T", shared)?;
+                tx.put(&APPLICATIONS, &format!("T/{id}"), &application(id, Some(shared)))?;
+            }
+            Ok(())
+        });
+        r.unwrap_or_else(|e| panic!("{e}"));
+        let sha = hex::encode(Sha256::digest(shared));
+        // `a` now names another document: `b` still names the shared one, which stays.
+        let r: Result<(), StoreError> = store.write_blocking(|tx| {
+            blob::put(tx, &DOCUMENT_CONTENT, "T", b"new card")?;
+            tx.put(&APPLICATIONS, "T/a", &application("a", Some(b"new card")))?;
+            release_document(tx, "T", &sha)
+        });
+        r.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(count(&store), 2);
+        let r: Result<(), StoreError> = store.write_blocking(|tx| {
+            tx.put(&APPLICATIONS, "T/b", &application("b", Some(b"new card")))?;
+            release_document(tx, "T", &sha)
+        });
+        r.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(count(&store), 1, "the shared card went with the last application naming it");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -7,12 +7,11 @@ use crate::certificates::{self, IssueRequest};
 use crate::error::CertsError;
 use crate::kek::Kek;
 use crate::model::{
-    APPLICATIONS, AppStatus, ApplicantKind, Application, Billing, DOCUMENTS, Details, DocumentMeta, LinkKind, ORDERS,
-    key,
+    APPLICATIONS, AppStatus, ApplicantKind, Application, Billing, DOCUMENT_CONTENT, Details, DocumentMeta, LinkKind,
+    ORDERS, key,
 };
 use crate::orders::{self, OrderInput, link_ttl};
 use crate::{Env, links, mails};
-use base64::Engine;
 use jiff::SignedDuration;
 use keiyaku_kernel::Kernel;
 use keiyaku_kernel::context::Actor;
@@ -182,7 +181,7 @@ fn seed_with(tx: &mut Tx, env: &Env<'_>) -> Result<(), CertsError> {
             decided_at: None,
             serial: None,
         };
-        tx.put(&DOCUMENTS, &key(DEMO_TENANT, &app.id), &base64::engine::general_purpose::STANDARD.encode(&card))?;
+        keiyaku_kernel::blob::put(tx, &DOCUMENT_CONTENT, DEMO_TENANT, &card)?;
         tx.put(&APPLICATIONS, &key(DEMO_TENANT, &app.id), &app)?;
         let (token, _) = links::create(tx, DEMO_TENANT, LinkKind::Approval, &app.id, link_ttl(&env.config.certs))?;
         let url = mails::tenant_url(env.base_url, DEMO_TENANT, &format!("certificates/approve/{token}"));

@@ -56,6 +56,20 @@ impl Module for CertsModule {
         model::TABLES.to_vec()
     }
 
+    /// 1: identity documents as base64 in JSON (`certs_documents`); 2: identity documents in
+    /// the kernel's content store by SHA-256 (`certs_document_blobs`, `certs_document_meta`).
+    fn schema_version(&self) -> u32 {
+        2
+    }
+
+    fn migrate(&self, tx: &mut Tx, from: u32) -> Result<(), StoreError> {
+        if from == 1 {
+            let (moved, kept) = applications::migrate_documents_to_content(tx)?;
+            tracing::info!(moved, kept, "certs: identity documents moved to the content store");
+        }
+        Ok(())
+    }
+
     fn seed_demo(&self, kernel: &Kernel, tx: &mut Tx) -> Result<(), StoreError> {
         demo::seed(kernel, tx)
     }

@@ -2,7 +2,8 @@
 
 use crate::kek::Sealed;
 use jiff::Timestamp;
-use keiyaku_kernel::store::Table;
+use keiyaku_kernel::blob::{BlobMeta, Blobs};
+use keiyaku_kernel::store::{Bytes, Table};
 use serde::{Deserialize, Serialize};
 
 /// `tenant` → the tenant's certificate authority.
@@ -17,7 +18,16 @@ pub const ORDERS: Table<Order> = Table::new("certs_orders");
 pub const TICKETS: Table<Ticket> = Table::new("certs_tickets");
 /// `tenant/application id` → issuance application.
 pub const APPLICATIONS: Table<Application> = Table::new("certs_applications");
-/// `tenant/application id` → the uploaded identity document (base64).
+/// `tenant/sha-256/NNNNNN` → one chunk of an uploaded identity document (raw bytes; schema
+/// 2). The application's [`DocumentMeta::sha256`] names its content.
+pub const DOCUMENT_CHUNKS: Table<Bytes> = Table::new("certs_document_blobs");
+/// `tenant/sha-256` → size and chunk count of an identity document's content (schema 2).
+pub const DOCUMENT_META: Table<BlobMeta> = Table::new("certs_document_meta");
+/// The identity documents' content store.
+pub const DOCUMENT_CONTENT: Blobs = Blobs::new(DOCUMENT_CHUNKS, DOCUMENT_META, 1024 * 1024);
+/// Schema 1: `tenant/application id` → the uploaded identity document (base64). Still
+/// declared so the migration can read it; empty once migrated (except records that did not
+/// match their application).
 pub const DOCUMENTS: Table<String> = Table::new("certs_documents");
 /// `tenant/serial` → issued certificate.
 pub const CERTIFICATES: Table<CertRecord> = Table::new("certs_certificates");
@@ -42,7 +52,7 @@ pub const SYSTEM_CERTS: Table<TsaRecord> = Table::new("certs_system");
 /// so OCSP answers `good` for one that was replaced.
 pub const SERVICE_CERTS: Table<ServiceCert> = Table::new("certs_service_certs");
 
-pub const TABLES: [&str; 15] = [
+pub const TABLES: [&str; 17] = [
     TSAS.name(),
     OCSP_RESPONDERS.name(),
     SYSTEM_CERTS.name(),
@@ -54,6 +64,8 @@ pub const TABLES: [&str; 15] = [
     TICKETS.name(),
     APPLICATIONS.name(),
     DOCUMENTS.name(),
+    DOCUMENT_CHUNKS.name(),
+    DOCUMENT_META.name(),
     CERTIFICATES.name(),
     USER_CERTS.name(),
     REVOKED.name(),

@@ -387,12 +387,8 @@ impl Summary {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BlobMeta {
-    pub size: u64,
-    pub chunks: u32,
-    pub created_at: Timestamp,
-}
+/// Size and chunk count of stored content: the kernel's record (this module's format).
+pub use keiyaku_kernel::blob::BlobMeta;
 
 /// One link of the hash chain: `hash = SHA-256(prev ‖ canonical JSON of the entry without
 /// its hash)`.

@@ -1,7 +1,8 @@
 //! Content-addressed document storage and the hash-chained contract audit log.
 //!
-//! Documents are stored once per content under their SHA-256, in chunks of raw bytes, and
-//! read back only after their hash is checked. Every change to a contract appends a link to
+//! Documents are stored once per content under their SHA-256, in the kernel's content store
+//! ([`keiyaku_kernel::blob`]) over this module's tables, and read back only after their hash
+//! is checked. Every change to a contract appends a link to
 //! the tenant's chain: `hash = SHA-256(prev hash ‖ JSON of the link without its hash)`, so
 //! changing, removing or reordering a stored link is detected by [`verify_chain`] (run by
 //! `keiyaku verify`). Each day with activity the head is time-stamped ([`anchor`]): a chain
@@ -10,9 +11,8 @@
 //! ([`verify_records`]).
 
 use crate::error::ContractsError;
-use crate::model::{
-    ANCHORS, Anchor, BLOB_META, BLOBS, BlobMeta, CHAIN, CHAIN_HEAD, CONTRACTS, ChainEntry, ChainHead, key,
-};
+use crate::model::{ANCHORS, Anchor, BLOB_META, BLOBS, CHAIN, CHAIN_HEAD, CONTRACTS, ChainEntry, ChainHead, key};
+use keiyaku_kernel::blob::{self, Blobs};
 use keiyaku_kernel::context::Actor;
 use keiyaku_kernel::store::{Read, StoreError, Tx};
 use sha2::{Digest, Sha256};
@@ -20,56 +20,31 @@ use sha2::{Digest, Sha256};
 /// Bytes per stored chunk.
 pub const CHUNK_BYTES: usize = 1024 * 1024;
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
+/// Contract documents in the kernel's content store, in this module's tables.
+pub const CONTENT: Blobs = Blobs::new(BLOBS, BLOB_META, CHUNK_BYTES);
 
-fn chunk_key(tenant: &str, sha: &str, n: u32) -> String {
-    format!("{tenant}/{sha}/{n:06}")
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    blob::sha256_hex(bytes)
 }
 
 /// Stores `bytes` (once per content) and returns their SHA-256.
 pub fn put_blob(tx: &mut Tx, tenant: &str, bytes: &[u8]) -> Result<String, StoreError> {
-    let sha = sha256_hex(bytes);
-    let meta_key = key(tenant, &sha);
-    if tx.get(&BLOB_META, &meta_key)?.is_some() {
-        return Ok(sha);
-    }
-    let mut n = 0u32;
-    for part in bytes.chunks(CHUNK_BYTES) {
-        tx.put_bytes(&BLOBS, &chunk_key(tenant, &sha, n), part)?;
-        n += 1;
-    }
-    let meta = BlobMeta { size: bytes.len() as u64, chunks: n, created_at: tx.now() };
-    tx.put(&BLOB_META, &meta_key, &meta)?;
-    Ok(sha)
+    blob::put(tx, &CONTENT, tenant, bytes)
 }
 
 /// The content stored under `sha`, checked against it.
 pub fn get_blob(tx: &impl Read, tenant: &str, sha: &str) -> Result<Vec<u8>, ContractsError> {
-    let meta = tx.get(&BLOB_META, &key(tenant, sha))?.ok_or(ContractsError::NotFound("document"))?;
-    let mut out = Vec::with_capacity(usize::try_from(meta.size).unwrap_or(0));
-    for n in 0..meta.chunks {
-        let part = tx
-            .get_bytes(&BLOBS, &chunk_key(tenant, sha, n))?
-            .ok_or_else(|| ContractsError::internal(format!("document {sha}: chunk {n} missing")))?;
-        out.extend_from_slice(&part);
+    match blob::get(tx, &CONTENT, tenant, sha) {
+        Ok(Some(bytes)) => Ok(bytes),
+        Ok(None) => Err(ContractsError::NotFound("document")),
+        Err(e @ StoreError::Corrupt { .. }) => Err(ContractsError::internal(format!("document {sha}: {e}"))),
+        Err(e) => Err(e.into()),
     }
-    if sha256_hex(&out) != sha {
-        return Err(ContractsError::internal(format!("document {sha} does not match its hash")));
-    }
-    Ok(out)
 }
 
 /// Removes stored content (after its retention period).
 pub fn remove_blob(tx: &mut Tx, tenant: &str, sha: &str) -> Result<(), StoreError> {
-    if let Some(meta) = tx.get(&BLOB_META, &key(tenant, sha))? {
-        for n in 0..meta.chunks {
-            tx.remove(&BLOBS, &chunk_key(tenant, sha, n))?;
-        }
-        tx.remove(&BLOB_META, &key(tenant, sha))?;
-    }
-    Ok(())
+    blob::remove(tx, &CONTENT, tenant, sha).map(|_| ())
 }
 
 /// The hash of a link: SHA-256 of `prev` and the canonical JSON of `entry` without its hash.
@@ -120,19 +95,7 @@ pub fn record(
 /// Checks every stored document: all its chunks present and its content matching the
 /// SHA-256 it is stored under. One line per problem.
 pub fn verify_blobs(tx: &impl Read) -> Result<Vec<String>, StoreError> {
-    let mut problems = Vec::new();
-    for (k, _) in tx.scan(&BLOB_META, "")? {
-        let Some((tenant, sha)) = k.split_once('/') else {
-            problems.push(format!("document {k}: malformed key"));
-            continue;
-        };
-        match get_blob(tx, tenant, sha) {
-            Ok(_) => {}
-            Err(ContractsError::Store(e)) => return Err(e),
-            Err(e) => problems.push(format!("document {k}: {e}")),
-        }
-    }
-    Ok(problems)
+    Ok(blob::verify(tx, &CONTENT)?.into_iter().map(|p| format!("document {p}")).collect())
 }
 
 /// Checks every tenant's chain: each link's hash, its link to the previous one, the
@@ -292,7 +255,7 @@ mod tests {
         assert!(matches!(s.read_blocking(|tx| get_blob(tx, "U", &sha)), Err(ContractsError::NotFound(_))));
         assert!(s.read_blocking(verify_blobs).unwrap().is_empty());
         // A damaged chunk is detected, not served, and `verify` names it.
-        s.write_blocking(|tx| tx.put_bytes(&BLOBS, &chunk_key("T", &sha, 1), b"damaged")).unwrap();
+        s.write_blocking(|tx| tx.put_bytes(&BLOBS, &format!("T/{sha}/000001"), b"damaged")).unwrap();
         assert!(matches!(s.read_blocking(|tx| get_blob(tx, "T", &sha)), Err(ContractsError::Internal(_))));
         let problems = s.read_blocking(verify_blobs).unwrap();
         assert_eq!(problems.len(), 1, "{problems:?}");

@@ -4,6 +4,7 @@
 //! [`Module`] trait through which modules plug into the appliance.
 
 pub mod audit;
+pub mod blob;
 pub mod budget;
 pub mod calendar;
 pub mod clock;

@@ -1,16 +1,19 @@
 //! Support documents (サポート資料): manuals, 電子帳簿保存法 material, FAQ and support
 //! information that the owner's administrators upload and anyone may download from the
-//! support page. The content is kept in redb in raw-bytes chunks, with its SHA-256 in the
-//! document record; a download reassembles the chunks and checks the digest.
+//! support page. The content is kept in the kernel's content store ([`keiyaku_kernel::blob`])
+//! over this module's tables ([`CONTENT`]), addressed by the SHA-256 in the document record:
+//! stored once per tenant and content, checked on every download.
 //!
-//! Schema 1 kept the chunks as base64 text in a JSON table ([`CHUNKS`]); schema 2 keeps the
-//! bytes themselves ([`BLOBS`]), and [`migrate_chunks_to_blobs`] moves them over.
+//! Schema 1 kept the chunks as base64 text in a JSON table ([`CHUNKS`]); schema 2 kept the
+//! bytes themselves keyed by document id ([`BLOBS`]), and [`migrate_chunks_to_blobs`] moves
+//! them over; schema 3 is the content store, and [`migrate_blobs_to_content`] moves them on.
 
 use crate::SupportError;
 use crate::sniff::{Kind, sniff};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use jiff::Timestamp;
+use keiyaku_kernel::blob::{self, BlobMeta, Blobs};
 use keiyaku_kernel::context::Actor;
 use keiyaku_kernel::error::Lang;
 use keiyaku_kernel::ids::new_id;
@@ -21,7 +24,14 @@ use sha2::{Digest, Sha256};
 
 /// `tenant/id` → document record (ids are time-ordered: a scan lists in upload order).
 pub const DOCUMENTS: Table<Document> = Table::new("support_documents");
-/// `tenant/id/NNNNNN` → one chunk of the content (raw bytes; schema 2).
+/// `tenant/sha-256/NNNNNN` → one chunk of a document's content (raw bytes; schema 3).
+pub const CONTENT_CHUNKS: Table<Bytes> = Table::new("support_content_blobs");
+/// `tenant/sha-256` → size and chunk count of stored content (schema 3).
+pub const CONTENT_META: Table<BlobMeta> = Table::new("support_content_meta");
+/// The documents' content store.
+pub const CONTENT: Blobs = Blobs::new(CONTENT_CHUNKS, CONTENT_META, CHUNK_BYTES);
+/// Schema 2: `tenant/id/NNNNNN` → one chunk of the content (raw bytes). Still declared so the
+/// migration can read it; empty once migrated (except chunks of damaged documents).
 pub const BLOBS: Table<Bytes> = Table::new("support_document_blobs");
 /// Schema 1: `tenant/id/NNNNNN` → one chunk of the content as base64 text. Still declared so
 /// the migration can read it; empty once migrated (except chunks that were not base64).
@@ -164,23 +174,19 @@ pub fn store(
     let (category, kind, file_name) = check(new, max)?;
     let replaced = all(tx, tenant)?.into_iter().find(|d| d.category == category && d.file_name == file_name);
     if let Some(old) = &replaced {
-        remove_content(tx, old)?;
         tx.remove(&DOCUMENTS, &key(tenant, &old.id))?;
+        release(tx, old)?;
     }
-    let id = new_id();
-    let mut chunks = 0u32;
-    for part in new.bytes.chunks(CHUNK_BYTES) {
-        tx.put_bytes(&BLOBS, &chunk_key(tenant, &id, chunks), part)?;
-        chunks += 1;
-    }
+    let sha256 = blob::put(tx, &CONTENT, tenant, &new.bytes)?;
+    let chunks = blob::meta(tx, &CONTENT, tenant, &sha256)?.map_or(0, |m| m.chunks);
     let doc = Document {
-        id,
+        id: new_id(),
         tenant: tenant.to_string(),
         category,
         file_name,
         kind,
         size: new.bytes.len() as u64,
-        sha256: hex::encode(Sha256::digest(&new.bytes)),
+        sha256,
         chunks,
         uploaded_by: actor.id.clone(),
         uploaded_at: tx.now(),
@@ -202,9 +208,11 @@ pub fn store(
     Ok((doc, replaced))
 }
 
-fn remove_content(tx: &mut Tx, doc: &Document) -> Result<(), StoreError> {
-    for n in 0..doc.chunks {
-        tx.remove(&BLOBS, &chunk_key(&doc.tenant, &doc.id, n))?;
+/// Removes the content of a document whose record is gone, unless another document of the
+/// tenant has the same content.
+fn release(tx: &mut Tx, doc: &Document) -> Result<(), StoreError> {
+    if !all(tx, &doc.tenant)?.iter().any(|d| d.sha256 == doc.sha256) {
+        blob::remove(tx, &CONTENT, &doc.tenant, &doc.sha256)?;
     }
     Ok(())
 }
@@ -223,23 +231,21 @@ pub fn get(tx: &impl Read, tenant: &str, id: &str) -> Result<Option<Document>, S
 
 /// The content, reassembled and checked against the recorded SHA-256.
 pub fn content(tx: &impl Read, doc: &Document) -> Result<Vec<u8>, SupportError> {
-    let mut bytes = Vec::with_capacity(usize::try_from(doc.size).unwrap_or(0));
-    for n in 0..doc.chunks {
-        let part = tx
-            .get_bytes(&BLOBS, &chunk_key(&doc.tenant, &doc.id, n))?
-            .ok_or_else(|| SupportError::Damaged(doc.id.clone()))?;
-        bytes.extend_from_slice(&part);
+    match blob::get(tx, &CONTENT, &doc.tenant, &doc.sha256) {
+        Ok(Some(bytes)) if bytes.len() as u64 == doc.size => Ok(bytes),
+        Ok(_) => Err(SupportError::Damaged(doc.id.clone())),
+        Err(e @ StoreError::Corrupt { .. }) => {
+            tracing::error!(document = %doc.id, error = %e, "support document content damaged");
+            Err(SupportError::Damaged(doc.id.clone()))
+        }
+        Err(e) => Err(e.into()),
     }
-    if bytes.len() as u64 != doc.size || hex::encode(Sha256::digest(&bytes)) != doc.sha256 {
-        return Err(SupportError::Damaged(doc.id.clone()));
-    }
-    Ok(bytes)
 }
 
 pub fn delete(tx: &mut Tx, actor: &Actor, tenant: &str, id: &str) -> Result<Document, SupportError> {
     let doc = get(tx, tenant, id)?.ok_or(SupportError::NotFound("document"))?;
-    remove_content(tx, &doc)?;
     tx.remove(&DOCUMENTS, &key(tenant, id))?;
+    release(tx, &doc)?;
     tx.audit(
         actor,
         "support.document_delete",
@@ -280,6 +286,40 @@ pub fn migrate_chunks_to_blobs(tx: &mut Tx) -> Result<(usize, usize), StoreError
                 }
             }
         }
+    }
+    Ok((moved, kept))
+}
+
+/// Schema 2 → 3: moves each document's chunks of [`BLOBS`] (keyed by document id) into the
+/// content store [`CONTENT`] (keyed by SHA-256, stored once per tenant and content) and
+/// removes them. The content is checked against the document's size and SHA-256 first; a
+/// document whose chunks are missing or do not match was already unreadable, and its chunks
+/// stay where they are, for whoever investigates. Runs in the store's opening transaction.
+/// Returns (documents moved, documents left behind).
+pub fn migrate_blobs_to_content(tx: &mut Tx) -> Result<(usize, usize), StoreError> {
+    let (mut moved, mut kept) = (0usize, 0usize);
+    for (k, doc) in tx.scan(&DOCUMENTS, "")? {
+        let mut bytes = Vec::with_capacity(usize::try_from(doc.size).unwrap_or(0));
+        let mut complete = true;
+        for n in 0..doc.chunks {
+            match tx.get_bytes(&BLOBS, &chunk_key(&doc.tenant, &doc.id, n))? {
+                Some(part) => bytes.extend_from_slice(&part),
+                None => {
+                    complete = false;
+                    break;
+                }
+            }
+        }
+        if !complete || bytes.len() as u64 != doc.size || hex::encode(Sha256::digest(&bytes)) != doc.sha256 {
+            tracing::error!(document = %k, "support document content missing or damaged; left in place");
+            kept += 1;
+            continue;
+        }
+        blob::put(tx, &CONTENT, &doc.tenant, &bytes)?;
+        for n in 0..doc.chunks {
+            tx.remove(&BLOBS, &chunk_key(&doc.tenant, &doc.id, n))?;
+        }
+        moved += 1;
     }
     Ok((moved, kept))
 }
@@ -370,14 +410,15 @@ mod tests {
             });
             r.unwrap_or_else(|e| panic!("{e}"));
         }
-        let v2: [&dyn Module; 2] = [&KernelModule, &crate::SupportModule];
-        let store = Store::open(&path, clock, &v2).unwrap_or_else(|e| panic!("{e}"));
-        let (good, bad, old, blobs) = store
+        // Schema 1 → 2 → 3 in one opening.
+        let v3: [&dyn Module; 2] = [&KernelModule, &crate::SupportModule];
+        let store = Store::open(&path, clock, &v3).unwrap_or_else(|e| panic!("{e}"));
+        let (good, bad, old, blobs, content_chunks) = store
             .read_blocking(|tx| {
                 let good = get(tx, "T", "good")?.map(|d| content(tx, &d));
                 let bad = get(tx, "T", "bad")?.map(|d| content(tx, &d));
                 let old: Vec<(String, String)> = tx.scan(&CHUNKS, "")?;
-                Ok::<_, SupportError>((good, bad, old, tx.count(&BLOBS, "")?))
+                Ok::<_, SupportError>((good, bad, old, tx.count(&BLOBS, "")?, tx.count(&CONTENT_CHUNKS, "T/")?))
             })
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(good.map(|r| r.ok()), Some(Some(body)), "byte-identical after the migration");
@@ -387,7 +428,9 @@ mod tests {
             ["T/bad/000000"],
             "only the damaged chunk stays"
         );
-        assert_eq!(blobs, 3);
+        assert_eq!((blobs, content_chunks), (0, 3), "the content moved on to the content store");
+        let problems = store.read_blocking(|tx| crate::SupportModule.verify(tx)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(problems.is_empty(), "{problems:?}");
         let backups = std::fs::read_dir(&dir)
             .map(|d| {
                 d.filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains(".pre-migration-")).count()
@@ -395,5 +438,148 @@ mod tests {
             .unwrap_or(0);
         assert_eq!(backups, 1, "the store copied the file before migrating");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Schema 2 of this module: document chunks as raw bytes keyed by document id.
+    struct SupportV2;
+    impl keiyaku_kernel::module::Module for SupportV2 {
+        fn name(&self) -> &'static str {
+            "support"
+        }
+        fn tables(&self) -> Vec<&'static str> {
+            vec![DOCUMENTS.name(), BLOBS.name(), CHUNKS.name()]
+        }
+        fn schema_version(&self) -> u32 {
+            2
+        }
+    }
+
+    fn temp_store(tag: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("keiyaku-support-{tag}-{}", new_id()));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.join("k.redb");
+        (dir, path)
+    }
+
+    #[test]
+    fn schema_2_content_moves_to_the_content_store_checked() {
+        use keiyaku_kernel::Store;
+        use keiyaku_kernel::module::{KernelModule, Module};
+        use std::sync::Arc;
+
+        let (dir, path) = temp_store("migrate-3");
+        let clock = Arc::new(keiyaku_kernel::SystemClock);
+        let mut body = pdf();
+        body.extend((0..(CHUNK_BYTES + 3)).map(|i| (i % 241) as u8));
+        let doc = |id: &str, bytes: &[u8], sha: String| Document {
+            id: id.into(),
+            tenant: "T".into(),
+            category: Category::Manual,
+            file_name: format!("{id}.pdf"),
+            kind: Kind::Pdf,
+            size: bytes.len() as u64,
+            sha256: sha,
+            chunks: bytes.len().div_ceil(CHUNK_BYTES) as u32,
+            uploaded_by: "admin".into(),
+            uploaded_at: Timestamp::UNIX_EPOCH,
+        };
+        let sha = hex::encode(Sha256::digest(&body));
+        {
+            let v2: [&dyn Module; 2] = [&KernelModule, &SupportV2];
+            let store = Store::open(&path, clock.clone(), &v2).unwrap_or_else(|e| panic!("{e}"));
+            let r: Result<(), StoreError> = store.write_blocking(|tx| {
+                // Two documents of the same content, and one whose chunk does not match.
+                for id in ["a", "b", "bad"] {
+                    for (n, part) in body.chunks(CHUNK_BYTES).enumerate() {
+                        let part = if id == "bad" && n == 1 { b"damaged".as_slice() } else { part };
+                        tx.put_bytes(&BLOBS, &chunk_key("T", id, n as u32), part)?;
+                    }
+                    tx.put(&DOCUMENTS, &format!("T/{id}"), &doc(id, &body, sha.clone()))?;
+                }
+                Ok(())
+            });
+            r.unwrap_or_else(|e| panic!("{e}"));
+        }
+        let v3: [&dyn Module; 2] = [&KernelModule, &crate::SupportModule];
+        let store = Store::open(&path, clock, &v3).unwrap_or_else(|e| panic!("{e}"));
+        let (a, b, bad, old, stored) = store
+            .read_blocking(|tx| {
+                let read = |id: &str| get(tx, "T", id).map(|d| d.map(|d| content(tx, &d)));
+                Ok::<_, SupportError>((
+                    read("a")?,
+                    read("b")?,
+                    read("bad")?,
+                    tx.count(&BLOBS, "")?,
+                    (tx.count(&CONTENT_CHUNKS, "")?, tx.count(&CONTENT_META, "")?),
+                ))
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(a.map(|r| r.ok()), Some(Some(body.clone())));
+        assert_eq!(b.map(|r| r.ok()), Some(Some(body.clone())));
+        // The damaged document's record names the same hash: it now reads the good content
+        // stored once for the tenant, and its own damaged chunks are kept for investigation.
+        assert_eq!(bad.map(|r| r.ok()), Some(Some(body)));
+        assert_eq!(old, 2, "the damaged document's chunks stay");
+        assert_eq!(stored, (2, 1), "the content is stored once");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn content_is_removed_with_the_last_document_that_has_it() {
+        use keiyaku_kernel::Store;
+        use keiyaku_kernel::module::{KernelModule, Module};
+        use std::sync::Arc;
+
+        let (dir, path) = temp_store("shared");
+        let modules: [&dyn Module; 2] = [&KernelModule, &crate::SupportModule];
+        let store =
+            Store::open(&path, Arc::new(keiyaku_kernel::SystemClock), &modules).unwrap_or_else(|e| panic!("{e}"));
+        let actor = Actor::system();
+        let upload =
+            |name: &str, bytes: Vec<u8>| NewDocument { category: "manual".into(), file_name: name.into(), bytes };
+        let counts = |store: &Store| {
+            store
+                .read_blocking(|tx| Ok::<_, StoreError>((tx.count(&CONTENT_CHUNKS, "")?, tx.count(&CONTENT_META, "")?)))
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let max = 10 * CHUNK_BYTES;
+        let (a, b) = store
+            .write_blocking(|tx| {
+                let (a, _) = store_doc(tx, &actor, max, &upload("a.pdf", pdf()))?;
+                let (b, _) = store_doc(tx, &actor, max, &upload("b.pdf", pdf()))?;
+                Ok::<_, SupportError>((a, b))
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(a.sha256, b.sha256);
+        assert_eq!(counts(&store), (1, 1), "one content for both");
+        // Replacing `a` with other content keeps `b`'s.
+        let mut other = pdf();
+        other.extend_from_slice(b"%% other");
+        let (a2, replaced) = store
+            .write_blocking(|tx| store_doc(tx, &actor, max, &upload("a.pdf", other.clone())))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(replaced.map(|d| d.id), Some(a.id));
+        assert_eq!(counts(&store), (2, 2));
+        let read = |id: &str| {
+            store
+                .read_blocking(|tx| get(tx, "T", id)?.map(|d| content(tx, &d)).transpose())
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        assert_eq!(read(&b.id), Some(pdf()));
+        assert_eq!(read(&a2.id), Some(other));
+        store.write_blocking(|tx| delete(tx, &actor, "T", &b.id)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(counts(&store), (1, 1), "b's content went with the last document that had it");
+        store.write_blocking(|tx| delete(tx, &actor, "T", &a2.id)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(counts(&store), (0, 0));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn store_doc(
+        tx: &mut Tx,
+        actor: &Actor,
+        max: usize,
+        new: &NewDocument,
+    ) -> Result<(Document, Option<Document>), SupportError> {
+        store(tx, actor, "T", max, new)
     }
 }

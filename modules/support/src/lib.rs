@@ -39,13 +39,22 @@ impl Module for SupportModule {
     }
 
     fn tables(&self) -> Vec<&'static str> {
-        // `CHUNKS` (schema 1) stays declared so the migration can read it.
-        vec![notices::NOTICES.name(), documents::DOCUMENTS.name(), documents::BLOBS.name(), documents::CHUNKS.name()]
+        // `CHUNKS` (schema 1) and `BLOBS` (schema 2) stay declared so the migrations can read them.
+        vec![
+            notices::NOTICES.name(),
+            documents::DOCUMENTS.name(),
+            documents::CONTENT_CHUNKS.name(),
+            documents::CONTENT_META.name(),
+            documents::BLOBS.name(),
+            documents::CHUNKS.name(),
+        ]
     }
 
-    /// 1: document chunks as base64 in JSON; 2: chunks as raw bytes (`support_document_blobs`).
+    /// 1: document chunks as base64 in JSON; 2: chunks as raw bytes by document id
+    /// (`support_document_blobs`); 3: the kernel's content store by SHA-256
+    /// (`support_content_blobs`, `support_content_meta`).
     fn schema_version(&self) -> u32 {
-        2
+        3
     }
 
     fn migrate(&self, tx: &mut Tx, from: u32) -> Result<(), StoreError> {
@@ -53,7 +62,19 @@ impl Module for SupportModule {
             let (moved, kept) = documents::migrate_chunks_to_blobs(tx)?;
             tracing::info!(moved, kept, "support documents: chunks moved to the raw-bytes table");
         }
+        if from == 2 {
+            let (moved, kept) = documents::migrate_blobs_to_content(tx)?;
+            tracing::info!(moved, kept, "support documents: content moved to the content store");
+        }
         Ok(())
+    }
+
+    /// Every stored content complete and matching its SHA-256.
+    fn verify(&self, tx: &keiyaku_kernel::ReadTx) -> Result<Vec<String>, StoreError> {
+        Ok(keiyaku_kernel::blob::verify(tx, &documents::CONTENT)?
+            .into_iter()
+            .map(|p| format!("support document {p}"))
+            .collect())
     }
 
     fn seed_demo(&self, kernel: &Kernel, tx: &mut Tx) -> Result<(), StoreError> {
