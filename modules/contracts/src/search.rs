@@ -9,8 +9,8 @@
 
 use crate::error::ContractsError;
 use crate::flow::parse_date;
-use crate::model::{DocType, INDEX, Status, Summary};
 use crate::index;
+use crate::model::{DocType, INDEX, Status, Summary};
 use crate::policy::{self, Sight, Visible};
 use jiff::civil::Date;
 use keiyaku_kernel::context::Caller;
