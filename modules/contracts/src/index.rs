@@ -782,14 +782,17 @@ mod tests {
             assert_eq!(counted as usize, contracts.iter().filter(|c| c.tenant == "T1").count());
 
             // A database of schema 1 gets the same indexes from its contracts.
-            let before: Vec<Vec<String>> = store
-                .read_blocking(|tx| {
-                    ORDERINGS
-                        .iter()
-                        .map(|o| tx.scan(o.table(), "").map(|v| v.into_iter().map(|(k, _)| k).collect()))
-                        .collect::<Result<Vec<_>, StoreError>>()
-                })
-                .unwrap();
+            let keys = || -> Vec<Vec<String>> {
+                store
+                    .read_blocking(|tx| {
+                        ORDERINGS
+                            .iter()
+                            .map(|o| tx.scan(o.table(), "").map(|v| v.into_iter().map(|(k, _)| k).collect()))
+                            .collect::<Result<Vec<_>, StoreError>>()
+                    })
+                    .unwrap()
+            };
+            let before = keys();
             store
                 .write_blocking(|tx| {
                     for o in ORDERINGS {
@@ -803,14 +806,7 @@ mod tests {
                     crate::ContractsModule.migrate(tx, 1)
                 })
                 .unwrap();
-            let after: Vec<Vec<String>> = store
-                .read_blocking(|tx| {
-                    ORDERINGS
-                        .iter()
-                        .map(|o| tx.scan(o.table(), "").map(|v| v.into_iter().map(|(k, _)| k).collect()))
-                        .collect::<Result<Vec<_>, StoreError>>()
-                })
-                .unwrap();
+            let after = keys();
             assert_eq!(before, after);
             assert!(before[0].len() == contracts.len());
             check(&store, &mut rng);
