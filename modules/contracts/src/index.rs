@@ -316,9 +316,11 @@ impl Path {
     fn count_exact(&self, tx: &impl Read, tenant: &str, c: &Criteria) -> Result<usize, StoreError> {
         let (head, first, last) = match self.ordering {
             Ordering::Status => {
-                return Ok(
-                    usize::try_from(count(tx, tenant, c.status.unwrap_or(Status::Completed))?).unwrap_or(usize::MAX)
-                );
+                let n = match c.status {
+                    Some(status) => count(tx, tenant, status)?,
+                    None => 0,
+                };
+                return Ok(usize::try_from(n).unwrap_or(usize::MAX));
             }
             Ordering::Date => (
                 format!("{tenant}/d/"),
@@ -452,31 +454,9 @@ pub fn page(
     skip: usize,
     take: usize,
 ) -> Result<(usize, Vec<Owned>), StoreError> {
-    let only_status = c.date_from.is_none()
-        && c.date_to.is_none()
-        && c.amount_min.is_none()
-        && c.amount_max.is_none()
-        && c.counterparty.is_none();
-    let counted = if only_status {
-        let statuses: Vec<Status> = match c.status {
-            Some(s) => vec![s],
-            None => Status::ALL.to_vec(),
-        };
-        let mut n = 0u64;
-        for s in statuses {
-            n = n.saturating_add(count(tx, tenant, s)?);
-        }
-        Some(usize::try_from(n).unwrap_or(usize::MAX))
-    } else {
-        None
-    };
     let path = narrowest(tx, tenant, c)?;
-    let counted = match counted {
-        Some(n) => Some(n),
-        // A range that is the criteria: counted from the bucket counts; few are collected below.
-        None if path.is_exact(c) => Some(path.count_exact(tx, tenant, c)?).filter(|&n| n > COLLECT),
-        None => None,
-    };
+    // A range that is the criteria is counted from the bucket counts; few are collected below.
+    let counted = if path.is_exact(c) { Some(path.count_exact(tx, tenant, c)?).filter(|&n| n > COLLECT) } else { None };
     let total = match counted {
         Some(n) => n,
         None => {
