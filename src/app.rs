@@ -474,19 +474,20 @@ impl App {
         let spec = api.spec_endpoint();
         let docs = api.swagger_ui();
         #[cfg(feature = "auth")]
-        let web = keiyaku_web::Web::new(self.services.kernel.clone(), self.services.auth.clone());
-        #[cfg(feature = "users")]
-        let web = web.with_users(self.services.users.clone());
-        #[cfg(feature = "certs")]
-        let web = web.with_certs(self.services.certs.clone());
-        #[cfg(feature = "support")]
-        let web = web.with_support(self.services.support.clone());
-        #[cfg(feature = "contracts")]
-        let web = web.with_contracts(self.services.contracts.clone());
-        #[cfg(feature = "auth")]
-        let web = keiyaku_web::routes(web);
+        let web = keiyaku_web::routes(keiyaku_web::Web {
+            kernel: self.services.kernel.clone(),
+            auth: self.services.auth.clone(),
+            #[cfg(feature = "users")]
+            users: self.services.users.clone(),
+            #[cfg(feature = "certs")]
+            certs: self.services.certs.clone(),
+            #[cfg(feature = "support")]
+            support: self.services.support.clone(),
+            #[cfg(feature = "contracts")]
+            contracts: self.services.contracts.clone(),
+        });
         #[cfg(not(feature = "auth"))]
-        let web = keiyaku_web::routes(keiyaku_web::Web::new(self.services.kernel.clone()));
+        let web = keiyaku_web::routes(keiyaku_web::Web { kernel: self.services.kernel.clone() });
         let _ = &self.modules;
         // One API endpoint serves both prefixes its operations live under.
         let api = Arc::new(api.into_endpoint().with(ProblemJson));

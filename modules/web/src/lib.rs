@@ -31,70 +31,24 @@ pub use security::SecurityHeaders;
 
 use keiyaku_kernel::Kernel;
 
-/// What every page handler needs: the kernel and the services of the compiled-in modules.
-/// Cheap to clone.
+/// What every page handler needs: the kernel and the services of the compiled-in modules,
+/// each present exactly when its feature is (the binary's registry builds it). Cheap to clone.
 #[derive(Clone)]
 pub struct Web {
-    pub(crate) kernel: Kernel,
+    pub kernel: Kernel,
     #[cfg(feature = "auth")]
-    pub(crate) auth: keiyaku_auth::Auth,
+    pub auth: keiyaku_auth::Auth,
     #[cfg(feature = "users")]
-    pub(crate) users: Option<keiyaku_users::Users>,
+    pub users: keiyaku_users::Users,
     #[cfg(feature = "certs")]
-    pub(crate) certs: Option<keiyaku_certs::Certs>,
+    pub certs: keiyaku_certs::Certs,
     #[cfg(feature = "support")]
-    pub(crate) support: Option<keiyaku_support::Support>,
+    pub support: keiyaku_support::Support,
     #[cfg(feature = "contracts")]
-    pub(crate) contracts: Option<keiyaku_contracts::Contracts>,
+    pub contracts: keiyaku_contracts::Contracts,
 }
 
 impl Web {
-    #[cfg(feature = "auth")]
-    pub fn new(kernel: Kernel, auth: keiyaku_auth::Auth) -> Self {
-        Self {
-            kernel,
-            auth,
-            #[cfg(feature = "users")]
-            users: None,
-            #[cfg(feature = "certs")]
-            certs: None,
-            #[cfg(feature = "support")]
-            support: None,
-            #[cfg(feature = "contracts")]
-            contracts: None,
-        }
-    }
-
-    /// Adds the users module's service (its pages answer 準備中 without it).
-    #[cfg(feature = "users")]
-    pub fn with_users(mut self, users: keiyaku_users::Users) -> Self {
-        self.users = Some(users);
-        self
-    }
-
-    #[cfg(feature = "certs")]
-    pub fn with_certs(mut self, certs: keiyaku_certs::Certs) -> Self {
-        self.certs = Some(certs);
-        self
-    }
-
-    #[cfg(feature = "support")]
-    pub fn with_support(mut self, support: keiyaku_support::Support) -> Self {
-        self.support = Some(support);
-        self
-    }
-
-    #[cfg(feature = "contracts")]
-    pub fn with_contracts(mut self, contracts: keiyaku_contracts::Contracts) -> Self {
-        self.contracts = Some(contracts);
-        self
-    }
-
-    #[cfg(not(feature = "auth"))]
-    pub fn new(kernel: Kernel) -> Self {
-        Self { kernel }
-    }
-
     pub fn kernel(&self) -> &Kernel {
         &self.kernel
     }

@@ -63,6 +63,40 @@ pub(crate) fn form_body(fields: &[(&str, &str)]) -> String {
     fields.iter().map(|(k, v)| format!("{k}={}", enc(v))).collect::<Vec<_>>().join("&")
 }
 
+/// Every compiled-in module, so that each mounted page finds its tables.
+pub(crate) fn all_modules() -> Vec<&'static dyn Module> {
+    vec![
+        &KernelModule,
+        &AuthModule,
+        #[cfg(feature = "users")]
+        &keiyaku_users::UsersModule,
+        #[cfg(feature = "certs")]
+        &keiyaku_certs::CertsModule,
+        #[cfg(feature = "support")]
+        &keiyaku_support::SupportModule,
+        #[cfg(feature = "contracts")]
+        &keiyaku_contracts::ContractsModule,
+    ]
+}
+
+/// The web app's state with every compiled-in module's service over `kernel`.
+pub(crate) fn web_of(kernel: &Kernel, auth: &Auth) -> Web {
+    #[cfg(feature = "certs")]
+    let certs = keiyaku_certs::Certs::new(kernel.clone());
+    Web {
+        kernel: kernel.clone(),
+        auth: auth.clone(),
+        #[cfg(feature = "users")]
+        users: keiyaku_users::Users::new(kernel.clone()),
+        #[cfg(feature = "support")]
+        support: keiyaku_support::Support::new(kernel.clone()),
+        #[cfg(feature = "contracts")]
+        contracts: keiyaku_contracts::Contracts::new(kernel.clone(), Some(certs.clone())),
+        #[cfg(feature = "certs")]
+        certs,
+    }
+}
+
 impl<S> TestApp<S> {
     /// The app of `module` (its demo data over the auth module's, its menu), with the service
     /// `service` makes, mounted by `mount`; `name` goes into the store's file name.
@@ -74,8 +108,7 @@ impl<S> TestApp<S> {
     ) -> Self {
         let path = std::env::temp_dir().join(format!("keiyaku-web-{name}-{}.redb", keiyaku_kernel::ids::new_id()));
         let clock = Arc::new(SystemClock);
-        let modules: [&dyn Module; 3] = [&KernelModule, &AuthModule, module];
-        let store = Store::open(&path, clock.clone(), &modules).unwrap_or_else(|e| panic!("{e}"));
+        let store = Store::open(&path, clock.clone(), &all_modules()).unwrap_or_else(|e| panic!("{e}"));
         let kernel = Kernel::new(store.clone(), clock, Arc::new(Config::default()));
         let seeded: Result<(), StoreError> = store.write_blocking(|tx| {
             AuthModule.seed_demo(&kernel, tx)?;
@@ -84,7 +117,7 @@ impl<S> TestApp<S> {
         assert!(seeded.is_ok(), "{seeded:?}");
         let auth = Auth::new(kernel.clone(), module.menu());
         let service = service(&kernel);
-        let route = routes(mount(Web::new(kernel.clone(), auth.clone()), &service));
+        let route = routes(mount(web_of(&kernel, &auth), &service));
         Self { route, auth, kernel, service, path }
     }
 

@@ -81,9 +81,6 @@ dl.review dd{margin:0;word-break:break-all}
 const CSS_PATH: &str = "/static/certs.css";
 
 pub fn mount(route: Route, web: &Web) -> Route {
-    if web.certs.is_none() {
-        return route;
-    }
     let w = || web.clone();
     route
         .at(CSS_PATH, get(stylesheet))
@@ -153,10 +150,6 @@ const ORDER_STEPS: [&str; 6] =
 const APPLY_STEPS: [&str; 7] =
     ["申請者情報入力", "確認", "確認メール受信", "発行申請情報入力", "確認", "完了", "証明書の自動登録"];
 
-fn certs(web: &Web) -> Option<&Certs> {
-    web.certs.as_ref()
-}
-
 fn input_field(errors: &[FieldError], name: &str, label: &str, value: &str, kind: &str, hint: Option<&str>) -> Markup {
     let invalid = has_error(errors, name);
     html! {
@@ -204,9 +197,8 @@ fn failure(pc: &PageCtx, t: &Tenant, e: &CertsError, restart: &str) -> Response 
 
 /// The tenant and the service of a public page, or the page to answer instead.
 async fn public(web: &Web, pc: &PageCtx, code: &str) -> Result<(Tenant, Certs), Response> {
-    let Some(c) = certs(web) else { return Err(layout::not_found(pc)) };
     let t = find_tenant(web, pc, code).await?;
-    Ok((t, c.clone()))
+    Ok((t, web.certs.clone()))
 }
 
 /// Field errors of a problem, renamed to the form's fields.
@@ -1699,10 +1691,9 @@ fn state_label(pc: &PageCtx, s: State) -> &'static str {
 }
 
 /// Loads `user_id`'s certificate for the logged-in caller and renders [`certificate_section`];
-/// empty when the caller may not see it or the certs module is off.
+/// empty when the caller may not see it.
 pub async fn certificate_section_for(web: &Web, pc: &PageCtx, s: &Signed, user_id: &str) -> Markup {
-    let Some(certs) = certs(web) else { return html! {} };
-    match certs.certificate(s.caller(), user_id).await {
+    match web.certs.certificate(s.caller(), user_id).await {
         Ok((user, cert)) => {
             let manage =
                 keiyaku_certs::authz::decide(s.caller(), keiyaku_certs::authz::Op::TestCertificate, Some(&user))
@@ -1715,8 +1706,7 @@ pub async fn certificate_section_for(web: &Web, pc: &PageCtx, s: &Signed, user_i
 
 async fn signed_certs(web: &Web, pc: &PageCtx, req: &Request, tenant: &str) -> Result<(Signed, Certs), Response> {
     let s = signed_in(web, pc, req, tenant, Need::Ready).await?;
-    let Some(c) = certs(web) else { return Err(layout::not_found(pc)) };
-    Ok((s, c.clone()))
+    Ok((s, web.certs.clone()))
 }
 
 fn signed_failure(pc: &PageCtx, e: &CertsError) -> Response {

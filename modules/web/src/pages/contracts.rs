@@ -48,10 +48,6 @@ pub const PER_PAGE: usize = 20;
 pub const FREE_FIELDS: usize = 3;
 
 pub fn mount(route: Route, web: &Web) -> Route {
-    if web.contracts.is_none() {
-        // Without the service the dashboard's 準備中 fallback answers these paths.
-        return route;
-    }
     route
         .at("/t/:tenant/contracts", get(search_page).data(web.clone()))
         .at("/t/:tenant/contracts.csv", get(search_csv).data(web.clone()))
@@ -173,11 +169,8 @@ fn not_found_msg(pc: &PageCtx) -> Msg {
 
 async fn open<'a>(web: &'a Web, req: &Request, tenant: &str) -> Result<(PageCtx, Signed, &'a Contracts), Response> {
     let pc = PageCtx::of(req);
-    let Some(contracts) = web.contracts.as_ref() else {
-        return Err(layout::not_found(&pc));
-    };
     let s = signed_in(web, &pc, req, tenant, Need::Ready).await?;
-    Ok((pc, s, contracts))
+    Ok((pc, s, &web.contracts))
 }
 
 /// A message page inside the logged-in shell (403, 404, a refusal of the service).

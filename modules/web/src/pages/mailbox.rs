@@ -336,7 +336,7 @@ struct MailboxQuery {
 /// The last archive renewal run, for the operator.
 #[cfg(feature = "contracts")]
 async fn renewal(web: &Web) -> Option<RenewalSummary> {
-    let run = web.contracts.as_ref()?.last_renewal().await.ok()??;
+    let run = web.contracts.last_renewal().await.ok()??;
     Some(RenewalSummary {
         finished: run.finished_at.map(clock::display),
         within_days: run.within_days,

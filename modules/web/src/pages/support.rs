@@ -35,10 +35,6 @@ use serde::Deserialize;
 const NOTICES_PER_PAGE: usize = 10;
 
 pub fn mount(route: Route, web: &Web) -> Route {
-    if web.support.is_none() {
-        // Without the service the dashboard's 準備中 fallback answers these paths.
-        return route;
-    }
     route
         .at("/t/:tenant/support", get(support_page).data(web.clone()))
         .at("/t/:tenant/support/documents", post(upload_document).data(web.clone()))
@@ -47,10 +43,6 @@ pub fn mount(route: Route, web: &Web) -> Route {
         .at("/t/:tenant/notices/:id/delete", post(delete_notice).data(web.clone()))
         .at("/t/:tenant/usage", get(usage_page).data(web.clone()))
         .at("/t/:tenant/usage.csv", get(usage_csv).data(web.clone()))
-}
-
-fn service(web: &Web) -> Option<&Support> {
-    web.support.as_ref()
 }
 
 /// Messages that a redirect may ask for with `?done=` (only these codes exist).
@@ -70,14 +62,11 @@ fn done_msg(req: &Request, lang: Lang) -> Option<Msg> {
 }
 
 /// A logged-in page: its context, the session and the service; Err is the page to answer
-/// with instead (the session's refusal, or 404 without the service).
+/// with instead (the session's refusal).
 async fn open<'a>(web: &'a Web, req: &Request, tenant: &str) -> Result<(PageCtx, Signed, &'a Support), Response> {
     let pc = PageCtx::of(req);
     let s = signed_in(web, &pc, req, tenant, Need::Ready).await?;
-    let Some(support) = service(web) else {
-        return Err(layout::not_found(&pc));
-    };
-    Ok((pc, s, support))
+    Ok((pc, s, &web.support))
 }
 
 /// A service error as a status, a message and field errors; None for server errors
@@ -305,9 +294,7 @@ async fn render_support(
     out: Outcome,
     category: &str,
 ) -> Response {
-    let Some(support) = service(web) else {
-        return layout::not_found(pc);
-    };
+    let support = &web.support;
     if !is_tenant_code(tenant) {
         return layout::not_found(pc);
     }
@@ -852,7 +839,12 @@ mod tests {
         type App = TestApp<Support>;
 
         fn app() -> App {
-            TestApp::new("support", &SupportModule, |k| Support::new(k.clone()), |w, s| w.with_support(s.clone()))
+            TestApp::new(
+                "support",
+                &SupportModule,
+                |k| Support::new(k.clone()),
+                |w, s| crate::Web { support: s.clone(), ..w },
+            )
         }
 
         impl App {

@@ -47,10 +47,6 @@ pub const DIALOG_PER_PAGE: usize = 20;
 const SUB_EMAIL_FIELDS: usize = 2;
 
 pub fn mount(route: Route, web: &Web) -> Route {
-    if web.users.is_none() {
-        // Without the service the 準備中 fallback answers.
-        return route;
-    }
     let w = || web.clone();
     route
         .at("/t/:tenant/admin/users", get(list_page).data(w()))
@@ -171,11 +167,8 @@ fn title(pc: &PageCtx) -> &'static str {
 
 async fn open<'a>(web: &'a Web, req: &Request, tenant: &str) -> Result<(PageCtx, Signed, &'a Users), Response> {
     let pc = PageCtx::of(req);
-    let Some(users) = web.users.as_ref() else {
-        return Err(layout::not_found(&pc));
-    };
     let s = signed_in(web, &pc, req, tenant, Need::Ready).await?;
-    Ok((pc, s, users))
+    Ok((pc, s, &web.users))
 }
 
 /// A message page inside the logged-in shell (403, 404, a problem of the service).
@@ -1787,7 +1780,7 @@ mod tests {
         type App = TestApp<Users>;
 
         fn app() -> App {
-            TestApp::new("users", &UsersModule, |k| Users::new(k.clone()), |w, u| w.with_users(u.clone()))
+            TestApp::new("users", &UsersModule, |k| Users::new(k.clone()), |w, u| crate::Web { users: u.clone(), ..w })
         }
 
         impl App {
