@@ -19,6 +19,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod form;
 pub mod layout;
 pub mod linkify;
 pub mod page;
@@ -26,6 +27,7 @@ pub mod pages;
 pub mod query;
 pub mod security;
 pub mod session;
+pub mod views;
 
 pub use security::SecurityHeaders;
 

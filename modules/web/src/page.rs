@@ -5,6 +5,7 @@
 //! poem turns the error back into exactly that response, and the security headers are set on
 //! it like on any other (`security.rs` applies them to errors too).
 
+use keiyaku_kernel::directory::Tenant;
 use poem::{IntoResponse, Response};
 
 /// A response that replaces the page (redirect, error page, 404); boxed, so a `PageResult`
@@ -30,6 +31,19 @@ pub type PageResult = Result<Response, Early>;
 /// A page answer from anything that is a response.
 pub fn ok(resp: impl IntoResponse) -> PageResult {
     Ok(resp.into_response())
+}
+
+/// The tenant of a public page, or the page to show instead (404, 500).
+pub async fn find_tenant(web: &crate::Web, pc: &crate::layout::PageCtx, code: &str) -> Result<Tenant, Response> {
+    if !crate::session::is_tenant_code(code) {
+        return Err(crate::layout::not_found(pc));
+    }
+    let code = code.to_string();
+    match web.kernel.store.read(move |tx| keiyaku_kernel::directory::get_tenant(tx, &code)).await {
+        Ok(Some(t)) => Ok(t),
+        Ok(None) => Err(crate::layout::not_found(pc)),
+        Err(e) => Err(crate::layout::server_error(pc, &e)),
+    }
 }
 
 #[cfg(test)]
@@ -59,5 +73,46 @@ mod tests {
         let resp = app.get_response(Request::builder().uri_str("/page").finish()).await;
         assert_eq!(resp.status(), StatusCode::OK);
         assert_eq!(resp.into_body().into_string().await.ok().as_deref(), Some("本文"));
+    }
+
+    /// Every page's source files, by page name: `pages/NAME/*.rs`, or `pages/NAME.rs`.
+    fn page_sources() -> Vec<(String, std::path::PathBuf, String)> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/pages");
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let name = path.file_stem().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+            let files: Vec<_> = if path.is_dir() {
+                std::fs::read_dir(&path).into_iter().flatten().flatten().map(|e| e.path()).collect()
+            } else if name != "mod" {
+                vec![path]
+            } else {
+                vec![]
+            };
+            for file in files.into_iter().filter(|f| f.extension().is_some_and(|e| e == "rs")) {
+                let text = std::fs::read_to_string(&file).unwrap_or_default();
+                out.push((name.clone(), file, text));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn pages_do_not_import_each_other() {
+        let sources = page_sources();
+        let mut names: Vec<&str> = sources.iter().map(|(n, _, _)| n.as_str()).collect();
+        names.dedup();
+        assert!(names.len() > 5, "the page sources were not found: {names:?}");
+        let mut offences = Vec::new();
+        for (name, file, text) in &sources {
+            for other in names.iter().filter(|o| **o != name) {
+                for needle in [format!("pages::{other}"), format!("super::super::{other}")] {
+                    if text.contains(&needle) {
+                        offences.push(format!("{} uses {needle}", file.display()));
+                    }
+                }
+            }
+        }
+        assert!(offences.is_empty(), "a page imports another; share it in form.rs, page.rs or views/: {offences:#?}");
     }
 }

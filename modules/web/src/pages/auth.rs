@@ -3,14 +3,15 @@
 //! (`POST /t/:tenant/logout`).
 
 use crate::Web;
+use crate::form::code_form;
 use crate::layout::{self, Msg, PageCtx, TenantHead, app_page, field_errors, has_error};
-use crate::page::PageResult;
+use crate::page::{PageResult, find_tenant};
 use crate::session::{
     self, CSRF_FIELD, FormToken, Need, SESSION_COOKIE, Signed, clear_session_cookie, is_tenant_code, session_cookie,
     signed_in, tenant_path, token_cookie,
 };
 use keiyaku_auth::{AuthError, Login, SessionKind, password};
-use keiyaku_kernel::directory::{self, Tenant};
+use keiyaku_kernel::directory::Tenant;
 use keiyaku_kernel::error::{ApiError, FieldError};
 use keiyaku_kernel::validate::{Invalid, Rule};
 use maud::{Markup, html};
@@ -29,19 +30,6 @@ pub(crate) fn mount(route: Route, web: &Web) -> Route {
         .at("/t/:tenant/totp/enroll", post(totp_enroll).data(web.clone()))
         .at("/t/:tenant/totp/confirm", post(totp_confirm).data(web.clone()))
         .at("/t/:tenant/totp/remove", post(totp_remove).data(web.clone()))
-}
-
-/// The tenant of a public page, or the page to show instead (404, 500).
-pub(crate) async fn find_tenant(web: &Web, pc: &PageCtx, code: &str) -> Result<Tenant, Response> {
-    if !is_tenant_code(code) {
-        return Err(layout::not_found(pc));
-    }
-    let code = code.to_string();
-    match web.kernel.store.read(move |tx| directory::get_tenant(tx, &code)).await {
-        Ok(Some(t)) => Ok(t),
-        Ok(None) => Err(layout::not_found(pc)),
-        Err(e) => Err(layout::server_error(pc, &e)),
-    }
 }
 
 fn head(t: &Tenant) -> TenantHead<'_> {
@@ -207,28 +195,6 @@ fn code_view(pc: &PageCtx, v: &CodeView<'_>) -> Markup {
         }
     };
     layout::public_page(pc, title, Some(head(v.tenant)), false, body)
-}
-
-/// The second login step's form (tenant users and the operator): the challenge and a code.
-pub(crate) fn code_form(pc: &PageCtx, action: &str, challenge: &str, csrf: &str) -> Markup {
-    html! {
-        form.form-grid method="post" action=(action) {
-            input type="hidden" name=(CSRF_FIELD) value=(csrf);
-            input type="hidden" name="challenge" value=(challenge);
-            label for="code" { (pc.t("認証コード", "Code")) }
-            div.field {
-                input #code type="text" name="code" required autofocus autocomplete="one-time-code"
-                    inputmode="numeric" maxlength="16";
-                p.hint { (pc.t(
-                    "認証アプリを使えない場合は、リカバリーコードを入力できます(各コード1回限り)。",
-                    "Without the app, enter one of your recovery codes (each works once).",
-                )) }
-            }
-            div.actions-row {
-                button.button.button-wide type="submit" { (pc.t("ログイン", "Log in")) }
-            }
-        }
-    }
 }
 
 #[handler]

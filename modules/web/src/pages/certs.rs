@@ -21,16 +21,17 @@
 //! capability. Handlers extract, call [`keiyaku_certs::Certs`] and render.
 
 use crate::Web;
+use crate::form::hidden;
 use crate::layout::{
     self, Msg, PageCtx, Tab, TenantHead, app_page, expired_public_form, field_errors, has_error, invalid_msg,
 };
-use crate::page::PageResult;
-use crate::pages::auth::find_tenant;
+use crate::page::{PageResult, find_tenant};
 use crate::session::{CSRF_FIELD, FormToken, Need, Signed, signed_in, tenant_path};
+use crate::views::certificate::{CSS_PATH, certificate_section};
 use base64::Engine;
 use keiyaku_certs::applications::{Decided, DetailsInput, StartInput, Submitted, Upload};
 use keiyaku_certs::captcha::CaptchaAnswer;
-use keiyaku_certs::certificates::{self, REASONS, State};
+use keiyaku_certs::certificates::{self, REASONS};
 use keiyaku_certs::documents::{TAX_PERCENT, totals, yen};
 use keiyaku_certs::model::{ApplicantKind, Application, Billing, CertRecord, Delivery};
 use keiyaku_certs::orders::{self, OrderInput};
@@ -77,8 +78,6 @@ dl.review dd{margin:0;word-break:break-all}
 .status-not_yet_usable{color:#8a5a00;font-weight:700}
 .check-row{display:flex;gap:.5rem;align-items:flex-start;margin:1rem 0}
 "#;
-
-const CSS_PATH: &str = "/static/certs.css";
 
 pub fn mount(route: Route, web: &Web) -> Route {
     let w = || web.clone();
@@ -162,10 +161,6 @@ fn input_field(errors: &[FieldError], name: &str, label: &str, value: &str, kind
             (field_errors(errors, name))
         }
     }
-}
-
-fn hidden(name: &str, value: &str) -> Markup {
-    html! { input type="hidden" name=(name) value=(value); }
 }
 
 /// The response for a failed service call: expired links explain how to start again.
@@ -1634,75 +1629,6 @@ async fn keyfile_download(
 
 // ---------------------------------------------------------------------------------------
 // The signer's certificate (logged in)
-
-/// The 電子証明書 box of a signer: subject, serial, validity, usable from, status, with
-/// 証明書のテスト and 失効申請 when `manage`; `now` decides the status. For the signer detail page of the users pages.
-pub fn certificate_section(
-    pc: &PageCtx,
-    s: &Signed,
-    user_id: &str,
-    cert: Option<&CertRecord>,
-    manage: bool,
-    now: jiff::Timestamp,
-) -> Markup {
-    let base = format!("certificates/users/{user_id}");
-    html! {
-        link rel="stylesheet" href=(CSS_PATH);
-        section.cert-box aria-labelledby="cert-title" {
-            h2 #cert-title { (pc.t("電子証明書", "Certificate")) }
-            @match cert {
-                None => {
-                    p.empty { (pc.t("証明書は登録されていません。", "No certificate is registered.")) }
-                    p { a href=(tenant_path(&s.tenant_code, "certificates/apply")) { (pc.t("JCAN証明書発行申請", "Apply for a certificate")) } }
-                }
-                Some(c) => {
-                    @let state = certificates::state(c, now);
-                    dl.review {
-                        dt { (pc.t("表記名", "Subject")) } dd { (c.common_name) }
-                        dt { (pc.t("組織名", "Organization")) } dd { (c.organization) }
-                        dt { (pc.t("シリアル番号", "Serial number")) } dd.code { (c.serial) }
-                        dt { (pc.t("有効期間", "Validity")) } dd { (clock::display(c.not_before)) " 〜 " (clock::display(c.not_after)) }
-                        dt { (pc.t("利用開始日", "Usable from")) } dd { (certificates::date_display(c.usable_from)) }
-                        dt { (pc.t("状態", "Status")) } dd { span class=(format!("status-{}", state.as_str())) id="cert-status" { (state_label(pc, state)) } }
-                        @if let Some(r) = &c.revocation_reason { dt { (pc.t("失効理由", "Reason")) } dd { (r) } }
-                    }
-                    @if manage && state != State::Revoked {
-                        div.cert-actions {
-                            form.inline-form method="post" action=(tenant_path(&s.tenant_code, &format!("{base}/test"))) {
-                                (hidden(CSRF_FIELD, s.csrf()))
-                                button.button type="submit" id="cert-test" { (pc.t("証明書のテスト", "Test the certificate")) }
-                            }
-                            a.button.button-secondary href=(tenant_path(&s.tenant_code, &format!("{base}/revoke"))) id="cert-revoke" { (pc.t("失効申請", "Revoke")) }
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-fn state_label(pc: &PageCtx, s: State) -> &'static str {
-    match s {
-        State::NotYetUsable => pc.t("利用開始前", "Not usable yet"),
-        State::Active => pc.t("有効", "Valid"),
-        State::Expired => pc.t("期限切れ", "Expired"),
-        State::Revoked => pc.t("失効", "Revoked"),
-    }
-}
-
-/// Loads `user_id`'s certificate for the logged-in caller and renders [`certificate_section`];
-/// empty when the caller may not see it.
-pub async fn certificate_section_for(web: &Web, pc: &PageCtx, s: &Signed, user_id: &str) -> Markup {
-    match web.certs.certificate(s.caller(), user_id).await {
-        Ok((user, cert)) => {
-            let manage =
-                keiyaku_certs::authz::decide(s.caller(), keiyaku_certs::authz::Op::TestCertificate, Some(&user))
-                    == keiyaku_users::scope::Decision::Allow;
-            certificate_section(pc, s, user_id, cert.as_ref(), manage, web.kernel.now())
-        }
-        Err(_) => html! {},
-    }
-}
 
 async fn signed_certs(web: &Web, pc: &PageCtx, req: &Request, tenant: &str) -> Result<(Signed, Certs), Response> {
     let s = signed_in(web, pc, req, tenant, Need::Ready).await?;

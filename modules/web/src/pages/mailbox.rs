@@ -4,6 +4,7 @@
 //! `keiyaku_operator`, double-submit CSRF like the login form).
 
 use crate::Web;
+use crate::form::code_form;
 use crate::layout::{self, Msg, PageCtx};
 use crate::linkify::linkify;
 use crate::page::PageResult;
@@ -282,7 +283,7 @@ fn operator_code_view(pc: &PageCtx, challenge: &str, csrf: &str, msg: Option<&Ms
         section.card {
             h1.card-title { (title) }
             (layout::messages(msg))
-            (super::auth::code_form(pc, "/mailbox/login/totp", challenge, csrf))
+            (code_form(pc, "/mailbox/login/totp", challenge, csrf))
         }
     };
     layout::public_page(pc, title, None, false, body)

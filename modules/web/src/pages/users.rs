@@ -849,7 +849,7 @@ pub fn no_certificate(pc: &PageCtx) -> Markup {
 /// The 電子証明書 section: the certs module's box when it is compiled in and shows one.
 #[cfg(feature = "certs")]
 async fn certificate_box(web: &Web, pc: &PageCtx, s: &Signed, user_id: &str) -> Markup {
-    let m = crate::pages::certs::certificate_section_for(web, pc, s, user_id).await;
+    let m = crate::views::certificate::certificate_section_for(web, pc, s, user_id).await;
     if m.0.is_empty() {
         no_certificate(pc)
     } else {
