@@ -37,7 +37,16 @@ impl Tx {
             target: target.to_string(),
             detail,
         };
-        self.put(&AUDIT, &new_id(), &record)
+        let id = new_id();
+        self.put(&AUDIT, &id, &record)?;
+        if self.observers.is_empty() {
+            return Ok(());
+        }
+        // Taken while they run, so what they audit themselves is not observed again.
+        let observers = std::mem::take(&mut self.observers);
+        let result = observers.all().iter().try_for_each(|o| o.observe(self, &id, &record));
+        self.observers = observers;
+        result
     }
 }
 

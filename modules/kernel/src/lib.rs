@@ -14,6 +14,7 @@ pub mod csv;
 pub mod directory;
 pub mod doc_type;
 pub mod error;
+pub mod events;
 pub mod ids;
 pub mod intent;
 pub mod kek;

@@ -54,6 +54,11 @@ pub trait Module: Send + Sync {
     fn menu(&self) -> Vec<MenuItem> {
         Vec::new()
     }
+
+    /// What follows every audit record inside its transaction ([`crate::events`]).
+    fn audit_observer(&self) -> Option<std::sync::Arc<dyn crate::events::AuditObserver>> {
+        None
+    }
 }
 
 /// The kernel's own tables.

@@ -4,6 +4,7 @@
 //! schema version is recorded, older versions are migrated forward and newer ones refused.
 
 use crate::clock::Clock;
+use crate::events::Observers;
 use crate::module::Module;
 use jiff::Timestamp;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
@@ -261,6 +262,8 @@ pub struct Store {
     outbox_changed: Arc<Notify>,
     /// Every table of the enabled modules, and `meta`.
     tables: Arc<Vec<&'static str>>,
+    /// The enabled modules' audit observers, called by every [`Tx::audit`].
+    observers: Observers,
 }
 
 /// What [`Store::verify`] found.
@@ -299,7 +302,7 @@ fn due_migrations(db: &Database, modules: &[&dyn Module]) -> Result<Vec<(&'stati
 /// Creates every module's tables and records (or migrates to) each module's schema version,
 /// in one transaction.
 fn init_schema(db: &Database, now: Timestamp, modules: &[&dyn Module]) -> Result<(), StoreError> {
-    let mut tx = Tx { inner: db.begin_write()?, now, mail_enqueued: false };
+    let mut tx = Tx { inner: db.begin_write()?, now, mail_enqueued: false, observers: Observers::default() };
     tx.inner.open_table(META)?;
     for module in modules {
         for table in module.tables() {
@@ -490,6 +493,7 @@ impl Store {
             clock,
             outbox_changed: Arc::new(Notify::new()),
             tables: Arc::new(tables),
+            observers: Observers::new(modules.iter().filter_map(|m| m.audit_observer()).collect()),
         })
     }
 
@@ -544,7 +548,7 @@ impl Store {
     {
         let (current, inner) = self.handle.begin(Database::begin_write)?;
         let generation = current.generation;
-        let tx = Tx { inner, now: self.clock.now(), mail_enqueued: false };
+        let tx = Tx { inner, now: self.clock.now(), mail_enqueued: false, observers: self.observers.clone() };
         let (out, io_failed) = watch_io(move || {
             let mut tx = tx;
             let out = f(&mut tx)?;
@@ -791,6 +795,8 @@ pub struct Tx {
     inner: redb::WriteTransaction,
     now: Timestamp,
     mail_enqueued: bool,
+    /// Who follows this transaction's audit records; empty while they are being called.
+    pub(crate) observers: Observers,
 }
 
 impl Tx {
