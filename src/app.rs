@@ -3,7 +3,7 @@
 //! document and the web pages over HTTPS.
 
 use crate::tls;
-use keiyaku_kernel::module::{KernelModule, MenuItem, Module};
+use keiyaku_kernel::module::Module;
 use keiyaku_kernel::{Clock, Config, Kernel, Store};
 use keiyaku_web::api::http::{BodyLimit, ProblemJson};
 use poem::listener::{Acceptor, Listener, TcpListener};
@@ -18,22 +18,7 @@ use std::time::Duration;
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 const DB_FILE: &str = "keiyaku.redb";
 
-/// The compiled-in modules, in dependency order.
-pub fn modules() -> Vec<Box<dyn Module>> {
-    #[allow(unused_mut)]
-    let mut list: Vec<Box<dyn Module>> = vec![Box::new(KernelModule)];
-    #[cfg(feature = "auth")]
-    list.push(Box::new(keiyaku_auth::AuthModule));
-    #[cfg(feature = "users")]
-    list.push(Box::new(keiyaku_users::UsersModule));
-    #[cfg(feature = "certs")]
-    list.push(Box::new(keiyaku_certs::CertsModule));
-    #[cfg(feature = "support")]
-    list.push(Box::new(keiyaku_support::SupportModule));
-    #[cfg(feature = "contracts")]
-    list.push(Box::new(keiyaku_contracts::ContractsModule));
-    list
-}
+pub use crate::registry::{Services, modules};
 
 #[derive(Object)]
 #[oai(skip_serializing_if_is_none)]
@@ -85,124 +70,10 @@ impl HealthApi {
     }
 }
 
-/// The operator's backup download while serving.
-#[cfg(feature = "auth")]
-struct BackupApi {
-    auth: keiyaku_auth::Auth,
-}
-
-#[cfg(feature = "auth")]
-#[OpenApi]
-impl BackupApi {
-    /// A consistent backup of the running appliance (tar: manifest with SHA-256 checksums and
-    /// the database), for `keiyaku restore`.
-    // The archive is written to a temporary file and streamed from it (never held in memory);
-    // the download is audited before it starts.
-    #[oai(path = "/api/v1/operator/backup", method = "post", operation_id = "createBackup")]
-    async fn create_backup(
-        &self,
-        ctx: keiyaku_web::api::http::Ctx,
-        token: keiyaku_web::api::auth::BearerToken,
-    ) -> keiyaku_web::api::http::ApiResult<poem_openapi::payload::Attachment<poem::Body>> {
-        let actor = self.auth.operator(&token.0.token, ctx.client.clone()).await.map_err(|e| ctx.fail(&e))?;
-        let store = self.auth.kernel().store.clone();
-        let data_dir = self.auth.kernel().config.storage.data_dir.clone();
-        let file = tokio::task::spawn_blocking(move || backup_download(&store, &data_dir, &actor))
-            .await
-            .map_err(|_| keiyaku_web::api::http::Failure::status(500, ctx.lang))?
-            .map_err(|e| {
-                tracing::error!(error = %e, "backup failed");
-                keiyaku_web::api::http::Failure::status(500, ctx.lang)
-            })?;
-        let name = format!(
-            "keiyaku-{}.tar",
-            self.auth.kernel().now().to_zoned_datetime(keiyaku_kernel::clock::tokyo()).strftime("%Y%m%d-%H%M%S")
-        );
-        let body = poem::Body::from_async_read(tokio::fs::File::from_std(file));
-        Ok(poem_openapi::payload::Attachment::new(body).filename(name))
-    }
-}
-
-/// Writes a backup archive to a temporary file, records the download in the audit chain (a
-/// failed record means no download), and returns the open file, its name already removed so
-/// nothing is left behind however the download ends.
-#[cfg(feature = "auth")]
-fn backup_download(
-    store: &keiyaku_kernel::store::Store,
-    data_dir: &std::path::Path,
-    actor: &keiyaku_kernel::context::Actor,
-) -> Result<std::fs::File, String> {
-    let path = std::env::temp_dir().join(format!("keiyaku-api-backup-{}.tar", keiyaku_kernel::ids::new_id()));
-    let opened = crate::backup::write_archive(store, data_dir, &path).and_then(|manifest| {
-        let file = std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let size = file.metadata().map_err(|e| e.to_string())?.len();
-        store
-            .write_blocking(|tx| {
-                tx.audit(
-                    actor,
-                    "backup.download",
-                    "database",
-                    serde_json::json!({"bytes": size, "created_at": manifest.created_at}),
-                )
-            })
-            .map_err(|e| format!("audit: {e}"))?;
-        Ok(file)
-    });
-    let _ = std::fs::remove_file(&path);
-    opened
-}
-
-/// Everything the API is made of, for the enabled features.
-pub struct Services {
-    pub kernel: Kernel,
-    #[cfg(feature = "auth")]
-    pub auth: keiyaku_auth::Auth,
-    #[cfg(feature = "users")]
-    pub users: keiyaku_users::Users,
-    #[cfg(feature = "certs")]
-    pub certs: keiyaku_certs::Certs,
-    #[cfg(feature = "support")]
-    pub support: keiyaku_support::Support,
-    #[cfg(feature = "contracts")]
-    pub contracts: keiyaku_contracts::Contracts,
-}
-
-fn menus(modules: &[Box<dyn Module>]) -> Vec<MenuItem> {
-    let mut items: Vec<MenuItem> = modules.iter().flat_map(|m| m.menu()).collect();
-    items.sort_by_key(|m| m.order);
-    items
-}
-
 /// The OpenAPI service of the enabled modules (also what `keiyaku openapi` prints).
 pub fn api_service(services: &Services) -> OpenApiService<impl OpenApi, ()> {
-    #[cfg(feature = "auth")]
-    let auth_api =
-        (keiyaku_web::api::auth::AuthApi { auth: services.auth.clone() }, BackupApi { auth: services.auth.clone() });
-    #[cfg(not(feature = "auth"))]
-    let auth_api = ();
-    #[cfg(feature = "users")]
-    let users_api = keiyaku_web::api::users::UsersApi { auth: services.auth.clone(), users: services.users.clone() };
-    #[cfg(not(feature = "users"))]
-    let users_api = ();
-    #[cfg(feature = "certs")]
-    let certs_api = keiyaku_web::api::certs::CertsApi { auth: services.auth.clone(), certs: services.certs.clone() };
-    #[cfg(not(feature = "certs"))]
-    let certs_api = ();
-    #[cfg(feature = "support")]
-    let support_api =
-        keiyaku_web::api::support::SupportApi { auth: services.auth.clone(), support: services.support.clone() };
-    #[cfg(not(feature = "support"))]
-    let support_api = ();
-    #[cfg(feature = "contracts")]
-    let contracts_api = keiyaku_web::api::contracts::ContractsApi {
-        auth: services.auth.clone(),
-        contracts: services.contracts.clone(),
-    };
-    #[cfg(not(feature = "contracts"))]
-    let contracts_api = ();
-    let _ = &services.kernel;
     let health = HealthApi { store: services.kernel.store.clone(), last: Arc::default() };
-    OpenApiService::new((health, auth_api, users_api, certs_api, (support_api, contracts_api)), "keiyaku", VERSION)
+    OpenApiService::new((health, crate::registry::apis(services)), "keiyaku", VERSION)
         .description("keiyaku — self-hosted electronic-contract appliance (電子契約サービス). Errors are application/problem+json with a stable `code`; messages follow Accept-Language (ja default, en).")
 }
 
@@ -225,34 +96,7 @@ fn open_services(config: &Config, db: &std::path::Path, clock: Arc<dyn Clock>) -
     let store =
         Store::open_with_cache(db, clock.clone(), &refs, cache).map_err(|e| format!("{}: {e}", db.display()))?;
     let kernel = Kernel::new(store, clock, Arc::new(config.clone()));
-    #[cfg(feature = "auth")]
-    let auth = keiyaku_auth::Auth::new(kernel.clone(), menus(&modules));
-    #[cfg(not(feature = "auth"))]
-    let _ = menus(&modules);
-    #[cfg(feature = "certs")]
-    let certs = keiyaku_certs::Certs::new(kernel.clone());
-    #[cfg(feature = "support")]
-    let support = keiyaku_support::Support::new(kernel.clone());
-    #[cfg(feature = "contracts")]
-    let support = support.with_waiting(Arc::new(keiyaku_contracts::ContractsWaiting));
-    #[cfg(feature = "users")]
-    let users = keiyaku_users::Users::new(kernel.clone());
-    // Signers confirm delegation mandates with their certificate's key and PIN.
-    #[cfg(all(feature = "users", feature = "certs"))]
-    let users = users.with_signer_keys(Arc::new(certs.clone()));
-    Ok(Services {
-        #[cfg(feature = "users")]
-        users,
-        #[cfg(feature = "contracts")]
-        contracts: keiyaku_contracts::Contracts::new(kernel.clone(), Some(certs.clone())),
-        #[cfg(feature = "certs")]
-        certs,
-        #[cfg(feature = "support")]
-        support,
-        #[cfg(feature = "auth")]
-        auth,
-        kernel,
-    })
+    Ok(crate::registry::services(kernel, &modules))
 }
 
 #[derive(Debug, Clone, Default)]
@@ -350,82 +194,66 @@ async fn tls_maintenance(tls: Arc<tls::Tls>, kernel: Kernel, mut stop: tokio::sy
     }
 }
 
-/// Hourly: secrets kept too long in stored mail are scrubbed.
-async fn secret_sweep(kernel: Kernel, mut stop: tokio::sync::watch::Receiver<bool>) {
-    loop {
-        match kernel.store.write(keiyaku_kernel::mail::scrub_expired).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(mails = n, "passwords scrubbed from stored mail"),
-            Err(e) => tracing::error!(error = %e, "scrubbing stored mail failed"),
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
-            _ = stop.changed() => return,
-        }
-    }
+/// One run of a job.
+pub type JobTask = Arc<dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send + Sync>;
+
+/// Periodic work while serving: run `first` after start, then every `every`, until the
+/// server stops (a run in progress finishes first).
+pub struct Job {
+    pub name: &'static str,
+    pub first: Duration,
+    pub every: Duration,
+    pub run: JobTask,
 }
 
-/// Hourly: expired sessions are removed.
-#[cfg(feature = "auth")]
-async fn session_sweep(auth: keiyaku_auth::Auth, mut stop: tokio::sync::watch::Receiver<bool>) {
-    loop {
-        match auth.sweep_sessions().await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(sessions = n, "expired sessions removed"),
-            Err(e) => tracing::error!(error = %e, "sweeping expired sessions failed"),
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
-            _ = stop.changed() => return,
-        }
+impl Job {
+    /// `run` boxed as a job's task.
+    pub fn task<F, Fut>(run: F) -> JobTask
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        Arc::new(move || Box::pin(run()))
     }
-}
 
-/// Hourly: certificates whose replacement became usable are revoked as superseded, and the
-/// CRLs of imported certificates are renewed from their distribution points.
-#[cfg(feature = "certs")]
-async fn certificate_maintenance(certs: keiyaku_certs::Certs, mut stop: tokio::sync::watch::Receiver<bool>) {
-    loop {
-        match certs.revoke_superseded().await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(certificates = n, "superseded certificates revoked"),
-            Err(e) => tracing::error!(error = %e, "revoking superseded certificates failed"),
-        }
-        match certs.refresh_imported_crls().await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(certificates = n, "CRLs of imported certificates renewed"),
-            Err(e) => tracing::error!(error = %e, "renewing the CRLs of imported certificates failed"),
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
-            _ = stop.changed() => return,
-        }
+    /// A job run at start and then every hour.
+    pub fn hourly<F, Fut>(name: &'static str, run: F) -> Job
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        Job { name, first: Duration::ZERO, every: Duration::from_secs(3600), run: Job::task(run) }
     }
-}
 
-/// Archive renewal (PAdES-B-LTA) once a day, the first an hour after start, then the
-/// day's anchor of each contract chain that moved (its head time-stamped).
-#[cfg(feature = "contracts")]
-async fn archive_renewal(contracts: keiyaku_contracts::Contracts, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let mut wait = Duration::from_secs(3600);
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = stop.changed() => return,
-        }
-        wait = Duration::from_secs(24 * 3600);
-        match contracts.renew_archives(keiyaku_contracts::archive::DEFAULT_WITHIN_DAYS, |_, _| {}).await {
-            Ok(run) if run.failed > 0 => {
-                tracing::error!(renewed = run.renewed, failed = run.failed, "archive renewal: some contracts failed")
+    async fn serve(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let mut wait = self.first;
+        loop {
+            if !wait.is_zero() {
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = stop.changed() => return,
+                }
             }
-            Ok(run) => tracing::info!(checked = run.checked, renewed = run.renewed, "archive renewal done"),
-            Err(e) => tracing::error!(error = %e, "archive renewal failed"),
-        }
-        match contracts.anchor_chains().await {
-            Ok(n) => tracing::info!(anchored = n, "contract chains anchored"),
-            Err(e) => tracing::error!(error = %e, "anchoring the contract chains failed"),
+            tracing::debug!(job = self.name, "running");
+            (self.run)().await;
+            wait = self.every;
         }
     }
+}
+
+/// The kernel's own periodic work: secrets kept too long in stored mail are scrubbed (hourly).
+fn kernel_jobs(kernel: &Kernel) -> Vec<Job> {
+    let kernel = kernel.clone();
+    vec![Job::hourly("secret sweep", move || {
+        let kernel = kernel.clone();
+        async move {
+            match kernel.store.write(keiyaku_kernel::mail::scrub_expired).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(mails = n, "passwords scrubbed from stored mail"),
+                Err(e) => tracing::error!(error = %e, "scrubbing stored mail failed"),
+            }
+        }
+    })]
 }
 
 impl App {
@@ -454,16 +282,10 @@ impl App {
             tls_ca: tls.ca_path(),
             ..Notices::default()
         };
-        #[cfg(feature = "auth")]
-        {
-            notices.operator_password =
-                services.auth.ensure_operator(opts.operator_password.clone()).map_err(|e| e.to_string())?;
-        }
-        #[cfg(not(feature = "auth"))]
-        let _ = &opts;
+        notices.operator_password = crate::registry::ensure_operator(&services, opts.operator_password)?;
         let modules = modules();
         if config.demo.enabled {
-            notices.demo_loaded = seed_demo(&services.kernel, &modules)?;
+            notices.demo_loaded = crate::registry::seed_demo(&services.kernel, &modules)?;
         }
         Ok(App { services, config, notices, tls: Arc::new(tls), modules, metrics: Arc::default() })
     }
@@ -473,21 +295,7 @@ impl App {
         let api = api_service(&self.services).server("/");
         let spec = api.spec_endpoint();
         let docs = api.swagger_ui();
-        #[cfg(feature = "auth")]
-        let web = keiyaku_web::routes(keiyaku_web::Web {
-            kernel: self.services.kernel.clone(),
-            auth: self.services.auth.clone(),
-            #[cfg(feature = "users")]
-            users: self.services.users.clone(),
-            #[cfg(feature = "certs")]
-            certs: self.services.certs.clone(),
-            #[cfg(feature = "support")]
-            support: self.services.support.clone(),
-            #[cfg(feature = "contracts")]
-            contracts: self.services.contracts.clone(),
-        });
-        #[cfg(not(feature = "auth"))]
-        let web = keiyaku_web::routes(keiyaku_web::Web { kernel: self.services.kernel.clone() });
+        let web = keiyaku_web::routes(self.services.clone());
         let _ = &self.modules;
         // One API endpoint serves both prefixes its operations live under.
         let api = Arc::new(api.into_endpoint().with(ProblemJson));
@@ -580,13 +388,9 @@ impl App {
             stop_rx.clone(),
         )));
         tasks.push(tokio::spawn(tls_maintenance(self.tls.clone(), self.services.kernel.clone(), stop_rx.clone())));
-        #[cfg(feature = "certs")]
-        tasks.push(tokio::spawn(certificate_maintenance(self.services.certs.clone(), stop_rx.clone())));
-        #[cfg(feature = "contracts")]
-        tasks.push(tokio::spawn(archive_renewal(self.services.contracts.clone(), stop_rx.clone())));
-        tasks.push(tokio::spawn(secret_sweep(self.services.kernel.clone(), stop_rx.clone())));
-        #[cfg(feature = "auth")]
-        tasks.push(tokio::spawn(session_sweep(self.services.auth.clone(), stop_rx.clone())));
+        for job in kernel_jobs(&self.services.kernel).into_iter().chain(crate::registry::jobs(&self.services)) {
+            tasks.push(tokio::spawn(job.serve(stop_rx.clone())));
+        }
         tasks.push(tokio::spawn(keiyaku_kernel::mail::run_sender(
             self.services.kernel.store.clone(),
             self.config.mail.clone(),
@@ -635,32 +439,5 @@ impl Running {
         for t in self.tasks {
             let _ = t.await;
         }
-    }
-}
-
-/// Loads the demo scenario once (when its tenant does not exist yet), all modules in one
-/// transaction.
-fn seed_demo(kernel: &Kernel, modules: &[Box<dyn Module>]) -> Result<bool, String> {
-    #[cfg(feature = "auth")]
-    {
-        use keiyaku_kernel::store::StoreError;
-        let tenant = keiyaku_auth::demo::DEMO_TENANT;
-        kernel
-            .store
-            .write_blocking(|tx| {
-                if keiyaku_kernel::directory::get_tenant(tx, tenant)?.is_some() {
-                    return Ok::<_, StoreError>(false);
-                }
-                for m in modules {
-                    m.seed_demo(kernel, tx)?;
-                }
-                Ok(true)
-            })
-            .map_err(|e| format!("loading the demo: {e}"))
-    }
-    #[cfg(not(feature = "auth"))]
-    {
-        let _ = (kernel, modules);
-        Ok(false)
     }
 }

@@ -7,6 +7,7 @@ pub mod control;
 pub mod drain;
 pub mod observe;
 pub mod ratelimit;
+pub mod registry;
 pub mod settings;
 pub mod tls;
 

@@ -67,42 +67,9 @@ enum Command {
         #[command(subcommand)]
         command: TenantCommand,
     },
-    /// Verify the signatures of a PDF offline (no data directory): signer, time proof,
-    /// PAdES level, trust, revocation and every change after each signature. Exits 0 when
-    /// valid, 2 when indeterminate (e.g. no trusted root given), 1 otherwise.
-    #[cfg(feature = "contracts")]
-    VerifyPdf {
-        file: PathBuf,
-        /// A trusted root certificate (PEM or DER; repeatable), e.g. a tenant CA.
-        #[arg(long)]
-        trust: Vec<PathBuf>,
-        /// Print the report as JSON (the `verifyPdf` format).
-        #[arg(long)]
-        json: bool,
-    },
-    /// Long-term validation of completed contracts (PAdES-B-LTA).
-    #[cfg(feature = "contracts")]
-    Ltv {
-        #[command(subcommand)]
-        command: LtvCommand,
-    },
-}
-
-#[cfg(feature = "contracts")]
-#[derive(Subcommand)]
-enum LtvCommand {
-    /// Add fresh validation data and a document time-stamp to every completed contract
-    /// whose newest time-stamp's TSA certificate ends within DAYS (while keiyaku is
-    /// stopped; the running server does this daily).
-    Renew {
-        #[arg(long, env = "KEIYAKU_CONFIG")]
-        config: Option<PathBuf>,
-        #[arg(long)]
-        data: Option<PathBuf>,
-        /// The margin in days (default 365).
-        #[arg(long, default_value_t = keiyaku_contracts::archive::DEFAULT_WITHIN_DAYS)]
-        within: u32,
-    },
+    /// The compiled-in modules' own subcommands.
+    #[command(flatten)]
+    Module(keiyaku::registry::ModuleCommand),
 }
 
 #[derive(Subcommand)]
@@ -144,11 +111,7 @@ enum TenantCommand {
 }
 
 fn load_config(config: Option<PathBuf>, data: Option<PathBuf>) -> anyhow::Result<keiyaku_kernel::Config> {
-    let mut c = keiyaku::settings::load(config.as_deref()).map_err(anyhow::Error::msg)?;
-    if let Some(d) = data {
-        c.storage.data_dir = d;
-    }
-    Ok(c)
+    keiyaku::settings::load_with_data(config.as_deref(), data).map_err(anyhow::Error::msg)
 }
 
 fn main() -> std::process::ExitCode {
@@ -197,57 +160,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve(config).await
         }
         Command::Tenant { command } => tenant(command).await,
-        #[cfg(feature = "contracts")]
-        Command::VerifyPdf { file, trust, json } => {
-            let pdf = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let mut roots = Vec::new();
-            for t in &trust {
-                let bytes = std::fs::read(t).with_context(|| format!("reading {}", t.display()))?;
-                let certs = keiyaku_contracts::verify::certificates(&bytes);
-                if certs.is_empty() {
-                    bail!("{} holds no certificate", t.display());
-                }
-                roots.extend(certs);
-            }
-            let report = keiyaku_contracts::verify::verify_pdf(&pdf, &roots, jiff::Timestamp::now())
-                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print!("{}", keiyaku_contracts::verify::describe(&report));
-            }
-            std::process::exit(i32::from(keiyaku_contracts::verify::exit_code(report.verdict)));
-        }
-        #[cfg(feature = "contracts")]
-        Command::Ltv { command: LtvCommand::Renew { config, data, within } } => {
-            let config = load_config(config, data)?;
-            let app =
-                keiyaku::App::open(config, Arc::new(keiyaku_kernel::SystemClock), keiyaku::StartOptions::default())
-                    .map_err(anyhow::Error::msg)
-                    .context("opening the data directory (is keiyaku serve running on it? stop it first)")?;
-            let run = app
-                .services
-                .contracts
-                .renew_archives(within, |done, total| {
-                    use std::io::Write;
-                    eprint!("\rarchive renewal: {done}/{total} contracts checked");
-                    let _ = std::io::stderr().flush();
-                })
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            eprintln!();
-            println!(
-                "{} completed contracts checked, {} renewed, {} failed (margin {within} days)",
-                run.checked, run.renewed, run.failed
-            );
-            for e in &run.errors {
-                eprintln!("failed: {e}");
-            }
-            if run.failed > 0 {
-                bail!("{} contracts could not be renewed", run.failed);
-            }
-            Ok(())
-        }
+        Command::Module(command) => keiyaku::registry::run(command).await,
         Command::Backup { config, data, to } => {
             let config = load_config(config, data)?;
             let db = config.storage.data_dir.join(keiyaku::backup::DB_FILE);
@@ -397,41 +310,19 @@ async fn tenant(command: TenantCommand) -> anyhow::Result<()> {
                 keiyaku::App::open(config, Arc::new(keiyaku_kernel::SystemClock), keiyaku::StartOptions::default())
                     .map_err(anyhow::Error::msg)
                     .context("opening the data directory (is keiyaku serve running on it? stop it first)")?;
-            #[cfg(feature = "auth")]
-            {
-                let req = keiyaku_auth::NewTenantRequest {
-                    name: name.unwrap_or_else(|| company.clone()),
-                    code,
-                    trial,
-                    owner_name: company,
-                    owner_name_kana: company_kana,
-                    admin_user_id: admin_id,
-                    admin_name,
-                    admin_email,
-                };
-                let actor = keiyaku_kernel::Actor::system();
-                match app.services.auth.create_tenant(actor, req).await {
-                    Ok((t, u)) => {
-                        println!(
-                            "tenant {} created; administrator {} <{}> was sent the registration mail",
-                            t.code, u.user_id, u.email
-                        );
-                        Ok(())
-                    }
-                    Err(e) => {
-                        use keiyaku_kernel::error::ApiError;
-                        let p = e.problem(keiyaku_kernel::Lang::En);
-                        let fields: Vec<String> =
-                            p.errors.iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
-                        bail!("{} {}", p.title, fields.join("; "))
-                    }
-                }
-            }
-            #[cfg(not(feature = "auth"))]
-            {
-                let _ = (app, code, company, company_kana, name, admin_id, admin_name, admin_email, trial);
-                bail!("this build has no auth module")
-            }
+            let tenant = keiyaku::registry::NewTenant {
+                name: name.unwrap_or_else(|| company.clone()),
+                code,
+                trial,
+                company,
+                company_kana,
+                admin_id,
+                admin_name,
+                admin_email,
+            };
+            let done = keiyaku::registry::create_tenant(&app.services, tenant).await.map_err(anyhow::Error::msg)?;
+            println!("{done}");
+            Ok(())
         }
         TenantCommand::List { config, data } => {
             let config = load_config(config, data)?;

@@ -41,6 +41,16 @@ pub fn load(file: Option<&Path>) -> Result<Config, String> {
     Ok(config)
 }
 
+/// [`load`], with the data directory given on the command line (when it is) in place of
+/// `storage.data_dir`.
+pub fn load_with_data(file: Option<&Path>, data: Option<std::path::PathBuf>) -> Result<Config, String> {
+    let mut config = load(file)?;
+    if let Some(d) = data {
+        config.storage.data_dir = d;
+    }
+    Ok(config)
+}
+
 /// One line per problem, naming the key and what is allowed.
 fn describe(err: figment::Error) -> String {
     err.into_iter()

@@ -1,0 +1,286 @@
+//! The module registry: the one file of the binary that knows which modules are compiled in.
+//! Every `#[cfg(feature = …)]` of the binary is here; `app.rs`, `main.rs` and `settings.rs`
+//! call these functions and never ask for a feature themselves.
+//!
+//! A module appears here in each list it takes part in: [`modules`] (tables, schema, demo,
+//! menu), [`services`] (its service and its links to the others), [`apis`] (its part of the
+//! OpenAPI tuple, `()` when disabled), [`jobs`] (its periodic work) and, when it has one, [`ModuleCommand`] (its subcommands).
+
+use crate::app::Job;
+use keiyaku_kernel::Kernel;
+use keiyaku_kernel::module::{KernelModule, MenuItem, Module};
+use poem_openapi::OpenApi;
+#[allow(unused_imports)]
+use std::sync::Arc;
+#[allow(unused_imports)]
+use std::time::Duration;
+
+#[cfg(feature = "auth")]
+mod backup_api;
+#[cfg(feature = "contracts")]
+mod contracts_cli;
+
+/// Everything the API and the pages are made of: the kernel and the service of each
+/// compiled-in module.
+pub type Services = keiyaku_web::Web;
+
+/// The compiled-in modules, in dependency order.
+pub fn modules() -> Vec<Box<dyn Module>> {
+    vec![
+        Box::new(KernelModule),
+        #[cfg(feature = "auth")]
+        Box::new(keiyaku_auth::AuthModule),
+        #[cfg(feature = "users")]
+        Box::new(keiyaku_users::UsersModule),
+        #[cfg(feature = "certs")]
+        Box::new(keiyaku_certs::CertsModule),
+        #[cfg(feature = "support")]
+        Box::new(keiyaku_support::SupportModule),
+        #[cfg(feature = "contracts")]
+        Box::new(keiyaku_contracts::ContractsModule),
+    ]
+}
+
+/// The menu of every module, in its order.
+#[cfg_attr(not(feature = "auth"), allow(dead_code))]
+fn menus(modules: &[Box<dyn Module>]) -> Vec<MenuItem> {
+    let mut items: Vec<MenuItem> = modules.iter().flat_map(|m| m.menu()).collect();
+    items.sort_by_key(|m| m.order);
+    items
+}
+
+/// The services of the compiled-in modules over `kernel`, linked where one uses another.
+pub fn services(kernel: Kernel, modules: &[Box<dyn Module>]) -> Services {
+    let _ = modules;
+    #[cfg(feature = "certs")]
+    let certs = keiyaku_certs::Certs::new(kernel.clone());
+    Services {
+        #[cfg(feature = "auth")]
+        auth: keiyaku_auth::Auth::new(kernel.clone(), menus(modules)),
+        // Signers confirm delegation mandates with their certificate's key and PIN.
+        #[cfg(all(feature = "users", feature = "certs"))]
+        users: keiyaku_users::Users::new(kernel.clone()).with_signer_keys(Arc::new(certs.clone())),
+        #[cfg(all(feature = "users", not(feature = "certs")))]
+        users: keiyaku_users::Users::new(kernel.clone()),
+        // The dashboard lists the contracts waiting for the user.
+        #[cfg(feature = "contracts")]
+        support: keiyaku_support::Support::new(kernel.clone())
+            .with_waiting(Arc::new(keiyaku_contracts::ContractsWaiting)),
+        #[cfg(all(feature = "support", not(feature = "contracts")))]
+        support: keiyaku_support::Support::new(kernel.clone()),
+        #[cfg(feature = "contracts")]
+        contracts: keiyaku_contracts::Contracts::new(kernel.clone(), Some(certs.clone())),
+        #[cfg(feature = "certs")]
+        certs,
+        kernel,
+    }
+}
+
+/// The compiled-in modules' APIs, one element of the tuple per module (`()` when disabled;
+/// poem-openapi needs static types).
+pub fn apis(services: &Services) -> impl OpenApi + use<> {
+    let _ = services;
+    #[cfg(feature = "auth")]
+    let auth_api = (
+        keiyaku_web::api::auth::AuthApi { auth: services.auth.clone() },
+        backup_api::BackupApi { auth: services.auth.clone() },
+    );
+    #[cfg(not(feature = "auth"))]
+    let auth_api = ();
+    #[cfg(feature = "users")]
+    let users_api = keiyaku_web::api::users::UsersApi { auth: services.auth.clone(), users: services.users.clone() };
+    #[cfg(not(feature = "users"))]
+    let users_api = ();
+    #[cfg(feature = "certs")]
+    let certs_api = keiyaku_web::api::certs::CertsApi { auth: services.auth.clone(), certs: services.certs.clone() };
+    #[cfg(not(feature = "certs"))]
+    let certs_api = ();
+    #[cfg(feature = "support")]
+    let support_api =
+        keiyaku_web::api::support::SupportApi { auth: services.auth.clone(), support: services.support.clone() };
+    #[cfg(not(feature = "support"))]
+    let support_api = ();
+    #[cfg(feature = "contracts")]
+    let contracts_api = keiyaku_web::api::contracts::ContractsApi {
+        auth: services.auth.clone(),
+        contracts: services.contracts.clone(),
+    };
+    #[cfg(not(feature = "contracts"))]
+    let contracts_api = ();
+    (auth_api, users_api, certs_api, (support_api, contracts_api))
+}
+
+/// The modules' periodic work while serving.
+pub fn jobs(services: &Services) -> Vec<Job> {
+    let _ = services;
+    #[allow(unused_mut)]
+    let mut jobs = Vec::new();
+    #[cfg(feature = "auth")]
+    {
+        let auth = services.auth.clone();
+        jobs.push(Job::hourly("session sweep", move || {
+            let auth = auth.clone();
+            async move {
+                match auth.sweep_sessions().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(sessions = n, "expired sessions removed"),
+                    Err(e) => tracing::error!(error = %e, "sweeping expired sessions failed"),
+                }
+            }
+        }));
+    }
+    #[cfg(feature = "certs")]
+    {
+        // Certificates whose replacement became usable are revoked as superseded, and the CRLs
+        // of imported certificates are renewed from their distribution points.
+        let certs = services.certs.clone();
+        jobs.push(Job::hourly("certificate maintenance", move || {
+            let certs = certs.clone();
+            async move {
+                match certs.revoke_superseded().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(certificates = n, "superseded certificates revoked"),
+                    Err(e) => tracing::error!(error = %e, "revoking superseded certificates failed"),
+                }
+                match certs.refresh_imported_crls().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(certificates = n, "CRLs of imported certificates renewed"),
+                    Err(e) => tracing::error!(error = %e, "renewing the CRLs of imported certificates failed"),
+                }
+            }
+        }));
+    }
+    #[cfg(feature = "contracts")]
+    {
+        // Archive renewal (PAdES-B-LTA) once a day, the first an hour after start, then the
+        // day's anchor of each contract chain that moved (its head time-stamped).
+        let contracts = services.contracts.clone();
+        let job = Job {
+            name: "archive renewal",
+            first: Duration::from_secs(3600),
+            every: Duration::from_secs(24 * 3600),
+            run: Job::task(move || {
+                let contracts = contracts.clone();
+                async move {
+                    match contracts.renew_archives(keiyaku_contracts::archive::DEFAULT_WITHIN_DAYS, |_, _| {}).await {
+                        Ok(run) if run.failed > 0 => tracing::error!(
+                            renewed = run.renewed,
+                            failed = run.failed,
+                            "archive renewal: some contracts failed"
+                        ),
+                        Ok(run) => tracing::info!(checked = run.checked, renewed = run.renewed, "archive renewal done"),
+                        Err(e) => tracing::error!(error = %e, "archive renewal failed"),
+                    }
+                    match contracts.anchor_chains().await {
+                        Ok(n) => tracing::info!(anchored = n, "contract chains anchored"),
+                        Err(e) => tracing::error!(error = %e, "anchoring the contract chains failed"),
+                    }
+                }
+            }),
+        };
+        jobs.push(job);
+    }
+    jobs
+}
+
+/// Makes sure the operator account exists; its generated password when it was created now
+/// (nothing to do without the auth module).
+pub fn ensure_operator(services: &Services, password: Option<String>) -> Result<Option<String>, String> {
+    #[cfg(feature = "auth")]
+    return services.auth.ensure_operator(password).map_err(|e| e.to_string());
+    #[cfg(not(feature = "auth"))]
+    {
+        let _ = (services, password);
+        Ok(None)
+    }
+}
+
+/// Loads the demo scenario once (when its tenant does not exist yet), all modules in one
+/// transaction; false when it was there already (or there is no auth module to log in with).
+pub fn seed_demo(kernel: &Kernel, modules: &[Box<dyn Module>]) -> Result<bool, String> {
+    #[cfg(feature = "auth")]
+    {
+        use keiyaku_kernel::store::StoreError;
+        let tenant = keiyaku_auth::demo::DEMO_TENANT;
+        kernel
+            .store
+            .write_blocking(|tx| {
+                if keiyaku_kernel::directory::get_tenant(tx, tenant)?.is_some() {
+                    return Ok::<_, StoreError>(false);
+                }
+                for m in modules {
+                    m.seed_demo(kernel, tx)?;
+                }
+                Ok(true)
+            })
+            .map_err(|e| format!("loading the demo: {e}"))
+    }
+    #[cfg(not(feature = "auth"))]
+    {
+        let _ = (kernel, modules);
+        Ok(false)
+    }
+}
+
+/// A new tenant for `keiyaku tenant create`.
+pub struct NewTenant {
+    pub code: String,
+    pub name: String,
+    pub trial: bool,
+    pub company: String,
+    pub company_kana: String,
+    pub admin_id: String,
+    pub admin_name: String,
+    pub admin_email: String,
+}
+
+/// Creates a tenant with its owner company and first group administrator (who is mailed);
+/// what to tell the person who asked.
+pub async fn create_tenant(services: &Services, t: NewTenant) -> Result<String, String> {
+    #[cfg(feature = "auth")]
+    {
+        let req = keiyaku_auth::NewTenantRequest {
+            name: t.name,
+            code: t.code,
+            trial: t.trial,
+            owner_name: t.company,
+            owner_name_kana: t.company_kana,
+            admin_user_id: t.admin_id,
+            admin_name: t.admin_name,
+            admin_email: t.admin_email,
+        };
+        match services.auth.create_tenant(keiyaku_kernel::Actor::system(), req).await {
+            Ok((t, u)) => Ok(format!(
+                "tenant {} created; administrator {} <{}> was sent the registration mail",
+                t.code, u.user_id, u.email
+            )),
+            Err(e) => {
+                use keiyaku_kernel::error::ApiError;
+                let p = e.problem(keiyaku_kernel::Lang::En);
+                let fields: Vec<String> = p.errors.iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
+                Err(format!("{} {}", p.title, fields.join("; ")))
+            }
+        }
+    }
+    #[cfg(not(feature = "auth"))]
+    {
+        let _ = (services, t);
+        Err("this build has no auth module".into())
+    }
+}
+
+/// The subcommands of compiled-in modules (after the appliance's own in `keiyaku --help`).
+#[derive(clap::Subcommand)]
+pub enum ModuleCommand {
+    #[cfg(feature = "contracts")]
+    #[command(flatten)]
+    Contracts(contracts_cli::Command),
+}
+
+/// Runs a module's subcommand.
+pub async fn run(command: ModuleCommand) -> anyhow::Result<()> {
+    match command {
+        #[cfg(feature = "contracts")]
+        ModuleCommand::Contracts(c) => contracts_cli::run(c).await,
+    }
+}
