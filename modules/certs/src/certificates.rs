@@ -279,6 +279,8 @@ pub enum State {
 }
 
 impl State {
+    pub const ALL: [State; 4] = [State::NotYetUsable, State::Active, State::Expired, State::Revoked];
+
     pub fn as_str(self) -> &'static str {
         match self {
             State::NotYetUsable => "not_yet_usable",

@@ -136,12 +136,11 @@ pub enum Delivery {
 }
 
 impl Delivery {
+    pub const ALL: [Delivery; 2] = [Delivery::Service, Delivery::KeyFile];
+
+    /// The member named `s` (its [`Delivery::as_str`]); `None` for any other name.
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "service" => Some(Delivery::Service),
-            "key_file" => Some(Delivery::KeyFile),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|d| d.as_str() == s)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -234,12 +233,11 @@ pub enum ApplicantKind {
 }
 
 impl ApplicantKind {
+    pub const ALL: [ApplicantKind; 2] = [ApplicantKind::Holder, ApplicantKind::Proxy];
+
+    /// The member named `s` (its [`ApplicantKind::as_str`]); `None` for any other name.
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "self" => Some(ApplicantKind::Holder),
-            "proxy" => Some(ApplicantKind::Proxy),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -269,6 +267,9 @@ pub enum AppStatus {
 }
 
 impl AppStatus {
+    pub const ALL: [AppStatus; 4] =
+        [AppStatus::Registered, AppStatus::AwaitingApproval, AppStatus::Issued, AppStatus::Rejected];
+
     pub fn as_str(self) -> &'static str {
         match self {
             AppStatus::Registered => "registered",
@@ -448,4 +449,29 @@ pub struct TsaRecord {
     pub not_before: Timestamp,
     pub not_after: Timestamp,
     pub created_at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each name parses back to its member and is the name serde stores; others are refused.
+    #[test]
+    fn closed_sets_round_trip() {
+        for d in Delivery::ALL {
+            assert_eq!(Delivery::parse(d.as_str()), Some(d));
+            assert_eq!(serde_json::to_value(d).ok(), Some(serde_json::Value::from(d.as_str())));
+        }
+        for k in ApplicantKind::ALL {
+            assert_eq!(ApplicantKind::parse(k.as_str()), Some(k));
+            assert_eq!(serde_json::to_value(k).ok(), Some(serde_json::Value::from(k.as_str())));
+        }
+        for s in AppStatus::ALL {
+            assert_eq!(serde_json::to_value(s).ok(), Some(serde_json::Value::from(s.as_str())));
+        }
+        for bad in ["", "Service", "key-file", "holder", " self", "proxy "] {
+            assert_eq!(Delivery::parse(bad), None, "{bad:?}");
+            assert_eq!(ApplicantKind::parse(bad), None, "{bad:?}");
+        }
+    }
 }

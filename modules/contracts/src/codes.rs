@@ -2,7 +2,7 @@
 //! `requestSigningCode` mails a 6-digit code valid for 10 minutes; signing consumes it once.
 //! Only a salted SHA-256 of the code is stored; five wrong tries end it.
 
-use crate::error::ContractsError;
+use crate::error::{Conflict, ContractsError};
 use crate::model::Contract;
 use crate::{Env, mails, policy};
 use jiff::{SignedDuration, Timestamp};
@@ -52,7 +52,7 @@ pub fn request(tx: &mut Tx, env: &Env<'_>, caller: &Caller, id: &str) -> Result<
     let facts = policy::facts(tx, caller, &c, today)?;
     let signer = policy::signing_for(caller, &c, &facts, None)?;
     if signer == caller.user_id {
-        return Err(ContractsError::Conflict("own_signature"));
+        return Err(ContractsError::Conflict(Conflict::OwnSignature));
     }
     let code = new_code();
     let salt = keiyaku_kernel::ids::secret_token(16);

@@ -26,8 +26,8 @@ pub enum ContractsError {
     Invalid(Vec<Invalid>),
     /// 409 `conflict`: the contract is not in a state that allows this (already approved,
     /// completed, cancelled, not the step's turn).
-    #[error("conflict: {0}")]
-    Conflict(&'static str),
+    #[error("conflict: {}", .0.as_str())]
+    Conflict(Conflict),
     /// 409 `certificate_not_usable`: the signer's certificate is missing, not yet usable,
     /// expired or revoked.
     #[error("certificate not usable")]
@@ -42,6 +42,47 @@ pub enum ContractsError {
     /// not answer or refused; nothing was signed.
     #[error("time-stamping authority unavailable: {0}")]
     TsaUnavailable(String),
+}
+
+/// Why a 409 `conflict`: the state that does not allow the operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    NotCirculating,
+    NotSentBack,
+    /// Approval asked on a step that is completed by signing.
+    SigningStep,
+    NotSigningStep,
+    /// Completed, cancelled or deleted.
+    Closed,
+    /// A signing code asked for one's own signature (that takes the PIN).
+    OwnSignature,
+    /// Deletion during the retention period.
+    Retention,
+}
+
+impl Conflict {
+    pub const ALL: [Conflict; 7] = [
+        Conflict::NotCirculating,
+        Conflict::NotSentBack,
+        Conflict::SigningStep,
+        Conflict::NotSigningStep,
+        Conflict::Closed,
+        Conflict::OwnSignature,
+        Conflict::Retention,
+    ];
+
+    /// A name for logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Conflict::NotCirculating => "not_circulating",
+            Conflict::NotSentBack => "not_sent_back",
+            Conflict::SigningStep => "signing_step",
+            Conflict::NotSigningStep => "not_signing_step",
+            Conflict::Closed => "closed",
+            Conflict::OwnSignature => "own_signature",
+            Conflict::Retention => "retention",
+        }
+    }
 }
 
 /// Why a 403.
@@ -134,27 +175,28 @@ impl From<keiyaku_certs::CertsError> for ContractsError {
     }
 }
 
-fn conflict_text(what: &str, lang: Lang) -> &'static str {
+fn conflict_text(what: Conflict, lang: Lang) -> &'static str {
     match what {
-        "not_circulating" => lang.pick("この契約は回覧中ではありません。", "The contract is not circulating."),
-        "not_sent_back" => lang.pick("この契約は差戻し中ではありません。", "The contract has not been sent back."),
-        "signing_step" => lang.pick(
+        Conflict::NotCirculating => lang.pick("この契約は回覧中ではありません。", "The contract is not circulating."),
+        Conflict::NotSentBack => {
+            lang.pick("この契約は差戻し中ではありません。", "The contract has not been sent back.")
+        }
+        Conflict::SigningStep => lang.pick(
             "このステップは署名で完了します。承認ではなく署名してください。",
             "This step is completed by signing, not by approval.",
         ),
-        "not_signing_step" => {
+        Conflict::NotSigningStep => {
             lang.pick("現在のステップは署名のステップではありません。", "The current step is not a signing step.")
         }
-        "closed" => lang
+        Conflict::Closed => lang
             .pick("締結済または取消済の契約は変更できません。", "A completed or cancelled contract cannot be changed."),
-        "own_signature" => lang.pick(
+        Conflict::OwnSignature => lang.pick(
             "ご自身の署名には証明書のPINコードを使います。認証コードは代行署名のときだけ必要です。",
             "Your own signature takes your certificate PIN; signing codes are for delegates.",
         ),
-        "retention" => {
+        Conflict::Retention => {
             lang.pick("保存期間中の契約は削除できません。", "A contract cannot be deleted during its retention period.")
         }
-        _ => lang.pick("現在の状態ではこの操作はできません。", "This cannot be done in the current state."),
     }
 }
 
@@ -224,7 +266,7 @@ impl ApiError for ContractsError {
                 },
             ),
             ContractsError::Invalid(list) => invalid_problem(list, lang),
-            ContractsError::Conflict(what) => Problem::new(409, "conflict", conflict_text(what, lang)),
+            ContractsError::Conflict(what) => Problem::new(409, "conflict", conflict_text(*what, lang)),
             ContractsError::Certificate(e) => {
                 let p = e.problem(lang);
                 let detail = p.detail.clone();
@@ -270,6 +312,25 @@ impl ApiError for ContractsError {
                     lang.pick("しばらくしてから、もう一度お試しください。", "Please try again later.").to_string(),
                 )
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every conflict is a 409 `conflict` with its own text in both languages.
+    #[test]
+    fn conflicts_have_their_own_texts() {
+        let mut seen = std::collections::HashSet::new();
+        for c in Conflict::ALL {
+            for lang in Lang::ALL {
+                let p = ContractsError::Conflict(c).problem(lang);
+                assert_eq!((p.status, p.code.as_str()), (409, "conflict"), "{c:?}");
+                assert!(seen.insert(p.title.clone()), "{c:?}: {}", p.title);
+            }
+            assert!(ContractsError::Conflict(c).to_string().ends_with(c.as_str()));
         }
     }
 }

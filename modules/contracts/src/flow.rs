@@ -4,11 +4,11 @@
 //! appends to the hash chain and queues the mails — all in the caller's transaction, so a
 //! failure changes nothing.
 
-use crate::error::{ContractsError, Forbidden};
+use crate::error::{Conflict, ContractsError, Forbidden};
 use crate::mails;
 use crate::model::{
-    CONTRACTS, Contract, DocType, Document, Done, Event, Field, INDEX, MandateRef, NUMBERS, Party, Status, Summary,
-    Tax, Version, WAITING, key,
+    CONTRACTS, Contract, DocType, Document, Done, Event, EventAction, Field, INDEX, MandateRef, NUMBERS, Party, Status,
+    Summary, Tax, Version, WAITING, key,
 };
 use crate::policy::Op;
 use crate::route::{self, StepInput};
@@ -369,7 +369,7 @@ pub fn register(tx: &mut Tx, env: &Env<'_>, caller: &Caller, new: &NewContract) 
         .map(|d| json!({"id": d.id, "name": d.name, "sha256": d.versions[0].sha256}))
         .collect();
     let detail = json!({"number": number, "counterparty": partner.id, "amount": contract.amount, "documents": docs});
-    let entry = Entry::by(caller, event(tx, &caller.user_id, "register"), "document.register", detail);
+    let entry = Entry::by(caller, event(tx, &caller.user_id, EventAction::Register), "document.register", detail);
     transition(tx, None, contract, vec![entry], Some(Mail::RequestStep(env)))
 }
 
@@ -389,12 +389,12 @@ fn comment_of(s: &str) -> Option<String> {
 }
 
 /// `by` did `action` now; set the principal, step and comment with `..event(…)`.
-fn event(tx: &Tx, by: &str, action: &str) -> Event {
+fn event(tx: &Tx, by: &str, action: EventAction) -> Event {
     Event {
         at: tx.now(),
         by: by.to_string(),
         on_behalf_of: None,
-        action: action.to_string(),
+        action: action.as_str().to_string(),
         step: None,
         comment: None,
         mandate: None,
@@ -470,7 +470,7 @@ fn advance(
     done: Done,
     entry: Entry,
 ) -> Result<Contract, ContractsError> {
-    let i = c.current.ok_or(ContractsError::Conflict("not_circulating"))?;
+    let i = c.current.ok_or(ContractsError::Conflict(Conflict::NotCirculating))?;
     if let Some(step) = c.route.get_mut(i) {
         step.done = Some(done);
     }
@@ -482,7 +482,7 @@ fn advance(
     c.status = Status::Completed;
     c.completed_at = Some(tx.now());
     let complete = Entry {
-        event: event(tx, "system", "complete"),
+        event: event(tx, "system", EventAction::Complete),
         actor: Actor::system(),
         action: "contract.complete",
         detail: json!({}),
@@ -502,7 +502,11 @@ pub fn approve(
     let step_index = old.current.unwrap_or(0);
     check_comment("comment", comment, false)?;
     let done = Done { by: caller.user_id.clone(), on_behalf_of: None, at: tx.now() };
-    let event = Event { step: Some(step_index), comment: comment_of(comment), ..event(tx, &caller.user_id, "approve") };
+    let event = Event {
+        step: Some(step_index),
+        comment: comment_of(comment),
+        ..event(tx, &caller.user_id, EventAction::Approve)
+    };
     let entry = Entry::by(caller, event, "contract.approve", json!({"step": step_index}));
     advance(tx, env, &old, old.clone(), done, entry)
 }
@@ -531,7 +535,7 @@ pub fn send_back(
         on_behalf_of: acting_for,
         step: Some(step_index),
         comment: comment_of(comment),
-        ..event(tx, &caller.user_id, "send_back")
+        ..event(tx, &caller.user_id, EventAction::SendBack)
     };
     let entry = Entry::by(caller, event, "contract.send_back", json!({"step": step_index}));
     transition(tx, Some(&old), c, vec![entry], Some(Mail::SentBack(env, caller, comment.trim())))
@@ -571,7 +575,7 @@ pub fn resubmit(
     c.status = Status::Circulating;
     c.current = Some(0);
     let replaced: Vec<&String> = replacements.iter().map(|(d, _)| d).collect();
-    let event = Event { comment: comment_of(comment), ..event(tx, &caller.user_id, "resubmit") };
+    let event = Event { comment: comment_of(comment), ..event(tx, &caller.user_id, EventAction::Resubmit) };
     let entry = Entry::by(caller, event, "contract.resubmit", json!({"replaced": replaced}));
     transition(tx, Some(&old), c, vec![entry], Some(Mail::RequestStep(env)))
 }
@@ -583,7 +587,7 @@ pub fn cancel(tx: &mut Tx, caller: &Caller, id: &str, comment: &str) -> Result<C
     let mut c = old.clone();
     c.status = Status::Cancelled;
     c.current = None;
-    let event = Event { comment: comment_of(comment), ..event(tx, &caller.user_id, "cancel") };
+    let event = Event { comment: comment_of(comment), ..event(tx, &caller.user_id, EventAction::Cancel) };
     transition(tx, Some(&old), c, vec![Entry::by(caller, event, "contract.cancel", json!({}))], None)
 }
 
@@ -774,7 +778,7 @@ pub fn sign_contract(
         mandate: mandate
             .as_ref()
             .map(|m| MandateRef { id: m.id.clone(), sha256: m.sha256.clone().unwrap_or_default() }),
-        ..event(tx, &caller.user_id, "sign")
+        ..event(tx, &caller.user_id, EventAction::Sign)
     };
     if let Some(m) = &mandate {
         mails::signed_on_behalf(tx, env, &tenant, &c, &signer, caller, &m.id)?;
@@ -919,7 +923,7 @@ pub fn correct(
     let summary: Vec<String> = changes.iter().map(|(f, a, b)| format!("{f}: {a} → {b}")).collect();
     let event = Event {
         comment: Some(format!("{}（{}）", input.reason.trim(), summary.join("; "))),
-        ..event(tx, &caller.user_id, "correct")
+        ..event(tx, &caller.user_id, EventAction::Correct)
     };
     let detail: Vec<_> = changes.iter().map(|(f, a, b)| json!({"field": f, "old": a, "new": b})).collect();
     let detail = json!({"reason": input.reason.trim(), "changes": detail});
@@ -945,7 +949,7 @@ pub fn delete(tx: &mut Tx, caller: &Caller, id: &str, reason: &str) -> Result<Co
     }
     c.status = Status::Deleted;
     c.current = None;
-    let event = Event { comment: comment_of(reason), ..event(tx, &caller.user_id, "delete") };
+    let event = Event { comment: comment_of(reason), ..event(tx, &caller.user_id, EventAction::Delete) };
     let detail =
         json!({"reason": reason.trim(), "documents": removed, "retention_until": old.retention_until.to_string()});
     let c = transition(tx, Some(&old), c, vec![Entry::by(caller, event, "contract.delete", detail)], None)?;

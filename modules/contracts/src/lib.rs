@@ -693,11 +693,5 @@ impl WaitingSource for ContractsWaiting {
 
 /// The waiting line of a stored line key.
 pub fn line_of(key: &str) -> Option<WaitingLine> {
-    let (side, role) = key.split_once('_')?;
-    let side = match side {
-        "owner" => keiyaku_kernel::waiting::Side::Owner,
-        "partner" => keiyaku_kernel::waiting::Side::Partner,
-        _ => return None,
-    };
-    Some(WaitingLine { side, role: directory::Role::parse(role)? })
+    WaitingLine::parse(key)
 }

@@ -253,6 +253,70 @@ impl Step {
     }
 }
 
+/// What an [`Event`] records; its name is what the history stores in [`Event::action`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventAction {
+    Register,
+    Approve,
+    Sign,
+    SendBack,
+    Resubmit,
+    Cancel,
+    Complete,
+    /// The comment lists each field's old and new value.
+    Correct,
+    Delete,
+}
+
+impl EventAction {
+    pub const ALL: [EventAction; 9] = [
+        EventAction::Register,
+        EventAction::Approve,
+        EventAction::Sign,
+        EventAction::SendBack,
+        EventAction::Resubmit,
+        EventAction::Cancel,
+        EventAction::Complete,
+        EventAction::Correct,
+        EventAction::Delete,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventAction::Register => "register",
+            EventAction::Approve => "approve",
+            EventAction::Sign => "sign",
+            EventAction::SendBack => "send_back",
+            EventAction::Resubmit => "resubmit",
+            EventAction::Cancel => "cancel",
+            EventAction::Complete => "complete",
+            EventAction::Correct => "correct",
+            EventAction::Delete => "delete",
+        }
+    }
+
+    /// The member named `s` (its [`EventAction::as_str`]); `None` for any other name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+
+    /// As the history and the 合意締結証明書 name it.
+    pub fn label(self, lang: Lang) -> &'static str {
+        match self {
+            EventAction::Register => lang.pick("登録", "Registered"),
+            EventAction::Approve => lang.pick("承認", "Approved"),
+            EventAction::Sign => lang.pick("署名", "Signed"),
+            EventAction::SendBack => lang.pick("差戻し", "Sent back"),
+            EventAction::Resubmit => lang.pick("再提出", "Resubmitted"),
+            EventAction::Cancel => lang.pick("取消", "Cancelled"),
+            EventAction::Complete => lang.pick("締結完了", "Completed"),
+            EventAction::Correct => lang.pick("訂正", "Corrected"),
+            EventAction::Delete => lang.pick("削除", "Deleted"),
+        }
+    }
+}
+
 /// What happened to a contract (its history, shown on the detail page and the report).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
@@ -260,8 +324,7 @@ pub struct Event {
     pub by: String,
     #[serde(default)]
     pub on_behalf_of: Option<String>,
-    /// `register`, `approve`, `sign`, `send_back`, `resubmit`, `cancel`, `complete`,
-    /// `correct` (the comment lists each field's old and new value), `delete`.
+    /// An [`EventAction`]'s name.
     pub action: String,
     #[serde(default)]
     pub step: Option<usize>,
@@ -270,6 +333,13 @@ pub struct Event {
     /// A delegate's signature: the mandate it was made under.
     #[serde(default)]
     pub mandate: Option<MandateRef>,
+}
+
+impl Event {
+    /// What the event records (`None` only for a name this version does not know).
+    pub fn kind(&self) -> Option<EventAction> {
+        EventAction::parse(&self.action)
+    }
 }
 
 /// The mandate a delegate signed under: its ID and the SHA-256 of the confirmed statement.
@@ -422,4 +492,48 @@ pub struct Anchor {
 pub struct ChainHead {
     pub seq: u64,
     pub hash: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each name parses back to its member and is the name serde stores; others are refused.
+    #[test]
+    fn event_actions_round_trip() {
+        for a in EventAction::ALL {
+            assert_eq!(EventAction::parse(a.as_str()), Some(a));
+            assert_eq!(serde_json::to_value(a).ok(), Some(serde_json::Value::from(a.as_str())));
+            assert!(!a.label(Lang::Ja).is_empty() && !a.label(Lang::En).is_empty());
+        }
+        for bad in ["", "Sign", "signed", "send-back", " approve"] {
+            assert_eq!(EventAction::parse(bad), None, "{bad:?}");
+        }
+        let e = Event {
+            at: jiff::Timestamp::UNIX_EPOCH,
+            by: "u".into(),
+            on_behalf_of: None,
+            action: "resubmit".into(),
+            step: None,
+            comment: None,
+            mandate: None,
+        };
+        assert_eq!(e.kind(), Some(EventAction::Resubmit));
+        assert_eq!(Event { action: "archived".into(), ..e }.kind(), None);
+    }
+
+    #[test]
+    fn closed_sets_parse_their_names_only() {
+        for t in Tax::ALL {
+            assert_eq!(Tax::parse(t.as_str()), Some(t));
+        }
+        for p in Party::ALL {
+            assert_eq!(Party::parse(p.as_str()), Some(p));
+        }
+        for s in Status::ALL {
+            assert_eq!(Status::parse(s.as_str()), Some(s));
+            assert_eq!(serde_json::to_value(s).ok(), Some(serde_json::Value::from(s.as_str())));
+        }
+        assert_eq!((Tax::parse("gross"), Party::parse("vendor"), Status::parse("signed")), (None, None, None));
+    }
 }

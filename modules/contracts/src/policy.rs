@@ -16,7 +16,7 @@
 //! - 訂正 by the registrant while sent back, or by 管理部 / group administrators; 削除 by
 //!   the latter only after the retention period.
 
-use crate::error::{ContractsError, Forbidden};
+use crate::error::{Conflict, ContractsError, Forbidden};
 use crate::model::{Contract, Status, Summary};
 use jiff::civil::Date;
 use keiyaku_kernel::context::Caller;
@@ -88,7 +88,11 @@ pub fn facts(tx: &impl Read, caller: &Caller, contract: &Contract, today: Date) 
 pub fn decide(c: &Caller, contract: &Contract, facts: &Facts, op: Op<'_>) -> Result<(), ContractsError> {
     require_visible(c, contract)?;
     let circulating = || {
-        if contract.status == Status::Circulating { Ok(()) } else { Err(ContractsError::Conflict("not_circulating")) }
+        if contract.status == Status::Circulating {
+            Ok(())
+        } else {
+            Err(ContractsError::Conflict(Conflict::NotCirculating))
+        }
     };
     let registrant = || require_registrant(c, contract);
     match op {
@@ -99,7 +103,7 @@ pub fn decide(c: &Caller, contract: &Contract, facts: &Facts, op: Op<'_>) -> Res
                 return Err(ContractsError::Forbidden(Forbidden::NotYourStep));
             }
             if contract.current_step().is_some_and(|s| s.is_signing()) {
-                return Err(ContractsError::Conflict("signing_step"));
+                return Err(ContractsError::Conflict(Conflict::SigningStep));
             }
             Ok(())
         }
@@ -114,14 +118,18 @@ pub fn decide(c: &Caller, contract: &Contract, facts: &Facts, op: Op<'_>) -> Res
         }
         Op::Resubmit => {
             registrant()?;
-            if contract.status == Status::SentBack { Ok(()) } else { Err(ContractsError::Conflict("not_sent_back")) }
+            if contract.status == Status::SentBack {
+                Ok(())
+            } else {
+                Err(ContractsError::Conflict(Conflict::NotSentBack))
+            }
         }
         Op::Cancel => {
             registrant()?;
             if matches!(contract.status, Status::Circulating | Status::SentBack) {
                 Ok(())
             } else {
-                Err(ContractsError::Conflict("closed"))
+                Err(ContractsError::Conflict(Conflict::Closed))
             }
         }
         Op::Sign => {
@@ -156,17 +164,17 @@ pub fn decide(c: &Caller, contract: &Contract, facts: &Facts, op: Op<'_>) -> Res
             if !(registrant_may || sees_all(c)) {
                 return Err(ContractsError::Forbidden(Forbidden::NotRegistrant));
             }
-            if contract.status == Status::Deleted { Err(ContractsError::Conflict("closed")) } else { Ok(()) }
+            if contract.status == Status::Deleted { Err(ContractsError::Conflict(Conflict::Closed)) } else { Ok(()) }
         }
         Op::Delete => {
             if !sees_all(c) {
                 return Err(ContractsError::Forbidden(Forbidden::NotRegistrant));
             }
             if contract.status == Status::Deleted {
-                return Err(ContractsError::Conflict("closed"));
+                return Err(ContractsError::Conflict(Conflict::Closed));
             }
             if facts.today <= contract.retention_until {
-                return Err(ContractsError::Conflict("retention"));
+                return Err(ContractsError::Conflict(Conflict::Retention));
             }
             Ok(())
         }
@@ -175,12 +183,12 @@ pub fn decide(c: &Caller, contract: &Contract, facts: &Facts, op: Op<'_>) -> Res
 
 fn signing_step(contract: &Contract) -> Result<(), ContractsError> {
     if contract.status != Status::Circulating {
-        return Err(ContractsError::Conflict("not_circulating"));
+        return Err(ContractsError::Conflict(Conflict::NotCirculating));
     }
     match contract.current_step() {
         Some(s) if s.is_signing() => Ok(()),
-        Some(_) => Err(ContractsError::Conflict("not_signing_step")),
-        None => Err(ContractsError::Conflict("not_circulating")),
+        Some(_) => Err(ContractsError::Conflict(Conflict::NotSigningStep)),
+        None => Err(ContractsError::Conflict(Conflict::NotCirculating)),
     }
 }
 

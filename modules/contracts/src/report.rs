@@ -7,7 +7,7 @@
 
 use crate::error::ContractsError;
 use crate::mails::yen;
-use crate::model::{Contract, Party, StoredReport};
+use crate::model::{Contract, EventAction, Party, StoredReport};
 use crate::outside_tsa::OutsideTsa;
 use crate::storage;
 use keiyaku_certs::signing::Material;
@@ -218,25 +218,29 @@ pub fn completion_report(tx: &impl Read, c: &Contract) -> Result<Vec<u8>, Contra
             None => "未了".to_string(),
         };
         w.pair(&format!("{}. {}", i + 1, s.role.label(ja)), &format!("{side}　{state}"));
-        let mandate =
-            c.history.iter().rev().find(|e| e.action == "sign" && e.step == Some(i)).and_then(|e| e.mandate.as_ref());
+        let mandate = c
+            .history
+            .iter()
+            .rev()
+            .find(|e| e.kind() == Some(EventAction::Sign) && e.step == Some(i))
+            .and_then(|e| e.mandate.as_ref());
         if let (Some(m), Some(_)) = (mandate, &s.done) {
             w.pair("　署名操作代行の委任", &m.id);
             w.pair("　委任内容のSHA-256", &m.sha256);
         }
     }
-    for e in c
-        .history
-        .iter()
-        .filter(|e| matches!(e.action.as_str(), "send_back" | "resubmit" | "cancel" | "correct" | "delete"))
-    {
-        let label = match e.action.as_str() {
-            "send_back" => "差戻し",
-            "resubmit" => "再提出",
-            "correct" => "訂正",
-            "delete" => "削除",
-            _ => "取消",
-        };
+    for e in &c.history {
+        // The route lists registration, approvals, signatures and completion above.
+        let Some(action) = e.kind() else { continue };
+        match action {
+            EventAction::Register | EventAction::Approve | EventAction::Sign | EventAction::Complete => continue,
+            EventAction::SendBack
+            | EventAction::Resubmit
+            | EventAction::Cancel
+            | EventAction::Correct
+            | EventAction::Delete => {}
+        }
+        let label = action.label(Lang::Ja);
         let comment = e.comment.as_deref().map(|c| format!("「{c}」")).unwrap_or_default();
         w.pair(label, &format!("{} {} {comment}", when(e.at), user(&e.by)?));
     }

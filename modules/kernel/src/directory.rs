@@ -143,6 +143,22 @@ pub enum UserStatus {
     Suspended,
 }
 
+impl UserStatus {
+    pub const ALL: [UserStatus; 2] = [UserStatus::Active, UserStatus::Suspended];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserStatus::Active => "active",
+            UserStatus::Suspended => "suspended",
+        }
+    }
+
+    /// The member named `s` (its [`UserStatus::as_str`]); `None` for any other name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     pub tenant: String,
@@ -758,6 +774,18 @@ mod tests {
     use crate::module::{KernelModule, Module};
     use crate::store::Store;
     use std::sync::Arc;
+
+    /// Every status parses from the name serde stores; other names are refused.
+    #[test]
+    fn user_statuses_round_trip() {
+        for st in UserStatus::ALL {
+            assert_eq!(UserStatus::parse(st.as_str()), Some(st));
+            assert_eq!(serde_json::to_value(st).ok(), Some(serde_json::Value::from(st.as_str())));
+        }
+        for bad in ["", "Active", "locked", "suspended "] {
+            assert_eq!(UserStatus::parse(bad), None, "{bad:?}");
+        }
+    }
 
     fn store() -> Store {
         let dir = std::env::temp_dir().join(format!("keiyaku-dir-{}", new_id()));

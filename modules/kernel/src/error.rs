@@ -12,6 +12,8 @@ pub enum Lang {
 }
 
 impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::Ja, Lang::En];
+
     /// Picks the language from an `Accept-Language` value: English when the first language
     /// the client lists that we know is English, Japanese otherwise.
     pub fn from_accept_language(header: Option<&str>) -> Self {
@@ -44,12 +46,9 @@ impl Lang {
         }
     }
 
+    /// The language whose [`Lang::code`] is `s`; `None` for any other text.
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "ja" => Some(Lang::Ja),
-            "en" => Some(Lang::En),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|l| l.code() == s)
     }
 
     /// Chooses between a Japanese and an English text.
@@ -150,6 +149,16 @@ mod tests {
         assert_eq!(Lang::from_accept_language(Some("fr, en;q=0.3")), Lang::En);
         assert_eq!(Lang::from_accept_language(Some("en;q=0.2, ja;q=0.8")), Lang::Ja);
         assert_eq!(Lang::from_accept_language(Some(";;;,,q=")), Lang::Ja);
+    }
+
+    #[test]
+    fn languages_parse_from_their_codes() {
+        for l in Lang::ALL {
+            assert_eq!(Lang::parse(l.code()), Some(l));
+        }
+        for bad in ["", "JA", "en-US", "fr", " ja"] {
+            assert_eq!(Lang::parse(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -16,6 +16,22 @@ pub enum Side {
     Partner,
 }
 
+impl Side {
+    pub const ALL: [Side; 2] = [Side::Owner, Side::Partner];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Owner => "owner",
+            Side::Partner => "partner",
+        }
+    }
+
+    /// The member named `s` (its [`Side::as_str`]); `None` for any other name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
 /// One line of the 確認待ち文書 block, e.g. 「オリ白:承認者」 (owner approver).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct WaitingLine {
@@ -37,11 +53,13 @@ impl WaitingLine {
 
     /// Stable machine name, e.g. `owner_approver`, `partner_person_in_charge`.
     pub fn key(self) -> String {
-        let side = match self.side {
-            Side::Owner => "owner",
-            Side::Partner => "partner",
-        };
-        format!("{side}_{}", self.role.as_str())
+        format!("{}_{}", self.side.as_str(), self.role.as_str())
+    }
+
+    /// The line whose [`WaitingLine::key`] is `key`; `None` for any other text.
+    pub fn parse(key: &str) -> Option<Self> {
+        let (side, role) = key.split_once('_')?;
+        Some(WaitingLine { side: Side::parse(side)?, role: Role::parse(role)? })
     }
 
     /// The label as the dashboard shows it: 「{owner_short}:承認者」, 「取引先:担当」, …
@@ -153,6 +171,22 @@ mod tests {
         assert_eq!(WaitingLine::PARTNER_SIGNER.label(Lang::Ja, "オリ白"), "取引先:署名者");
         assert_eq!(WaitingLine::OWNER_APPROVER.label(Lang::En, "x"), "Owner: approver");
         assert_eq!(WaitingLine::PARTNER_PERSON_IN_CHARGE.key(), "partner_person_in_charge");
+    }
+
+    /// Every line's key parses back to it; a key of an unknown side or role does not.
+    #[test]
+    fn line_keys_round_trip() {
+        for side in Side::ALL {
+            assert_eq!(Side::parse(side.as_str()), Some(side));
+            for role in Role::ALL {
+                let line = WaitingLine { side, role };
+                assert_eq!(WaitingLine::parse(&line.key()), Some(line));
+            }
+        }
+        for bad in ["", "owner", "owner_", "_signer", "vendor_signer", "owner_boss", "Owner_signer", "owner_signer "] {
+            assert_eq!(WaitingLine::parse(bad), None, "{bad:?}");
+        }
+        assert_eq!(Side::parse("partners"), None);
     }
 
     #[test]

@@ -554,14 +554,6 @@ pub struct UserChanges {
     pub title: Option<Option<String>>,
 }
 
-fn parse_status(s: &str) -> Option<UserStatus> {
-    match s.trim() {
-        "active" => Some(UserStatus::Active),
-        "suspended" => Some(UserStatus::Suspended),
-        _ => None,
-    }
-}
-
 /// `updateUser`: name, e-mails, title, roles and status. Becoming a signer creates the seal
 /// (never replaces one); ceasing to be one removes the delegates; suspension ends the user's
 /// sessions.
@@ -592,7 +584,7 @@ pub fn update_user(tx: &mut Tx, caller: &Caller, user_id: &str, changes: UserCha
     };
     let status = match changes.status.as_deref() {
         None => before.status,
-        Some(s) => parse_status(s).unwrap_or_else(|| {
+        Some(s) => UserStatus::parse(s.trim()).unwrap_or_else(|| {
             v.fail("status", Rule::Unknown { value: s.chars().take(40).collect() });
             before.status
         }),
