@@ -284,3 +284,35 @@ pub async fn run(command: ModuleCommand) -> anyhow::Result<()> {
         ModuleCommand::Contracts(c) => contracts_cli::run(c).await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The binary asks which modules are compiled in only here (`registry.rs` and its
+    /// `registry/` files); the rate limiter's use of the auth module's session read is the
+    /// one other place.
+    #[test]
+    fn features_are_asked_for_only_in_the_registry() {
+        fn walk(dir: &std::path::Path, found: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, found);
+                    continue;
+                }
+                let rel = path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(&path).display().to_string();
+                if rel.starts_with("src/registry") || rel == "src/ratelimit.rs" {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                for (n, line) in text.lines().enumerate() {
+                    if line.contains("cfg") && line.contains("feature = \"") {
+                        found.push(format!("{rel}:{}: {}", n + 1, line.trim()));
+                    }
+                }
+            }
+        }
+        let mut found = Vec::new();
+        walk(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut found);
+        assert!(found.is_empty(), "feature checks outside the registry:\n{}", found.join("\n"));
+    }
+}

@@ -79,16 +79,22 @@ pub(crate) fn all_modules() -> Vec<&'static dyn Module> {
     ]
 }
 
-/// The web app's state with every compiled-in module's service over `kernel`.
+/// The web app's state with every compiled-in module's service over `kernel`, linked as the
+/// binary's registry links them.
 pub(crate) fn web_of(kernel: &Kernel, auth: &Auth) -> Web {
     #[cfg(feature = "certs")]
     let certs = keiyaku_certs::Certs::new(kernel.clone());
     Web {
         kernel: kernel.clone(),
         auth: auth.clone(),
-        #[cfg(feature = "users")]
+        #[cfg(all(feature = "users", feature = "certs"))]
+        users: keiyaku_users::Users::new(kernel.clone()).with_signer_keys(Arc::new(certs.clone())),
+        #[cfg(all(feature = "users", not(feature = "certs")))]
         users: keiyaku_users::Users::new(kernel.clone()),
-        #[cfg(feature = "support")]
+        #[cfg(feature = "contracts")]
+        support: keiyaku_support::Support::new(kernel.clone())
+            .with_waiting(Arc::new(keiyaku_contracts::ContractsWaiting)),
+        #[cfg(all(feature = "support", not(feature = "contracts")))]
         support: keiyaku_support::Support::new(kernel.clone()),
         #[cfg(feature = "contracts")]
         contracts: keiyaku_contracts::Contracts::new(kernel.clone(), Some(certs.clone())),
