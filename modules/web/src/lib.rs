@@ -50,17 +50,6 @@ pub struct Web {
     pub contracts: keiyaku_contracts::Contracts,
 }
 
-impl Web {
-    pub fn kernel(&self) -> &Kernel {
-        &self.kernel
-    }
-
-    #[cfg(feature = "auth")]
-    pub fn auth(&self) -> &keiyaku_auth::Auth {
-        &self.auth
-    }
-}
-
 /// All web pages, with full paths (`/`, `/t/:tenant/...`, `/mailbox`, `/static/...`), as a
 /// poem Route.
 pub fn routes(web: Web) -> poem::Route {
