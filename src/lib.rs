@@ -12,3 +12,7 @@ pub mod settings;
 pub mod tls;
 
 pub use app::{App, Running, StartOptions};
+
+/// mimalloc instead of the system allocator: requests are many small allocations.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

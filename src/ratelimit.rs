@@ -9,9 +9,10 @@
 //! The account is the owner of the bearer token or session cookie the request carries, so
 //! every session of a user shares one allowance; requests with an unknown token count against
 //! their address only. `/healthz` and `/metrics` are never limited. The one read that finds
-//! the owner (`keiyaku_auth::resolve_token`: the session and, for a tenant user, the caller)
-//! goes into the request's extensions, where the handler's `Auth::authenticate` takes it
-//! instead of reading the session again.
+//! the owner (`keiyaku_auth::TokenCache::resolve`: the session and, for a tenant user, the
+//! caller) goes into the request's extensions, where the handler's `Auth::authenticate` takes
+//! it instead of reading the session again. That read is remembered until the next write to
+//! the store, so a client repeating requests between writes is not read again at all.
 //!
 //! Buckets live in memory. A bucket that has refilled completely is the same as no bucket, so
 //! idle buckets are dropped every minute and whenever the table reaches [`MAX_BUCKETS`];
@@ -171,7 +172,13 @@ impl<E: Endpoint> Middleware<E> for RateLimit {
     type Output = RateLimitEndpoint<E>;
 
     fn transform(&self, ep: E) -> Self::Output {
-        RateLimitEndpoint { ep, limiter: self.limiter.clone(), kernel: self.kernel.clone() }
+        RateLimitEndpoint {
+            ep,
+            limiter: self.limiter.clone(),
+            kernel: self.kernel.clone(),
+            #[cfg(feature = "auth")]
+            tokens: Arc::default(),
+        }
     }
 }
 
@@ -179,11 +186,14 @@ pub struct RateLimitEndpoint<E> {
     ep: E,
     limiter: Arc<RateLimiter>,
     kernel: Kernel,
+    /// Resolved tokens, until the next write to the store.
+    #[cfg(feature = "auth")]
+    tokens: Arc<keiyaku_auth::TokenCache>,
 }
 
 impl<E> RateLimitEndpoint<E> {
     /// Reads what the request's bearer token or session cookie stands for, once
-    /// (`keiyaku_auth::resolve_token`); the owner is the account limited.
+    /// (`keiyaku_auth::TokenCache::resolve`); the owner is the account limited.
     #[cfg(feature = "auth")]
     fn resolve(&self, req: &Request) -> Option<keiyaku_auth::ResolvedToken> {
         use keiyaku_web::session::{OPERATOR_COOKIE, SESSION_COOKIE, token_cookie};
@@ -193,7 +203,7 @@ impl<E> RateLimitEndpoint<E> {
             .map(|t| t.trim().to_string())
             .or_else(|| token_cookie(req, SESSION_COOKIE))
             .or_else(|| token_cookie(req, OPERATOR_COOKIE))?;
-        keiyaku_auth::resolve_token(&self.kernel, &token)
+        self.tokens.resolve(&self.kernel, &token)
     }
 }
 

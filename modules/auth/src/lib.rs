@@ -15,6 +15,7 @@ use keiyaku_kernel::error::{ApiError, Lang, Problem};
 use keiyaku_kernel::ids::{digest, secret_token};
 use keiyaku_kernel::kek::Kek;
 use keiyaku_kernel::module::{MenuItem, Module};
+use keiyaku_kernel::read_cache::ReadCache;
 use keiyaku_kernel::store::{Read, StoreError, Table, Tx};
 use keiyaku_kernel::validate::Invalid;
 use keiyaku_kernel::{Kernel, mail};
@@ -288,6 +289,12 @@ pub struct Authenticated {
     pub must_change: bool,
     /// The tenant requires an authenticator for the caller's roles and none is enrolled.
     pub must_enroll: bool,
+    /// The records the caller was made from, as read in the same transaction, so that
+    /// [`Auth::me_of`] does not read them again.
+    pub user: User,
+    pub company: directory::Company,
+    /// The login before the current one (前回ログイン日時).
+    pub last_login_at: Option<Timestamp>,
 }
 
 /// What `me` and the dashboard header show.
@@ -324,6 +331,8 @@ pub struct Auth {
     menus: Arc<Vec<MenuItem>>,
     /// Seals TOTP secrets; loaded on first use.
     kek: Arc<std::sync::Mutex<Option<Arc<Kek>>>>,
+    /// [`Auth::me_of`]'s group and tenant records by `(tenant, group)`, until the next write.
+    headers: Arc<ReadCache<(String, String), (directory::Group, Tenant)>>,
 }
 
 impl Auth {
@@ -334,6 +343,7 @@ impl Auth {
             dummy_hash: Arc::default(),
             menus: Arc::new(menus),
             kek: Arc::default(),
+            headers: Arc::new(ReadCache::new(TOKEN_CACHE_MAX)),
         }
     }
 
@@ -839,6 +849,37 @@ impl Auth {
         })
     }
 
+    /// [`Auth::me`] for an authentication of this request: the user, company and previous
+    /// login it read already are used as they are; the group and tenant are read.
+    pub async fn me_of(&self, auth: &Authenticated) -> Result<Me, AuthError> {
+        let caller = &auth.caller;
+        let is_admin = caller.has(Role::GroupAdmin);
+        let menus: Vec<MenuItem> = self.menus.iter().filter(|m| !m.admin || is_admin).cloned().collect();
+        let key = (caller.tenant.clone(), auth.user.group_id.clone());
+        let changes = self.kernel.store.changes();
+        let (group, tenant) = match self.headers.get(changes, &key) {
+            Some(found) => found,
+            // Point reads, on this thread (see `authenticate`).
+            None => {
+                let found = self.kernel.store.read_blocking(|tx| {
+                    let group = directory::get_group(tx, &key.0, &key.1)?.ok_or(AuthError::Unauthenticated)?;
+                    let tenant = directory::get_tenant(tx, &key.0)?.ok_or(AuthError::UnknownTenant)?;
+                    Ok::<_, AuthError>((group, tenant))
+                })?;
+                self.headers.put(changes, key, found.clone());
+                found
+            }
+        };
+        Ok(Me {
+            user: auth.user.clone(),
+            company: auth.company.clone(),
+            group,
+            tenant,
+            last_login_at: auth.last_login_at,
+            menus,
+        })
+    }
+
     /// Makes sure the operator account exists. Returns the password to print when it was
     /// just created with a generated password.
     pub fn ensure_operator(&self, password: Option<String>) -> Result<Option<String>, AuthError> {
@@ -1070,21 +1111,31 @@ fn prefix_fields(e: DirectoryError, prefix: &str) -> DirectoryError {
 
 /// Loads a user as a [`Caller`]; suspended or missing users are not authenticated.
 pub fn load_caller(tx: &impl Read, tenant: &str, user_id: &str, client: Option<String>) -> Result<Caller, AuthError> {
+    let (user, company) = load_active(tx, tenant, user_id)?;
+    Ok(caller_of(tenant, &user, &company, client))
+}
+
+/// An active user and their company.
+fn load_active(tx: &impl Read, tenant: &str, user_id: &str) -> Result<(User, directory::Company), AuthError> {
     let user = directory::get_user(tx, tenant, user_id)?.ok_or(AuthError::Unauthenticated)?;
     if user.status != UserStatus::Active {
         return Err(AuthError::Unauthenticated);
     }
     let company = directory::get_company(tx, tenant, &user.company_id)?.ok_or(AuthError::Unauthenticated)?;
-    Ok(Caller {
+    Ok((user, company))
+}
+
+fn caller_of(tenant: &str, user: &User, company: &directory::Company, client: Option<String>) -> Caller {
+    Caller {
         tenant: tenant.to_string(),
-        user_id: user.user_id,
-        name: user.name,
-        company_id: user.company_id,
-        group_id: user.group_id,
+        user_id: user.user_id.clone(),
+        name: user.name.clone(),
+        company_id: user.company_id.clone(),
+        group_id: user.group_id.clone(),
         owner_side: company.owner,
-        roles: user.roles,
+        roles: user.roles.clone(),
         client,
-    })
+    }
 }
 
 /// How old a [`ResolvedToken`] may be and still stand for the request's authentication.
@@ -1130,8 +1181,10 @@ pub fn resolve_token(kernel: &Kernel, token: &str) -> Option<ResolvedToken> {
     if token.is_empty() || token.len() > 200 {
         return None;
     }
-    let key = digest(token);
-    let at = std::time::Instant::now();
+    resolve_key(kernel, digest(token))
+}
+
+fn resolve_key(kernel: &Kernel, key: String) -> Option<ResolvedToken> {
     let pre = kernel.store.read_blocking(|tx| {
         let Some(session) = tx.get(&SESSIONS, &key)? else {
             return Ok::<_, StoreError>(Preread { session: None, outcome: None });
@@ -1144,12 +1197,64 @@ pub fn resolve_token(kernel: &Kernel, token: &str) -> Option<ResolvedToken> {
         };
         Ok(Preread { session: Some(session), outcome })
     });
-    let pre = pre.ok()?;
-    let account = pre.session.as_ref().map(|s| match &s.tenant {
-        Some(tenant) => format!("{tenant}/{}", s.user_id),
-        None => s.user_id.clone(),
-    });
-    Some(ResolvedToken { key, at, account, pending: std::sync::Mutex::new(Some(pre)) })
+    pre.ok().map(|pre| ResolvedToken::new(key, pre))
+}
+
+impl ResolvedToken {
+    fn new(key: String, pre: Preread) -> Self {
+        let account = pre.session.as_ref().map(|s| match &s.tenant {
+            Some(tenant) => format!("{tenant}/{}", s.user_id),
+            None => s.user_id.clone(),
+        });
+        ResolvedToken { key, at: std::time::Instant::now(), account, pending: std::sync::Mutex::new(Some(pre)) }
+    }
+}
+
+/// Tokens a [`TokenCache`] remembers at most; when full it starts over.
+pub const TOKEN_CACHE_MAX: usize = 10_000;
+
+/// [`resolve_token`] with memory: a tenant user's live session and the caller it stands for,
+/// by token digest, as read while the store's [`changes`](keiyaku_kernel::Store::changes)
+/// counter had the value it still has. Any write transaction (a logout, a suspension, a
+/// password change, a session touch) moves the counter and so forgets every entry; what
+/// depends on the time (expiry, whether `last_seen_at` is due) is decided afresh each use.
+#[derive(Debug)]
+pub struct TokenCache {
+    /// A live session and what it authenticates, by token digest.
+    entries: ReadCache<String, (Session, Authenticated)>,
+}
+
+impl Default for TokenCache {
+    fn default() -> Self {
+        Self { entries: ReadCache::new(TOKEN_CACHE_MAX) }
+    }
+}
+
+impl TokenCache {
+    pub fn resolve(&self, kernel: &Kernel, token: &str) -> Option<ResolvedToken> {
+        if token.is_empty() || token.len() > 200 {
+            return None;
+        }
+        let key = digest(token);
+        // Taken before the read begins (see `Store::changes`).
+        let changes = kernel.store.changes();
+        if let Some((session, auth)) = self.entries.get(changes, &key) {
+            let outcome = if session_expired(kernel, &session, kernel.now()) {
+                None
+            } else {
+                let touch = kernel.now().duration_since(session.last_seen_at) > TOUCH_EVERY;
+                Some(Ok((auth, touch)))
+            };
+            return Some(ResolvedToken::new(key, Preread { session: Some(session), outcome }));
+        }
+        let resolved = resolve_key(kernel, key)?;
+        if let Some(Preread { session: Some(session), outcome: Some(Ok((auth, _))) }) =
+            &*resolved.pending.lock().unwrap_or_else(|p| p.into_inner())
+        {
+            self.entries.put(changes, resolved.key.clone(), (session.clone(), auth.clone()));
+        }
+        Some(resolved)
+    }
 }
 
 /// The caller a live session of `tenant` stands for, and whether its `last_seen_at` is due
@@ -1160,11 +1265,21 @@ fn read_authenticated(
     tenant: &str,
     session: Session,
 ) -> Result<(Authenticated, bool), AuthError> {
-    let caller = load_caller(tx, tenant, &session.user_id, None)?;
+    let (user, company) = load_active(tx, tenant, &session.user_id)?;
+    let caller = caller_of(tenant, &user, &company, None);
     let cred = tx.get(&CREDENTIALS, &format!("{tenant}/{}", session.user_id))?.ok_or(AuthError::Unauthenticated)?;
     let touch = tx.now().duration_since(session.last_seen_at) > TOUCH_EVERY;
     let must_enroll = must_enroll(kernel, tx, tenant, &caller.user_id, &caller.roles)?;
-    Ok((Authenticated { caller, session, must_change: cred.must_change, must_enroll }, touch))
+    let auth = Authenticated {
+        caller,
+        session,
+        must_change: cred.must_change,
+        must_enroll,
+        user,
+        company,
+        last_login_at: cred.previous_login_at,
+    };
+    Ok((auth, touch))
 }
 
 fn session_expired(kernel: &Kernel, s: &Session, now: Timestamp) -> bool {
@@ -1430,6 +1545,81 @@ mod tests {
             auth.authenticate_resolved(Some(&r), "HXOS2", &token, None, true).await,
             Err(AuthError::Unauthenticated)
         ));
+        let _ = std::fs::remove_file(path);
+    }
+
+    fn cached(cache: &TokenCache) -> usize {
+        cache.entries.len()
+    }
+
+    #[tokio::test]
+    async fn the_token_cache_forgets_at_every_write_and_decides_time_afresh() {
+        let path = std::env::temp_dir().join(format!("keiyaku-auth-{}.redb", keiyaku_kernel::ids::new_id()));
+        let clock =
+            Arc::new(keiyaku_kernel::ManualClock::new(Timestamp::UNIX_EPOCH + SignedDuration::from_hours(500_000)));
+        let modules: [&dyn Module; 2] = [&KernelModule, &AuthModule];
+        let store = Store::open(&path, clock.clone(), &modules).unwrap();
+        let kernel = Kernel::new(store.clone(), clock.clone(), Arc::new(Config::default()));
+        store.write_blocking(|tx| AuthModule.seed_demo(&kernel, tx)).unwrap();
+        let auth = Auth::new(kernel, Vec::new());
+        let cache = TokenCache::default();
+        let authenticate = async |token: &str| {
+            let r = cache.resolve(&auth.kernel, token).unwrap();
+            auth.authenticate_resolved(Some(&r), "HXOS2", token, None, false).await
+        };
+        let token = session(&auth, "A1533601");
+
+        // Read once, then answered from memory while nothing is written.
+        assert_eq!(authenticate(&token).await.unwrap().caller.user_id, "A1533601");
+        assert_eq!(cached(&cache), 1);
+        let changes = auth.kernel.store.changes();
+        assert_eq!(authenticate(&token).await.unwrap().caller.user_id, "A1533601");
+        assert_eq!(auth.kernel.store.changes(), changes, "a hit reads and writes nothing");
+
+        // `last_seen_at` falls due by the clock alone: the hit still touches the session.
+        clock.advance(TOUCH_EVERY + SignedDuration::from_secs(1));
+        authenticate(&token).await.unwrap();
+        let seen = auth.kernel.store.read_blocking(|tx| session_of(tx, &digest(&token))).unwrap().unwrap();
+        assert_eq!(seen.last_seen_at, auth.kernel.now(), "touched");
+        assert_ne!(auth.kernel.store.changes(), changes);
+
+        // Every write is seen at once: a forced password change, a suspension.
+        authenticate(&token).await.unwrap();
+        let key = format!("{}/A1533601", demo::DEMO_TENANT);
+        auth.kernel
+            .store
+            .write_blocking(|tx| {
+                let mut c = tx.get(&CREDENTIALS, &key)?.ok_or(AuthError::Unauthenticated)?;
+                c.must_change = true;
+                tx.put(&CREDENTIALS, &key, &c)?;
+                Ok::<_, AuthError>(())
+            })
+            .unwrap();
+        assert!(matches!(authenticate(&token).await, Err(AuthError::PasswordChangeRequired)));
+        let other = session(&auth, "HX000001");
+        authenticate(&other).await.unwrap();
+        auth.kernel
+            .store
+            .write_blocking(|tx| {
+                let patch = directory::UserPatch { status: Some(UserStatus::Suspended), ..Default::default() };
+                directory::update_user(tx, &Actor::system(), demo::DEMO_TENANT, "HX000001", patch).map(|_| ())
+            })
+            .unwrap();
+        assert!(matches!(authenticate(&other).await, Err(AuthError::Unauthenticated)), "suspended");
+
+        // A logout.
+        let third = session(&auth, "A1533602");
+        authenticate(&third).await.unwrap();
+        auth.logout(&third, user_actor(demo::DEMO_TENANT, "A1533602", None)).await.unwrap();
+        assert!(matches!(authenticate(&third).await, Err(AuthError::Unauthenticated)), "logged out");
+
+        // Expiry by the clock alone, with nothing written in between.
+        let fourth = session(&auth, "A1533602");
+        authenticate(&fourth).await.unwrap();
+        let changes = auth.kernel.store.changes();
+        clock.advance(SignedDuration::from_hours(100));
+        assert!(matches!(authenticate(&fourth).await, Err(AuthError::Unauthenticated)), "expired");
+        assert_eq!(auth.kernel.store.changes(), changes);
         let _ = std::fs::remove_file(path);
     }
 }

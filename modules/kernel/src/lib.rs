@@ -22,6 +22,7 @@ pub mod mail;
 pub mod module;
 pub mod numbers;
 pub mod paging;
+pub mod read_cache;
 pub mod pdf;
 pub mod store;
 pub mod validate;

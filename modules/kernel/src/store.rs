@@ -145,6 +145,8 @@ struct Handle {
     retired: Mutex<Option<Weak<Database>>>,
     /// Successful reopens.
     reopens: AtomicU64,
+    /// Write transactions attempted and reopens: see [`Store::changes`].
+    changes: AtomicU64,
 }
 
 #[derive(Clone)]
@@ -161,6 +163,7 @@ impl Handle {
             opener,
             retired: Mutex::new(None),
             reopens: AtomicU64::new(0),
+            changes: AtomicU64::new(0),
         }
     }
 
@@ -217,6 +220,7 @@ impl Handle {
             }
         };
         let generation = self.reopens.fetch_add(1, Ordering::AcqRel) + 1;
+        self.changes.fetch_add(1, Ordering::AcqRel);
         let c = Current { generation, db: Arc::new(db) };
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = Some(c.clone());
         tracing::warn!(generation, "the database was reopened after an I/O failure");
@@ -509,6 +513,13 @@ impl Store {
         self.clock.now()
     }
 
+    /// A counter that moves with every write transaction (committed or not) and every reopen.
+    /// What a read transaction found stays true while this still returns the value taken
+    /// before that transaction began: a cache of reads keyed by it is never stale.
+    pub fn changes(&self) -> u64 {
+        self.handle.changes.load(Ordering::Acquire)
+    }
+
     /// Runs `f` in one write transaction on a blocking thread; commits when `f` returns `Ok`
     /// (durably: redb's default immediate durability), aborts when it returns `Err`.
     pub async fn write<R, E, F>(&self, f: F) -> Result<R, E>
@@ -556,6 +567,8 @@ impl Store {
             tx.inner.commit().map_err(StoreError::from)?;
             Ok::<_, E>((out, mail))
         });
+        // Counted whether or not the commit went through: a reader only learns "maybe changed".
+        self.handle.changes.fetch_add(1, Ordering::AcqRel);
         // Every transaction on the failed database has ended: it can be closed.
         drop(current);
         if io_failed {

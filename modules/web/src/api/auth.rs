@@ -3,7 +3,7 @@
 
 use crate::api::enums::OneOf;
 use crate::api::http::{ApiResult, Ctx, Failure};
-use keiyaku_auth::{Auth, AuthError, Me};
+use keiyaku_auth::{Auth, AuthError, Authenticated, Me};
 use keiyaku_kernel::clock::rfc3339;
 use keiyaku_kernel::context::{Actor, Caller};
 use keiyaku_kernel::directory::{Role, Tenant, User};
@@ -30,9 +30,14 @@ pub struct BearerToken(pub Bearer);
 /// Resolves a tenant user's bearer token into a caller whose password is not due for a
 /// change — the check every tenant-scoped operation of every module starts with.
 pub async fn caller(auth: &Auth, ctx: &Ctx, tenant: &str, token: &BearerToken) -> ApiResult<Caller> {
+    authenticated(auth, ctx, tenant, token).await.map(|a| a.caller)
+}
+
+/// The whole authentication of the request's bearer token (the caller and the records it was
+/// made from).
+pub async fn authenticated(auth: &Auth, ctx: &Ctx, tenant: &str, token: &BearerToken) -> ApiResult<Authenticated> {
     auth.authenticate_resolved(ctx.resolved.as_deref(), tenant, &token.0.token, ctx.client.clone(), false)
         .await
-        .map(|a| a.caller)
         .map_err(|e| ctx.fail(&e))
 }
 
@@ -696,8 +701,8 @@ impl AuthApi {
     /// The logged-in user, company, group, roles, previous login and allowed menus.
     #[oai(path = "/api/v1/t/:tenant/me", method = "get", operation_id = "me", tag = "Tag::Auth")]
     async fn me(&self, ctx: Ctx, tenant: Path<String>, token: BearerToken) -> ApiResult<Json<MeResponse>> {
-        let caller = caller(&self.auth, &ctx, &tenant.0, &token).await?;
-        let me = self.auth.me(&caller).await.map_err(|e| ctx.fail(&e))?;
+        let auth = authenticated(&self.auth, &ctx, &tenant.0, &token).await?;
+        let me = self.auth.me_of(&auth).await.map_err(|e| ctx.fail(&e))?;
         Ok(Json(MeResponse::from(me, ctx.lang)))
     }
 }
