@@ -68,6 +68,8 @@ pub enum MandateState {
 }
 
 impl MandateState {
+    pub const ALL: [MandateState; 2] = [MandateState::Pending, MandateState::Confirmed];
+
     pub fn as_str(self) -> &'static str {
         match self {
             MandateState::Pending => "pending",

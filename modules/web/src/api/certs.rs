@@ -2,6 +2,7 @@
 //! [`Certs`](keiyaku_certs::Certs) once and map; every rule lives in the service.
 
 use crate::api::auth::{BearerToken, caller};
+use crate::api::enums::OneOf;
 use crate::api::http::{ApiResult, Ctx};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -9,7 +10,7 @@ use keiyaku_certs::applications::{Decided, DetailsInput, StartInput, Submitted, 
 use keiyaku_certs::captcha::CaptchaAnswer;
 use keiyaku_certs::certificates;
 use keiyaku_certs::error::CertsError;
-use keiyaku_certs::model::{Application, Billing, CertRecord, Order};
+use keiyaku_certs::model::{AppStatus, ApplicantKind, Application, Billing, CertRecord, Delivery, Order};
 use keiyaku_certs::orders::OrderInput;
 use keiyaku_kernel::clock::rfc3339;
 use poem_openapi::param::{Path, Query};
@@ -90,7 +91,7 @@ struct OrderLinkView {
     prices: PerTerm,
     tax_percent: u64,
     /// `service` (電子契約サービスに直接送付) or `key_file` (PKCS#12 download).
-    delivery_options: Vec<String>,
+    delivery_options: Vec<OneOf<Delivery>>,
     expires_at: String,
 }
 
@@ -131,7 +132,7 @@ struct OrderRequest {
     token: String,
     /// `service` or `key_file`.
     #[oai(default)]
-    delivery: String,
+    delivery: OneOf<Delivery>,
     #[oai(default)]
     billing: BillingBody,
     #[oai(default)]
@@ -144,7 +145,7 @@ struct OrderView {
     order_id: String,
     /// Order and invoice number.
     number: String,
-    delivery: String,
+    delivery: OneOf<Delivery>,
     billing: BillingBody,
     quantities: PerTerm,
     prices: PerTerm,
@@ -167,7 +168,7 @@ impl From<&Order> for OrderView {
         Self {
             order_id: o.id.clone(),
             number: o.number.clone(),
-            delivery: o.delivery.as_str().into(),
+            delivery: o.delivery.into(),
             billing: BillingBody::from(&o.billing),
             quantities: PerTerm::of(o.quantities),
             prices: PerTerm::of(o.prices),
@@ -203,7 +204,7 @@ struct CaptchaView {
 struct StartRequest {
     /// `self` (本人) or `proxy` (代理人).
     #[oai(default)]
-    applicant: String,
+    applicant: OneOf<ApplicantKind>,
     #[oai(default)]
     enterprise_code: String,
     #[oai(default)]
@@ -257,14 +258,14 @@ struct ApplicationView {
     id: String,
     enterprise_code: String,
     /// `self` or `proxy`.
-    applicant: String,
+    applicant: OneOf<ApplicantKind>,
     /// The applicant's e-mail.
     email: String,
     ticket: String,
     term_years: u8,
-    delivery: String,
+    delivery: OneOf<Delivery>,
     /// `registered`, `awaiting_approval`, `issued`, `rejected`.
-    status: String,
+    status: OneOf<AppStatus>,
     details: Option<DetailsView>,
     id_document: Option<DocumentView>,
     created_at: String,
@@ -275,12 +276,12 @@ impl From<&Application> for ApplicationView {
         Self {
             id: a.id.clone(),
             enterprise_code: a.tenant.clone(),
-            applicant: a.applicant.as_str().into(),
+            applicant: a.applicant.into(),
             email: a.email.clone(),
             ticket: a.ticket.clone(),
             term_years: a.term_years,
-            delivery: a.delivery.as_str().into(),
-            status: a.status.as_str().into(),
+            delivery: a.delivery.into(),
+            status: a.status.into(),
             details: a.details.as_ref().map(|d| DetailsView {
                 company_name: d.company_name.clone(),
                 company_name_kana: d.company_name_kana.clone(),
@@ -376,8 +377,8 @@ struct CertificateView {
     /// First day (Japan) it may be used, `YYYY-MM-DD`.
     usable_from: String,
     /// `not_yet_usable`, `active`, `expired` or `revoked`.
-    status: String,
-    delivery: String,
+    status: OneOf<certificates::State>,
+    delivery: OneOf<Delivery>,
     ticket: String,
     term_years: u8,
     issued_at: String,
@@ -411,8 +412,8 @@ fn certificate_view(c: &CertRecord, now: jiff::Timestamp) -> CertificateView {
         not_before: rfc3339(c.not_before),
         not_after: rfc3339(c.not_after),
         usable_from: c.usable_from.to_string(),
-        status: certificates::state(c, now).as_str().into(),
-        delivery: c.delivery.as_str().into(),
+        status: certificates::state(c, now).into(),
+        delivery: c.delivery.into(),
         ticket: c.ticket.clone(),
         term_years: c.term_years,
         issued_at: rfc3339(c.issued_at),
@@ -430,7 +431,7 @@ fn certificate_view(c: &CertRecord, now: jiff::Timestamp) -> CertificateView {
 #[oai(skip_serializing_if_is_none, rename = "CertApplicationOutcome")]
 struct OutcomeView {
     /// `issued`, `awaiting_approval` or `rejected`.
-    status: String,
+    status: OneOf<AppStatus>,
     certificate: Option<CertificateView>,
     /// Where the approval request went (proxy applications).
     holder_email: Option<String>,
@@ -582,12 +583,16 @@ fn decode_upload(u: Option<UploadBody>) -> Result<Option<Upload>, CertsError> {
 
 fn outcome_submitted(s: Submitted, now: jiff::Timestamp) -> OutcomeView {
     match s {
-        Submitted::Issued(c) => {
-            OutcomeView { status: "issued".into(), certificate: Some(certificate_view(&c, now)), holder_email: None }
-        }
-        Submitted::AwaitingApproval { holder_email } => {
-            OutcomeView { status: "awaiting_approval".into(), certificate: None, holder_email: Some(holder_email) }
-        }
+        Submitted::Issued(c) => OutcomeView {
+            status: AppStatus::Issued.into(),
+            certificate: Some(certificate_view(&c, now)),
+            holder_email: None,
+        },
+        Submitted::AwaitingApproval { holder_email } => OutcomeView {
+            status: AppStatus::AwaitingApproval.into(),
+            certificate: None,
+            holder_email: Some(holder_email),
+        },
     }
 }
 
@@ -625,7 +630,7 @@ impl CertsApi {
             email: f.email,
             prices: PerTerm::of(f.prices),
             tax_percent: keiyaku_certs::documents::TAX_PERCENT,
-            delivery_options: vec!["service".into(), "key_file".into()],
+            delivery_options: Delivery::ALL.into_iter().map(OneOf::from).collect(),
             expires_at: rfc3339(f.expires_at),
         }))
     }
@@ -642,7 +647,7 @@ impl CertsApi {
         let b = body.0;
         let input = OrderInput {
             token: b.token,
-            delivery: b.delivery,
+            delivery: b.delivery.into_string(),
             billing: Billing {
                 company: b.billing.company,
                 department: b.billing.department,
@@ -690,7 +695,7 @@ impl CertsApi {
     async fn start_application(&self, ctx: Ctx, tenant: Path<String>, body: Json<StartRequest>) -> ApiResult<Accepted> {
         let b = body.0;
         let input = StartInput {
-            applicant: b.applicant,
+            applicant: b.applicant.into_string(),
             enterprise_code: b.enterprise_code,
             ticket: b.ticket,
             email: b.email,
@@ -814,11 +819,13 @@ impl CertsApi {
             .map_err(|e| ctx.fail(&e))?;
         let view = match d {
             Decided::Issued(c) => OutcomeView {
-                status: "issued".into(),
+                status: AppStatus::Issued.into(),
                 certificate: Some(certificate_view(&c, self.certs.kernel.now())),
                 holder_email: None,
             },
-            Decided::Rejected => OutcomeView { status: "rejected".into(), certificate: None, holder_email: None },
+            Decided::Rejected => {
+                OutcomeView { status: AppStatus::Rejected.into(), certificate: None, holder_email: None }
+            }
         };
         Ok(Json(view))
     }

@@ -7,7 +7,7 @@ use crate::api::http::{ApiResult, Ctx, content_disposition};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use keiyaku_contracts::model::{Contract, Summary};
-use keiyaku_contracts::model::{DocType, Party, Status, Tax};
+use keiyaku_contracts::model::{DocType, EventAction, Party, Status, Tax};
 use keiyaku_contracts::search::DocumentRow;
 use keiyaku_contracts::search::{Order, SortKey};
 use keiyaku_contracts::{
@@ -238,7 +238,7 @@ struct EventView {
     at: String,
     by: String,
     on_behalf_of: Option<String>,
-    action: String,
+    action: OneOf<EventAction>,
     step: Option<u32>,
     comment: Option<String>,
 }
@@ -277,7 +277,7 @@ struct ContractDetail {
     amount: i64,
     tax: OneOf<Tax>,
     fields: Vec<FieldView>,
-    /// `circulating`, `sent_back`, `completed`, `cancelled`.
+    /// `circulating`, `sent_back`, `completed`, `cancelled` or `deleted`.
     status: OneOf<Status>,
     status_label: String,
     current_step: Option<u32>,
@@ -357,7 +357,7 @@ fn detail(v: &ContractView, lang: Lang) -> ContractDetail {
                 at: rfc3339(e.at),
                 by: e.by.clone(),
                 on_behalf_of: e.on_behalf_of.clone(),
-                action: e.action.clone(),
+                action: OneOf::new(e.action.clone()),
                 step: e.step.map(|s| s as u32),
                 comment: e.comment.clone(),
             })

@@ -37,12 +37,22 @@ macro_rules! closed {
     };
 }
 
-closed!(keiyaku_kernel::doc_type::DocType, keiyaku_kernel::directory::Role);
+closed!(keiyaku_kernel::doc_type::DocType, keiyaku_kernel::directory::Role, keiyaku_kernel::directory::UserStatus);
+#[cfg(feature = "users")]
+closed!(keiyaku_users::delegates::MandateState);
+#[cfg(feature = "certs")]
+closed!(
+    keiyaku_certs::model::Delivery,
+    keiyaku_certs::model::ApplicantKind,
+    keiyaku_certs::model::AppStatus,
+    keiyaku_certs::certificates::State,
+);
 #[cfg(feature = "contracts")]
 closed!(
     keiyaku_contracts::model::Tax,
     keiyaku_contracts::model::Party,
     keiyaku_contracts::model::Status,
+    keiyaku_contracts::model::EventAction,
     keiyaku_contracts::search::SortKey,
     keiyaku_contracts::search::Order,
 );
@@ -182,7 +192,7 @@ mod tests {
         assert!(OneOf::<E>::parse_from_json(Some(Value::String("x".into()))).is_ok(), "any string is accepted");
     }
 
-    #[cfg(feature = "contracts")]
+    #[cfg(feature = "certs")]
     fn round_trips_plain<E: Closed + std::fmt::Debug>() {
         for v in E::all() {
             assert_eq!(OneOf::from(*v).get(), Some(*v));
@@ -193,6 +203,7 @@ mod tests {
     fn kernel_sets_round_trip() {
         round_trips::<keiyaku_kernel::doc_type::DocType>();
         round_trips::<keiyaku_kernel::directory::Role>();
+        round_trips::<keiyaku_kernel::directory::UserStatus>();
         for v in keiyaku_kernel::doc_type::DocType::ALL {
             assert_eq!(keiyaku_kernel::doc_type::DocType::parse(v.name()), Some(v));
         }
@@ -206,6 +217,7 @@ mod tests {
         round_trips::<Tax>();
         round_trips::<Party>();
         round_trips::<Status>();
+        round_trips::<keiyaku_contracts::model::EventAction>();
         round_trips_plain::<SortKey>();
         round_trips_plain::<Order>();
         for k in SortKey::ALL {
@@ -214,6 +226,28 @@ mod tests {
         for o in Order::ALL {
             assert_eq!(Order::parse(o.name()), Some(o));
         }
+    }
+
+    #[cfg(feature = "users")]
+    #[test]
+    fn users_sets_round_trip() {
+        round_trips::<keiyaku_users::delegates::MandateState>();
+    }
+
+    #[cfg(feature = "certs")]
+    #[test]
+    fn certs_sets_round_trip() {
+        use keiyaku_certs::model::{AppStatus, ApplicantKind, Delivery};
+        round_trips::<Delivery>();
+        round_trips::<ApplicantKind>();
+        round_trips::<AppStatus>();
+        for d in Delivery::ALL {
+            assert_eq!(Delivery::parse(d.name()), Some(d));
+        }
+        for k in ApplicantKind::ALL {
+            assert_eq!(ApplicantKind::parse(k.name()), Some(k));
+        }
+        round_trips_plain::<keiyaku_certs::certificates::State>();
     }
 
     #[cfg(feature = "support")]

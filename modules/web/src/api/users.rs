@@ -10,7 +10,7 @@ use keiyaku_kernel::directory::{Company, Group, NewCompany, Role, User, UserStat
 use keiyaku_kernel::doc_type::DocType;
 use keiyaku_kernel::error::ApiError;
 use keiyaku_users::UsersError;
-use keiyaku_users::delegates::{AddInput, Delegate, Mandate};
+use keiyaku_users::delegates::{AddInput, Delegate, Mandate, MandateState};
 use keiyaku_users::search::Query as SearchQuery;
 use keiyaku_users::service::{CompanyNode, NewUserInput, Paged, Paging, UserChanges, UserDetail, UserRow};
 use poem_openapi::param::{Path, Query};
@@ -182,7 +182,7 @@ struct UserView {
     /// `person_in_charge`, `approver`, `signer`, `group_admin`, `administration`.
     roles: Vec<OneOf<Role>>,
     /// `active` or `suspended`.
-    status: String,
+    status: OneOf<UserStatus>,
     /// 役職, e.g. 代表取締役.
     title: Option<String>,
     company_id: String,
@@ -193,19 +193,12 @@ struct UserView {
     created_at: String,
 }
 
-fn status_str(s: UserStatus) -> &'static str {
-    match s {
-        UserStatus::Active => "active",
-        UserStatus::Suspended => "suspended",
-    }
-}
-
 impl From<UserRow> for UserView {
     fn from(r: UserRow) -> Self {
         let u = r.user;
         Self {
             roles: u.roles.iter().map(|r| (*r).into()).collect(),
-            status: status_str(u.status).into(),
+            status: u.status.into(),
             user_id: u.user_id,
             name: u.name,
             email: u.email,
@@ -318,7 +311,7 @@ struct UpdateUserRequest {
     sub_emails: Option<Vec<String>>,
     roles: Option<Vec<OneOf<Role>>>,
     /// `active` or `suspended` (suspending ends the user's sessions).
-    status: Option<String>,
+    status: Option<OneOf<UserStatus>>,
     /// null clears it.
     title: MaybeUndefined<String>,
 }
@@ -352,7 +345,7 @@ struct DelegateView {
     user_id: String,
     name: String,
     email: String,
-    status: String,
+    status: OneOf<UserStatus>,
     company: Option<DelegateCompany>,
     group_id: String,
     group_name: Option<String>,
@@ -367,7 +360,7 @@ struct MandateView {
     /// `M…`; empty for a delegate set before mandates had IDs.
     id: String,
     /// `pending` until the signer confirms it with their PIN, then `confirmed`.
-    state: String,
+    state: OneOf<MandateState>,
     /// Last day (Japan) the delegate may sign, `YYYY-MM-DD`.
     valid_until: Option<String>,
     /// Largest 取引金額 the delegate may sign.
@@ -387,7 +380,7 @@ struct MandateView {
 fn mandate_view(m: &Mandate, added_by_name: Option<String>) -> MandateView {
     MandateView {
         id: m.id.clone(),
-        state: m.state.as_str().into(),
+        state: m.state.into(),
         valid_until: m.limits.valid_until.map(|d| d.to_string()),
         max_amount: m.limits.max_amount,
         doc_types: m.limits.doc_types.iter().map(|d| (*d).into()).collect(),
@@ -417,7 +410,7 @@ impl From<Delegate> for DelegateView {
     fn from(d: Delegate) -> Self {
         Self {
             mandate: mandate_view(&d.mandate, d.added_by_name.clone()),
-            status: status_str(d.user.status).into(),
+            status: d.user.status.into(),
             user_id: d.user.user_id,
             name: d.user.name,
             email: d.user.email,
@@ -713,23 +706,21 @@ impl UsersApi {
         q: Query<Option<String>>,
         user_id: Query<Option<String>>,
         name: Query<Option<String>>,
-        status: Query<Option<String>>,
+        status: Query<Option<OneOf<UserStatus>>>,
         page: Query<Option<i64>>,
         per_page: Query<Option<i64>>,
     ) -> ApiResult<Json<UserPage>> {
         let c = self.caller(&ctx, &tenant.0, &token).await?;
         let paging = Paging::new(page.0, per_page.0).map_err(|e| ctx.fail(&UsersError::Invalid(e)))?;
-        let status = match status.0.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let status = match status.0.as_ref().map(|s| s.as_str().trim()).filter(|s| !s.is_empty()) {
             None => None,
-            Some("active") => Some(UserStatus::Active),
-            Some("suspended") => Some(UserStatus::Suspended),
-            Some(other) => {
+            Some(name) => Some(UserStatus::parse(name).ok_or_else(|| {
                 let e = UsersError::invalid(
                     "status",
-                    keiyaku_kernel::validate::Rule::Unknown { value: other.chars().take(40).collect() },
+                    keiyaku_kernel::validate::Rule::Unknown { value: name.chars().take(40).collect() },
                 );
-                return Err(ctx.fail(&e));
-            }
+                ctx.fail(&e)
+            })?),
         };
         let query = SearchQuery { q: q.0, user_id: user_id.0, name: name.0, status };
         let p = self.users.search_users(&c, query, paging).await.map_err(|e| ctx.fail(&e))?;
@@ -780,7 +771,7 @@ impl UsersApi {
             email: b.email,
             sub_emails: b.sub_emails,
             roles: b.roles.map(|r| r.into_iter().map(OneOf::into_string).collect()),
-            status: b.status,
+            status: b.status.map(OneOf::into_string),
             title,
         };
         let user = self.users.update_user(&c, user_id.0, changes).await.map_err(|e| ctx.fail(&e))?;
