@@ -945,3 +945,114 @@ async fn corrections_are_recorded_and_deletion_waits_for_the_retention_period() 
     assert!(actions.contains(&"contract.correct".to_string()) && actions.contains(&"contract.delete".to_string()));
     app.stop().await;
 }
+
+/// The names `searchContracts` documents for a query parameter.
+fn documented(doc: &Value, param: &str) -> Vec<String> {
+    let params =
+        doc["paths"]["/api/v1/t/{tenant}/contracts"]["get"]["parameters"].as_array().cloned().unwrap_or_default();
+    let p = params.iter().find(|p| p["name"] == param).cloned().unwrap_or(Value::Null);
+    p["schema"]["enum"].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_string)).collect()
+}
+
+/// `sort`, `order` and `status` take exactly the names the OpenAPI document lists (from the
+/// domain's enums): each is answered, and any other name is a 422 problem+json naming the
+/// field with the stable code `unknown_value`, in the three operations that share the
+/// criteria, with nothing written.
+#[tokio::test]
+async fn search_takes_the_documented_names_and_refuses_others() {
+    let app = TestApp::demo().await;
+    let registrant = app.demo_token("HX000002").await;
+    register(&app, &registrant, contract_body("E1", "2025-04-01", 100_000, "A15336")).await;
+    let (s, doc) = app.get("/api/openapi.json", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let year = "date_from=2025-01-01&date_to=2025-12-31";
+    for (param, expected) in [
+        ("sort", &["transaction_date", "amount", "number", "created_at"][..]),
+        ("order", &["desc", "asc"][..]),
+        ("status", &["circulating", "sent_back", "completed", "cancelled", "deleted"][..]),
+    ] {
+        let names = documented(&doc, param);
+        assert_eq!(names, expected, "{param}");
+        for name in &names {
+            let (s, v) = app.get(&format!("{T}/contracts?{year}&{param}={name}"), Some(&registrant)).await;
+            assert_eq!(s, StatusCode::OK, "{param}={name}: {v}");
+        }
+    }
+    let (_, v) = app.get(&format!("{T}/contracts?{year}&status=circulating"), Some(&registrant)).await;
+    assert_eq!(numbers(&v), ["E1"]);
+
+    let snap = contracts_snapshot(&app).await;
+    for path in ["contracts", "contracts/csv", "documents"] {
+        for (query, field) in [
+            ("sort=price", "sort"),
+            ("sort=Amount", "sort"),
+            ("order=ascending", "order"),
+            ("order=ASC", "order"),
+            ("status=signed", "status"),
+            ("status=Circulating", "status"),
+        ] {
+            let resp = app
+                .client
+                .get(app.url(&format!("{T}/{path}?{year}&{query}")))
+                .bearer_auth(&registrant)
+                .header("accept-language", "en")
+                .send()
+                .await
+                .expect("search");
+            assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY, "{path}?{query}");
+            let ct = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+            assert!(ct.starts_with("application/problem+json"), "{path}?{query}: {ct}");
+            let v: Value = resp.json().await.expect("problem");
+            assert_eq!(v["code"], "validation_failed", "{path}?{query}: {v}");
+            assert_eq!(v["errors"][0]["field"], field, "{path}?{query}: {v}");
+            assert_eq!(v["errors"][0]["code"], "unknown_value", "{path}?{query}: {v}");
+            assert!(v["errors"][0]["message"].as_str().is_some_and(|m| m.contains("not an allowed value")), "{v}");
+        }
+    }
+    assert_eq!(contracts_snapshot(&app).await, snap, "a refused search writes nothing");
+}
+
+/// Where the committed OpenAPI document lists names in backticks beside an enum, it lists
+/// only the enum's members (a hand-written list cannot drift from the domain's set).
+#[test]
+fn documented_names_beside_an_enum_are_its_members() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json")).expect("openapi.json");
+    let doc: Value = serde_json::from_str(&text).expect("json");
+    let mut checked = 0;
+    let mut stack = vec![("".to_string(), &doc)];
+    while let Some((at, v)) = stack.pop() {
+        match v {
+            Value::Object(map) => {
+                if let (Some(Value::String(description)), Some(Value::Array(members))) =
+                    (map.get("description"), map.get("enum"))
+                {
+                    let members: Vec<&str> = members.iter().filter_map(Value::as_str).collect();
+                    // Names are snake_case (operation ids and the like in backticks are not).
+                    let named: Vec<&str> = description
+                        .split('`')
+                        .skip(1)
+                        .step_by(2)
+                        .filter(|n| n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'))
+                        .collect();
+                    for n in &named {
+                        assert!(members.contains(n), "{at}: `{n}` is not one of {members:?}");
+                    }
+                    // A description that lists several names lists them all, except where only
+                    // some apply: an application's outcome is never `registered`, and a route
+                    // step is never a `group_admin`'s.
+                    let partial = at.ends_with("/CertApplicationOutcome/properties/status")
+                        || at.ends_with("/ContractRouteStepInput/properties/role");
+                    if named.len() > 1 && !partial {
+                        checked += 1;
+                        let missing: Vec<&&str> = members.iter().filter(|m| !named.contains(m)).collect();
+                        assert!(missing.is_empty(), "{at}: {description:?} leaves out {missing:?}");
+                    }
+                }
+                stack.extend(map.iter().map(|(k, v)| (format!("{at}/{k}"), v)));
+            }
+            Value::Array(items) => stack.extend(items.iter().enumerate().map(|(i, v)| (format!("{at}/{i}"), v))),
+            _ => {}
+        }
+    }
+    assert!(checked >= 5, "only {checked} listing descriptions found");
+}
