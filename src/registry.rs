@@ -38,6 +38,9 @@ pub fn modules() -> Vec<Box<dyn Module>> {
         Box::new(keiyaku_support::SupportModule),
         #[cfg(feature = "contracts")]
         Box::new(keiyaku_contracts::ContractsModule),
+        // Follows the others' audit records: its events are made in their transactions.
+        #[cfg(feature = "integrations")]
+        Box::new(keiyaku_integrations::IntegrationsModule),
     ]
 }
 
@@ -72,6 +75,8 @@ pub fn services(kernel: Kernel, modules: &[Box<dyn Module>]) -> Services {
         contracts: keiyaku_contracts::Contracts::new(kernel.clone(), Some(certs.clone())),
         #[cfg(feature = "certs")]
         certs,
+        #[cfg(feature = "integrations")]
+        integrations: keiyaku_integrations::Integrations::new(kernel.clone(), Default::default()),
         kernel,
     }
 }
@@ -107,7 +112,14 @@ pub fn apis(services: &Services) -> impl OpenApi + use<> {
     };
     #[cfg(not(feature = "contracts"))]
     let contracts_api = ();
-    (auth_api, users_api, certs_api, (support_api, contracts_api))
+    #[cfg(feature = "integrations")]
+    let integrations_api = keiyaku_web::api::integrations::IntegrationsApi {
+        auth: services.auth.clone(),
+        integrations: services.integrations.clone(),
+    };
+    #[cfg(not(feature = "integrations"))]
+    let integrations_api = ();
+    (auth_api, users_api, certs_api, (support_api, contracts_api), integrations_api)
 }
 
 /// The modules' periodic work while serving.
@@ -179,6 +191,24 @@ pub fn jobs(services: &Services) -> Vec<Job> {
             }),
         };
         jobs.push(job);
+    }
+    #[cfg(feature = "integrations")]
+    {
+        // Webhook deliveries: the queue is read every `webhooks.poll_millis`.
+        let integrations = services.integrations.clone();
+        jobs.push(Job {
+            name: "webhook delivery",
+            first: Duration::ZERO,
+            every: integrations.poll_interval(),
+            run: Job::task(move || {
+                let integrations = integrations.clone();
+                async move {
+                    if let Err(e) = integrations.deliver_pending().await {
+                        tracing::warn!(error = %e, "webhook delivery round failed");
+                    }
+                }
+            }),
+        });
     }
     jobs
 }

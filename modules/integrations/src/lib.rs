@@ -7,7 +7,8 @@
 //! - [`delivery`]: the queue, the worker's attempts, backoff, the delivery log, auto-disable;
 //! - [`target`]: which URLs may be targets; [`signature`]: Standard Webhooks signatures;
 //! - [`policy`]: who may do what (the only place that looks at roles);
-//! - [`Integrations`]: the service every transport calls; [`run_worker`]: the delivery task.
+//! - [`Integrations`]: the service every transport calls, and the delivery job's round
+//!   ([`Integrations::deliver_pending`], run by the binary every `webhooks.poll_millis`).
 
 pub mod config;
 pub mod delivery;
@@ -324,6 +325,28 @@ impl Integrations {
         Ok(n)
     }
 
+    /// What the delivery job runs every `webhooks.poll_millis`: rounds of [`deliver_due`]
+    /// while they find full rounds of due deliveries (at most 16), so a backlog drains
+    /// without waiting for the next run. After a restart it resumes from the queue.
+    ///
+    /// [`deliver_due`]: Integrations::deliver_due
+    pub async fn deliver_pending(&self) -> Result<usize, IntegrationsError> {
+        let mut total = 0;
+        for _ in 0..16 {
+            let n = self.deliver_due().await?;
+            total += n;
+            if n < ROUND {
+                break;
+            }
+        }
+        Ok(total)
+    }
+
+    /// How often the delivery job runs.
+    pub fn poll_interval(&self) -> Duration {
+        Duration::from_millis(self.config.poll_millis.max(50))
+    }
+
     async fn attempt(&self, kek: &Kek, d: delivery::Due) -> Result<(), IntegrationsError> {
         let started = self.kernel.now();
         let outcome = match kek.open(&webhooks::key(&d.webhook.tenant, &d.webhook.id), &d.webhook.secret) {
@@ -336,28 +359,5 @@ impl Integrations {
         let (config, smtp, key) = (self.config.clone(), self.kernel.config.mail.smtp_enabled(), d.key);
         self.kernel.store.write(move |tx| delivery::record(tx, &config, smtp, &key, started, &outcome)).await?;
         Ok(())
-    }
-}
-
-/// Delivers queued webhook messages until `shutdown` changes: a round every
-/// `webhooks.poll_millis`, resuming from the queue after a restart.
-pub async fn run_worker(service: Integrations, shutdown: tokio::sync::watch::Receiver<bool>) {
-    let mut shutdown = shutdown;
-    let poll = Duration::from_millis(service.config.poll_millis.max(50));
-    loop {
-        let busy = match service.deliver_due().await {
-            Ok(n) => n > 0,
-            Err(e) => {
-                tracing::warn!(error = %e, "webhook delivery round failed");
-                false
-            }
-        };
-        if busy && !*shutdown.borrow() {
-            continue;
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(poll) => {}
-            _ = shutdown.changed() => return,
-        }
     }
 }

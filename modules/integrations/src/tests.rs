@@ -299,12 +299,8 @@ async fn repeated_failure_disables_the_endpoint_and_mails_the_owners_administrat
     assert!(new[0].body.contains("3件続けて失敗"), "{}", new[0].body);
     assert!(new[0].body.contains("http://127.0.0.1:9/hook"));
     assert!(new[0].body.contains("HTTPステータス 500"));
-    let actions: Vec<String> = store(&f)
-        .read_blocking(keiyaku_kernel::audit::all)
-        .expect("audit")
-        .into_iter()
-        .map(|r| r.action)
-        .collect();
+    let actions: Vec<String> =
+        store(&f).read_blocking(keiyaku_kernel::audit::all).expect("audit").into_iter().map(|r| r.action).collect();
     assert!(actions.contains(&"webhook.disable".to_string()));
     // A disabled endpoint gets no new deliveries.
     store(&f).write_blocking(|tx| contract_change(tx, "contract.sign", "C6", serde_json::json!({}))).expect("write");

@@ -48,6 +48,8 @@ pub struct Web {
     pub support: keiyaku_support::Support,
     #[cfg(feature = "contracts")]
     pub contracts: keiyaku_contracts::Contracts,
+    #[cfg(feature = "integrations")]
+    pub integrations: keiyaku_integrations::Integrations,
 }
 
 /// All web pages, with full paths (`/`, `/t/:tenant/...`, `/mailbox`, `/static/...`), as a

@@ -76,6 +76,8 @@ pub(crate) fn all_modules() -> Vec<&'static dyn Module> {
         &keiyaku_support::SupportModule,
         #[cfg(feature = "contracts")]
         &keiyaku_contracts::ContractsModule,
+        #[cfg(feature = "integrations")]
+        &keiyaku_integrations::IntegrationsModule,
     ]
 }
 
@@ -100,6 +102,8 @@ pub(crate) fn web_of(kernel: &Kernel, auth: &Auth) -> Web {
         contracts: keiyaku_contracts::Contracts::new(kernel.clone(), Some(certs.clone())),
         #[cfg(feature = "certs")]
         certs,
+        #[cfg(feature = "integrations")]
+        integrations: keiyaku_integrations::Integrations::new(kernel.clone(), Default::default()),
     }
 }
 

@@ -12,6 +12,8 @@ pub mod auth;
 pub mod certs;
 #[cfg(feature = "contracts")]
 pub mod contracts;
+#[cfg(feature = "integrations")]
+pub mod integrations;
 #[cfg(feature = "support")]
 pub mod support;
 #[cfg(feature = "users")]
