@@ -1,69 +1,24 @@
-//! Pages of the contracts module, under `/t/:tenant/`:
-//!
-//! - `contracts/new` — 契約登録 in two steps without script: first the 取引先 (`GET
-//!   ?counterparty=`), then the form with that partner's candidates for every step of the
-//!   default 回覧ルート; `POST contracts/new` (multipart, the PDF documents);
-//! - `contracts` — 契約検索 (criteria as GET, sortable, paged) and `contracts.csv` (same
-//!   criteria, Excel CSV);
-//! - `documents` — 文書検索, one row per document;
-//! - `contracts/waiting` — 確認待ち一覧 (the contracts waiting for the caller);
-//! - `contracts/:id` — the contract: fields, documents with every version, the route, the
-//!   history and the forms the caller may use (`POST …/approve`, `…/send_back`, `…/sign`,
-//!   `…/resubmit` (multipart), `…/cancel`);
-//! - `contracts/:id/documents/:doc[?version=n]` — a document version (PDF);
-//! - `contracts/:id/report` — 合意締結証明書 (PDF).
-//!
-//! Every rule and permission is the service's ([`Contracts`], [`ContractView`]); forms use
-//! the service's field names (`number`, `fields[0].name`, `route[3].users`, …) so that its
-//! errors are shown beside the right input. Success redirects with a fixed `?done=` code.
-
-use crate::Web;
-use crate::api::http::content_disposition;
-use crate::layout::{self, Msg, PageCtx, Tab, app_page, expired_form, field_errors, has_error, invalid_msg, pager};
-use crate::page::PageResult;
-use crate::query::{Pairs, enc};
-use crate::session::{CSRF_FIELD, Need, Signed, signed_in, tenant_path};
+use super::forms::{Action, Criteria, RegisterForm};
+use crate::layout::{self, Msg, PageCtx, Tab, app_page, field_errors, has_error, pager};
+use crate::query::enc;
+use crate::session::{CSRF_FIELD, Signed, tenant_path};
 use keiyaku_contracts::model::{DocType, Status, Summary, Tax, Version};
 use keiyaku_contracts::route::DEFAULT as DEFAULT_ROUTE;
 use keiyaku_contracts::search::DocumentRow;
-use keiyaku_contracts::{
-    ContractView, Contracts, ContractsError, Download, NewContract, NewDocument, RouteCandidates, RouteStepInput,
-    SearchInput, SignInput, StepUp, line_of,
-};
+use keiyaku_contracts::{ContractView, ContractsError, RouteCandidates, StepUp, line_of};
 use keiyaku_kernel::Lang;
 use keiyaku_kernel::clock;
 use keiyaku_kernel::directory::Company;
 use keiyaku_kernel::error::{ApiError, FieldError};
-use keiyaku_kernel::paging::{Page, Paging};
+use keiyaku_kernel::paging::Page;
 use keiyaku_kernel::waiting::{WaitingLine, short_company_name};
 use maud::{Markup, html};
-use poem::http::{StatusCode, header};
-use poem::web::{Data, Form, Multipart, Path};
-use poem::{EndpointExt, Request, Response, Route, get, handler, post};
-use serde::Deserialize;
 
 /// Rows per page of the search results.
 pub const PER_PAGE: usize = 20;
+
 /// Free fields (自由項目) the registration form offers.
 pub const FREE_FIELDS: usize = 3;
-
-pub fn mount(route: Route, web: &Web) -> Route {
-    route
-        .at("/t/:tenant/contracts", get(search_page).data(web.clone()))
-        .at("/t/:tenant/contracts.csv", get(search_csv).data(web.clone()))
-        .at("/t/:tenant/documents", get(documents_page).data(web.clone()))
-        .at("/t/:tenant/contracts/new", get(new_page).post(new_submit).data(web.clone()))
-        .at("/t/:tenant/contracts/waiting", get(waiting_page).data(web.clone()))
-        .at("/t/:tenant/contracts/:id", get(detail_page).data(web.clone()))
-        .at("/t/:tenant/contracts/:id/approve", post(action_submit).data(web.clone()).data(Action::Approve))
-        .at("/t/:tenant/contracts/:id/send_back", post(action_submit).data(web.clone()).data(Action::SendBack))
-        .at("/t/:tenant/contracts/:id/sign", post(action_submit).data(web.clone()).data(Action::Sign))
-        .at("/t/:tenant/contracts/:id/cancel", post(action_submit).data(web.clone()).data(Action::Cancel))
-        .at("/t/:tenant/contracts/:id/sign-code", post(sign_code_submit).data(web.clone()))
-        .at("/t/:tenant/contracts/:id/resubmit", post(resubmit_submit).data(web.clone()))
-        .at("/t/:tenant/contracts/:id/report", get(report_download).data(web.clone()))
-        .at("/t/:tenant/contracts/:id/documents/:doc", get(document_download).data(web.clone()))
-}
 
 // ---------------------------------------------------------------------------------------
 // Small helpers
@@ -145,53 +100,11 @@ fn action_label(lang: Lang, action: &str) -> &'static str {
     }
 }
 
-/// A service error as status, message and field errors; None for server errors.
-fn failure(pc: &PageCtx, e: &ContractsError) -> Option<(StatusCode, Msg, Vec<FieldError>)> {
-    if e.status() >= 500 {
-        return None;
-    }
-    let p = e.problem(pc.lang);
-    let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
-    let msg = match e {
-        ContractsError::Invalid(_) => invalid_msg(pc),
-        ContractsError::NotFound(_) => not_found_msg(pc),
-        _ => Msg::from_problem(&p),
-    };
-    Some((status, msg, p.errors))
-}
-
-fn not_found_msg(pc: &PageCtx) -> Msg {
+pub(super) fn not_found_msg(pc: &PageCtx) -> Msg {
     Msg::error(
         pc.t("契約が見つかりません。", "The contract does not exist."),
         Some(pc.t("削除されたか、閲覧する権限がありません。", "It does not exist or you may not see it.").to_string()),
     )
-}
-
-async fn open<'a>(web: &'a Web, req: &Request, tenant: &str) -> Result<(PageCtx, Signed, &'a Contracts), Response> {
-    let pc = PageCtx::of(req);
-    let s = signed_in(web, &pc, req, tenant, Need::Ready).await?;
-    Ok((pc, s, &web.contracts))
-}
-
-/// A message page inside the logged-in shell (403, 404, a refusal of the service).
-fn message_page(pc: &PageCtx, s: &Signed, status: StatusCode, title: &str, msg: &Msg) -> Response {
-    let body = html! {
-        (layout::message(msg))
-        p.card-links {
-            a href=(tenant_path(&s.tenant_code, "contracts")) { (pc.t("契約検索へ", "Contract search")) }
-            " · "
-            a href=(tenant_path(&s.tenant_code, "")) { (pc.t("ダッシュボードへ戻る", "Back to the dashboard")) }
-        }
-    };
-    pc.respond(status, app_page(pc, s, Tab::Normal, title, body))
-}
-
-/// The page for a refusal or failure of the service.
-fn refused(pc: &PageCtx, s: &Signed, title: &str, e: &ContractsError) -> Response {
-    match failure(pc, e) {
-        Some((status, msg, _)) => message_page(pc, s, status, title, &msg),
-        None => layout::server_error(pc, e),
-    }
 }
 
 fn company_name<'a>(list: &'a [Company], id: &str) -> &'a str {
@@ -202,108 +115,21 @@ fn count_text(lang: Lang, total: usize) -> String {
     layout::count_text(lang, total, ("result", "results"))
 }
 
-fn pdf_response(d: Download) -> Response {
-    Response::builder()
-        .status(StatusCode::OK)
-        .header(header::CONTENT_TYPE, "application/pdf")
-        .header(header::CONTENT_DISPOSITION, content_disposition(&d.file_name))
-        .header(header::CACHE_CONTROL, "private, no-store")
-        .body(d.bytes)
-}
-
-// ---------------------------------------------------------------------------------------
-// 契約検索 / 文書検索
-
-/// The search criteria as given (query string), in the service's names.
-#[derive(Debug, Clone, Default)]
-pub struct Criteria(Vec<(&'static str, String)>);
-
-impl Criteria {
-    pub fn of(p: &Pairs) -> Self {
-        Criteria(SearchInput::FIELDS.iter().map(|n| (*n, p.get(n).trim().chars().take(200).collect())).collect())
-    }
-
-    pub fn get(&self, name: &str) -> &str {
-        self.0.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str()).unwrap_or_default()
-    }
-
-    /// The query string of the non-empty criteria, with `set` replacing or adding values.
-    pub fn query(&self, set: &[(&str, &str)]) -> String {
-        let mut parts: Vec<String> = self
-            .0
-            .iter()
-            .filter(|(k, v)| !v.is_empty() && !set.iter().any(|(n, _)| n == k))
-            .map(|(k, v)| format!("{k}={}", enc(v)))
-            .collect();
-        parts.extend(set.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| format!("{k}={}", enc(v))));
-        parts.join("&")
-    }
-
-    /// The service's input; amounts that are not numbers are field errors.
-    pub fn input(&self, lang: Lang) -> Result<SearchInput, Vec<FieldError>> {
-        let opt = |n: &str| Some(self.get(n).to_string()).filter(|v| !v.is_empty());
-        let mut errors = Vec::new();
-        let mut amount = |n: &str| match parse_amount(self.get(n)) {
-            Ok(a) => a,
-            Err(_) => {
-                errors.push(not_a_number(n, lang));
-                None
-            }
-        };
-        let (amount_min, amount_max) = (amount("amount_min"), amount("amount_max"));
-        if !errors.is_empty() {
-            return Err(errors);
-        }
-        Ok(SearchInput {
-            date_from: opt("date_from"),
-            date_to: opt("date_to"),
-            amount_min,
-            amount_max,
-            counterparty: opt("counterparty"),
-            number: opt("number"),
-            title: opt("title"),
-            doc_type: opt("doc_type"),
-            status: opt("status"),
-            step: opt("step"),
-            registrant: opt("registrant"),
-            sort: opt("sort"),
-            order: opt("order"),
-        })
-    }
-}
-
-fn not_a_number(field: &str, lang: Lang) -> FieldError {
-    FieldError {
-        field: field.to_string(),
-        code: "not_a_number".into(),
-        message: lang.pick("半角数字で入力してください。", "Enter a number.").to_string(),
-    }
-}
-
-/// An amount as typed: digits, optionally with `,`, `¥` and spaces; empty is None.
-pub fn parse_amount(s: &str) -> Result<Option<i64>, std::num::ParseIntError> {
-    let t: String = s.chars().filter(|c| !matches!(c, ',' | '¥' | '￥' | ' ' | '円')).collect();
-    if t.is_empty() {
-        return Ok(None);
-    }
-    t.parse::<i64>().map(Some)
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SearchKind {
+pub(super) enum SearchKind {
     Contracts,
     Documents,
 }
 
 impl SearchKind {
-    fn path(self) -> &'static str {
+    pub(super) fn path(self) -> &'static str {
         match self {
             SearchKind::Contracts => "contracts",
             SearchKind::Documents => "documents",
         }
     }
 
-    fn title(self, pc: &PageCtx) -> &'static str {
+    pub(super) fn title(self, pc: &PageCtx) -> &'static str {
         match self {
             SearchKind::Contracts => pc.t("契約検索", "Contract search"),
             SearchKind::Documents => pc.t("文書検索", "Document search"),
@@ -311,20 +137,20 @@ impl SearchKind {
     }
 }
 
-enum Results {
+pub(super) enum Results {
     Contracts(Page<Summary>),
     Documents(Page<DocumentRow>),
 }
 
-struct SearchView<'a> {
-    kind: SearchKind,
-    criteria: &'a Criteria,
+pub(super) struct SearchView<'a> {
+    pub(super) kind: SearchKind,
+    pub(super) criteria: &'a Criteria,
     /// The partner companies the caller may pick (a partner: its own company only); they
     /// also name the counterparties of the results.
-    partners: &'a [Company],
-    results: Option<Results>,
-    msg: Option<Msg>,
-    errors: &'a [FieldError],
+    pub(super) partners: &'a [Company],
+    pub(super) results: Option<Results>,
+    pub(super) msg: Option<Msg>,
+    pub(super) errors: &'a [FieldError],
 }
 
 fn crit_input(v: &SearchView<'_>, name: &str, id: &str, kind: &str, attrs: (&str, &str)) -> Markup {
@@ -545,7 +371,7 @@ fn results_view(pc: &PageCtx, s: &Signed, v: &SearchView<'_>, results: &Results)
     }
 }
 
-fn search_view(pc: &PageCtx, s: &Signed, v: &SearchView<'_>) -> Markup {
+pub(super) fn search_view(pc: &PageCtx, s: &Signed, v: &SearchView<'_>) -> Markup {
     let desc = match v.kind {
         SearchKind::Contracts => {
             pc.t("登録されている契約 (フォルダ) を検索します。", "Search the registered contracts (folders).")
@@ -567,100 +393,16 @@ fn search_view(pc: &PageCtx, s: &Signed, v: &SearchView<'_>) -> Markup {
     app_page(pc, s, Tab::Normal, v.kind.title(pc), body)
 }
 
-async fn search(web: &Web, req: &Request, tenant: &str, kind: SearchKind) -> Response {
-    let (pc, s, contracts) = match open(web, req, tenant).await {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
-    let p = Pairs::parse(req.uri().query().unwrap_or_default());
-    let criteria = Criteria::of(&p);
-    let page = p.get("page").trim().parse::<i64>().ok().filter(|n| (1..=1_000_000).contains(n)).unwrap_or(1);
-    let paging = Paging::new(Some(page), Some(PER_PAGE as i64)).unwrap_or_default();
-    let caller = s.caller();
-    let partners = match contracts.partners(caller).await {
-        Ok(c) => c,
-        Err(e) => return layout::server_error(&pc, &e),
-    };
-    let (mut status, mut msg, mut errors, mut results) = (StatusCode::OK, None, Vec::new(), None);
-    match criteria.input(pc.lang) {
-        Err(e) => (status, msg, errors) = (StatusCode::UNPROCESSABLE_ENTITY, Some(invalid_msg(&pc)), e),
-        Ok(input) => {
-            let found = match kind {
-                SearchKind::Contracts => contracts.search(caller, input, paging).await.map(Results::Contracts),
-                SearchKind::Documents => {
-                    contracts.search_documents(caller, input, paging).await.map(Results::Documents)
-                }
-            };
-            match found {
-                Ok(r) => results = Some(r),
-                Err(e) => match failure(&pc, &e) {
-                    Some((st, m, errs)) => (status, msg, errors) = (st, Some(m), errs),
-                    None => return layout::server_error(&pc, &e),
-                },
-            }
-        }
-    }
-    let v = SearchView { kind, criteria: &criteria, partners: &partners, results, msg, errors: &errors };
-    pc.respond(status, search_view(&pc, &s, &v))
-}
-
-#[handler]
-async fn search_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> PageResult {
-    Ok(search(web, req, &tenant, SearchKind::Contracts).await)
-}
-
-#[handler]
-async fn documents_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> PageResult {
-    Ok(search(web, req, &tenant, SearchKind::Documents).await)
-}
-
-#[handler]
-async fn search_csv(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> PageResult {
-    let (pc, s, contracts) = open(web, req, &tenant).await?;
-    let criteria = Criteria::of(&Pairs::parse(req.uri().query().unwrap_or_default()));
-    let back = format!("{}?{}", tenant_path(&tenant, "contracts"), criteria.query(&[]));
-    let back = Some((back.as_str(), pc.t("契約検索へ戻る", "Back to the contract search")));
-    let input = match criteria.input(pc.lang) {
-        Ok(i) => i,
-        Err(errors) => {
-            let detail = errors.first().map(|e| e.message.as_str());
-            return Ok(layout::error_page(
-                &pc,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &invalid_msg(&pc).title,
-                detail,
-                back,
-            ));
-        }
-    };
-    Ok(match contracts.csv(s.caller(), input, pc.lang).await {
-        Ok(bytes) => {
-            let name = format!(
-                "{}_{}.csv",
-                pc.t("契約一覧", "contracts"),
-                clock::display(web.kernel.now()).get(..10).unwrap_or_default().replace('/', "")
-            );
-            Response::builder()
-                .status(StatusCode::OK)
-                .header(header::CONTENT_TYPE, "text/csv; charset=utf-8")
-                .header(header::CONTENT_DISPOSITION, content_disposition(&name))
-                .header(header::CACHE_CONTROL, "private, no-store")
-                .body(bytes)
-        }
-        Err(e) => match failure(&pc, &e) {
-            Some((status, msg, errors)) => {
-                let detail = errors.first().map(|e| e.message.clone()).or(msg.detail);
-                layout::error_page(&pc, status, &msg.title, detail.as_deref(), back)
-            }
-            None => layout::server_error(&pc, &e),
-        },
-    })
-}
-
 // ---------------------------------------------------------------------------------------
 // 確認待ち一覧
 
-fn waiting_view(pc: &PageCtx, s: &Signed, list: &[Summary], companies: &[Company], line: Option<&str>) -> Markup {
+pub(super) fn waiting_view(
+    pc: &PageCtx,
+    s: &Signed,
+    list: &[Summary],
+    companies: &[Company],
+    line: Option<&str>,
+) -> Markup {
     let t = &s.tenant_code;
     let short = owner_short(s);
     let body = html! {
@@ -704,42 +446,7 @@ fn waiting_view(pc: &PageCtx, s: &Signed, list: &[Summary], companies: &[Company
     app_page(pc, s, Tab::Normal, pc.t("確認待ち一覧", "Waiting for you"), body)
 }
 
-#[handler]
-async fn waiting_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> PageResult {
-    let (pc, s, contracts) = open(web, req, &tenant).await?;
-    let p = Pairs::parse(req.uri().query().unwrap_or_default());
-    let line = Some(p.get("line")).filter(|l| line_of(l).is_some());
-    let list = match contracts.waiting(s.caller()).await {
-        Ok(l) => l,
-        Err(e) => return Ok(refused(&pc, &s, pc.t("確認待ち一覧", "Waiting for you"), &e)),
-    };
-    let list: Vec<Summary> = list.into_iter().filter(|c| line.is_none_or(|l| c.step.as_deref() == Some(l))).collect();
-    let partners = match contracts.partners(s.caller()).await {
-        Ok(c) => c,
-        Err(e) => return Ok(layout::server_error(&pc, &e)),
-    };
-    Ok(pc.respond(StatusCode::OK, waiting_view(&pc, &s, &list, &partners, line)))
-}
-
-// ---------------------------------------------------------------------------------------
-// 契約登録
-
-/// The registration form as sent (kept on errors; the files must be chosen again).
-#[derive(Debug, Clone, Default)]
-pub struct RegisterForm {
-    pub counterparty: String,
-    pub number: String,
-    pub title: String,
-    pub doc_type: String,
-    pub transaction_date: String,
-    pub amount: String,
-    pub tax: String,
-    pub fields: [(String, String); FREE_FIELDS],
-    /// The user chosen per default route step ("" = every holder).
-    pub route: [String; DEFAULT_ROUTE.len()],
-}
-
-fn new_title(pc: &PageCtx) -> &'static str {
+pub(super) fn new_title(pc: &PageCtx) -> &'static str {
     pc.t("契約登録", "New contract")
 }
 
@@ -761,7 +468,13 @@ fn steps_nav(pc: &PageCtx, current: usize) -> Markup {
 }
 
 /// Step 1: choose the 取引先.
-fn choose_partner_view(pc: &PageCtx, s: &Signed, partners: &[Company], selected: &str, msg: Option<Msg>) -> Markup {
+pub(super) fn choose_partner_view(
+    pc: &PageCtx,
+    s: &Signed,
+    partners: &[Company],
+    selected: &str,
+    msg: Option<Msg>,
+) -> Markup {
     let t = &s.tenant_code;
     let body = html! {
         p.lead { (pc.t("新しい契約 (フォルダ) を登録します。", "Register a new contract (folder).")) }
@@ -995,279 +708,13 @@ pub fn register_view(pc: &PageCtx, s: &Signed, v: &RegisterView<'_>) -> Markup {
     app_page(pc, s, Tab::Normal, new_title(pc), body)
 }
 
-fn max_documents(web: &Web) -> usize {
-    web.kernel.config.contracts.max_documents
-}
-
-#[handler]
-async fn new_page(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> PageResult {
-    let (pc, s, contracts) = open(web, req, &tenant).await?;
-    let p = Pairs::parse(req.uri().query().unwrap_or_default());
-    let asked = p.get("counterparty").trim().chars().take(64).collect::<String>();
-    let rc = match contracts.route_candidates(s.caller(), Some(asked.clone()).filter(|a| !a.is_empty())).await {
-        Ok(rc) => rc,
-        Err(e) => return Ok(refused(&pc, &s, new_title(&pc), &e)),
-    };
-    let Some(partner) = rc.partner.clone() else {
-        let (status, msg) = if asked.is_empty() {
-            (StatusCode::OK, None)
-        } else {
-            (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(Msg::error(pc.t("取引先を選択してください。", "Please choose a counterparty."), None)),
-            )
-        };
-        let current = p.get("current");
-        return Ok(pc.respond(status, choose_partner_view(&pc, &s, &rc.partners, current, msg)));
-    };
-    let form = RegisterForm {
-        counterparty: partner.id,
-        doc_type: DocType::PurchaseOrder.as_str().into(),
-        tax: Tax::Included.as_str().into(),
-        ..RegisterForm::default()
-    };
-    let v = RegisterView {
-        rc: &rc,
-        form: &form,
-        msg: None,
-        errors: &[],
-        max_bytes: contracts.max_document_bytes(),
-        max_documents: max_documents(web),
-    };
-    Ok(pc.respond(StatusCode::OK, register_view(&pc, &s, &v)))
-}
-
-/// An uploaded file part: its name and content, or that it is over `max`.
-async fn read_file(field: poem::web::Field, max: usize) -> Option<(String, Vec<u8>, bool)> {
-    use tokio::io::AsyncReadExt;
-    let name = field.file_name().unwrap_or_default().chars().take(300).collect::<String>();
-    let mut bytes = Vec::new();
-    let mut r = field.into_async_read().take(max as u64 + 1);
-    r.read_to_end(&mut bytes).await.ok()?;
-    let too_large = bytes.len() > max;
-    if too_large {
-        bytes.clear();
-    }
-    Some((name, bytes, too_large))
-}
-
-struct RegisterFields {
-    csrf: String,
-    form: RegisterForm,
-    documents: Vec<NewDocument>,
-    too_large: bool,
-}
-
-async fn read_register(mut mp: Multipart, max: usize, max_docs: usize) -> Option<RegisterFields> {
-    let mut out =
-        RegisterFields { csrf: String::new(), form: RegisterForm::default(), documents: Vec::new(), too_large: false };
-    while let Some(field) = mp.next_field().await.ok()? {
-        let name = field.name().unwrap_or_default().to_string();
-        if name == "documents" {
-            let (file, bytes, too_large) = read_file(field, max).await?;
-            out.too_large |= too_large;
-            if !(file.is_empty() && bytes.is_empty()) && out.documents.len() <= max_docs {
-                out.documents.push(NewDocument { name: file, bytes, pages: None });
-            }
-            continue;
-        }
-        let text: String = field.text().await.ok()?.chars().take(2000).collect();
-        let f = &mut out.form;
-        match name.as_str() {
-            "csrf" => out.csrf = text,
-            "counterparty" => f.counterparty = text,
-            "number" => f.number = text,
-            "title" => f.title = text,
-            "doc_type" => f.doc_type = text,
-            "transaction_date" => f.transaction_date = text,
-            "amount" => f.amount = text,
-            "tax" => f.tax = text,
-            other => {
-                if let Some(rest) = other.strip_prefix("fields[")
-                    && let Some((i, part)) = rest.split_once("].")
-                    && let Ok(i) = i.parse::<usize>()
-                    && let Some(slot) = f.fields.get_mut(i)
-                {
-                    match part {
-                        "name" => slot.0 = text,
-                        "value" => slot.1 = text,
-                        _ => {}
-                    }
-                } else if let Some(rest) = other.strip_prefix("route[")
-                    && let Some(i) = rest.strip_suffix("].users")
-                    && let Ok(i) = i.parse::<usize>()
-                    && let Some(slot) = f.route.get_mut(i)
-                {
-                    *slot = text;
-                }
-            }
-        }
-    }
-    Some(out)
-}
-
-/// The service's input from the form; the indices of the free fields sent (errors name
-/// them by position among those sent).
-fn new_contract(f: &RegisterForm, documents: Vec<NewDocument>) -> (NewContract, Vec<usize>) {
-    let mut sent = Vec::new();
-    let mut fields = Vec::new();
-    for (i, (n, v)) in f.fields.iter().enumerate() {
-        if !n.trim().is_empty() || !v.trim().is_empty() {
-            sent.push(i);
-            fields.push(keiyaku_contracts::model::Field { name: n.clone(), value: v.clone() });
-        }
-    }
-    let route = if f.route.iter().all(|u| u.trim().is_empty()) {
-        None
-    } else {
-        Some(
-            DEFAULT_ROUTE
-                .iter()
-                .zip(&f.route)
-                .map(|((party, role), user)| RouteStepInput {
-                    party: party.as_str().into(),
-                    role: role.as_str().into(),
-                    users: if user.trim().is_empty() { Vec::new() } else { vec![user.trim().to_string()] },
-                })
-                .collect(),
-        )
-    };
-    let new = NewContract {
-        number: f.number.clone(),
-        title: f.title.clone(),
-        doc_type: f.doc_type.clone(),
-        counterparty: f.counterparty.clone(),
-        transaction_date: f.transaction_date.clone(),
-        amount: parse_amount(&f.amount).ok().flatten(),
-        tax: f.tax.clone(),
-        fields,
-        documents,
-        route,
-    };
-    (new, sent)
-}
-
-/// Renames `fields[k].x` (k-th sent) to the form's row.
-fn remap_fields(errors: &mut [FieldError], sent: &[usize]) {
-    for e in errors.iter_mut() {
-        if let Some(rest) = e.field.strip_prefix("fields[")
-            && let Some((k, part)) = rest.split_once(']')
-            && let Ok(k) = k.parse::<usize>()
-            && let Some(row) = sent.get(k)
-        {
-            e.field = format!("fields[{row}]{part}");
-        }
-    }
-}
-
-#[handler]
-async fn new_submit(
-    req: &Request,
-    Path(tenant): Path<String>,
-    Data(web): Data<&Web>,
-    mp: poem::Result<Multipart>,
-) -> PageResult {
-    let (pc, s, contracts) = open(web, req, &tenant).await?;
-    let max = contracts.max_document_bytes();
-    let Some(fields) = (match mp {
-        Ok(mp) => read_register(mp, max, max_documents(web)).await,
-        Err(_) => None,
-    }) else {
-        return Ok(layout::bad_form(&pc));
-    };
-    let form = fields.form;
-    let rc = match contracts.route_candidates(s.caller(), Some(form.counterparty.clone())).await {
-        Ok(rc) => rc,
-        Err(e) => return Ok(refused(&pc, &s, new_title(&pc), &e)),
-    };
-    let again = |status: StatusCode, msg: Msg, errors: Vec<FieldError>| {
-        if rc.partner.is_none() {
-            let msg = Msg::error(pc.t("取引先を選択してください。", "Please choose a counterparty."), None);
-            return pc
-                .respond(StatusCode::UNPROCESSABLE_ENTITY, choose_partner_view(&pc, &s, &rc.partners, "", Some(msg)));
-        }
-        let v = RegisterView {
-            rc: &rc,
-            form: &form,
-            msg: Some(msg),
-            errors: &errors,
-            max_bytes: max,
-            max_documents: max_documents(web),
-        };
-        pc.respond(status, register_view(&pc, &s, &v))
-    };
-    if !s.check_csrf(&fields.csrf) {
-        return Ok(again(StatusCode::FORBIDDEN, expired_form(&pc), Vec::new()));
-    }
-    if fields.too_large {
-        let p = ContractsError::TooLarge { max }.problem(pc.lang);
-        let errors = vec![FieldError {
-            field: "documents".into(),
-            code: "payload_too_large".into(),
-            message: p.detail.clone().unwrap_or_else(|| p.title.clone()),
-        }];
-        return Ok(again(StatusCode::PAYLOAD_TOO_LARGE, Msg::from_problem(&p), errors));
-    }
-    let amount_bad = parse_amount(&form.amount).is_err();
-    let (new, sent) = new_contract(&form, fields.documents);
-    Ok(match contracts.register(s.caller(), new).await {
-        Ok(c) => layout::see_other(&format!("{}?done=registered", contract_href(&tenant, &c.id)), &[]),
-        Err(e) => match failure(&pc, &e) {
-            Some((status, msg, mut errors)) => {
-                remap_fields(&mut errors, &sent);
-                if amount_bad {
-                    errors.retain(|e| e.field != "amount");
-                    errors.push(not_a_number("amount", pc.lang));
-                }
-                again(status, msg, errors)
-            }
-            None => layout::server_error(&pc, &e),
-        },
-    })
-}
-
-// ---------------------------------------------------------------------------------------
-// The contract page
-
-/// Which form a re-rendered page answers (its errors go beside its comment).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Action {
-    Approve,
-    SendBack,
-    Sign,
-    Resubmit,
-    Cancel,
-}
-
-impl Action {
-    fn path(self) -> &'static str {
-        match self {
-            Action::Approve => "approve",
-            Action::SendBack => "send_back",
-            Action::Sign => "sign",
-            Action::Resubmit => "resubmit",
-            Action::Cancel => "cancel",
-        }
-    }
-
-    fn done(self) -> &'static str {
-        match self {
-            Action::Approve => "approved",
-            Action::SendBack => "sent_back",
-            Action::Sign => "signed",
-            Action::Resubmit => "resubmitted",
-            Action::Cancel => "cancelled",
-        }
-    }
-}
-
 pub struct DetailView<'a> {
     pub view: &'a ContractView,
     pub msg: Option<Msg>,
-    errors: &'a [FieldError],
+    pub(super) errors: &'a [FieldError],
     /// The form that was sent (its comment is kept and its errors shown beside it).
-    action: Option<Action>,
-    comment: &'a str,
+    pub(super) action: Option<Action>,
+    pub(super) comment: &'a str,
 }
 
 fn version_kind(pc: &PageCtx, v: &ContractView, ver: &Version) -> String {
@@ -1595,305 +1042,4 @@ pub fn detail_view(pc: &PageCtx, s: &Signed, v: &DetailView<'_>) -> Markup {
         }
     };
     app_page(pc, s, Tab::Normal, pc.t("契約詳細", "Contract"), body)
-}
-
-/// The contract page with what a form's outcome says.
-async fn render_detail(
-    contracts: &Contracts,
-    pc: &PageCtx,
-    s: &Signed,
-    id: &str,
-    status: StatusCode,
-    msg: Option<Msg>,
-    sent: Option<(Action, &str, &[FieldError])>,
-) -> Response {
-    let title = pc.t("契約詳細", "Contract");
-    let view = match contracts.get(s.caller(), id).await {
-        Ok(v) => v,
-        Err(e) => return refused(pc, s, title, &e),
-    };
-    let (action, comment, errors) = match sent {
-        Some((a, c, e)) => (Some(a), c, e),
-        None => (None, "", &[][..]),
-    };
-    let v = DetailView { view: &view, msg, errors, action, comment };
-    pc.respond(status, detail_view(pc, s, &v))
-}
-
-#[handler]
-async fn detail_page(req: &Request, Path((tenant, id)): Path<(String, String)>, Data(web): Data<&Web>) -> PageResult {
-    let (pc, s, contracts) = open(web, req, &tenant).await?;
-    let p = Pairs::parse(req.uri().query().unwrap_or_default());
-    let msg = done_text(p.get("done"), pc.lang).map(Msg::notice);
-    Ok(render_detail(contracts, &pc, &s, &id, StatusCode::OK, msg, None).await)
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct ActionForm {
-    csrf: String,
-    comment: String,
-    on_behalf_of: String,
-    pin: String,
-    otp: String,
-    code: String,
-}
-
-async fn act(
-    web: &Web,
-    req: &Request,
-    (tenant, id): (String, String),
-    form: poem::Result<Form<ActionForm>>,
-    action: Action,
-) -> Response {
-    let (pc, s, contracts) = match open(web, req, &tenant).await {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
-    let Ok(Form(form)) = form else {
-        return layout::bad_form(&pc);
-    };
-    let comment: String = form.comment.chars().take(keiyaku_contracts::flow::COMMENT_MAX * 2).collect();
-    if !s.check_csrf(&form.csrf) {
-        let sent = Some((action, comment.as_str(), &[][..]));
-        return render_detail(contracts, &pc, &s, &id, StatusCode::FORBIDDEN, Some(expired_form(&pc)), sent).await;
-    }
-    let caller = s.caller();
-    let result = match action {
-        Action::Approve => contracts.approve(caller, &id, &comment).await,
-        Action::SendBack => contracts.send_back(caller, &id, &comment).await,
-        Action::Cancel => contracts.cancel(caller, &id, &comment).await,
-        Action::Sign => {
-            let given = |v: &str| Some(v.trim().to_string()).filter(|o| !o.is_empty());
-            let input = SignInput {
-                on_behalf_of: given(&form.on_behalf_of),
-                pin: given(&form.pin),
-                otp: given(&form.otp),
-                code: given(&form.code),
-                ..SignInput::default()
-            };
-            contracts.sign(caller, &id, input).await
-        }
-        Action::Resubmit => contracts.resubmit(caller, &id, Vec::new(), &comment).await,
-    };
-    outcome(contracts, &pc, &s, &tenant, &id, action, &comment, result).await
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn outcome(
-    contracts: &Contracts,
-    pc: &PageCtx,
-    s: &Signed,
-    tenant: &str,
-    id: &str,
-    action: Action,
-    comment: &str,
-    result: Result<keiyaku_contracts::Contract, ContractsError>,
-) -> Response {
-    match result {
-        Ok(c) => layout::see_other(&format!("{}?done={}", contract_href(tenant, &c.id), action.done()), &[]),
-        Err(e) => match failure(pc, &e) {
-            Some((status, msg, errors)) => {
-                render_detail(contracts, pc, s, id, status, Some(msg), Some((action, comment, &errors))).await
-            }
-            None => layout::server_error(pc, &e),
-        },
-    }
-}
-
-/// `POST …/approve`, `…/send_back`, `…/sign`, `…/cancel`: the route says which ([`Action`]).
-#[handler]
-async fn action_submit(
-    req: &Request,
-    Path(p): Path<(String, String)>,
-    Data(web): Data<&Web>,
-    Data(action): Data<&Action>,
-    form: poem::Result<Form<ActionForm>>,
-) -> PageResult {
-    Ok(act(web, req, p, form, *action).await)
-}
-
-/// `POST …/sign-code`: a delegate asks for a mailed signing code.
-#[handler]
-async fn sign_code_submit(
-    req: &Request,
-    Path((tenant, id)): Path<(String, String)>,
-    Data(web): Data<&Web>,
-    form: poem::Result<Form<ActionForm>>,
-) -> PageResult {
-    let (pc, s, contracts) = open(web, req, &tenant).await?;
-    let Ok(Form(form)) = form else {
-        return Ok(layout::bad_form(&pc));
-    };
-    if !s.check_csrf(&form.csrf) {
-        return Ok(render_detail(contracts, &pc, &s, &id, StatusCode::FORBIDDEN, Some(expired_form(&pc)), None).await);
-    }
-    Ok(match contracts.request_signing_code(s.caller(), &id).await {
-        Ok(_) => layout::see_other(&format!("{}?done=sign_code_sent#actions", contract_href(&tenant, &id)), &[]),
-        Err(e) => match failure(&pc, &e) {
-            Some((status, msg, _)) => render_detail(contracts, &pc, &s, &id, status, Some(msg), None).await,
-            None => layout::server_error(&pc, &e),
-        },
-    })
-}
-
-#[handler]
-async fn resubmit_submit(
-    req: &Request,
-    Path((tenant, id)): Path<(String, String)>,
-    Data(web): Data<&Web>,
-    mp: poem::Result<Multipart>,
-) -> PageResult {
-    let (pc, s, contracts) = open(web, req, &tenant).await?;
-    let max = contracts.max_document_bytes();
-    let read = async {
-        let mut mp = mp.ok()?;
-        let (mut csrf, mut comment, mut docs, mut too_large) = (String::new(), String::new(), Vec::new(), false);
-        while let Some(field) = mp.next_field().await.ok()? {
-            let name = field.name().unwrap_or_default().to_string();
-            if let Some(doc) = name.strip_prefix("replace_") {
-                let doc = doc.chars().take(20).collect::<String>();
-                let (file, bytes, big) = read_file(field, max).await?;
-                too_large |= big;
-                if !bytes.is_empty() && docs.len() < 100 {
-                    docs.push((doc, NewDocument { name: file, bytes, pages: None }));
-                }
-                continue;
-            }
-            let text: String = field.text().await.ok()?.chars().take(4000).collect();
-            match name.as_str() {
-                "csrf" => csrf = text,
-                "comment" => comment = text,
-                _ => {}
-            }
-        }
-        Some((csrf, comment, docs, too_large))
-    };
-    let Some((csrf, comment, docs, too_large)) = read.await else {
-        return Ok(layout::bad_form(&pc));
-    };
-    let action = Action::Resubmit;
-    if !s.check_csrf(&csrf) {
-        let sent = Some((action, comment.as_str(), &[][..]));
-        return Ok(render_detail(contracts, &pc, &s, &id, StatusCode::FORBIDDEN, Some(expired_form(&pc)), sent).await);
-    }
-    if too_large {
-        let p = ContractsError::TooLarge { max }.problem(pc.lang);
-        let sent = Some((action, comment.as_str(), &[][..]));
-        return Ok(render_detail(
-            contracts,
-            &pc,
-            &s,
-            &id,
-            StatusCode::PAYLOAD_TOO_LARGE,
-            Some(Msg::from_problem(&p)),
-            sent,
-        )
-        .await);
-    }
-    let result = contracts.resubmit(s.caller(), &id, docs, &comment).await;
-    Ok(outcome(contracts, &pc, &s, &tenant, &id, action, &comment, result).await)
-}
-
-#[handler]
-async fn document_download(
-    req: &Request,
-    Path((tenant, id, doc)): Path<(String, String, String)>,
-    Data(web): Data<&Web>,
-) -> PageResult {
-    let (pc, s, contracts) = open(web, req, &tenant).await?;
-    let p = Pairs::parse(req.uri().query().unwrap_or_default());
-    let version = match p.get("version").trim() {
-        "" => None,
-        v => match v.parse::<u32>() {
-            Ok(n) => Some(n),
-            Err(_) => return Ok(refused(&pc, &s, pc.t("文書", "Document"), &ContractsError::NotFound("version"))),
-        },
-    };
-    Ok(match contracts.download(s.caller(), &id, &doc, version).await {
-        Ok(d) => pdf_response(d),
-        Err(e) => refused(&pc, &s, pc.t("文書", "Document"), &e),
-    })
-}
-
-#[handler]
-async fn report_download(
-    req: &Request,
-    Path((tenant, id)): Path<(String, String)>,
-    Data(web): Data<&Web>,
-) -> PageResult {
-    let (pc, s, contracts) = open(web, req, &tenant).await?;
-    Ok(match contracts.report(s.caller(), &id).await {
-        Ok(d) => pdf_response(d),
-        Err(e) => refused(&pc, &s, pc.t("合意締結証明書", "Completion report"), &e),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn yen_has_commas() {
-        assert_eq!(yen(0), "¥0");
-        assert_eq!(yen(999), "¥999");
-        assert_eq!(yen(1000), "¥1,000");
-        assert_eq!(yen(1_980_000), "¥1,980,000");
-        assert_eq!(yen(-1_234_567), "-¥1,234,567");
-    }
-
-    #[test]
-    fn amounts_parse_leniently() {
-        assert_eq!(parse_amount(""), Ok(None));
-        assert_eq!(parse_amount("¥1,980,000"), Ok(Some(1_980_000)));
-        assert_eq!(parse_amount("12円"), Ok(Some(12)));
-        assert!(parse_amount("1e3").is_err());
-    }
-
-    #[test]
-    fn criteria_round_trip_and_check_amounts() {
-        let p = Pairs::parse("counterparty=A15336&title=%E6%B8%AC%E9%87%8F&amount_min=x&page=2&bogus=1");
-        let c = Criteria::of(&p);
-        assert_eq!(c.get("title"), "測量");
-        assert_eq!(c.query(&[]), "amount_min=x&counterparty=A15336&title=%E6%B8%AC%E9%87%8F");
-        assert_eq!(
-            c.query(&[("sort", "amount"), ("page", "")]),
-            "amount_min=x&counterparty=A15336&title=%E6%B8%AC%E9%87%8F&sort=amount"
-        );
-        let errs = c.input(Lang::Ja).err().unwrap_or_default();
-        assert_eq!(errs.len(), 1);
-        assert_eq!(errs[0].field, "amount_min");
-        let ok = Criteria::of(&Pairs::parse("amount_max=1%2C000&status=completed")).input(Lang::Ja);
-        let ok = ok.unwrap_or_default();
-        assert_eq!((ok.amount_max, ok.status.as_deref()), (Some(1000), Some("completed")));
-    }
-
-    #[test]
-    fn done_codes_are_fixed() {
-        assert_eq!(done_text("registered", Lang::Ja), Some("契約を登録しました。"));
-        assert_eq!(done_text("signed", Lang::Ja), Some("署名しました。"));
-        assert_eq!(done_text("<x>", Lang::Ja), None);
-        assert_eq!(document_href("HXOS2", "C1", "D1", Some(2)), "/t/HXOS2/contracts/C1/documents/D1?version=2");
-    }
-
-    #[test]
-    fn free_fields_and_route_map_to_the_service() {
-        let mut f = RegisterForm { amount: "1,000".into(), ..RegisterForm::default() };
-        f.fields[1] = ("工事番号".into(), "K1".into());
-        let (new, sent) = new_contract(&f, Vec::new());
-        assert_eq!(
-            (new.amount, new.fields.len(), sent.as_slice(), new.route.is_none()),
-            (Some(1000), 1, &[1][..], true)
-        );
-        let mut errors =
-            vec![FieldError { field: "fields[0].value".into(), code: String::new(), message: String::new() }];
-        remap_fields(&mut errors, &sent);
-        assert_eq!(errors[0].field, "fields[1].value");
-        f.route[5] = "HX000003".into();
-        let (new, _) = new_contract(&f, Vec::new());
-        let route = new.route.unwrap_or_default();
-        assert_eq!(route.len(), 6);
-        assert_eq!((route[5].role.as_str(), route[5].users.clone()), ("signer", vec!["HX000003".to_string()]));
-        assert!(route[0].users.is_empty());
-    }
 }
