@@ -1,29 +1,10 @@
-//! The dashboard (`/t/:tenant/`, seed §1 (4)) and the 準備中 (coming soon) page every other
-//! tenant path falls back to until a module provides it (`/t/:tenant/*rest`).
-//!
-//! The dashboard shows the operation menu, 確認待ち文書 (counts per role line), お知らせ with
-//! リフレッシュ and サポート情報 (support files); the last three come from the support module
-//! when it is compiled in (see `imp`).
-
-use crate::Web;
 use crate::layout::{self, Msg, PageCtx, Tab, app_page};
 use crate::linkify::linkify;
-use crate::page::PageResult;
-use crate::session::{Need, Signed, signed_in, tenant_path};
+use crate::session::{Signed, tenant_path};
 use keiyaku_kernel::Lang;
 use keiyaku_kernel::module::MenuItem;
 use keiyaku_kernel::waiting::WaitingLine;
 use maud::{Markup, html};
-use poem::http::{Method, StatusCode};
-use poem::web::{Data, Path};
-use poem::{EndpointExt, Request, Response, Route, get, handler};
-
-pub(crate) fn mount(route: Route, web: &Web) -> Route {
-    route
-        .at("/t/:tenant", get(to_dashboard))
-        .at("/t/:tenant/", get(dashboard).data(web.clone()))
-        .at("/t/:tenant/*rest", coming_soon.data(web.clone()))
-}
 
 /// The operation-menu entries of the seed. Shown even before the module that implements
 /// one exists (its link then leads to the 準備中 page); a module's own entry with the same
@@ -149,58 +130,7 @@ pub struct DashData {
     pub files: Vec<FileItem>,
 }
 
-/// Loading [`DashData`]: from the support service when compiled in and configured, empty
-/// otherwise (one `imp` per feature, so the page code has no `#[cfg]`).
-#[cfg(feature = "support")]
-mod imp {
-    use super::{DashData, FileItem, NoticeItem, waiting_rows_of};
-    use crate::Web;
-    use crate::session::Signed;
-    use keiyaku_kernel::clock::tokyo;
-    use keiyaku_kernel::waiting::short_company_name;
-
-    pub(super) async fn load(web: &Web, s: &Signed, lang: keiyaku_kernel::Lang) -> Result<DashData, String> {
-        let support = &web.support;
-        let d = support.dashboard(s.caller()).await.map_err(|e| e.to_string())?;
-        let short = short_company_name(&d.owner_company_name);
-        Ok(DashData {
-            waiting: Some(waiting_rows_of(lang, &short, &d.waiting)),
-            notices: d
-                .notices
-                .iter()
-                .map(|n| NoticeItem {
-                    id: n.id.clone(),
-                    date: n.publish_at.to_zoned_datetime(tokyo()).strftime("%Y/%m/%d").to_string(),
-                    title: n.title.clone(),
-                    body: n.body.clone(),
-                })
-                .collect(),
-            notices_total: d.notices_total,
-            files: d
-                .documents
-                .iter()
-                .map(|doc| FileItem {
-                    name: doc.file_name.clone(),
-                    href: format!("/api/v1/t/{}/support/documents/{}", doc.tenant, doc.id),
-                    section: doc.category.label(lang).to_string(),
-                })
-                .collect(),
-        })
-    }
-}
-
-#[cfg(not(feature = "support"))]
-mod imp {
-    use super::DashData;
-    use crate::Web;
-    use crate::session::Signed;
-
-    pub(super) async fn load(_web: &Web, _s: &Signed, _lang: keiyaku_kernel::Lang) -> Result<DashData, String> {
-        Ok(DashData::default())
-    }
-}
-
-fn count_text(lang: Lang, n: u64) -> String {
+pub(super) fn count_text(lang: Lang, n: u64) -> String {
     match lang {
         Lang::Ja => format!("{n}件"),
         Lang::En if n == 1 => "1 document".to_string(),
@@ -348,36 +278,6 @@ pub fn dashboard_view(pc: &PageCtx, s: &Signed, tab: Tab, notice: Option<Msg>, d
     app_page(pc, s, tab, pc.t("ダッシュボード", "Dashboard"), body)
 }
 
-#[handler]
-fn to_dashboard(Path(tenant): Path<String>, req: &Request) -> PageResult {
-    Ok(if crate::session::is_tenant_code(&tenant) {
-        layout::see_other(&tenant_path(&tenant, ""), &[])
-    } else {
-        layout::not_found(&PageCtx::of(req))
-    })
-}
-
-#[handler]
-async fn dashboard(req: &Request, Path(tenant): Path<String>, Data(web): Data<&Web>) -> PageResult {
-    Ok(show_dashboard(web, req, &tenant).await)
-}
-
-async fn show_dashboard(web: &Web, req: &Request, tenant: &str) -> Response {
-    let pc = PageCtx::of(req);
-    let s = match signed_in(web, &pc, req, tenant, Need::Ready).await {
-        Ok(s) => s,
-        Err(resp) => return resp,
-    };
-    let admin_asked = crate::query::param(req, "tab").is_some_and(|t| t == "admin");
-    let tab = if admin_asked && s.is_group_admin() { Tab::Admin } else { Tab::Normal };
-    let notice = layout::notice_of(req, pc.lang);
-    let data = match imp::load(web, &s, pc.lang).await {
-        Ok(d) => d,
-        Err(e) => return layout::server_error(&pc, &e),
-    };
-    pc.respond(StatusCode::OK, dashboard_view(&pc, &s, tab, notice, &data))
-}
-
 /// The 準備中 page for a tenant path no module serves yet.
 pub fn coming_soon_view(pc: &PageCtx, s: &Signed, rest: &str) -> Markup {
     let rest = rest.trim_end_matches('/');
@@ -395,68 +295,4 @@ pub fn coming_soon_view(pc: &PageCtx, s: &Signed, rest: &str) -> Markup {
         }
     };
     app_page(pc, s, tab, title, body)
-}
-
-#[handler]
-async fn coming_soon(req: &Request, Path((tenant, rest)): Path<(String, String)>, Data(web): Data<&Web>) -> PageResult {
-    let pc = PageCtx::of(req);
-    if req.method() != Method::GET && req.method() != Method::HEAD {
-        return Ok(layout::error_page(
-            &pc,
-            StatusCode::METHOD_NOT_ALLOWED,
-            pc.t("この操作はできません。", "This method is not allowed here."),
-            None,
-            None,
-        ));
-    }
-    if rest.is_empty() {
-        // `/t/:tenant/` itself: the router prefers the catch-all with an empty tail.
-        return Ok(show_dashboard(web, req, &tenant).await);
-    }
-    let s = signed_in(web, &pc, req, &tenant, Need::Ready).await?;
-    Ok(pc.respond(StatusCode::OK, coming_soon_view(&pc, &s, &rest)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn item(path: &'static str, label: &'static str, admin: bool, order: u16) -> MenuItem {
-        MenuItem { path, label_ja: label, label_en: label, description_ja: "", description_en: "", admin, order }
-    }
-
-    #[test]
-    fn seed_menu_fills_the_gaps_in_order() {
-        let modules = vec![item("admin/users", "ユーザー管理", true, 40), item("contracts", "契約検索X", false, 10)];
-        let normal = menu_entries(&modules, false, true);
-        let labels: Vec<&str> = normal.iter().map(|e| e.item.label_ja).collect();
-        assert_eq!(labels, ["契約検索X", "文書検索", "契約登録", "利用状況照会"]);
-        assert!(!normal[0].coming_soon);
-        assert!(normal[1].coming_soon);
-        let admin = menu_entries(&modules, true, true);
-        assert_eq!(admin.len(), 1);
-        assert!(!admin[0].coming_soon);
-        assert!(menu_entries(&[], true, false).is_empty());
-        let admin_seed = menu_entries(&[], true, true);
-        assert_eq!(admin_seed[0].item.label_ja, "ユーザー管理");
-        assert!(admin_seed[0].coming_soon);
-    }
-
-    #[test]
-    fn company_names_shorten_like_the_seed() {
-        assert_eq!(short_company_name("オリエンタル白石株式会社"), "オリ白");
-        assert_eq!(short_company_name("オリエンタル白石"), "オリ白");
-        assert_eq!(short_company_name("株式会社 東建"), "東建");
-        assert_eq!(short_company_name("アイテックコンサルタント株式会社"), "アイテッ");
-        assert_eq!(short_company_name("株式会社"), "株式会社");
-    }
-
-    #[test]
-    fn waiting_rows_are_the_seeds_four() {
-        let rows = waiting_rows(Lang::Ja, "オリ白", [0, 0, 0, 0]);
-        let labels: Vec<&str> = rows.iter().map(|(l, _)| l.as_str()).collect();
-        assert_eq!(labels, ["オリ白:承認者", "取引先:担当", "オリ白:管理部", "オリ白:署名者"]);
-        assert_eq!(count_text(Lang::Ja, 0), "0件");
-        assert_eq!(count_text(Lang::En, 1), "1 document");
-    }
 }
