@@ -1,102 +1,20 @@
-//! `GET /verify`, `POST /verify` (署名検証): a public page where anyone uploads a signed PDF
-//! (and, optionally, certificates to trust besides this appliance's tenant CAs) and sees the
-//! verifier's report — the same [`keiyaku_contracts::Contracts::verify_upload`] as
-//! `verifyPdf` and `keiyaku verify-pdf`. Nothing is stored.
-
-use crate::Web;
 use crate::layout::{self, Msg, PageCtx};
-use crate::page::PageResult;
-use crate::session::FormToken;
 use keiyaku_contracts::verify::{Report, Revocation, SignatureKind, SignatureReport, Trust, Verdict};
 use keiyaku_kernel::clock::display;
-use keiyaku_kernel::error::ApiError;
 use maud::{Markup, html};
-use poem::http::StatusCode;
-use poem::web::{Data, Multipart};
-use poem::{EndpointExt, Request, Route, get, handler};
-
-pub(crate) fn mount(route: Route, web: &Web) -> Route {
-    route.at("/verify", get(form_page).post(submit).data(web.clone()))
-}
 
 const TITLE: (&str, &str) = ("署名検証", "Signature verification");
 
-#[handler]
-fn form_page(req: &Request) -> PageResult {
-    let pc = PageCtx::of(req);
-    let ft = FormToken::for_request(req);
-    Ok(pc.respond_with(StatusCode::OK, view(&pc, &ft.value, None, None), &ft.set_cookie()))
-}
-
 /// What the form sent.
 #[derive(Default)]
-struct Upload {
-    csrf: String,
-    file_name: String,
-    pdf: Vec<u8>,
-    trust: Vec<Vec<u8>>,
+pub(super) struct Upload {
+    pub(super) csrf: String,
+    pub(super) file_name: String,
+    pub(super) pdf: Vec<u8>,
+    pub(super) trust: Vec<Vec<u8>>,
 }
 
-async fn read_upload(mut mp: Multipart) -> Option<Upload> {
-    let mut u = Upload::default();
-    while let Some(field) = mp.next_field().await.ok()? {
-        match field.name().unwrap_or_default() {
-            "file" => {
-                u.file_name = field.file_name().unwrap_or_default().chars().take(200).collect();
-                u.pdf = field.bytes().await.ok()?;
-            }
-            "trust" => {
-                let bytes = field.bytes().await.ok()?;
-                if !bytes.is_empty() {
-                    u.trust.push(bytes);
-                }
-            }
-            crate::session::CSRF_FIELD => u.csrf = field.text().await.ok()?.chars().take(100).collect(),
-            _ => {}
-        }
-    }
-    Some(u)
-}
-
-#[handler]
-async fn submit(req: &Request, Data(web): Data<&Web>, mp: poem::Result<Multipart>) -> PageResult {
-    let pc = PageCtx::of(req);
-    let contracts = &web.contracts;
-    let Some(upload) = (match mp {
-        Ok(mp) => read_upload(mp).await,
-        Err(_) => None,
-    }) else {
-        return Ok(layout::bad_form(&pc));
-    };
-    let ft = FormToken::for_request(req);
-    if !FormToken::verify(req, &upload.csrf) {
-        let msg = layout::expired_public_form(&pc);
-        return Ok(pc.respond_with(StatusCode::FORBIDDEN, view(&pc, &ft.value, Some(&msg), None), &ft.set_cookie()));
-    }
-    if upload.pdf.is_empty() {
-        let msg = Msg::error(pc.t("PDFファイルを選択してください。", "Please choose a PDF file."), None);
-        return Ok(pc.respond_with(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            view(&pc, &ft.value, Some(&msg), None),
-            &ft.set_cookie(),
-        ));
-    }
-    Ok(match contracts.verify_upload(upload.pdf, upload.trust).await {
-        Ok(report) => pc.respond_with(
-            StatusCode::OK,
-            view(&pc, &ft.value, None, Some((&upload.file_name, &report))),
-            &ft.set_cookie(),
-        ),
-        Err(e) => {
-            let problem = e.problem(pc.lang);
-            let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
-            let msg = Msg::from_problem(&problem);
-            pc.respond_with(status, view(&pc, &ft.value, Some(&msg), None), &ft.set_cookie())
-        }
-    })
-}
-
-fn view(pc: &PageCtx, csrf: &str, msg: Option<&Msg>, report: Option<(&str, &Report)>) -> Markup {
+pub(super) fn view(pc: &PageCtx, csrf: &str, msg: Option<&Msg>, report: Option<(&str, &Report)>) -> Markup {
     let body = html! {
         section.card.card-wide {
             h1.card-title { (pc.t(TITLE.0, TITLE.1)) }
@@ -124,7 +42,7 @@ fn view(pc: &PageCtx, csrf: &str, msg: Option<&Msg>, report: Option<(&str, &Repo
     layout::public_page(pc, pc.t(TITLE.0, TITLE.1), None, true, body)
 }
 
-fn verdict_badge(pc: &PageCtx, v: Verdict) -> Markup {
+pub(super) fn verdict_badge(pc: &PageCtx, v: Verdict) -> Markup {
     let (class, ja, en) = match v {
         Verdict::Valid => ("badge badge-ok", "有効", "valid"),
         Verdict::Indeterminate => ("badge badge-warn", "判定不能", "indeterminate"),
@@ -233,23 +151,5 @@ fn signature_view(pc: &PageCtx, i: usize, s: &SignatureReport) -> Markup {
                 div { dt { (pc.t("理由", "Reasons")) } dd { @for r in &s.reasons { p { (r) } } } }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use keiyaku_kernel::Lang;
-
-    #[test]
-    fn an_unsigned_report_says_so_and_verdicts_are_labelled() {
-        let pc = PageCtx::new(Lang::Ja, None, "/verify", "", None);
-        let r = Report { signatures: vec![], verdict: Verdict::Unsigned, reasons: vec![] };
-        let html = view(&pc, "tok", None, Some(("a<b>.pdf", &r))).into_string();
-        assert!(html.contains("このPDFには署名がありません。"), "{html}");
-        assert!(html.contains("a&lt;b&gt;.pdf") && html.contains(r#"data-verdict="unsigned""#), "{html}");
-        assert!(html.contains(r#"name="csrf" value="tok""#), "{html}");
-        let pc = PageCtx::new(Lang::En, None, "/verify", "", None);
-        assert!(verdict_badge(&pc, Verdict::Invalid).into_string().contains("invalid"));
     }
 }
