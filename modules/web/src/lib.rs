@@ -8,8 +8,9 @@
 //!   boxes, the language toggle) and the HTML response helper.
 //! - [`session`]: cookies, the web session of a logged-in user and both CSRF schemes
 //!   (double-submit token for the pre-login forms, session-bound token afterwards).
-//! - [`pages`]: one file per module (`pages/auth.rs`, `pages/dashboard.rs`, …); each has a
-//!   `mount(route, web)` that adds its pages to the [`poem::Route`].
+//! - [`pages`]: one folder per module (`pages/auth/`, `pages/dashboard/`, …: `routes.rs`,
+//!   `views.rs`, `forms.rs`); each has a `mount(route, web)` that adds its pages to the
+//!   [`poem::Route`]. What pages share: [`form`], [`page`], [`views`].
 //! - [`security`]: the security-headers middleware the binary wraps the whole app with.
 //! - [`assets`]: the stylesheet and icon, compiled into the binary.
 //!

@@ -115,4 +115,48 @@ mod tests {
         }
         assert!(offences.is_empty(), "a page imports another; share it in form.rs, page.rs or views/: {offences:#?}");
     }
+
+    /// Lines from each `fn` line to the end of its body (braces counted), over 80.
+    fn long_functions(file: &std::path::Path, text: &str) -> Vec<String> {
+        let lines: Vec<&str> = text.lines().collect();
+        let mut out = Vec::new();
+        for (i, line) in lines.iter().enumerate() {
+            let head = line.trim_start();
+            let head = head.strip_prefix("pub(super) ").or(head.strip_prefix("pub(crate) ")).unwrap_or(head);
+            let head = head.strip_prefix("pub ").unwrap_or(head);
+            let head = head.strip_prefix("async ").unwrap_or(head);
+            if !head.starts_with("fn ") {
+                continue;
+            }
+            let (mut depth, mut started, mut end) = (0i32, false, i);
+            for (j, l) in lines.iter().enumerate().skip(i) {
+                for ch in l.chars() {
+                    match ch {
+                        '{' => (depth, started) = (depth + 1, true),
+                        '}' => depth -= 1,
+                        _ => {}
+                    }
+                }
+                end = j;
+                if (started && depth <= 0) || (!started && l.trim_end().ends_with(';')) {
+                    break;
+                }
+            }
+            if end - i + 1 > 80 {
+                out.push(format!("{}:{} {} lines: {}", file.display(), i + 1, end - i + 1, head));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn no_page_function_is_over_80_lines() {
+        let sources = page_sources();
+        assert!(sources.len() > 20, "the page sources were not found");
+        let long: Vec<String> = sources.iter().flat_map(|(_, file, text)| long_functions(file, text)).collect();
+        assert!(long.is_empty(), "split these into named parts: {long:#?}");
+        // The rule itself: a 81-line body is found.
+        let body = format!("fn f() {{\n{}}}\n", "    x();\n".repeat(79));
+        assert_eq!(long_functions(std::path::Path::new("t.rs"), &body).len(), 1);
+    }
 }

@@ -1,10 +1,12 @@
-//! The pages, one file per module. Each file has a `mount(route, web) -> Route` that adds its
-//! pages (with full paths) and reuses [`crate::layout`] and [`crate::session`].
+//! The pages, one folder per module: `NAME/mod.rs` has a `mount(route, web) -> Route` that
+//! adds its pages (with full paths); `routes.rs` the handlers, `views.rs` the markup,
+//! `forms.rs` the forms. Pages reuse [`crate::layout`], [`crate::session`], [`crate::form`],
+//! [`crate::page`] and [`crate::views`], never each other.
 //!
-//! Adding a module's pages: create `pages/<module>.rs`, declare it below behind the
+//! Adding a module's pages: create `pages/<module>/`, declare it below behind the
 //! module's feature (e.g. `#[cfg(feature = "users")] pub mod users;`) and call its `mount`
 //! in [`mount`]. Tenant pages without a page of their own fall through to the 準備中
-//! (coming soon) page of `dashboard.rs`, so menu links work before their module exists.
+//! (coming soon) page of `dashboard/`, so menu links work before their module exists.
 
 pub mod home;
 

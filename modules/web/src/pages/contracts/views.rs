@@ -85,21 +85,6 @@ fn status_badge(lang: Lang, s: Status) -> Markup {
     html! { span class=(class) { (s.label(lang)) } }
 }
 
-fn action_label(lang: Lang, action: &str) -> &'static str {
-    match action {
-        "register" => lang.pick("登録", "Registered"),
-        "approve" => lang.pick("承認", "Approved"),
-        "sign" => lang.pick("署名", "Signed"),
-        "send_back" => lang.pick("差戻し", "Sent back"),
-        "resubmit" => lang.pick("再提出", "Resubmitted"),
-        "cancel" => lang.pick("取消", "Cancelled"),
-        "complete" => lang.pick("締結完了", "Completed"),
-        "correct" => lang.pick("訂正", "Corrected"),
-        "delete" => lang.pick("削除", "Deleted"),
-        _ => lang.pick("その他", "Other"),
-    }
-}
-
 pub(super) fn not_found_msg(pc: &PageCtx) -> Msg {
     Msg::error(
         pc.t("契約が見つかりません。", "The contract does not exist."),
@@ -172,39 +157,7 @@ fn criteria_form(pc: &PageCtx, s: &Signed, v: &SearchView<'_>) -> Markup {
     html! {
         form.ct-criteria method="get" action=(tenant_path(t, v.kind.path())) role="search" {
             div.ct-crit-grid {
-                div.ct-crit {
-                    label for="date_from" { (pc.t("取引年月日", "Transaction date")) }
-                    div.ct-range {
-                        (crit_input(v, "date_from", "date_from", "date", ("", "")))
-                        span aria-hidden="true" { "〜" }
-                        label.visually-hidden for="date_to" { (pc.t("取引年月日(終了)", "Transaction date (to)")) }
-                        (crit_input(v, "date_to", "date_to", "date", ("", "")))
-                    }
-                    (field_errors(v.errors, "date_from"))
-                    (field_errors(v.errors, "date_to"))
-                }
-                div.ct-crit {
-                    label for="amount_min" { (pc.t("取引金額(円)", "Amount (yen)")) }
-                    div.ct-range {
-                        (crit_input(v, "amount_min", "amount_min", "text", (pc.t("下限", "min"), "numeric")))
-                        span aria-hidden="true" { "〜" }
-                        label.visually-hidden for="amount_max" { (pc.t("取引金額(上限)", "Amount (max)")) }
-                        (crit_input(v, "amount_max", "amount_max", "text", (pc.t("上限", "max"), "numeric")))
-                    }
-                    (field_errors(v.errors, "amount_min"))
-                    (field_errors(v.errors, "amount_max"))
-                }
-                div.ct-crit {
-                    label for="counterparty" { (pc.t("取引先", "Counterparty")) }
-                    select #counterparty name="counterparty" {
-                        option value="" { (pc.t("すべて", "All")) }
-                        @for p in v.partners {
-                            option value=(p.id) selected[c.get("counterparty") == p.id || p.vendor_code.as_deref() == Some(c.get("counterparty"))] {
-                                (p.name) @if let Some(code) = &p.vendor_code { " (" (code) ")" }
-                            }
-                        }
-                    }
-                }
+                (range_criteria(pc, v))
                 div.ct-crit {
                     label for="number" { (pc.t("契約番号", "Contract number")) }
                     (crit_input(v, "number", "number", "search", ("", "")))
@@ -215,37 +168,7 @@ fn criteria_form(pc: &PageCtx, s: &Signed, v: &SearchView<'_>) -> Markup {
                     (crit_input(v, "title", "title", "search", ("", "")))
                     (field_errors(v.errors, "title"))
                 }
-                div.ct-crit {
-                    label for="doc_type" { (pc.t("文書種別", "Document type")) }
-                    select #doc_type name="doc_type" {
-                        option value="" { (pc.t("すべて", "All")) }
-                        @for d in DocType::ALL {
-                            option value=(d.as_str()) selected[c.get("doc_type") == d.as_str()] { (d.label(pc.lang)) }
-                        }
-                    }
-                    (field_errors(v.errors, "doc_type"))
-                }
-                div.ct-crit {
-                    label for="status" { (pc.t("状態", "Status")) }
-                    select #status name="status" {
-                        option value="" { (pc.t("すべて", "All")) }
-                        @for st in Status::ALL {
-                            option value=(st.as_str()) selected[c.get("status") == st.as_str()] { (st.label(pc.lang)) }
-                        }
-                    }
-                    (field_errors(v.errors, "status"))
-                }
-                div.ct-crit {
-                    label for="step" { (pc.t("現在のステップ", "Current step")) }
-                    select #step name="step" {
-                        option value="" { (pc.t("すべて", "All")) }
-                        @for (party, role) in DEFAULT_ROUTE {
-                            @let line = WaitingLine { side: party.side(), role };
-                            option value=(line.key()) selected[c.get("step") == line.key()] { (line.label(pc.lang, &short)) }
-                        }
-                    }
-                    (field_errors(v.errors, "step"))
-                }
+                (choice_criteria(pc, v, &short))
                 div.ct-crit {
                     label for="registrant" { (pc.t("登録者(ユーザーID)", "Registrant (user ID)")) }
                     (crit_input(v, "registrant", "registrant", "search", ("", "")))
@@ -258,6 +181,84 @@ fn criteria_form(pc: &PageCtx, s: &Signed, v: &SearchView<'_>) -> Markup {
                 button.button type="submit" { (pc.t("検索", "Search")) }
                 a.small-link href=(tenant_path(t, v.kind.path())) { (pc.t("条件をクリア", "Clear")) }
             }
+        }
+    }
+}
+
+/// The date and amount ranges and the counterparty of the search criteria.
+fn range_criteria(pc: &PageCtx, v: &SearchView<'_>) -> Markup {
+    let c = v.criteria;
+    html! {
+        div.ct-crit {
+            label for="date_from" { (pc.t("取引年月日", "Transaction date")) }
+            div.ct-range {
+                (crit_input(v, "date_from", "date_from", "date", ("", "")))
+                span aria-hidden="true" { "〜" }
+                label.visually-hidden for="date_to" { (pc.t("取引年月日(終了)", "Transaction date (to)")) }
+                (crit_input(v, "date_to", "date_to", "date", ("", "")))
+            }
+            (field_errors(v.errors, "date_from"))
+            (field_errors(v.errors, "date_to"))
+        }
+        div.ct-crit {
+            label for="amount_min" { (pc.t("取引金額(円)", "Amount (yen)")) }
+            div.ct-range {
+                (crit_input(v, "amount_min", "amount_min", "text", (pc.t("下限", "min"), "numeric")))
+                span aria-hidden="true" { "〜" }
+                label.visually-hidden for="amount_max" { (pc.t("取引金額(上限)", "Amount (max)")) }
+                (crit_input(v, "amount_max", "amount_max", "text", (pc.t("上限", "max"), "numeric")))
+            }
+            (field_errors(v.errors, "amount_min"))
+            (field_errors(v.errors, "amount_max"))
+        }
+        div.ct-crit {
+            label for="counterparty" { (pc.t("取引先", "Counterparty")) }
+            select #counterparty name="counterparty" {
+                option value="" { (pc.t("すべて", "All")) }
+                @for p in v.partners {
+                    option value=(p.id) selected[c.get("counterparty") == p.id || p.vendor_code.as_deref() == Some(c.get("counterparty"))] {
+                        (p.name) @if let Some(code) = &p.vendor_code { " (" (code) ")" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The document type, status and current step choices of the search criteria.
+fn choice_criteria(pc: &PageCtx, v: &SearchView<'_>, short: &str) -> Markup {
+    let c = v.criteria;
+    html! {
+        div.ct-crit {
+            label for="doc_type" { (pc.t("文書種別", "Document type")) }
+            select #doc_type name="doc_type" {
+                option value="" { (pc.t("すべて", "All")) }
+                @for d in DocType::ALL {
+                    option value=(d.as_str()) selected[c.get("doc_type") == d.as_str()] { (d.label(pc.lang)) }
+                }
+            }
+            (field_errors(v.errors, "doc_type"))
+        }
+        div.ct-crit {
+            label for="status" { (pc.t("状態", "Status")) }
+            select #status name="status" {
+                option value="" { (pc.t("すべて", "All")) }
+                @for st in Status::ALL {
+                    option value=(st.as_str()) selected[c.get("status") == st.as_str()] { (st.label(pc.lang)) }
+                }
+            }
+            (field_errors(v.errors, "status"))
+        }
+        div.ct-crit {
+            label for="step" { (pc.t("現在のステップ", "Current step")) }
+            select #step name="step" {
+                option value="" { (pc.t("すべて", "All")) }
+                @for (party, role) in DEFAULT_ROUTE {
+                    @let line = WaitingLine { side: party.side(), role };
+                    option value=(line.key()) selected[c.get("step") == line.key()] { (line.label(pc.lang, short)) }
+                }
+            }
+            (field_errors(v.errors, "step"))
         }
     }
 }
@@ -562,11 +563,8 @@ pub struct RegisterView<'a> {
 pub fn register_view(pc: &PageCtx, s: &Signed, v: &RegisterView<'_>) -> Markup {
     let t = &s.tenant_code;
     let f = v.form;
-    let errors = v.errors;
     let short = owner_short(s);
-    let mib = v.max_bytes / (1024 * 1024);
-    let partner = v.rc.partner.as_ref();
-    let others = other_errors(errors);
+    let others = other_errors(v.errors);
     let body = html! {
         p.lead { (pc.t("新しい契約 (フォルダ) を登録します。", "Register a new contract (folder).")) }
         (steps_nav(pc, 2))
@@ -577,128 +575,8 @@ pub fn register_view(pc: &PageCtx, s: &Signed, v: &RegisterView<'_>) -> Markup {
         form.ct-register method="post" action=(tenant_path(t, "contracts/new")) enctype="multipart/form-data" novalidate {
             input type="hidden" name=(CSRF_FIELD) value=(s.csrf());
             input type="hidden" name="counterparty" value=(f.counterparty);
-            section.box {
-                div.box-head { h2.box-title { (pc.t("契約情報", "Contract")) } }
-                div.box-body.form-grid.wide-labels {
-                    span.form-label { (pc.t("取引先", "Counterparty")) }
-                    div.field.field-static {
-                        @if let Some(p) = partner {
-                            strong { (p.name) } @if let Some(code) = &p.vendor_code { " (" (code) ")" }
-                        }
-                        " "
-                        a.small-link #change-partner href=(format!("{}?current={}", tenant_path(t, "contracts/new"), enc(&f.counterparty))) { (pc.t("取引先を変更", "Change")) }
-                        (field_errors(errors, "counterparty"))
-                    }
-                    label for="number" { (pc.t("契約番号", "Contract number")) (req_mark(pc)) }
-                    div.field {
-                        (text_input(errors, "number", "text", &f.number, Some(keiyaku_contracts::flow::NUMBER_MAX), true))
-                        (field_errors(errors, "number"))
-                    }
-                    label for="title" { (pc.t("件名", "Title")) (req_mark(pc)) }
-                    div.field {
-                        (text_input(errors, "title", "text", &f.title, Some(keiyaku_contracts::flow::TITLE_MAX), true))
-                        (field_errors(errors, "title"))
-                    }
-                    label for="doc_type" { (pc.t("文書種別", "Document type")) (req_mark(pc)) }
-                    div.field {
-                        select #doc_type name="doc_type" class=[has_error(errors, "doc_type").then_some("invalid")] {
-                            @for d in DocType::ALL {
-                                option value=(d.as_str()) selected[f.doc_type == d.as_str()] { (d.label(pc.lang)) }
-                            }
-                        }
-                        (field_errors(errors, "doc_type"))
-                    }
-                    label for="transaction_date" { (pc.t("取引年月日", "Transaction date")) (req_mark(pc)) }
-                    div.field {
-                        (text_input(errors, "transaction_date", "date", &f.transaction_date, None, true))
-                        (field_errors(errors, "transaction_date"))
-                    }
-                    label for="amount" { (pc.t("取引金額", "Amount")) (req_mark(pc)) }
-                    div.field {
-                        div.ct-amount {
-                            (text_input(errors, "amount", "text", &f.amount, Some(20), true))
-                            span { (pc.t("円", "yen")) }
-                            span.radio-row {
-                                @for tax in [Tax::Included, Tax::Excluded] {
-                                    label.radio {
-                                        input type="radio" name="tax" value=(tax.as_str())
-                                            checked[f.tax == tax.as_str() || (f.tax.is_empty() && tax == Tax::Included)];
-                                        " " (tax.label(pc.lang))
-                                    }
-                                }
-                            }
-                        }
-                        p.hint { (pc.t("例: 1980000", "e.g. 1980000")) }
-                        (field_errors(errors, "amount"))
-                        (field_errors(errors, "tax"))
-                    }
-                    span.form-label { (pc.t("自由項目", "Free fields")) }
-                    div.field {
-                        @for (i, (name, value)) in f.fields.iter().enumerate() {
-                            @let n = format!("fields[{i}].name");
-                            @let val = format!("fields[{i}].value");
-                            div.ct-free {
-                                label.visually-hidden for=(n) { (pc.t("項目名", "Name")) " " (i + 1) }
-                                input id=(n) type="text" name=(n) value=(name) placeholder=(pc.t("項目名", "Name")) maxlength=(keiyaku_contracts::flow::FIELD_NAME_MAX) class=[has_error(errors, &n).then_some("invalid")] autocomplete="off";
-                                label.visually-hidden for=(val) { (pc.t("値", "Value")) " " (i + 1) }
-                                input id=(val) type="text" name=(val) value=(value) placeholder=(pc.t("値", "Value")) maxlength=(keiyaku_contracts::flow::FIELD_VALUE_MAX) class=[has_error(errors, &val).then_some("invalid")] autocomplete="off";
-                            }
-                            (field_errors(errors, &n))
-                            (field_errors(errors, &val))
-                        }
-                    }
-                    label for="documents" { (pc.t("PDF文書", "PDF documents")) (req_mark(pc)) }
-                    div.field {
-                        input #documents type="file" name="documents" accept=".pdf,application/pdf" multiple
-                            class=[errors.iter().any(|e| e.field.starts_with("documents")).then_some("invalid")];
-                        p.hint {
-                            (match pc.lang {
-                                Lang::Ja => format!("PDFファイル(1ファイル{mib}MBまで、{}ファイルまで)。複数のファイルを選択できます。", v.max_documents),
-                                Lang::En => format!("PDF files (up to {mib} MB each, at most {}). You can choose several files.", v.max_documents),
-                            })
-                        }
-                        @if v.msg.is_some() {
-                            p.hint.ct-reselect { (pc.t("エラーのため、PDFファイルをもう一度選択してください。", "Please choose the PDF files again.")) }
-                        }
-                        (errors_under(errors, "documents"))
-                    }
-                }
-            }
-            section.box {
-                div.box-head { h2.box-title { (pc.t("回覧ルート", "Route")) } }
-                div.box-body {
-                    p.hint { (pc.t("上から順に回覧します。各ステップの担当者を選ぶか、「全員」のままにすると該当する全員に確認依頼が届き、いずれか1名が対応します。", "The contract circulates from top to bottom. Choose who takes each step, or leave 「All」: every holder of the role is asked and any one of them completes the step.")) }
-                    (errors_under(errors, "route"))
-                    ol.ct-route-form {
-                        @for (i, (party, role, users)) in v.rc.steps.iter().enumerate() {
-                            @let name = format!("route[{i}].users");
-                            @let line = WaitingLine { side: party.side(), role: *role };
-                            @let chosen = f.route.get(i).map(String::as_str).unwrap_or_default();
-                            li {
-                                label for=(name) { (line.label(pc.lang, &short)) }
-                                div.field {
-                                    select id=(name) name=(name) class=[(has_error(errors, &name) || users.is_empty()).then_some("invalid")] {
-                                        option value="" {
-                                            (pc.t("全員", "All"))
-                                            @if !users.is_empty() {
-                                                " (" (users.iter().map(|u| u.name.as_str()).collect::<Vec<_>>().join(pc.t("、", ", "))) ")"
-                                            }
-                                        }
-                                        @for u in users {
-                                            option value=(u.user_id) selected[chosen == u.user_id] { (u.name) " (" (u.user_id) ")" }
-                                        }
-                                    }
-                                    @if users.is_empty() {
-                                        p.field-error { (pc.t("このステップを担当できるユーザーがいません。", "Nobody can take this step.")) }
-                                    }
-                                    (field_errors(errors, &name))
-                                    (field_errors(errors, &format!("route[{i}].role")))
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+            (contract_box(pc, s, v))
+            (route_form(pc, v, &short))
             div.ct-submit-row {
                 button.button type="submit" { (pc.t("登録する", "Register")) }
                 a.small-link href=(tenant_path(t, "")) { (pc.t("キャンセル", "Cancel")) }
@@ -706,6 +584,156 @@ pub fn register_view(pc: &PageCtx, s: &Signed, v: &RegisterView<'_>) -> Markup {
         }
     };
     app_page(pc, s, Tab::Normal, new_title(pc), body)
+}
+
+/// 契約情報: the counterparty, number, title, type, date, amount, free fields and PDFs.
+fn contract_box(pc: &PageCtx, s: &Signed, v: &RegisterView<'_>) -> Markup {
+    let t = &s.tenant_code;
+    let f = v.form;
+    let errors = v.errors;
+    let partner = v.rc.partner.as_ref();
+    html! {
+    section.box {
+        div.box-head { h2.box-title { (pc.t("契約情報", "Contract")) } }
+        div.box-body.form-grid.wide-labels {
+            span.form-label { (pc.t("取引先", "Counterparty")) }
+            div.field.field-static {
+                @if let Some(p) = partner {
+                    strong { (p.name) } @if let Some(code) = &p.vendor_code { " (" (code) ")" }
+                }
+                " "
+                a.small-link #change-partner href=(format!("{}?current={}", tenant_path(t, "contracts/new"), enc(&f.counterparty))) { (pc.t("取引先を変更", "Change")) }
+                (field_errors(errors, "counterparty"))
+            }
+            label for="number" { (pc.t("契約番号", "Contract number")) (req_mark(pc)) }
+            div.field {
+                (text_input(errors, "number", "text", &f.number, Some(keiyaku_contracts::flow::NUMBER_MAX), true))
+                (field_errors(errors, "number"))
+            }
+            label for="title" { (pc.t("件名", "Title")) (req_mark(pc)) }
+            div.field {
+                (text_input(errors, "title", "text", &f.title, Some(keiyaku_contracts::flow::TITLE_MAX), true))
+                (field_errors(errors, "title"))
+            }
+            label for="doc_type" { (pc.t("文書種別", "Document type")) (req_mark(pc)) }
+            div.field {
+                select #doc_type name="doc_type" class=[has_error(errors, "doc_type").then_some("invalid")] {
+                    @for d in DocType::ALL {
+                        option value=(d.as_str()) selected[f.doc_type == d.as_str()] { (d.label(pc.lang)) }
+                    }
+                }
+                (field_errors(errors, "doc_type"))
+            }
+            label for="transaction_date" { (pc.t("取引年月日", "Transaction date")) (req_mark(pc)) }
+            div.field {
+                (text_input(errors, "transaction_date", "date", &f.transaction_date, None, true))
+                (field_errors(errors, "transaction_date"))
+            }
+            label for="amount" { (pc.t("取引金額", "Amount")) (req_mark(pc)) }
+            div.field {
+                div.ct-amount {
+                    (text_input(errors, "amount", "text", &f.amount, Some(20), true))
+                    span { (pc.t("円", "yen")) }
+                    span.radio-row {
+                        @for tax in [Tax::Included, Tax::Excluded] {
+                            label.radio {
+                                input type="radio" name="tax" value=(tax.as_str())
+                                    checked[f.tax == tax.as_str() || (f.tax.is_empty() && tax == Tax::Included)];
+                                " " (tax.label(pc.lang))
+                            }
+                        }
+                    }
+                }
+                p.hint { (pc.t("例: 1980000", "e.g. 1980000")) }
+                (field_errors(errors, "amount"))
+                (field_errors(errors, "tax"))
+            }
+            (extra_fields(pc, v))
+        }
+    }
+    }
+}
+
+/// The free fields and the PDF documents of the registration form.
+fn extra_fields(pc: &PageCtx, v: &RegisterView<'_>) -> Markup {
+    let f = v.form;
+    let errors = v.errors;
+    let mib = v.max_bytes / (1024 * 1024);
+    html! {
+    span.form-label { (pc.t("自由項目", "Free fields")) }
+    div.field {
+        @for (i, (name, value)) in f.fields.iter().enumerate() {
+            @let n = format!("fields[{i}].name");
+            @let val = format!("fields[{i}].value");
+            div.ct-free {
+                label.visually-hidden for=(n) { (pc.t("項目名", "Name")) " " (i + 1) }
+                input id=(n) type="text" name=(n) value=(name) placeholder=(pc.t("項目名", "Name")) maxlength=(keiyaku_contracts::flow::FIELD_NAME_MAX) class=[has_error(errors, &n).then_some("invalid")] autocomplete="off";
+                label.visually-hidden for=(val) { (pc.t("値", "Value")) " " (i + 1) }
+                input id=(val) type="text" name=(val) value=(value) placeholder=(pc.t("値", "Value")) maxlength=(keiyaku_contracts::flow::FIELD_VALUE_MAX) class=[has_error(errors, &val).then_some("invalid")] autocomplete="off";
+            }
+            (field_errors(errors, &n))
+            (field_errors(errors, &val))
+        }
+    }
+    label for="documents" { (pc.t("PDF文書", "PDF documents")) (req_mark(pc)) }
+    div.field {
+        input #documents type="file" name="documents" accept=".pdf,application/pdf" multiple
+            class=[errors.iter().any(|e| e.field.starts_with("documents")).then_some("invalid")];
+        p.hint {
+            (match pc.lang {
+                Lang::Ja => format!("PDFファイル(1ファイル{mib}MBまで、{}ファイルまで)。複数のファイルを選択できます。", v.max_documents),
+                Lang::En => format!("PDF files (up to {mib} MB each, at most {}). You can choose several files.", v.max_documents),
+            })
+        }
+        @if v.msg.is_some() {
+            p.hint.ct-reselect { (pc.t("エラーのため、PDFファイルをもう一度選択してください。", "Please choose the PDF files again.")) }
+        }
+        (errors_under(errors, "documents"))
+    }
+    }
+}
+
+/// 回覧ルート: who takes each step of the route.
+fn route_form(pc: &PageCtx, v: &RegisterView<'_>, short: &str) -> Markup {
+    let f = v.form;
+    let errors = v.errors;
+    html! {
+    section.box {
+        div.box-head { h2.box-title { (pc.t("回覧ルート", "Route")) } }
+        div.box-body {
+            p.hint { (pc.t("上から順に回覧します。各ステップの担当者を選ぶか、「全員」のままにすると該当する全員に確認依頼が届き、いずれか1名が対応します。", "The contract circulates from top to bottom. Choose who takes each step, or leave 「All」: every holder of the role is asked and any one of them completes the step.")) }
+            (errors_under(errors, "route"))
+            ol.ct-route-form {
+                @for (i, (party, role, users)) in v.rc.steps.iter().enumerate() {
+                    @let name = format!("route[{i}].users");
+                    @let line = WaitingLine { side: party.side(), role: *role };
+                    @let chosen = f.route.get(i).map(String::as_str).unwrap_or_default();
+                    li {
+                        label for=(name) { (line.label(pc.lang, short)) }
+                        div.field {
+                            select id=(name) name=(name) class=[(has_error(errors, &name) || users.is_empty()).then_some("invalid")] {
+                                option value="" {
+                                    (pc.t("全員", "All"))
+                                    @if !users.is_empty() {
+                                        " (" (users.iter().map(|u| u.name.as_str()).collect::<Vec<_>>().join(pc.t("、", ", "))) ")"
+                                    }
+                                }
+                                @for u in users {
+                                    option value=(u.user_id) selected[chosen == u.user_id] { (u.name) " (" (u.user_id) ")" }
+                                }
+                            }
+                            @if users.is_empty() {
+                                p.field-error { (pc.t("このステップを担当できるユーザーがいません。", "Nobody can take this step.")) }
+                            }
+                            (field_errors(errors, &name))
+                            (field_errors(errors, &format!("route[{i}].role")))
+                        }
+                    }
+                }
+            }
+        }
+    }
+    }
 }
 
 pub struct DetailView<'a> {
@@ -868,7 +896,7 @@ fn history_box(pc: &PageCtx, s: &Signed, v: &ContractView) -> Markup {
                         li {
                             span.ct-when { (clock::display(e.at)) }
                             " "
-                            strong { (action_label(pc.lang, &e.action)) }
+                            strong { (e.kind().map_or(pc.t("その他", "Other"), |k| k.label(pc.lang))) }
                             @if let Some(step) = e.step.and_then(|i| c.route.get(i)) {
                                 " " span.ct-hist-step { "(" (step.line().label(pc.lang, &short)) ")" }
                             }
@@ -920,48 +948,7 @@ fn actions_box(pc: &PageCtx, s: &Signed, v: &DetailView<'_>) -> Markup {
                 div.box-head { h2.box-title { (pc.t("操作", "Actions")) } }
                 div.box-body {
                     @if cv.can_sign && let Some(signer) = &cv.sign_for {
-                        form.ct-action method="post" action=(format!("{base}/sign")) {
-                            input type="hidden" name=(CSRF_FIELD) value=(s.csrf());
-                            input type="hidden" name="on_behalf_of" value=(signer);
-                            h3.ct-action-title { (pc.t("署名", "Sign")) }
-                            @if *signer == s.caller().user_id {
-                                p { (pc.t("あなたの電子証明書と印影で、すべての文書に署名します。", "All documents are signed with your certificate and seal.")) }
-                                label for="sign-pin" { (pc.t("証明書のPINコード(12桁)", "Certificate PIN (12 digits)")) }
-                                input #sign-pin type="password" name="pin" inputmode="numeric" autocomplete="off" maxlength="12" required;
-                                @if v.action == Some(Action::Sign) { (errors_under(v.errors, "pin")) }
-                            } @else {
-                                p.ct-delegate {
-                                    (match pc.lang {
-                                        Lang::Ja => format!("{} の代理として署名します。", cv.name_of(signer)),
-                                        Lang::En => format!("You sign on behalf of {}.", cv.name_of(signer)),
-                                    })
-                                }
-                                @match cv.step_up {
-                                    Some(StepUp::Totp) => {
-                                        label for="sign-otp" { (pc.t("認証アプリの認証コード(6桁)", "Authenticator code (6 digits)")) }
-                                        input #sign-otp type="text" name="otp" inputmode="numeric" autocomplete="one-time-code" maxlength="6" required;
-                                    }
-                                    _ => {
-                                        label for="sign-code" { (pc.t("メールで受け取った認証コード(6桁)", "Signing code from the e-mail (6 digits)")) }
-                                        input #sign-code type="text" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="6" required;
-                                        p.hint { (pc.t("認証コードは下の「認証コードを送信」でメールに届きます(10分間有効)。", "Get the code by e-mail with 「Send a signing code」 below (valid for 10 minutes).")) }
-                                    }
-                                }
-                            }
-                            button.button type="submit" #sign-submit { (pc.t("署名する", "Sign")) }
-                        }
-                        @if *signer != s.caller().user_id && matches!(cv.step_up, Some(StepUp::Code { .. })) {
-                            form.ct-action method="post" action=(format!("{base}/sign-code")) {
-                                input type="hidden" name=(CSRF_FIELD) value=(s.csrf());
-                                button.button.button-secondary.button-small type="submit" #sign-code-request {
-                                    @if matches!(cv.step_up, Some(StepUp::Code { sent: true })) {
-                                        (pc.t("認証コードを再送信", "Send a new signing code"))
-                                    } @else {
-                                        (pc.t("認証コードを送信", "Send a signing code"))
-                                    }
-                                }
-                            }
-                        }
+                        (sign_forms(pc, s, v, signer, &base))
                     }
                     @if let Some(why) = cv.sign_refusal {
                         p.ct-sign-refusal.notice-warn #sign-refusal {
@@ -1009,6 +996,56 @@ fn actions_box(pc: &PageCtx, s: &Signed, v: &DetailView<'_>) -> Markup {
                             (comment_field(pc, v, Action::Cancel, false))
                             button.button.button-secondary.ct-danger type="submit" { (pc.t("取り消す", "Cancel the contract")) }
                         }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// 署名: the signing form (PIN for oneself; the authenticator or e-mailed code for a
+/// delegate) and the form asking for a signing code.
+fn sign_forms(pc: &PageCtx, s: &Signed, v: &DetailView<'_>, signer: &str, base: &str) -> Markup {
+    let cv = v.view;
+    html! {
+        form.ct-action method="post" action=(format!("{base}/sign")) {
+            input type="hidden" name=(CSRF_FIELD) value=(s.csrf());
+            input type="hidden" name="on_behalf_of" value=(signer);
+            h3.ct-action-title { (pc.t("署名", "Sign")) }
+            @if *signer == s.caller().user_id {
+                p { (pc.t("あなたの電子証明書と印影で、すべての文書に署名します。", "All documents are signed with your certificate and seal.")) }
+                label for="sign-pin" { (pc.t("証明書のPINコード(12桁)", "Certificate PIN (12 digits)")) }
+                input #sign-pin type="password" name="pin" inputmode="numeric" autocomplete="off" maxlength="12" required;
+                @if v.action == Some(Action::Sign) { (errors_under(v.errors, "pin")) }
+            } @else {
+                p.ct-delegate {
+                    (match pc.lang {
+                        Lang::Ja => format!("{} の代理として署名します。", cv.name_of(signer)),
+                        Lang::En => format!("You sign on behalf of {}.", cv.name_of(signer)),
+                    })
+                }
+                @match cv.step_up {
+                    Some(StepUp::Totp) => {
+                        label for="sign-otp" { (pc.t("認証アプリの認証コード(6桁)", "Authenticator code (6 digits)")) }
+                        input #sign-otp type="text" name="otp" inputmode="numeric" autocomplete="one-time-code" maxlength="6" required;
+                    }
+                    _ => {
+                        label for="sign-code" { (pc.t("メールで受け取った認証コード(6桁)", "Signing code from the e-mail (6 digits)")) }
+                        input #sign-code type="text" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="6" required;
+                        p.hint { (pc.t("認証コードは下の「認証コードを送信」でメールに届きます(10分間有効)。", "Get the code by e-mail with 「Send a signing code」 below (valid for 10 minutes).")) }
+                    }
+                }
+            }
+            button.button type="submit" #sign-submit { (pc.t("署名する", "Sign")) }
+        }
+        @if *signer != s.caller().user_id && matches!(cv.step_up, Some(StepUp::Code { .. })) {
+            form.ct-action method="post" action=(format!("{base}/sign-code")) {
+                input type="hidden" name=(CSRF_FIELD) value=(s.csrf());
+                button.button.button-secondary.button-small type="submit" #sign-code-request {
+                    @if matches!(cv.step_up, Some(StepUp::Code { sent: true })) {
+                        (pc.t("認証コードを再送信", "Send a new signing code"))
+                    } @else {
+                        (pc.t("認証コードを送信", "Send a signing code"))
                     }
                 }
             }
