@@ -154,7 +154,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 config.server.listen = l;
             }
             if demo || config.demo.enabled {
-                config.enable_demo();
+                keiyaku::registry::enable_demo(&mut config);
             }
             keiyaku::settings::check(&config).map_err(anyhow::Error::msg)?;
             serve(config).await

@@ -3,8 +3,9 @@
 //! call these functions and never ask for a feature themselves.
 //!
 //! A module appears here in each list it takes part in: [`modules`] (tables, schema, demo,
-//! menu), [`services`] (its service and its links to the others), [`apis`] (its part of the
-//! OpenAPI tuple, `()` when disabled), [`jobs`] (its periodic work) and, when it has one, [`ModuleCommand`] (its subcommands).
+//! menu), [`sections`] (its part of the settings), [`services`] (its service and its links to
+//! the others), [`apis`] (its part of the OpenAPI tuple, `()` when disabled), [`jobs`] (its
+//! periodic work) and, when it has one, [`ModuleCommand`] (its subcommands).
 
 use crate::app::Job;
 use keiyaku_kernel::Kernel;
@@ -42,6 +43,43 @@ pub fn modules() -> Vec<Box<dyn Module>> {
         #[cfg(feature = "integrations")]
         Box::new(keiyaku_integrations::IntegrationsModule),
     ]
+}
+
+/// The configuration sections of the compiled-in modules (`[auth]`, `[certs]`, …), read and
+/// checked by [`crate::settings`].
+pub fn sections() -> Vec<crate::settings::SectionEntry> {
+    #[allow(unused_imports)]
+    use crate::settings::section;
+    vec![
+        #[cfg(feature = "auth")]
+        section::<keiyaku_auth::AuthConfig>(),
+        #[cfg(feature = "certs")]
+        section::<keiyaku_certs::CertsConfig>(),
+        #[cfg(feature = "support")]
+        section::<keiyaku_support::SupportConfig>(),
+        #[cfg(feature = "contracts")]
+        section::<keiyaku_contracts::ContractsConfig>(),
+    ]
+}
+
+/// The sections of the modules this build leaves out: accepted in `config.toml` and unread.
+pub const ABSENT_SECTIONS: &[&str] = &[
+    #[cfg(not(feature = "auth"))]
+    "auth",
+    #[cfg(not(feature = "certs"))]
+    "certs",
+    #[cfg(not(feature = "support"))]
+    "support",
+    #[cfg(not(feature = "contracts"))]
+    "contracts",
+];
+
+/// What `serve --demo` turns on: the kernel's part ([`keiyaku_kernel::Config::enable_demo`])
+/// and the modules' (certificate tickets released with the order unless configured otherwise).
+pub fn enable_demo(config: &mut keiyaku_kernel::Config) {
+    config.enable_demo();
+    #[cfg(feature = "certs")]
+    config.section_mut::<keiyaku_certs::CertsConfig>().enable_demo();
 }
 
 /// The menu of every module, in its order.
@@ -317,6 +355,17 @@ pub async fn run(command: ModuleCommand) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    /// `settings::check` asks each compiled-in module to check its section.
+    #[cfg(feature = "contracts")]
+    #[test]
+    fn the_modules_check_their_sections() {
+        let mut c = keiyaku_kernel::Config::default();
+        c.section_mut::<keiyaku_contracts::ContractsConfig>().tsa_url = Some("ftp://tsa.example.jp".into());
+        c.section_mut::<keiyaku_auth::AuthConfig>().password_min_length = 4;
+        let e = crate::settings::check(&c).unwrap_err();
+        assert!(e.contains("`contracts.tsa_url`") && e.contains("`auth.password_min_length`"), "{e}");
+    }
+
     /// The binary asks which modules are compiled in only here (`registry.rs` and its
     /// `registry/` files); the rate limiter's use of the auth module's session read is the
     /// one other place.

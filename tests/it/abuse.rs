@@ -51,9 +51,10 @@ async fn free_ticket_orders_cannot_fill_the_disk() {
     app.stop().await;
 
     let app = TestApp::start_with(|c| {
-        c.enable_demo();
-        c.certs.captcha = false;
-        c.certs.max_orders_per_day = 2;
+        keiyaku::registry::enable_demo(c);
+        let certs = c.section_mut::<keiyaku_certs::CertsConfig>();
+        certs.captcha = false;
+        certs.max_orders_per_day = 2;
     })
     .await;
     let buyer = "horii@hxos2.example.jp";
@@ -103,7 +104,7 @@ async fn free_ticket_orders_cannot_fill_the_disk() {
     let app = TestApp::start_with(|c| {
         c.demo.enabled = true;
         c.mail.mailbox_public = true;
-        c.certs.captcha = false;
+        c.section_mut::<keiyaku_certs::CertsConfig>().captcha = false;
     })
     .await;
     let (s, v) = app.post(&t("/ticket-orders/links"), None, json!({"email": buyer})).await;
@@ -131,8 +132,8 @@ async fn free_ticket_orders_cannot_fill_the_disk() {
 #[tokio::test]
 async fn one_anonymous_client_has_an_hourly_write_budget() {
     let app = TestApp::start_with(|c| {
-        c.enable_demo();
-        c.certs.captcha = false;
+        keiyaku::registry::enable_demo(c);
+        c.section_mut::<keiyaku_certs::CertsConfig>().captcha = false;
         c.limits.anonymous_writes_per_hour = 3;
     })
     .await;

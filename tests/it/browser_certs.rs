@@ -69,9 +69,9 @@ async fn page_with(b: &Browser, needle: &str) -> String {
 async fn ticket_purchase_and_self_application_through_the_pages() {
     let Some(b) = browser().await else { return };
     let app = TestApp::start_with(|c| {
-        c.enable_demo();
+        keiyaku::registry::enable_demo(c);
         c.mail.mailbox_public = true;
-        c.certs.captcha = false;
+        c.section_mut::<keiyaku_certs::CertsConfig>().captcha = false;
     })
     .await;
     let buyer = "horii@hxos2.example.jp";

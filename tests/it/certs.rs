@@ -19,9 +19,9 @@ fn t(path: &str) -> String {
 
 pub async fn demo_app() -> TestApp {
     TestApp::start_with(|c| {
-        c.enable_demo();
+        keiyaku::registry::enable_demo(c);
         c.mail.mailbox_public = true;
-        c.certs.captcha = false;
+        c.section_mut::<keiyaku_certs::CertsConfig>().captcha = false;
     })
     .await
 }
@@ -688,10 +688,11 @@ async fn details_are_validated_field_by_field_and_bad_input_changes_nothing() {
 #[tokio::test]
 async fn key_file_delivery_and_tickets_released_on_payment() {
     let app = TestApp::start_with(|c| {
-        c.enable_demo();
+        keiyaku::registry::enable_demo(c);
         c.mail.mailbox_public = true;
-        c.certs.captcha = false;
-        c.certs.release_tickets = Some(keiyaku_kernel::config::ReleaseTickets::OnPayment);
+        let certs = c.section_mut::<keiyaku_certs::CertsConfig>();
+        certs.captcha = false;
+        certs.release_tickets = Some(keiyaku_certs::ReleaseTickets::OnPayment);
     })
     .await;
     let buyer = "suzuki@a15336.example.jp";

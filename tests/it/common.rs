@@ -43,7 +43,7 @@ impl TestApp {
 
     pub async fn demo() -> Self {
         Self::start_with(|c| {
-            c.enable_demo();
+            keiyaku::registry::enable_demo(c);
             c.mail.mailbox_public = true;
         })
         .await

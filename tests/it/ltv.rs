@@ -401,11 +401,12 @@ impl OutsideTsa {
         let outside = Self::start();
         let url = format!("{}/tsa", outside.base);
         let app = TestApp::start_with(|c| {
-            c.enable_demo();
+            keiyaku::registry::enable_demo(c);
             c.mail.mailbox_public = true;
-            c.contracts.tsa_url = Some(url);
-            c.contracts.tsa_username = Some("tsa-user".into());
-            c.contracts.tsa_password = Some("tsa-pass".into());
+            let contracts = c.section_mut::<keiyaku_contracts::ContractsConfig>();
+            contracts.tsa_url = Some(url);
+            contracts.tsa_username = Some("tsa-user".into());
+            contracts.tsa_password = Some("tsa-pass".into());
         })
         .await;
         (outside, app)

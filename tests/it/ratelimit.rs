@@ -89,7 +89,7 @@ async fn per_client_limit_answers_429_then_refills_and_spares_other_clients() {
 #[tokio::test]
 async fn per_account_limit_covers_every_session_of_the_user_only() {
     let app = TestApp::start_with(|c| {
-        c.enable_demo();
+        keiyaku::registry::enable_demo(c);
         c.limits.requests_per_minute_per_account = 4;
     })
     .await;

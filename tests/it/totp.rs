@@ -115,9 +115,9 @@ async fn totp_enrollment_login_recovery_and_removal() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_tenant_policy_forces_enrollment_for_its_roles() {
     let app = TestApp::start_with(|c| {
-        c.enable_demo();
+        keiyaku::registry::enable_demo(c);
         c.mail.mailbox_public = true;
-        c.auth.require_totp_for = vec![keiyaku_kernel::directory::Role::Signer];
+        c.section_mut::<keiyaku_auth::AuthConfig>().require_totp_for = vec![keiyaku_kernel::directory::Role::Signer];
     })
     .await;
     let (s, v) = app.login("HXOS2", "HX000003", DEMO_PASSWORD).await;

@@ -2,11 +2,14 @@
 //! change, login throttling, sessions (API bearer tokens and web cookies), the operator
 //! account, and tenant creation by the operator.
 
+pub mod config;
 pub mod demo;
 pub mod mails;
 pub mod password;
 pub mod throttle;
 pub mod totp;
+
+pub use config::AuthConfig;
 
 use jiff::{SignedDuration, Timestamp};
 use keiyaku_kernel::context::{Actor, Caller};
@@ -376,7 +379,7 @@ impl Auth {
     }
 
     fn limits(&self) -> Limits {
-        let cfg = &self.kernel.config.auth;
+        let cfg = self.kernel.config.section::<AuthConfig>();
         Limits {
             threshold: cfg.lockout_threshold,
             client_threshold: cfg.client_lockout_threshold,
@@ -780,7 +783,7 @@ impl Auth {
         new: &str,
     ) -> Result<(), AuthError> {
         let keep = digest(token);
-        let cfg = self.kernel.config.auth.clone();
+        let cfg = self.kernel.config.section::<AuthConfig>().clone();
         let key = format!("{}/{}", caller.tenant, caller.user_id);
         let cred = {
             let key = key.clone();
@@ -1283,7 +1286,7 @@ fn read_authenticated(
 }
 
 fn session_expired(kernel: &Kernel, s: &Session, now: Timestamp) -> bool {
-    let cfg = &kernel.config.auth;
+    let cfg = kernel.config.section::<AuthConfig>();
     let idle = SignedDuration::from_mins(i64::from(cfg.session_idle_minutes));
     let absolute = SignedDuration::from_hours(i64::from(cfg.session_absolute_hours));
     now.duration_since(s.last_seen_at) > idle || now.duration_since(s.created_at) > absolute
@@ -1298,7 +1301,7 @@ fn must_enroll(
     user_id: &str,
     roles: &[Role],
 ) -> Result<bool, StoreError> {
-    if !kernel.config.auth.require_totp_for.iter().any(|r| roles.contains(r)) {
+    if !kernel.config.section::<AuthConfig>().require_totp_for.iter().any(|r| roles.contains(r)) {
         return Ok(false);
     }
     Ok(!totp::enrolled(tx, &totp::subject(Some(tenant), user_id))?)

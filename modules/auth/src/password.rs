@@ -1,8 +1,8 @@
 //! Password hashing (argon2id, OWASP parameters) and the password policy.
 
+use crate::config::AuthConfig;
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
-use keiyaku_kernel::config::AuthConfig;
 use keiyaku_kernel::error::Lang;
 use keiyaku_kernel::validate::{Invalid, Rule};
 use rand::Rng;

@@ -4,6 +4,7 @@
 
 use crate::Env;
 use crate::certificates::{self, IssueRequest, not_released, not_signer};
+use crate::config::CertsConfig;
 use crate::documents::registration_text;
 use crate::error::{CertsError, Conflict};
 use crate::links;
@@ -145,7 +146,7 @@ pub fn start(
         serial: None,
     };
     tx.put(&APPLICATIONS, &key(code, &app.id), &app)?;
-    let cfg = &env.config.certs;
+    let cfg = env.config.section::<CertsConfig>();
     let (token, _) = links::create(tx, code, LinkKind::Application, &app.id, link_ttl(cfg))?;
     let url = mails::tenant_url(env.base_url, code, &format!("certificates/apply/{token}"));
     tx.send_mail(
@@ -530,7 +531,7 @@ pub fn submit(
         ApplicantKind::Proxy => {
             app.status = AppStatus::AwaitingApproval;
             tx.put(&APPLICATIONS, &key(code, &app.id), &app)?;
-            let cfg = &env.config.certs;
+            let cfg = env.config.section::<CertsConfig>();
             let (token, _) = links::create(tx, code, LinkKind::Approval, &app.id, link_ttl(cfg))?;
             let url = mails::tenant_url(env.base_url, code, &format!("certificates/approve/{token}"));
             let ttl = links::ttl_text_ja(cfg.link_ttl_hours);

@@ -4,6 +4,7 @@
 use crate::Env;
 use crate::authz::{self, Op};
 use crate::ca::{self, LoadedCa, Subject};
+use crate::config::CertsConfig;
 use crate::error::{CertsError, Conflict, Unusable};
 use crate::kek::Kek;
 use crate::links;
@@ -106,8 +107,10 @@ impl CaCache {
 
 /// The first day a certificate issued at `at` may be used.
 pub fn usable_from(config: &Config, at: Timestamp) -> Date {
-    BusinessCalendar::new(config.calendar.year_end_closed)
-        .add_business_days(at.to_zoned_datetime(tokyo()).date(), config.certs.activation_business_days)
+    BusinessCalendar::new(config.calendar.year_end_closed).add_business_days(
+        at.to_zoned_datetime(tokyo()).date(),
+        config.section::<CertsConfig>().activation_business_days,
+    )
 }
 
 /// `2026/11/25`.
@@ -226,9 +229,10 @@ pub fn issue(tx: &mut Tx, env: &Env<'_>, actor: &Actor, req: &IssueRequest<'_>) 
             downloaded_at: None,
         };
         tx.put(&KEY_FILES, &key(code, &record.serial), &file)?;
-        let (token, _) = links::create(tx, code, LinkKind::KeyFile, &record.serial, link_ttl(&env.config.certs))?;
+        let (token, _) =
+            links::create(tx, code, LinkKind::KeyFile, &record.serial, link_ttl(env.config.section::<CertsConfig>()))?;
         let url = mails::tenant_url(env.base_url, code, &format!("certificates/keyfile/{token}"));
-        let ttl = links::ttl_text_ja(env.config.certs.link_ttl_hours);
+        let ttl = links::ttl_text_ja(env.config.section::<CertsConfig>().link_ttl_hours);
         tx.send_mail(mails::key_file_ready(req.tenant, &record, &url, &ttl), env.smtp())?;
     }
     Ok(record)

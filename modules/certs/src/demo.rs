@@ -4,6 +4,7 @@
 //! (its 「発行申請のご案内」 is in the mailbox).
 
 use crate::certificates::{self, IssueRequest};
+use crate::config::CertsConfig;
 use crate::error::CertsError;
 use crate::kek::Kek;
 use crate::model::{
@@ -46,7 +47,8 @@ fn paid_order(
     qty: [i64; 3],
 ) -> Result<Vec<String>, CertsError> {
     let actor = Actor::system();
-    let (token, _) = links::create(tx, &tenant.code, LinkKind::Order, email, link_ttl(&env.config.certs))?;
+    let (token, _) =
+        links::create(tx, &tenant.code, LinkKind::Order, email, link_ttl(env.config.section::<CertsConfig>()))?;
     let input = OrderInput { token, delivery: "service".into(), billing, quantities: qty };
     let order = orders::place(tx, env, &actor, &tenant.code, &input)?;
     let k = key(&tenant.code, &order.id);
@@ -183,9 +185,10 @@ fn seed_with(tx: &mut Tx, env: &Env<'_>) -> Result<(), CertsError> {
         };
         keiyaku_kernel::blob::put(tx, &DOCUMENT_CONTENT, DEMO_TENANT, &card)?;
         tx.put(&APPLICATIONS, &key(DEMO_TENANT, &app.id), &app)?;
-        let (token, _) = links::create(tx, DEMO_TENANT, LinkKind::Approval, &app.id, link_ttl(&env.config.certs))?;
+        let (token, _) =
+            links::create(tx, DEMO_TENANT, LinkKind::Approval, &app.id, link_ttl(env.config.section::<CertsConfig>()))?;
         let url = mails::tenant_url(env.base_url, DEMO_TENANT, &format!("certificates/approve/{token}"));
-        let ttl = links::ttl_text_ja(env.config.certs.link_ttl_hours);
+        let ttl = links::ttl_text_ja(env.config.section::<CertsConfig>().link_ttl_hours);
         tx.send_mail(mails::approval_request(&tenant, &app, "ito@a15336.example.jp", &url, &ttl), env.smtp())?;
         tx.audit(
             &Actor::system(),

@@ -13,6 +13,7 @@ pub mod authz;
 pub mod ca;
 pub mod captcha;
 pub mod certificates;
+pub mod config;
 pub mod demo;
 pub mod documents;
 pub mod error;
@@ -27,6 +28,7 @@ pub mod pkcs12;
 pub mod rules;
 pub mod signing;
 
+pub use config::{CertsConfig, ReleaseTickets};
 pub use error::CertsError;
 
 use applications::{Decided, DetailsInput, Pin, StartInput, Submitted};
@@ -207,7 +209,7 @@ impl Certs {
     /// `openOrderLink`.
     pub async fn open_order_link(&self, tenant: &str, token: &str) -> Result<OrderForm, CertsError> {
         let (t, k, config) = (tenant.to_string(), token.to_string(), self.kernel.config.clone());
-        self.read(move |tx| orders::open_link(tx, &config.certs, &t, &k)).await
+        self.read(move |tx| orders::open_link(tx, config.section::<CertsConfig>(), &t, &k)).await
     }
 
     /// `placeTicketOrder`.
@@ -230,7 +232,7 @@ impl Certs {
 
     /// Whether applications ask for the captcha (`certs.captcha`).
     pub fn captcha_required(&self) -> bool {
-        self.kernel.config.certs.captcha
+        self.kernel.config.section::<CertsConfig>().captcha
     }
 
     /// `getCaptcha`: a new captcha id and its PNG.

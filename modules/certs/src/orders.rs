@@ -3,6 +3,7 @@
 
 use crate::Env;
 use crate::authz::{self, Op};
+use crate::config::{CertsConfig, ReleaseTickets};
 use crate::documents::{invoice_pdf, tickets_csv, totals};
 use crate::error::{CertsError, Conflict};
 use crate::links;
@@ -10,7 +11,6 @@ use crate::mails;
 use crate::model::{Billing, Delivery, LinkKind, ORDERS, Order, TICKETS, Ticket, TicketStatus, key};
 use crate::rules;
 use jiff::{SignedDuration, Timestamp};
-use keiyaku_kernel::config::{CertsConfig, ReleaseTickets};
 use keiyaku_kernel::context::{Actor, Caller};
 use keiyaku_kernel::directory::{self, Tenant};
 use keiyaku_kernel::ids::new_id;
@@ -49,7 +49,7 @@ pub fn request_link(tx: &mut Tx, env: &Env<'_>, actor: &Actor, code: &str, email
     let tenant = tenant(tx, code)?;
     check_email(email)?;
     let email = email.trim().to_string();
-    let cfg = &env.config.certs;
+    let cfg = env.config.section::<CertsConfig>();
     let (token, _) = links::create(tx, code, LinkKind::Order, &email, link_ttl(cfg))?;
     let url = mails::tenant_url(env.base_url, code, &format!("tickets/order/{token}"));
     tx.send_mail(mails::order_link(&tenant, &email, &url, &links::ttl_text_ja(cfg.link_ttl_hours)), env.smtp())?;
@@ -139,7 +139,7 @@ pub fn check_order(input: &OrderInput, max_per_term: u32) -> Result<(Delivery, B
 pub fn place(tx: &mut Tx, env: &Env<'_>, actor: &Actor, code: &str, input: &OrderInput) -> Result<Order, CertsError> {
     let tenant = tenant(tx, code)?;
     links::check(tx, code, LinkKind::Order, input.token.trim())?;
-    let cfg = &env.config.certs;
+    let cfg = env.config.section::<CertsConfig>();
     let (delivery, billing, quantities) = check_order(input, cfg.max_tickets_per_term)?;
     let link = links::consume(tx, code, LinkKind::Order, input.token.trim())?;
     // The day's count is a sequence; a refused order rolls it back with everything else.

@@ -6,7 +6,7 @@
 
 use crate::error::ContractsError;
 use crate::model::{CONTRACTS, Contract, LTV_RUNS, Status, Version};
-use crate::{Env, sign, storage};
+use crate::{ContractsConfig, Env, sign, storage};
 use jiff::{SignedDuration, Timestamp};
 use keiyaku_kernel::store::{Read, Tx};
 use keiyaku_kernel::{Actor, directory};
@@ -96,11 +96,12 @@ pub fn renew(tx: &mut Tx, env: &Env<'_>, contract_key: &str, margin: SignedDurat
         let (ours, foreign): (Vec<&[u8]>, Vec<&[u8]>) =
             certs.iter().partition(|c| keiyaku_pades::is_issued_by(c, &tsa.ca_der));
         let mut data = keiyaku_certs::signing::validation_data(tx, kek, &tenant, env.base_url, &ours)?;
-        let timeout = std::time::Duration::from_millis(env.config.contracts.tsa_timeout_millis.max(1));
+        let timeout =
+            std::time::Duration::from_millis(env.config.section::<ContractsConfig>().tsa_timeout_millis.max(1));
         let extra = crate::outside_tsa::foreign_validation_data(foreign.into_iter(), timeout);
         data.certs.extend(extra.certs);
         data.crls.extend(extra.crls);
-        let outside = crate::outside_tsa::OutsideTsa::from_config(&env.config.contracts);
+        let outside = crate::outside_tsa::OutsideTsa::from_config(env.config.section::<ContractsConfig>());
         let stamped = sign::archive_timestamp(
             &sign::add_validation(&pdf, &data)?,
             sign::stamper(outside.as_ref(), &tsa, now).as_ref(),

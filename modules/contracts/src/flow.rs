@@ -4,6 +4,7 @@
 //! appends to the hash chain and queues the mails — all in the caller's transaction, so a
 //! failure changes nothing.
 
+use crate::config::ContractsConfig;
 use crate::error::{Conflict, ContractsError, Forbidden};
 use crate::mails;
 use crate::model::{
@@ -174,7 +175,7 @@ fn parse(new: &NewContract, env: &Env<'_>) -> Result<Parsed, ContractsError> {
         v.text(&format!("fields[{i}].name"), &f.name, FIELD_NAME_MAX);
         v.optional_text(&format!("fields[{i}].value"), &f.value, FIELD_VALUE_MAX);
     }
-    let cfg = &env.config.contracts;
+    let cfg = env.config.section::<ContractsConfig>();
     if new.documents.is_empty() {
         v.fail(
             "documents",
@@ -332,8 +333,10 @@ pub fn register(tx: &mut Tx, env: &Env<'_>, caller: &Caller, new: &NewContract) 
             versions: vec![Version { pages: pages_of(d)?, ..version(tx, caller, 1, sha, d.bytes.len()) }],
         });
     }
-    let retention_until =
-        p.date.checked_add(jiff::Span::new().years(i64::from(env.config.contracts.retention_years))).unwrap_or(p.date);
+    let retention_until = p
+        .date
+        .checked_add(jiff::Span::new().years(i64::from(env.config.section::<ContractsConfig>().retention_years)))
+        .unwrap_or(p.date);
     let contract = Contract {
         id: id.clone(),
         tenant: caller.tenant.clone(),
@@ -558,7 +561,12 @@ pub fn resubmit(
         if !old.documents.iter().any(|x| x.id == *doc_id) {
             v.fail(&format!("documents[{i}].id"), Rule::Unknown { value: doc_id.chars().take(40).collect() });
         }
-        check_document(&mut v, &format!("documents[{i}]"), d, env.config.contracts.max_document_bytes)?;
+        check_document(
+            &mut v,
+            &format!("documents[{i}]"),
+            d,
+            env.config.section::<ContractsConfig>().max_document_bytes,
+        )?;
     }
     v.finish()?;
     let mut c = old.clone();
@@ -723,7 +731,7 @@ pub fn sign_contract(
     });
     let now = tx.now();
     let registered_seal = keiyaku_users::seal::get_seal(tx, &caller.tenant, &signer_id)?;
-    let outside = crate::outside_tsa::OutsideTsa::from_config(&env.config.contracts);
+    let outside = crate::outside_tsa::OutsideTsa::from_config(env.config.section::<ContractsConfig>());
     let stamper = sign::stamper(outside.as_ref(), &tsa, now);
     let mut c = old.clone();
     let mut hashes = Vec::new();
@@ -890,7 +898,7 @@ pub fn correct(
         changes.push(("transaction_date", json!(c.transaction_date.to_string()), json!(d.to_string())));
         c.transaction_date = d;
         // The retention period runs from the transaction date; a correction never shortens it.
-        let years = jiff::Span::new().years(i64::from(env.config.contracts.retention_years));
+        let years = jiff::Span::new().years(i64::from(env.config.section::<ContractsConfig>().retention_years));
         c.retention_until = c.retention_until.max(d.checked_add(years).unwrap_or(d));
     }
     if let Some(a) = input.amount

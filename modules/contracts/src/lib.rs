@@ -13,6 +13,7 @@
 
 pub mod archive;
 pub mod codes;
+pub mod config;
 pub mod demo;
 pub mod error;
 pub mod flow;
@@ -28,6 +29,7 @@ pub mod sign;
 pub mod storage;
 pub mod verify;
 
+pub use config::ContractsConfig;
 pub use error::ContractsError;
 pub use flow::{NewContract, NewDocument, Proof, RouteStepInput, SignInput};
 pub use model::Contract;
@@ -290,7 +292,7 @@ impl Contracts {
         if let Some(certs) = &self.certs {
             roots.extend(certs.trust_roots().await.map_err(ContractsError::internal)?);
         }
-        let cfg = &self.kernel.config.contracts;
+        let cfg = self.kernel.config.section::<ContractsConfig>();
         if pdf.len() > cfg.max_document_bytes {
             return Err(ContractsError::TooLarge { max: cfg.max_document_bytes });
         }
@@ -315,7 +317,7 @@ impl Contracts {
 
     /// The largest document accepted (checked before reading an upload).
     pub fn max_document_bytes(&self) -> usize {
-        self.kernel.config.contracts.max_document_bytes
+        self.kernel.config.section::<ContractsConfig>().max_document_bytes
     }
 
     pub async fn register(&self, caller: &Caller, mut new: NewContract) -> Result<Contract, ContractsError> {
@@ -329,7 +331,7 @@ impl Contracts {
     /// (`contracts.max_inflated_*`): a crafted file is refused without holding the single
     /// writer, so no other write waits for it. Sets each document's page sizes.
     pub async fn preflight(&self, docs: &mut [NewDocument]) -> Result<(), ContractsError> {
-        let cfg = &self.kernel.config.contracts;
+        let cfg = self.kernel.config.section::<ContractsConfig>();
         let limits = keiyaku_pades::InflateLimits {
             per_stream: cfg.max_inflated_stream_bytes,
             per_document: cfg.max_inflated_document_bytes,

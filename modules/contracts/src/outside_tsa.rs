@@ -7,7 +7,7 @@
 //! that thread for at most `contracts.tsa_timeout_millis` each. Other writers
 //! wait meanwhile — the price of one consistent transaction per signature.
 
-use keiyaku_kernel::config::ContractsConfig;
+use crate::config::ContractsConfig;
 use keiyaku_pades::{PadesError, TimeStamper, ValidationData};
 use std::time::Duration;
 

@@ -1,42 +1,126 @@
-//! Every setting of the appliance, with its default. Loaded by the binary with figment:
-//! built-in defaults < `config.toml` < `KEIYAKU_*` environment variables (nested keys with
-//! `__`, e.g. `KEIYAKU_SERVER__LISTEN`). Unknown keys are refused.
+//! The kernel's settings, with their defaults, and the store of the modules' sections. Loaded
+//! by the binary with figment: built-in defaults < `config.toml` < `KEIYAKU_*` environment
+//! variables (nested keys with `__`, e.g. `KEIYAKU_SERVER__LISTEN`). Unknown keys are refused.
+//!
+//! A module owns its section (`[auth]`, `[certs]`, …): a type implementing [`Section`] in its
+//! crate, with its defaults, documentation and [`Section::check`]. The binary reads each
+//! compiled-in module's section into [`Config`]; a module reads it with [`Config::section`].
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
 
+/// The kernel's sections, and the modules' sections read at load ([`Config::section`]).
+/// Top-level keys are checked by the binary, which knows the modules' section names.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct Config {
     pub server: ServerConfig,
     pub limits: LimitsConfig,
     pub storage: StorageConfig,
     pub mail: MailConfig,
-    pub auth: AuthConfig,
     pub calendar: CalendarConfig,
-    pub certs: CertsConfig,
-    pub support: SupportConfig,
-    pub contracts: ContractsConfig,
     pub backup: BackupConfig,
     pub demo: DemoConfig,
+    /// The modules' sections, by type.
+    #[serde(skip)]
+    sections: Sections,
+}
+
+/// A module's section of the settings: the table `[NAME]` of `config.toml`, and the
+/// `KEIYAKU_NAME__…` variables.
+pub trait Section: Default + DeserializeOwned + Serialize + Clone + std::fmt::Debug + Send + Sync + 'static {
+    /// The section's key.
+    const NAME: &'static str;
+
+    /// Rules serde cannot express, one line per problem naming the key
+    /// (`configuration key `NAME.key`: …`).
+    fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// The enterprise code of the demo tenant (`serve --demo`).
 pub const DEMO_TENANT: &str = "HXOS2";
 
 impl Config {
-    /// What `serve --demo` turns on: the demo data, the public mailbox (of the demo tenant
-    /// only), tickets released with the order unless configured otherwise.
+    /// What `serve --demo` turns on in the kernel: the demo data and the public mailbox (of
+    /// the demo tenant only). `registry::enable_demo` adds what the modules change.
     pub fn enable_demo(&mut self) {
         self.demo.enabled = true;
         self.mail.mailbox_public = true;
-        self.certs.release_tickets.get_or_insert(ReleaseTickets::Immediately);
     }
 
     /// The tenants whose mail and name anonymous visitors may see: `None` for every tenant,
     /// the demo tenant alone in a demo.
     pub fn public_tenants(&self) -> Option<&'static [&'static str]> {
         self.demo.enabled.then_some(&[DEMO_TENANT])
+    }
+
+    /// A module's section: as loaded, or its defaults when it was not set.
+    pub fn section<S: Section>(&self) -> &S {
+        match self.sections.0.get(&TypeId::of::<S>()).and_then(|s| s.as_any().downcast_ref()) {
+            Some(s) => s,
+            None => default_of::<S>(),
+        }
+    }
+
+    /// A module's section to change (its defaults first when it was not set).
+    pub fn section_mut<S: Section>(&mut self) -> &mut S {
+        let entry = self.sections.0.entry(TypeId::of::<S>()).or_insert_with(|| Box::new(S::default()));
+        match entry.as_any_mut().downcast_mut() {
+            Some(s) => s,
+            None => unreachable!("sections are stored by their type"),
+        }
+    }
+
+    /// Sets a module's section.
+    pub fn set_section<S: Section>(&mut self, section: S) {
+        self.sections.0.insert(TypeId::of::<S>(), Box::new(section));
+    }
+}
+
+/// The defaults of a section read before it is set: one per section type, made once.
+fn default_of<S: Section>() -> &'static S {
+    static DEFAULTS: OnceLock<Mutex<HashMap<TypeId, &'static (dyn Any + Send + Sync)>>> = OnceLock::new();
+    let mut map = DEFAULTS.get_or_init(Mutex::default).lock().unwrap_or_else(|e| e.into_inner());
+    let any: &'static (dyn Any + Send + Sync) =
+        *map.entry(TypeId::of::<S>()).or_insert_with(|| Box::leak(Box::new(S::default())));
+    match any.downcast_ref() {
+        Some(s) => s,
+        None => unreachable!("defaults are stored by their type"),
+    }
+}
+
+/// The modules' sections, by type.
+#[derive(Debug, Default)]
+struct Sections(HashMap<TypeId, Box<dyn Stored>>);
+
+impl Clone for Sections {
+    fn clone(&self) -> Self {
+        Self(self.0.iter().map(|(k, v)| (*k, v.clone_box())).collect())
+    }
+}
+
+/// A section behind its type.
+trait Stored: std::fmt::Debug + Send + Sync {
+    fn as_any(&self) -> &dyn Any;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+    fn clone_box(&self) -> Box<dyn Stored>;
+}
+
+impl<S: Section> Stored for S {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+    fn clone_box(&self) -> Box<dyn Stored> {
+        Box::new(self.clone())
     }
 }
 
@@ -171,43 +255,6 @@ impl MailConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct AuthConfig {
-    /// Failed logins (per account and client address) before the login is locked.
-    pub lockout_threshold: u32,
-    /// How long a lock lasts, in minutes.
-    pub lockout_minutes: u32,
-    /// Failed logins from one client address, over all accounts, before it is locked.
-    pub client_lockout_threshold: u32,
-    /// Minimum password length.
-    pub password_min_length: usize,
-    /// A password must contain a letter and a digit.
-    pub password_require_letters_and_digits: bool,
-    /// A session ends after this many minutes without a request.
-    pub session_idle_minutes: u32,
-    /// A session ends this many hours after login, whatever its use.
-    pub session_absolute_hours: u32,
-    /// Users holding any of these roles must enroll a TOTP authenticator at their next login
-    /// (e.g. `["group_admin", "signer"]`).
-    pub require_totp_for: Vec<crate::directory::Role>,
-}
-
-impl Default for AuthConfig {
-    fn default() -> Self {
-        Self {
-            lockout_threshold: 5,
-            lockout_minutes: 15,
-            client_lockout_threshold: 50,
-            password_min_length: 8,
-            password_require_letters_and_digits: true,
-            session_idle_minutes: 60,
-            session_absolute_hours: 12,
-            require_totp_for: Vec::new(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
 pub struct CalendarConfig {
     /// Treat 12/29–1/3 as non-business days (年末年始休業).
     pub year_end_closed: bool,
@@ -236,126 +283,6 @@ impl Default for BackupConfig {
     }
 }
 
-/// When purchased certificate tickets are released to the buyer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum ReleaseTickets {
-    /// With the order confirmation.
-    Immediately,
-    /// When an owner administrator marks the order paid.
-    #[default]
-    OnPayment,
-}
-
-impl CertsConfig {
-    /// When tickets are released: as configured, else when the order is paid.
-    pub fn release(&self) -> ReleaseTickets {
-        self.release_tickets.unwrap_or_default()
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct CertsConfig {
-    /// When ticket numbers are sent: `immediately` or `on_payment`. Unset: `on_payment`, and
-    /// `immediately` with `--demo`.
-    pub release_tickets: Option<ReleaseTickets>,
-    /// Most tickets of one term in one order.
-    pub max_tickets_per_term: u32,
-    /// Most ticket orders one tenant takes per day (Japan time).
-    pub max_orders_per_day: u32,
-    /// How long one-time links (order, application, approval) stay valid, in hours.
-    pub link_ttl_hours: u32,
-    /// Ask for the image captcha when an application starts (off for tests and offline demos).
-    pub captcha: bool,
-    /// A certificate becomes usable this many Japanese business days after issuance (翌々営業日 = 2).
-    pub activation_business_days: u32,
-    /// Default unit prices in yen (tax excluded) of 1-, 2- and 3-year certificates; a tenant may
-    /// override them.
-    pub price_1y: u32,
-    pub price_2y: u32,
-    pub price_3y: u32,
-    /// Per-tenant unit prices `[1y, 2y, 3y]` by enterprise code, replacing the defaults above,
-    /// e.g. `{ HXOS2 = [3000, 4500, 6000] }`.
-    pub tenant_prices: std::collections::BTreeMap<String, [u32; 3]>,
-}
-
-impl Default for CertsConfig {
-    fn default() -> Self {
-        Self {
-            release_tickets: None,
-            max_tickets_per_term: 20,
-            max_orders_per_day: 50,
-            link_ttl_hours: 72,
-            captcha: true,
-            activation_business_days: 2,
-            price_1y: 3000,
-            price_2y: 4500,
-            price_3y: 6000,
-            tenant_prices: std::collections::BTreeMap::new(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SupportConfig {
-    /// Largest support document accepted, in bytes.
-    pub max_document_bytes: usize,
-}
-
-impl Default for SupportConfig {
-    fn default() -> Self {
-        Self { max_document_bytes: 20 * 1024 * 1024 }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ContractsConfig {
-    /// Largest PDF document accepted, in bytes.
-    pub max_document_bytes: usize,
-    /// Most documents one contract may hold.
-    pub max_documents: usize,
-    /// Years a contract and every version of its documents are kept unchanged after its
-    /// transaction date (電子帳簿保存法 asks for 7; 10 covers the statute of limitations).
-    pub retention_years: u16,
-    /// Most bytes one compressed stream of an uploaded PDF may expand to.
-    pub max_inflated_stream_bytes: usize,
-    /// Most bytes all compressed streams of an uploaded PDF may expand to together.
-    pub max_inflated_document_bytes: usize,
-    /// Longest an upload's PDF check may take, in milliseconds (it runs before the write
-    /// transaction, on a blocking thread).
-    pub pdf_check_millis: u64,
-    /// An outside RFC 3161 time-stamping authority (e.g. a 総務大臣認定 service),
-    /// `http(s)://…`: signature and document time-stamps come from it instead of the
-    /// tenant's own TSA. Unset: the tenant's TSA.
-    pub tsa_url: Option<String>,
-    /// HTTP basic authentication for `tsa_url`.
-    pub tsa_username: Option<String>,
-    pub tsa_password: Option<String>,
-    /// Longest a request to `tsa_url` (or to a CRL distribution point of its certificate)
-    /// may take, in milliseconds.
-    pub tsa_timeout_millis: u64,
-}
-
-impl Default for ContractsConfig {
-    fn default() -> Self {
-        Self {
-            max_document_bytes: 20 * 1024 * 1024,
-            max_documents: 10,
-            retention_years: 10,
-            max_inflated_stream_bytes: 32 * 1024 * 1024,
-            max_inflated_document_bytes: 128 * 1024 * 1024,
-            pdf_check_millis: 3000,
-            tsa_url: None,
-            tsa_username: None,
-            tsa_password: None,
-            tsa_timeout_millis: 10_000,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DemoConfig {
@@ -377,18 +304,37 @@ impl Default for DemoConfig {
 mod tests {
     use super::*;
 
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    struct Sample {
+        n: u32,
+    }
+    impl Default for Sample {
+        fn default() -> Self {
+            Self { n: 7 }
+        }
+    }
+    impl Section for Sample {
+        const NAME: &'static str = "sample";
+    }
+
     #[test]
-    fn tickets_wait_for_payment_unless_a_demo_or_the_configuration_says_otherwise() {
+    fn a_section_reads_its_defaults_until_it_is_set() {
         let mut c = Config::default();
-        assert_eq!(c.certs.release(), ReleaseTickets::OnPayment);
+        assert_eq!(c.section::<Sample>().n, 7);
+        c.section_mut::<Sample>().n = 8;
+        assert_eq!(c.clone().section::<Sample>().n, 8);
+        c.set_section(Sample { n: 9 });
+        assert_eq!(c.section::<Sample>(), &Sample { n: 9 });
+        assert_eq!(Config::default().section::<Sample>().n, 7);
+    }
+
+    #[test]
+    fn only_a_demo_shows_one_tenant_alone() {
+        let mut c = Config::default();
         assert_eq!(c.public_tenants(), None);
         c.enable_demo();
-        assert_eq!(c.certs.release(), ReleaseTickets::Immediately);
         assert!(c.mail.mailbox_public);
         assert_eq!(c.public_tenants(), Some(&[DEMO_TENANT][..]));
-        let mut c = Config::default();
-        c.certs.release_tickets = Some(ReleaseTickets::OnPayment);
-        c.enable_demo();
-        assert_eq!(c.certs.release(), ReleaseTickets::OnPayment, "configured stays configured");
     }
 }

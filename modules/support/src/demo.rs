@@ -5,7 +5,7 @@
 
 use crate::documents::{self, NewDocument};
 use crate::notices::{self, NoticeInput};
-use crate::{Category, SupportError};
+use crate::{Category, SupportConfig, SupportError};
 use keiyaku_auth::demo::DEMO_TENANT;
 use keiyaku_kernel::Kernel;
 use keiyaku_kernel::context::Actor;
@@ -240,7 +240,7 @@ pub fn seed(kernel: &Kernel, tx: &mut Tx) -> Result<(), StoreError> {
         vec![(Category::Info, "サポート窓口のご案内.txt", info_text().into_bytes())];
     files.extend(demo_pdfs());
     files.push((Category::Faq, "FAQ.txt", faq_text(&base).into_bytes()));
-    let max = kernel.config.support.max_document_bytes;
+    let max = kernel.config.section::<SupportConfig>().max_document_bytes;
     for (category, name, bytes) in files {
         let new = NewDocument { category: category.as_str().into(), file_name: name.into(), bytes };
         documents::store(tx, &actor, DEMO_TENANT, max, &new).map_err(store_err)?;

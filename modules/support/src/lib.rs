@@ -9,6 +9,7 @@
 //! - [`Support`]: the service every transport (API, web pages) calls;
 //! - [`demo`]: this module's part of `serve --demo`.
 
+pub mod config;
 pub mod demo;
 pub mod documents;
 pub mod error;
@@ -17,6 +18,7 @@ pub mod policy;
 pub mod sniff;
 pub mod usage;
 
+pub use config::SupportConfig;
 pub use documents::{Category, Document, NewDocument};
 pub use error::SupportError;
 pub use keiyaku_kernel::paging::{PER_PAGE_DEFAULT, PER_PAGE_MAX, Page, Paging};
@@ -151,7 +153,7 @@ impl Support {
     }
 
     fn max_document_bytes(&self) -> usize {
-        self.kernel.config.support.max_document_bytes
+        self.kernel.config.section::<SupportConfig>().max_document_bytes
     }
 
     /// Checks an upload's size before it is read (413 when over the limit).

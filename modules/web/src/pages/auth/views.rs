@@ -218,5 +218,5 @@ pub fn password_view(pc: &PageCtx, s: &Signed, v: &PasswordView<'_>) -> Markup {
 }
 
 pub(super) fn policy(web: &Web, pc: &PageCtx) -> Vec<String> {
-    password::policy_lines(&web.kernel.config.auth, pc.lang)
+    password::policy_lines(web.kernel.config.section::<keiyaku_auth::AuthConfig>(), pc.lang)
 }

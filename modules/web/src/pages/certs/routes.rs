@@ -216,7 +216,8 @@ pub(super) async fn order_form_post(
         // 再計算 and 前へ: the form again, with the totals of what it holds.
         return Ok(again(StatusCode::OK, None, &[]));
     }
-    Ok(match orders::check_order(&d.input(&token), web.kernel.config.certs.max_tickets_per_term) {
+    let max = web.kernel.config.section::<keiyaku_certs::CertsConfig>().max_tickets_per_term;
+    Ok(match orders::check_order(&d.input(&token), max) {
         Ok(_) => pc.respond_with(
             StatusCode::OK,
             order_confirm_view(&pc, &t, &token, &ft.value, info.prices, &d, &info.email),

@@ -105,7 +105,7 @@ pub struct RegisterForm {
 }
 
 pub(super) fn max_documents(web: &Web) -> usize {
-    web.kernel.config.contracts.max_documents
+    web.kernel.config.section::<keiyaku_contracts::ContractsConfig>().max_documents
 }
 
 /// An uploaded file part: its name and content, or that it is over `max`.

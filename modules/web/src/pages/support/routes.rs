@@ -55,7 +55,10 @@ async fn render_support(
     match support.support_page(tenant).await {
         Ok(page) => {
             let v = SupportView { page: &page, signed, msg: out.msg, errors: &out.errors, category };
-            pc.respond(out.status, support_view(pc, &v, web.kernel.config.support.max_document_bytes))
+            pc.respond(
+                out.status,
+                support_view(pc, &v, web.kernel.config.section::<keiyaku_support::SupportConfig>().max_document_bytes),
+            )
         }
         Err(SupportError::NotFound(_)) => layout::not_found(pc),
         Err(e) => layout::server_error(pc, &e),
