@@ -59,6 +59,8 @@ pub fn sections() -> Vec<crate::settings::SectionEntry> {
         section::<keiyaku_support::SupportConfig>(),
         #[cfg(feature = "contracts")]
         section::<keiyaku_contracts::ContractsConfig>(),
+        #[cfg(feature = "integrations")]
+        section::<keiyaku_integrations::WebhooksConfig>(),
     ]
 }
 
@@ -72,6 +74,8 @@ pub const ABSENT_SECTIONS: &[&str] = &[
     "support",
     #[cfg(not(feature = "contracts"))]
     "contracts",
+    #[cfg(not(feature = "integrations"))]
+    "webhooks",
 ];
 
 /// What `serve --demo` turns on: the kernel's part ([`keiyaku_kernel::Config::enable_demo`])
@@ -114,7 +118,10 @@ pub fn services(kernel: Kernel, modules: &[Box<dyn Module>]) -> Services {
         #[cfg(feature = "certs")]
         certs,
         #[cfg(feature = "integrations")]
-        integrations: keiyaku_integrations::Integrations::new(kernel.clone(), Default::default()),
+        integrations: keiyaku_integrations::Integrations::new(
+            kernel.clone(),
+            kernel.config.section::<keiyaku_integrations::WebhooksConfig>().clone(),
+        ),
         kernel,
     }
 }

@@ -23,6 +23,10 @@ pub struct WebhooksConfig {
     pub max_endpoints: usize,
 }
 
+impl keiyaku_kernel::config::Section for WebhooksConfig {
+    const NAME: &'static str = "webhooks";
+}
+
 impl Default for WebhooksConfig {
     fn default() -> Self {
         Self {
