@@ -1519,7 +1519,25 @@ mod tests {
             Err(AuthError::Unauthenticated)
         ));
         // A forced password change is still enforced.
-        let key = format!("{}/A1533601", demo::DEMO_TENANT);
+        force_password_change(&auth, "A1533601");
+        let r = resolve_token(&auth.kernel, &token).unwrap();
+        assert!(matches!(
+            auth.authenticate_resolved(Some(&r), "HXOS2", &token, None, false).await,
+            Err(AuthError::PasswordChangeRequired)
+        ));
+        // A suspended user is refused although the session is there.
+        suspend(&auth, "A1533601");
+        let r = resolve_token(&auth.kernel, &token).unwrap();
+        assert_eq!(r.account.as_deref(), Some("HXOS2/A1533601"), "still limited as the account");
+        assert!(matches!(
+            auth.authenticate_resolved(Some(&r), "HXOS2", &token, None, true).await,
+            Err(AuthError::Unauthenticated)
+        ));
+        let _ = std::fs::remove_file(path);
+    }
+
+    fn force_password_change(auth: &Auth, user: &str) {
+        let key = format!("{}/{user}", demo::DEMO_TENANT);
         auth.kernel
             .store
             .write_blocking(|tx| {
@@ -1529,26 +1547,16 @@ mod tests {
                 Ok::<_, AuthError>(())
             })
             .unwrap();
-        let r = resolve_token(&auth.kernel, &token).unwrap();
-        assert!(matches!(
-            auth.authenticate_resolved(Some(&r), "HXOS2", &token, None, false).await,
-            Err(AuthError::PasswordChangeRequired)
-        ));
-        // A suspended user is refused although the session is there.
+    }
+
+    fn suspend(auth: &Auth, user: &str) {
         auth.kernel
             .store
             .write_blocking(|tx| {
                 let patch = directory::UserPatch { status: Some(UserStatus::Suspended), ..Default::default() };
-                directory::update_user(tx, &Actor::system(), demo::DEMO_TENANT, "A1533601", patch).map(|_| ())
+                directory::update_user(tx, &Actor::system(), demo::DEMO_TENANT, user, patch).map(|_| ())
             })
             .unwrap();
-        let r = resolve_token(&auth.kernel, &token).unwrap();
-        assert_eq!(r.account.as_deref(), Some("HXOS2/A1533601"), "still limited as the account");
-        assert!(matches!(
-            auth.authenticate_resolved(Some(&r), "HXOS2", &token, None, true).await,
-            Err(AuthError::Unauthenticated)
-        ));
-        let _ = std::fs::remove_file(path);
     }
 
     fn cached(cache: &TokenCache) -> usize {
@@ -1588,26 +1596,11 @@ mod tests {
 
         // Every write is seen at once: a forced password change, a suspension.
         authenticate(&token).await.unwrap();
-        let key = format!("{}/A1533601", demo::DEMO_TENANT);
-        auth.kernel
-            .store
-            .write_blocking(|tx| {
-                let mut c = tx.get(&CREDENTIALS, &key)?.ok_or(AuthError::Unauthenticated)?;
-                c.must_change = true;
-                tx.put(&CREDENTIALS, &key, &c)?;
-                Ok::<_, AuthError>(())
-            })
-            .unwrap();
+        force_password_change(&auth, "A1533601");
         assert!(matches!(authenticate(&token).await, Err(AuthError::PasswordChangeRequired)));
         let other = session(&auth, "HX000001");
         authenticate(&other).await.unwrap();
-        auth.kernel
-            .store
-            .write_blocking(|tx| {
-                let patch = directory::UserPatch { status: Some(UserStatus::Suspended), ..Default::default() };
-                directory::update_user(tx, &Actor::system(), demo::DEMO_TENANT, "HX000001", patch).map(|_| ())
-            })
-            .unwrap();
+        suspend(&auth, "HX000001");
         assert!(matches!(authenticate(&other).await, Err(AuthError::Unauthenticated)), "suspended");
 
         // A logout.
