@@ -87,43 +87,16 @@ pub fn enable_demo(config: &mut keiyaku_kernel::Config) {
 }
 
 /// The menu of every module, in its order.
-#[cfg_attr(not(feature = "auth"), allow(dead_code))]
 fn menus(modules: &[Box<dyn Module>]) -> Vec<MenuItem> {
     let mut items: Vec<MenuItem> = modules.iter().flat_map(|m| m.menu()).collect();
     items.sort_by_key(|m| m.order);
     items
 }
 
-/// The services of the compiled-in modules over `kernel`, linked where one uses another.
+/// The services of the compiled-in modules over `kernel`, linked where one uses another
+/// ([`keiyaku_web::Web::new`]), with every module's menu.
 pub fn services(kernel: Kernel, modules: &[Box<dyn Module>]) -> Services {
-    let _ = modules;
-    #[cfg(feature = "certs")]
-    let certs = keiyaku_certs::Certs::new(kernel.clone());
-    Services {
-        #[cfg(feature = "auth")]
-        auth: keiyaku_auth::Auth::new(kernel.clone(), menus(modules)),
-        // Signers confirm delegation mandates with their certificate's key and PIN.
-        #[cfg(all(feature = "users", feature = "certs"))]
-        users: keiyaku_users::Users::new(kernel.clone()).with_signer_keys(Arc::new(certs.clone())),
-        #[cfg(all(feature = "users", not(feature = "certs")))]
-        users: keiyaku_users::Users::new(kernel.clone()),
-        // The dashboard lists the contracts waiting for the user.
-        #[cfg(feature = "contracts")]
-        support: keiyaku_support::Support::new(kernel.clone())
-            .with_waiting(Arc::new(keiyaku_contracts::ContractsWaiting)),
-        #[cfg(all(feature = "support", not(feature = "contracts")))]
-        support: keiyaku_support::Support::new(kernel.clone()),
-        #[cfg(feature = "contracts")]
-        contracts: keiyaku_contracts::Contracts::new(kernel.clone(), Some(certs.clone())),
-        #[cfg(feature = "certs")]
-        certs,
-        #[cfg(feature = "integrations")]
-        integrations: keiyaku_integrations::Integrations::new(
-            kernel.clone(),
-            kernel.config.section::<keiyaku_integrations::WebhooksConfig>().clone(),
-        ),
-        kernel,
-    }
+    keiyaku_web::Web::new(kernel, menus(modules))
 }
 
 /// The compiled-in modules' APIs, one element of the tuple per module (`()` when disabled;

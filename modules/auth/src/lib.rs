@@ -836,24 +836,9 @@ impl Auth {
             .await
     }
 
-    /// The caller's profile and the previous login time.
-    pub async fn me(&self, caller: &Caller) -> Result<Me, AuthError> {
-        let (tenant, user_id) = (caller.tenant.clone(), caller.user_id.clone());
-        let is_admin = caller.has(Role::GroupAdmin);
-        let menus: Vec<MenuItem> = self.menus.iter().filter(|m| !m.admin || is_admin).cloned().collect();
-        // Point reads, on this thread (see `authenticate`).
-        self.kernel.store.read_blocking(|tx| {
-            let user = directory::get_user(tx, &tenant, &user_id)?.ok_or(AuthError::Unauthenticated)?;
-            let company = directory::get_company(tx, &tenant, &user.company_id)?.ok_or(AuthError::Unauthenticated)?;
-            let group = directory::get_group(tx, &tenant, &user.group_id)?.ok_or(AuthError::Unauthenticated)?;
-            let t = directory::get_tenant(tx, &tenant)?.ok_or(AuthError::UnknownTenant)?;
-            let cred = tx.get(&CREDENTIALS, &format!("{tenant}/{user_id}"))?;
-            Ok(Me { user, company, group, tenant: t, last_login_at: cred.and_then(|c| c.previous_login_at), menus })
-        })
-    }
-
-    /// [`Auth::me`] for an authentication of this request: the user, company and previous
-    /// login it read already are used as they are; the group and tenant are read.
+    /// The caller's profile, previous login time and allowed menus, for an authentication of
+    /// this request: the user, company and previous login it read already are used as they
+    /// are; the group and tenant are read (and kept until the next write).
     pub async fn me_of(&self, auth: &Authenticated) -> Result<Me, AuthError> {
         let caller = &auth.caller;
         let is_admin = caller.has(Role::GroupAdmin);

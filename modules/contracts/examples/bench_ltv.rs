@@ -147,7 +147,7 @@ fn main() -> Res<()> {
     config.storage.data_dir = dir.clone();
     let kernel = Kernel::new(store, Arc::new(SystemClock), Arc::new(config));
     let certs = keiyaku_certs::Certs::new(kernel.clone());
-    let contracts = Contracts::new(kernel.clone(), Some(certs.clone()));
+    let contracts = Contracts::new(kernel.clone(), certs.clone());
 
     // The tenant and one partner.
     let (owner, partner) = kernel.store.write_blocking(|tx| {

@@ -59,7 +59,7 @@ pub fn seed(kernel: &Kernel, tx: &mut Tx) -> Result<(), StoreError> {
     let kek = keiyaku_certs::kek::Kek::for_data_dir(&kernel.config.storage.data_dir)
         .map_err(|e| StoreError::Task(e.to_string()))?;
     let base = kernel.public_url();
-    let env = Env { config: &kernel.config, base_url: &base, kek: Some(&kek) };
+    let env = Env { config: &kernel.config, base_url: &base, kek: &kek };
     seed_with(tx, &env).map_err(store_err)
 }
 

@@ -700,7 +700,7 @@ pub fn sign_contract(
             }
         }
         (false, Proof::Totp(code)) => {
-            let kek = env.kek.ok_or_else(|| ContractsError::internal("signing needs the certs module"))?;
+            let kek = env.kek;
             let subject = keiyaku_auth::totp::subject(Some(&caller.tenant), &caller.user_id);
             let right = keiyaku_auth::totp::check_step_up(tx, kek, &subject, code).map_err(|e| match e {
                 keiyaku_auth::AuthError::Store(s) => ContractsError::Store(s),
@@ -715,7 +715,7 @@ pub fn sign_contract(
     }
     let signer = directory::get_user(tx, &caller.tenant, &signer_id)?.ok_or(ContractsError::NotFound("user"))?;
     let mandate = if own { None } else { facts.principal(&signer_id).map(|p| p.mandate.clone()) };
-    let kek = env.kek.ok_or_else(|| ContractsError::internal("signing needs the certs module"))?;
+    let kek = env.kek;
     let material = keiyaku_certs::signing::signer_material(tx, kek, &caller.tenant, &signer_id)?;
     let tenant = directory::get_tenant(tx, &caller.tenant)?.ok_or(ContractsError::NotFound("tenant"))?;
     let tsa = keiyaku_certs::signing::tsa_material(tx, kek, &tenant, env.base_url)?;

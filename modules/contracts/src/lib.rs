@@ -123,7 +123,7 @@ pub struct Env<'a> {
     pub config: &'a Config,
     pub base_url: &'a str,
     /// The certs module's key-encryption key (signing needs the signer's key).
-    pub kek: Option<&'a keiyaku_certs::kek::Kek>,
+    pub kek: &'a keiyaku_certs::kek::Kek,
 }
 
 /// A contract with what the pages and the API show beside it.
@@ -177,19 +177,16 @@ pub struct Download {
 #[derive(Clone)]
 pub struct Contracts {
     pub kernel: Kernel,
-    certs: Option<keiyaku_certs::Certs>,
+    certs: keiyaku_certs::Certs,
 }
 
 impl Contracts {
-    pub fn new(kernel: Kernel, certs: Option<keiyaku_certs::Certs>) -> Self {
+    pub fn new(kernel: Kernel, certs: keiyaku_certs::Certs) -> Self {
         Self { kernel, certs }
     }
 
-    fn kek(&self) -> Result<Option<Arc<keiyaku_certs::kek::Kek>>, ContractsError> {
-        match &self.certs {
-            Some(c) => Ok(Some(c.kek().map_err(ContractsError::internal)?)),
-            None => Ok(None),
-        }
+    fn kek(&self) -> Result<Arc<keiyaku_certs::kek::Kek>, ContractsError> {
+        self.certs.kek().map_err(ContractsError::internal)
     }
 
     async fn write<R, F>(&self, f: F) -> Result<R, ContractsError>
@@ -203,7 +200,7 @@ impl Contracts {
             .store
             .write(move |tx| {
                 let base = kernel.public_url();
-                let env = Env { config: &kernel.config, base_url: &base, kek: kek.as_deref() };
+                let env = Env { config: &kernel.config, base_url: &base, kek: &kek };
                 f(tx, &env)
             })
             .await
@@ -259,9 +256,8 @@ impl Contracts {
         let mut n = 0;
         for (tenant_code, head) in due {
             self.write(move |tx, env| {
-                let kek = env.kek.ok_or_else(|| ContractsError::internal("anchoring needs the certs module"))?;
                 let tenant = directory::get_tenant(tx, &tenant_code)?.ok_or(ContractsError::NotFound("tenant"))?;
-                let tsa = keiyaku_certs::signing::tsa_material(tx, kek, &tenant, env.base_url)?;
+                let tsa = keiyaku_certs::signing::tsa_material(tx, env.kek, &tenant, env.base_url)?;
                 let stamper = sign::stamper(None, &tsa, tx.now());
                 let imprint = storage::anchor_imprint(&tenant_code, head.seq, &head.hash);
                 let token = stamper
@@ -289,9 +285,7 @@ impl Contracts {
         trust: Vec<Vec<u8>>,
     ) -> Result<keiyaku_pades::Report, ContractsError> {
         let mut roots: Vec<Vec<u8>> = trust.iter().flat_map(|t| verify::certificates(t)).collect();
-        if let Some(certs) = &self.certs {
-            roots.extend(certs.trust_roots().await.map_err(ContractsError::internal)?);
-        }
+        roots.extend(self.certs.trust_roots().await.map_err(ContractsError::internal)?);
         let cfg = self.kernel.config.section::<ContractsConfig>();
         if pdf.len() > cfg.max_document_bytes {
             return Err(ContractsError::TooLarge { max: cfg.max_document_bytes });
@@ -388,9 +382,6 @@ impl Contracts {
     /// any transaction, then the signature in one write that records the PIN's or code's
     /// outcome (a wrong one is counted even though nothing is signed).
     pub async fn sign(&self, caller: &Caller, id: &str, input: SignInput) -> Result<Contract, ContractsError> {
-        if self.certs.is_none() {
-            return Err(ContractsError::internal("signing needs the certs module"));
-        }
         let plan = {
             let (caller, id, input) = (caller.clone(), id.to_string(), input.clone());
             self.read(move |tx| flow::plan_sign(tx, &caller, &id, &input)).await?
@@ -418,14 +409,10 @@ impl Contracts {
     /// An RFC 3161 time-stamp response from the tenant's timestamp authority to a DER
     /// `TimeStampReq` (a malformed request gets a "rejection" response, not an error).
     pub async fn timestamp(&self, caller: &Caller, request_der: Vec<u8>) -> Result<Vec<u8>, ContractsError> {
-        if self.certs.is_none() {
-            return Err(ContractsError::internal("time-stamping needs the certs module"));
-        }
         let tenant = caller.tenant.clone();
         self.write(move |tx, env| {
-            let kek = env.kek.ok_or_else(|| ContractsError::internal("time-stamping needs the certs module"))?;
             let t = directory::get_tenant(tx, &tenant)?.ok_or(ContractsError::NotFound("tenant"))?;
-            let m = keiyaku_certs::signing::tsa_material(tx, kek, &t, env.base_url)?;
+            let m = keiyaku_certs::signing::tsa_material(tx, env.kek, &t, env.base_url)?;
             let mut tsa = keiyaku_pades::LocalTsa::new(m.cert_der, vec![m.ca_der], m.key_pkcs8);
             tsa.time = Some(tx.now());
             keiyaku_pades::tsa_response(&tsa, &request_der).map_err(|e| ContractsError::internal(e.to_string()))

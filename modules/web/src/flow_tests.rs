@@ -59,8 +59,9 @@ fn app_with(config: Config) -> App {
     let store = Store::open(&path, clock.clone(), &crate::test_app::all_modules()).unwrap();
     let kernel = Kernel::new(store.clone(), clock, Arc::new(config));
     store.write_blocking(|tx| AuthModule.seed_demo(&kernel, tx)).unwrap();
-    let auth = Auth::new(kernel.clone(), Vec::new());
-    let route = routes(crate::test_app::web_of(&kernel, &auth));
+    let web = crate::Web::new(kernel.clone(), Vec::new());
+    let auth = web.auth.clone();
+    let route = routes(web);
     App { route, kernel, auth, path, jar: BTreeMap::new() }
 }
 

@@ -35,7 +35,7 @@ pub use security::SecurityHeaders;
 use keiyaku_kernel::Kernel;
 
 /// What every page handler needs: the kernel and the services of the compiled-in modules,
-/// each present exactly when its feature is (the binary's registry builds it). Cheap to clone.
+/// each present exactly when its feature is ([`Web::new`] builds it). Cheap to clone.
 #[derive(Clone)]
 pub struct Web {
     pub kernel: Kernel,
@@ -51,6 +51,42 @@ pub struct Web {
     pub contracts: keiyaku_contracts::Contracts,
     #[cfg(feature = "integrations")]
     pub integrations: keiyaku_integrations::Integrations,
+}
+
+impl Web {
+    /// The services of the compiled-in modules over `kernel`, linked where one uses another;
+    /// `menus` are the modules' menu items in order (the header shows those the caller may
+    /// open). The binary's registry and the tests build the app through this one function.
+    pub fn new(kernel: Kernel, menus: Vec<keiyaku_kernel::module::MenuItem>) -> Self {
+        let _ = &menus;
+        #[cfg(feature = "certs")]
+        let certs = keiyaku_certs::Certs::new(kernel.clone());
+        Self {
+            #[cfg(feature = "auth")]
+            auth: keiyaku_auth::Auth::new(kernel.clone(), menus),
+            // Signers confirm delegation mandates with their certificate's key and PIN.
+            #[cfg(feature = "certs")]
+            users: keiyaku_users::Users::new(kernel.clone()).with_signer_keys(std::sync::Arc::new(certs.clone())),
+            #[cfg(all(feature = "users", not(feature = "certs")))]
+            users: keiyaku_users::Users::new(kernel.clone()),
+            // The dashboard lists the contracts waiting for the user.
+            #[cfg(feature = "contracts")]
+            support: keiyaku_support::Support::new(kernel.clone())
+                .with_waiting(std::sync::Arc::new(keiyaku_contracts::ContractsWaiting)),
+            #[cfg(all(feature = "support", not(feature = "contracts")))]
+            support: keiyaku_support::Support::new(kernel.clone()),
+            #[cfg(feature = "contracts")]
+            contracts: keiyaku_contracts::Contracts::new(kernel.clone(), certs.clone()),
+            #[cfg(feature = "certs")]
+            certs,
+            #[cfg(feature = "integrations")]
+            integrations: keiyaku_integrations::Integrations::new(
+                kernel.clone(),
+                kernel.config.section::<keiyaku_integrations::WebhooksConfig>().clone(),
+            ),
+            kernel,
+        }
+    }
 }
 
 /// All web pages, with full paths (`/`, `/t/:tenant/...`, `/mailbox`, `/static/...`), as a

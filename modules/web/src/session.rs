@@ -195,7 +195,7 @@ mod signed {
         if auth.must_enroll && !auth.must_change && need == Need::Ready {
             return Err(layout::see_other(&tenant_path(tenant, "totp"), &[]));
         }
-        let me = match web.auth.me(&auth.caller).await {
+        let me = match web.auth.me_of(&auth).await {
             Ok(me) => me,
             Err(AuthError::Unauthenticated | AuthError::UnknownTenant) => {
                 return Err(layout::see_other(&login, &[clear_session_cookie(tenant)]));

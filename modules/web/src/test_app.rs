@@ -81,32 +81,6 @@ pub(crate) fn all_modules() -> Vec<&'static dyn Module> {
     ]
 }
 
-/// The web app's state with every compiled-in module's service over `kernel`, linked as the
-/// binary's registry links them.
-pub(crate) fn web_of(kernel: &Kernel, auth: &Auth) -> Web {
-    #[cfg(feature = "certs")]
-    let certs = keiyaku_certs::Certs::new(kernel.clone());
-    Web {
-        kernel: kernel.clone(),
-        auth: auth.clone(),
-        #[cfg(all(feature = "users", feature = "certs"))]
-        users: keiyaku_users::Users::new(kernel.clone()).with_signer_keys(Arc::new(certs.clone())),
-        #[cfg(all(feature = "users", not(feature = "certs")))]
-        users: keiyaku_users::Users::new(kernel.clone()),
-        #[cfg(feature = "contracts")]
-        support: keiyaku_support::Support::new(kernel.clone())
-            .with_waiting(Arc::new(keiyaku_contracts::ContractsWaiting)),
-        #[cfg(all(feature = "support", not(feature = "contracts")))]
-        support: keiyaku_support::Support::new(kernel.clone()),
-        #[cfg(feature = "contracts")]
-        contracts: keiyaku_contracts::Contracts::new(kernel.clone(), Some(certs.clone())),
-        #[cfg(feature = "certs")]
-        certs,
-        #[cfg(feature = "integrations")]
-        integrations: keiyaku_integrations::Integrations::new(kernel.clone(), Default::default()),
-    }
-}
-
 impl<S> TestApp<S> {
     /// The app of `module` (its demo data over the auth module's, its menu), with the service
     /// `service` makes, mounted by `mount`; `name` goes into the store's file name.
@@ -125,9 +99,10 @@ impl<S> TestApp<S> {
             module.seed_demo(&kernel, tx)
         });
         assert!(seeded.is_ok(), "{seeded:?}");
-        let auth = Auth::new(kernel.clone(), module.menu());
+        let web = Web::new(kernel.clone(), module.menu());
+        let auth = web.auth.clone();
         let service = service(&kernel);
-        let route = routes(mount(web_of(&kernel, &auth), &service));
+        let route = routes(mount(web, &service));
         Self { route, auth, kernel, service, path }
     }
 

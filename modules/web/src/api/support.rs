@@ -1,7 +1,7 @@
 //! HTTP API of the support module (API.md "Support and dashboard"). Handlers authenticate,
 //! parse, call [`Support`](keiyaku_support::Support) and map; every rule lives in the service.
 
-use crate::api::auth::{BearerToken, caller};
+use crate::api::auth::{BearerToken, authenticated, caller};
 use crate::api::enums::OneOf;
 use crate::api::http::content_disposition;
 use crate::api::http::{ApiResult, Ctx};
@@ -545,8 +545,9 @@ impl SupportApi {
     /// support files and the previous login (前回ログイン日時).
     #[oai(path = "/api/v1/t/:tenant/dashboard", method = "get", operation_id = "getDashboard", tag = "Tag::Support")]
     async fn dashboard(&self, ctx: Ctx, tenant: Path<String>, token: BearerToken) -> ApiResult<Json<DashboardView>> {
-        let caller = caller(&self.auth, &ctx, &tenant.0, &token).await?;
-        let me = self.auth.me(&caller).await.map_err(|e| ctx.fail(&e))?;
+        let auth = authenticated(&self.auth, &ctx, &tenant.0, &token).await?;
+        let me = self.auth.me_of(&auth).await.map_err(|e| ctx.fail(&e))?;
+        let caller = auth.caller;
         let d = self.support.dashboard(&caller).await.map_err(|e| ctx.fail(&e))?;
         Ok(Json(dashboard_view(&d, me, ctx.lang, self.support.kernel.now())))
     }
