@@ -954,7 +954,7 @@ fn documented(doc: &Value, param: &str) -> Vec<String> {
     p["schema"]["enum"].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_string)).collect()
 }
 
-/// `sort`, `order` and `status` take exactly the names the OpenAPI document lists (from the
+/// `sort`, `order`, `status` and `step` take exactly the names the OpenAPI document lists (from the
 /// domain's enums): each is answered, and any other name is a 422 problem+json naming the
 /// field with the stable code `unknown_value`, in the three operations that share the
 /// criteria, with nothing written.
@@ -970,6 +970,21 @@ async fn search_takes_the_documented_names_and_refuses_others() {
         ("sort", &["transaction_date", "amount", "number", "created_at"][..]),
         ("order", &["desc", "asc"][..]),
         ("status", &["circulating", "sent_back", "completed", "cancelled", "deleted"][..]),
+        (
+            "step",
+            &[
+                "owner_person_in_charge",
+                "owner_approver",
+                "owner_signer",
+                "owner_group_admin",
+                "owner_administration",
+                "partner_person_in_charge",
+                "partner_approver",
+                "partner_signer",
+                "partner_group_admin",
+                "partner_administration",
+            ][..],
+        ),
     ] {
         let names = documented(&doc, param);
         assert_eq!(names, expected, "{param}");
@@ -990,6 +1005,8 @@ async fn search_takes_the_documented_names_and_refuses_others() {
             ("order=ASC", "order"),
             ("status=signed", "status"),
             ("status=Circulating", "status"),
+            ("step=signer", "step"),
+            ("step=owner-approver", "step"),
         ] {
             let resp = app
                 .client

@@ -19,6 +19,7 @@ use keiyaku_kernel::error::Lang;
 use keiyaku_kernel::paging::{Page, Paging};
 use keiyaku_kernel::store::Read;
 use keiyaku_kernel::validate::{Rule, Validator};
+use keiyaku_kernel::waiting::WaitingLine;
 
 /// The criteria as given (query strings).
 #[derive(Debug, Clone, Default)]
@@ -224,8 +225,12 @@ pub fn parse(tx: &impl Read, tenant: &str, input: &SearchInput) -> Result<Query,
         }
     }
     if let Some(s) = some(&input.step) {
-        v.optional_text("step", s, 60);
-        q.step = Some(s.to_string());
+        match WaitingLine::parse(s) {
+            Some(line) => q.step = Some(line.key()),
+            None => {
+                v.fail("step", Rule::Unknown { value: s.chars().take(40).collect() });
+            }
+        }
     }
     q.sort = match some(&input.sort) {
         None => Some(SortKey::TransactionDate),

@@ -51,15 +51,41 @@ impl WaitingLine {
     pub const DASHBOARD: [WaitingLine; 4] =
         [Self::OWNER_APPROVER, Self::PARTNER_PERSON_IN_CHARGE, Self::OWNER_ADMINISTRATION, Self::OWNER_SIGNER];
 
+    /// Every line a step can be on, owner's side first (role order of [`Role::ALL`]).
+    pub const ALL: [WaitingLine; 10] = {
+        let mut all = [Self::OWNER_APPROVER; 10];
+        let mut i = 0;
+        while i < 10 {
+            all[i] = WaitingLine { side: Side::ALL[i / 5], role: Role::ALL[i % 5] };
+            i += 1;
+        }
+        all
+    };
+
     /// Stable machine name, e.g. `owner_approver`, `partner_person_in_charge`.
+    pub fn as_str(self) -> &'static str {
+        match (self.side, self.role) {
+            (Side::Owner, Role::PersonInCharge) => "owner_person_in_charge",
+            (Side::Owner, Role::Approver) => "owner_approver",
+            (Side::Owner, Role::Signer) => "owner_signer",
+            (Side::Owner, Role::GroupAdmin) => "owner_group_admin",
+            (Side::Owner, Role::Administration) => "owner_administration",
+            (Side::Partner, Role::PersonInCharge) => "partner_person_in_charge",
+            (Side::Partner, Role::Approver) => "partner_approver",
+            (Side::Partner, Role::Signer) => "partner_signer",
+            (Side::Partner, Role::GroupAdmin) => "partner_group_admin",
+            (Side::Partner, Role::Administration) => "partner_administration",
+        }
+    }
+
+    /// [`WaitingLine::as_str`] as an owned string (the stored and shown form).
     pub fn key(self) -> String {
-        format!("{}_{}", self.side.as_str(), self.role.as_str())
+        self.as_str().to_string()
     }
 
     /// The line whose [`WaitingLine::key`] is `key`; `None` for any other text.
     pub fn parse(key: &str) -> Option<Self> {
-        let (side, role) = key.split_once('_')?;
-        Some(WaitingLine { side: Side::parse(side)?, role: Role::parse(role)? })
+        Self::ALL.into_iter().find(|l| l.as_str() == key)
     }
 
     /// The label as the dashboard shows it: 「{owner_short}:承認者」, 「取引先:担当」, …
@@ -171,6 +197,14 @@ mod tests {
         assert_eq!(WaitingLine::PARTNER_SIGNER.label(Lang::Ja, "オリ白"), "取引先:署名者");
         assert_eq!(WaitingLine::OWNER_APPROVER.label(Lang::En, "x"), "Owner: approver");
         assert_eq!(WaitingLine::PARTNER_PERSON_IN_CHARGE.key(), "partner_person_in_charge");
+        // The names are the side's and the role's, joined; every pair is a line.
+        for line in WaitingLine::ALL {
+            assert_eq!(line.as_str(), format!("{}_{}", line.side.as_str(), line.role.as_str()));
+        }
+        let mut names: Vec<&str> = WaitingLine::ALL.iter().map(|l| l.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Side::ALL.len() * Role::ALL.len());
     }
 
     /// Every line's key parses back to it; a key of an unknown side or role does not.

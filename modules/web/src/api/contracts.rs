@@ -18,6 +18,7 @@ use keiyaku_kernel::clock::rfc3339;
 use keiyaku_kernel::directory::Role;
 use keiyaku_kernel::paging::{Page, Paging};
 use keiyaku_kernel::validate::Rule;
+use keiyaku_kernel::waiting::WaitingLine;
 use poem::endpoint::BoxEndpoint;
 use poem::http::Method;
 use poem::{Request, RequestBody};
@@ -223,7 +224,7 @@ struct StepView {
     party: OneOf<Party>,
     role: OneOf<Role>,
     /// e.g. `owner_approver`.
-    line: String,
+    line: OneOf<WaitingLine>,
     company_id: String,
     users: Vec<String>,
     done_by: Option<String>,
@@ -341,7 +342,7 @@ fn detail(v: &ContractView, lang: Lang) -> ContractDetail {
             .map(|(i, s)| StepView {
                 party: s.party.into(),
                 role: s.role.into(),
-                line: s.line().key(),
+                line: s.line().into(),
                 company_id: s.company_id.clone(),
                 users: s.users.clone(),
                 done_by: s.done.as_ref().map(|d| d.by.clone()),
@@ -396,7 +397,7 @@ struct SummaryView {
     amount: i64,
     status: OneOf<Status>,
     /// The current step's line, e.g. `partner_signer`.
-    step: Option<String>,
+    step: Option<OneOf<WaitingLine>>,
     registrant: String,
     documents: Vec<String>,
     created_at: String,
@@ -413,7 +414,7 @@ impl From<&Summary> for SummaryView {
             transaction_date: s.transaction_date.to_string(),
             amount: s.amount,
             status: s.status.into(),
-            step: s.step.clone(),
+            step: s.step.clone().map(OneOf::new),
             registrant: s.registrant.clone(),
             documents: s.documents.clone(),
             created_at: rfc3339(s.created_at),
@@ -802,7 +803,7 @@ fn search_params() -> Vec<MetaOperationParam> {
         ("title", text()),
         ("doc_type", schema::<DocType>()),
         ("status", schema::<Status>()),
-        ("step", text()),
+        ("step", schema::<WaitingLine>()),
         ("registrant", text()),
         ("sort", schema::<SortKey>()),
         ("order", schema::<Order>()),
@@ -869,7 +870,7 @@ impl<'a> ApiExtractor<'a> for SearchParams {
             title: query_param::<Text>(req, body, "title").await?,
             doc_type: query_param::<Option<OneOf<DocType>>>(req, body, "doc_type").await?.map(OneOf::into_string),
             status: query_param::<Option<OneOf<Status>>>(req, body, "status").await?.map(OneOf::into_string),
-            step: query_param::<Text>(req, body, "step").await?,
+            step: query_param::<Option<OneOf<WaitingLine>>>(req, body, "step").await?.map(OneOf::into_string),
             registrant: query_param::<Text>(req, body, "registrant").await?,
             sort: query_param::<Option<OneOf<SortKey>>>(req, body, "sort").await?.map(OneOf::into_string),
             order: query_param::<Option<OneOf<Order>>>(req, body, "order").await?.map(OneOf::into_string),

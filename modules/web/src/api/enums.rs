@@ -37,7 +37,12 @@ macro_rules! closed {
     };
 }
 
-closed!(keiyaku_kernel::doc_type::DocType, keiyaku_kernel::directory::Role, keiyaku_kernel::directory::UserStatus);
+closed!(
+    keiyaku_kernel::doc_type::DocType,
+    keiyaku_kernel::directory::Role,
+    keiyaku_kernel::directory::UserStatus,
+    keiyaku_kernel::waiting::WaitingLine,
+);
 #[cfg(feature = "users")]
 closed!(keiyaku_users::delegates::MandateState);
 #[cfg(feature = "certs")]

@@ -7,7 +7,7 @@ use crate::api::http::content_disposition;
 use crate::api::http::{ApiResult, Ctx};
 use keiyaku_kernel::Lang;
 use keiyaku_kernel::clock::rfc3339;
-use keiyaku_kernel::waiting::short_company_name;
+use keiyaku_kernel::waiting::{WaitingLine, short_company_name};
 use keiyaku_support::documents::{Category, Document, NewDocument};
 use keiyaku_support::notices::{Audience, Notice, NoticeInput};
 use keiyaku_support::usage::{self, Report};
@@ -159,8 +159,8 @@ struct SupportUploadForm {
 #[derive(Object)]
 #[oai(skip_serializing_if_is_none, rename = "WaitingLine")]
 struct WaitingView {
-    /// e.g. `owner_approver`, `partner_person_in_charge`.
-    line: String,
+    /// The line's name, e.g. `owner_approver`.
+    line: OneOf<WaitingLine>,
     /// e.g. オリ白:承認者.
     label: String,
     count: u64,
@@ -370,7 +370,7 @@ fn dashboard_view(d: &Dashboard, me: keiyaku_auth::Me, lang: Lang, now: jiff::Ti
         waiting: d
             .waiting
             .iter()
-            .map(|(line, n)| WaitingView { line: line.key(), label: line.label(lang, &short), count: *n })
+            .map(|(line, n)| WaitingView { line: (*line).into(), label: line.label(lang, &short), count: *n })
             .collect(),
         notices: d.notices.iter().map(|n| NoticeView::of(n, now)).collect(),
         notices_total: d.notices_total as u64,

@@ -44,11 +44,22 @@ pub(super) struct EmailForm {
     pub(super) captcha_answer: String,
 }
 
+/// The order form's buttons: 再計算 (also what Enter and a form without a button send), 前へ
+/// from the confirmation, and 次へ to the confirmation.
+#[derive(Debug, Default, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum OrderAction {
+    #[default]
+    Recalc,
+    Back,
+    Confirm,
+}
+
 #[derive(Debug, Default, Deserialize, Clone)]
 #[serde(default)]
 pub(super) struct OrderFormData {
     pub(super) csrf: String,
-    pub(super) action: String,
+    pub(super) action: OrderAction,
     pub(super) delivery: String,
     pub(super) company: String,
     pub(super) department: String,

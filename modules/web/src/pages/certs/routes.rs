@@ -1,6 +1,6 @@
 use super::forms::{
-    ApplicantForm, CsrfForm, DetailsFields, EmailForm, OrderFormData, PinForm, RevokeForm, check_pin, errors_of,
-    order_field, read_details, read_import, same,
+    ApplicantForm, CsrfForm, DetailsFields, EmailForm, OrderAction, OrderFormData, PinForm, RevokeForm, check_pin,
+    errors_of, order_field, read_details, read_import, same,
 };
 use super::views::{
     APPLY_STEPS, CSS, ORDER_STEPS, Step, app_summary, applicant_confirm_view, applicant_view, approve_view,
@@ -212,7 +212,7 @@ pub(super) async fn order_form_post(
     if !FormToken::verify(req, &d.csrf) {
         return Ok(again(StatusCode::FORBIDDEN, Some(&expired_public_form(&pc)), &[]));
     }
-    if d.action != "confirm" {
+    if d.action != OrderAction::Confirm {
         // 再計算 and 前へ: the form again, with the totals of what it holds.
         return Ok(again(StatusCode::OK, None, &[]));
     }
