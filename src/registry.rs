@@ -172,6 +172,11 @@ pub fn jobs(services: &Services) -> Vec<Job> {
                     Ok(n) => tracing::info!(certificates = n, "superseded certificates revoked"),
                     Err(e) => tracing::error!(error = %e, "revoking superseded certificates failed"),
                 }
+                match certs.notice_expiring().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(certificates = n, "holders told of certificates ending soon"),
+                    Err(e) => tracing::error!(error = %e, "telling holders of certificates ending soon failed"),
+                }
                 match certs.refresh_imported_crls().await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(certificates = n, "CRLs of imported certificates renewed"),

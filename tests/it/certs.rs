@@ -799,3 +799,42 @@ async fn the_captcha_is_checked_when_enabled() {
     assert_eq!(s, StatusCode::OK, "{v}");
     app.stop().await;
 }
+
+/// A certificate that ends within 30 days is told to its holder once: the mail
+/// 「有効期限のお知らせ」 with its serial and last day, and the event `certificate.expiring`
+/// in the tenant's feed. A second round tells nobody again.
+#[tokio::test]
+async fn holders_are_told_once_of_certificates_ending_soon() {
+    let app = demo_app().await;
+    let signer = app.demo_token("A1533602").await;
+    let (s, cert) = app.get(&t("/users/A1533602/certificate"), Some(&signer)).await;
+    assert_eq!(s, StatusCode::OK, "{cert}");
+    let serial = cert["serial"].as_str().expect("serial").to_string();
+    let email = "ito@a15336.example.jp";
+    let not_after: jiff::Timestamp = cert["not_after"].as_str().expect("not_after").parse().expect("RFC 3339");
+    let certs = &app.services().certs;
+    assert_eq!(certs.notice_expiring().await.expect("round"), 0, "nothing ends within 30 days yet");
+
+    app.clock.set(not_after - jiff::SignedDuration::from_hours(24 * 10));
+    let told = certs.notice_expiring().await.expect("round");
+    assert!(told >= 1, "the holder of {serial} is told");
+    assert_eq!(certs.notice_expiring().await.expect("round"), 0, "each certificate once");
+
+    let mail = mail_with(&app, email, "有効期限のお知らせ").await;
+    let body = mail["body"].as_str().unwrap_or_default();
+    assert!(body.contains(&serial), "{body}");
+    let last_day = not_after.to_zoned_datetime(keiyaku_kernel::clock::tokyo()).strftime("%Y/%m/%d").to_string();
+    assert!(body.contains(&format!("[有効期限] {last_day}")), "{body}");
+
+    let admin = app.demo_token("HX000001").await;
+    let (s, feed) = app.get(&t("/events?limit=500"), Some(&admin)).await;
+    assert_eq!(s, StatusCode::OK, "{feed}");
+    let expiring: Vec<&Value> = feed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|e| e["type"] == "certificate.expiring" && e["subject_id"] == serial.as_str())
+        .collect();
+    assert_eq!(expiring.len(), 1, "{feed}");
+    assert_eq!(expiring[0]["data"]["user_id"], "A1533602", "{feed}");
+}

@@ -194,6 +194,7 @@ pub fn issue(tx: &mut Tx, env: &Env<'_>, actor: &Actor, req: &IssueRequest<'_>) 
         pin_failures: 0,
         pin_locked_at: None,
         replaces: None,
+        expiry_noticed_at: None,
         imported: None,
     };
     let mut record = record;
@@ -478,6 +479,46 @@ pub fn revoke_superseded(tx: &mut Tx, env: &Env<'_>) -> Result<usize, CertsError
         refresh_crl(tx, &ca, &code)?;
     }
     Ok(done)
+}
+
+/// Days before a certificate's end its holder is told (mail 「有効期限のお知らせ」, audit
+/// `certs.expiring`, which the integrations module publishes as `certificate.expiring`).
+pub const EXPIRY_NOTICE_DAYS: i64 = 30;
+
+/// Tells the holders of certificates that end within [`EXPIRY_NOTICE_DAYS`] days: once per
+/// certificate, only for active ones that no newer certificate replaces. Returns how many
+/// were told.
+pub fn notice_expiring(tx: &mut Tx, env: &Env<'_>) -> Result<usize, CertsError> {
+    let now = tx.now();
+    let horizon = now.checked_add(jiff::SignedDuration::from_hours(24 * EXPIRY_NOTICE_DAYS)).unwrap_or(Timestamp::MAX);
+    let all = tx.scan(&CERTIFICATES, "")?;
+    let replaced: std::collections::HashSet<(String, String)> =
+        all.iter().filter_map(|(_, c)| c.replaces.clone().map(|old| (c.tenant.clone(), old))).collect();
+    let mut told = 0;
+    for (k, mut cert) in all {
+        let due = cert.status == CertStatus::Active
+            && cert.expiry_noticed_at.is_none()
+            && cert.not_after > now
+            && cert.not_after <= horizon
+            && !replaced.contains(&(cert.tenant.clone(), cert.serial.clone()));
+        if !due {
+            continue;
+        }
+        let tenant = crate::orders::tenant(tx, &cert.tenant)?;
+        let ends = cert.not_after.to_zoned_datetime(keiyaku_kernel::clock::tokyo()).strftime("%Y/%m/%d").to_string();
+        tx.send_mail(crate::mails::expiring(&tenant, &cert, &ends), env.smtp())?;
+        cert.expiry_noticed_at = Some(now);
+        tx.put(&CERTIFICATES, &k, &cert)?;
+        tx.audit(
+            &keiyaku_kernel::context::Actor::system(),
+            "certs.expiring",
+            &k,
+            serde_json::json!({"user_id": cert.user_id, "serial": cert.serial,
+                               "not_after": keiyaku_kernel::clock::rfc3339(cert.not_after)}),
+        )?;
+        told += 1;
+    }
+    Ok(told)
 }
 
 /// Signs a new CRL listing every revoked certificate of the tenant and stores it.

@@ -531,6 +531,7 @@ pub fn register(
         pin_failures: 0,
         pin_locked_at: None,
         replaces,
+        expiry_noticed_at: None,
         imported: Some(Imported {
             issuer: c.issuer.chars().take(500).collect(),
             chain: c.chain.iter().map(|d| B64.encode(d)).collect(),

@@ -460,6 +460,12 @@ impl Certs {
         self.write(certificates::revoke_superseded).await
     }
 
+    /// Tells holders whose certificates end within
+    /// [`certificates::EXPIRY_NOTICE_DAYS`] days (once each).
+    pub async fn notice_expiring(&self) -> Result<usize, CertsError> {
+        self.write(certificates::notice_expiring).await
+    }
+
     /// `unlockCertificatePin`: clears a PIN lock (the holder's group administrator).
     pub async fn unlock_pin(&self, caller: &Caller, user_id: &str) -> Result<CertRecord, CertsError> {
         let (c, u) = (caller.clone(), user_id.to_string());

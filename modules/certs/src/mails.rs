@@ -217,6 +217,29 @@ pub fn issued(tenant: &Tenant, app: &Application, cert: &CertRecord, usable_from
     )
 }
 
+/// 「有効期限のお知らせ」: the holder's certificate ends within
+/// [`crate::certificates::EXPIRY_NOTICE_DAYS`] days and no replacement was issued.
+pub fn expiring(tenant: &Tenant, cert: &CertRecord, ends: &str) -> NewMail {
+    mail(
+        tenant,
+        &cert.email,
+        format!("{PREFIX}JCAN証明書 有効期限のお知らせ/{}:{}", tenant.code, cert.user_id),
+        format!(
+            "電子契約サービス JCAN証明書 有効期限のお知らせ\n\n\
+             ご利用中のJCAN証明書の有効期限が近づいています。\n\n\
+             ◆証明書\n[企業コード] {code}\n[ユーザーID] {user}\n[表記名] {cn}\n[シリアル番号] {serial}\n\
+             [有効期限] {ends}\n\n\
+             有効期限を過ぎると、この証明書では署名できません。\n\
+             引き続きご利用の場合は、[管理メニュー]-[証明書発行]画面から\n\
+             新しい証明書を申請してください。\n",
+            code = tenant.code,
+            user = cert.user_id,
+            cn = cert.common_name,
+            serial = cert.serial,
+        ),
+    )
+}
+
 /// The one-time download link of a PKCS#12 key file.
 pub fn key_file_ready(tenant: &Tenant, cert: &CertRecord, url: &str, ttl: &str) -> NewMail {
     mail(

@@ -382,6 +382,9 @@ pub struct CertRecord {
     /// `usable_from`, then is revoked as superseded.
     #[serde(default)]
     pub replaces: Option<String>,
+    /// When the holder was told the certificate ends soon (once per certificate).
+    #[serde(default)]
+    pub expiry_noticed_at: Option<Timestamp>,
     /// Set for a certificate of an outside CA imported from a PKCS#12 file
     /// (`importCertificate`); `None` for the tenant CA's.
     #[serde(default)]

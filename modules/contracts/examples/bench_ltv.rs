@@ -84,6 +84,7 @@ fn materials(certs: &keiyaku_certs::Certs) -> Result<(Material, Material), Certs
             pin_failures: 0,
             pin_locked_at: None,
             replaces: None,
+            expiry_noticed_at: None,
             imported: None,
         };
         tx.put(&model::CERTIFICATES, &model::key(TENANT, &record.serial), &record)?;
