@@ -484,3 +484,33 @@ fn each_module_owns_its_tables() {
     redb_users.sort();
     assert_eq!(redb_users, ["modules/kernel/src/store.rs", "src/backup.rs"]);
 }
+
+/// `login` and `operatorLogin` say how long the session lasts without use (`expires_in`,
+/// seconds, from `auth.session_idle_minutes`), and the session ends then: used just before,
+/// it lasts; left alone that long, it answers 401.
+#[tokio::test]
+async fn logins_say_when_the_session_expires() {
+    let app = TestApp::start_with(|c| {
+        keiyaku::registry::enable_demo(c);
+        c.section_mut::<keiyaku_auth::AuthConfig>().session_idle_minutes = 5;
+    })
+    .await;
+    let (s, v) = app.login("HXOS2", "HX000001", DEMO_PASSWORD).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["expires_in"], 300, "{v}");
+    let token = v["token"].as_str().expect("token").to_string();
+    let (s, v) =
+        app.post("/api/v1/operator/login", None, json!({"login": "operator", "password": OPERATOR_PASSWORD})).await;
+    assert_eq!((s, &v["expires_in"]), (StatusCode::OK, &json!(300)), "{v}");
+
+    app.clock.advance(SignedDuration::from_secs(290));
+    assert_eq!(app.get("/api/v1/t/HXOS2/me", Some(&token)).await.0, StatusCode::OK, "used within expires_in");
+    app.clock.advance(SignedDuration::from_secs(290));
+    assert_eq!(app.get("/api/v1/t/HXOS2/me", Some(&token)).await.0, StatusCode::OK, "each use starts it again");
+    app.clock.advance(SignedDuration::from_secs(301));
+    assert_eq!(app.get("/api/v1/t/HXOS2/me", Some(&token)).await.0, StatusCode::UNAUTHORIZED, "left alone past it");
+
+    let (_, doc) = app.get("/api/openapi.json", None).await;
+    let documented = &doc["components"]["schemas"]["LoginResponse"]["properties"]["expires_in"];
+    assert_eq!(documented["type"], "integer", "{documented}");
+}

@@ -1270,6 +1270,15 @@ fn read_authenticated(
     Ok((auth, touch))
 }
 
+/// Seconds a new session lasts without use (`expires_in` of a login): the idle limit, or
+/// the absolute one when that is shorter. Each use starts the idle limit again, up to
+/// `auth.session_absolute_hours` after the login.
+pub fn session_expires_in(config: &AuthConfig) -> u64 {
+    let idle = u64::from(config.session_idle_minutes) * 60;
+    let absolute = u64::from(config.session_absolute_hours) * 3600;
+    idle.min(absolute)
+}
+
 fn session_expired(kernel: &Kernel, s: &Session, now: Timestamp) -> bool {
     let cfg = kernel.config.section::<AuthConfig>();
     let idle = SignedDuration::from_mins(i64::from(cfg.session_idle_minutes));

@@ -74,6 +74,9 @@ impl From<&User> for UserSummary {
 struct LoginResponse {
     /// The session's bearer token (absent when `totp_required`).
     token: Option<String>,
+    /// With `token`: seconds the session lasts without use. Each request starts this time
+    /// again, up to `auth.session_absolute_hours` after the login.
+    expires_in: Option<u64>,
     password_change_required: bool,
     /// The tenant requires an authenticator for this user: enroll one (`enrollTotp`,
     /// `confirmTotp`) before anything else.
@@ -122,14 +125,17 @@ struct RecoveryCodes {
 struct OperatorLoginResponse {
     /// Absent when `totp_required`.
     token: Option<String>,
+    /// With `token`: seconds the session lasts without use (as for `login`).
+    expires_in: Option<u64>,
     totp_required: bool,
     challenge: Option<String>,
 }
 
-fn login_response(l: keiyaku_auth::Login) -> LoginResponse {
+fn login_response(l: keiyaku_auth::Login, expires_in: u64) -> LoginResponse {
     match l {
         keiyaku_auth::Login::Session(ok) => LoginResponse {
             token: Some(ok.token),
+            expires_in: Some(expires_in),
             password_change_required: ok.password_change_required,
             totp_enrollment_required: ok.totp_enrollment_required,
             totp_required: false,
@@ -138,6 +144,7 @@ fn login_response(l: keiyaku_auth::Login) -> LoginResponse {
         },
         keiyaku_auth::Login::TotpRequired { challenge, user } => LoginResponse {
             token: None,
+            expires_in: None,
             password_change_required: false,
             totp_enrollment_required: false,
             totp_required: true,
@@ -383,6 +390,10 @@ pub struct AuthApi {
 }
 
 impl AuthApi {
+    fn expires_in(&self) -> u64 {
+        keiyaku_auth::session_expires_in(self.auth.kernel().config.section::<keiyaku_auth::AuthConfig>())
+    }
+
     async fn operator(&self, ctx: &Ctx, token: &BearerToken) -> ApiResult<Actor> {
         self.auth.operator(&token.0.token, ctx.client.clone()).await.map_err(|e| ctx.fail(&e))
     }
@@ -413,11 +424,14 @@ impl AuthApi {
         let outcome =
             self.auth.operator_login(&login, &body.0.password, ctx.client.clone()).await.map_err(|e| ctx.fail(&e))?;
         Ok(Json(match outcome {
-            keiyaku_auth::OperatorLogin::Token(token) => {
-                OperatorLoginResponse { token: Some(token), totp_required: false, challenge: None }
-            }
+            keiyaku_auth::OperatorLogin::Token(token) => OperatorLoginResponse {
+                token: Some(token),
+                expires_in: Some(self.expires_in()),
+                totp_required: false,
+                challenge: None,
+            },
             keiyaku_auth::OperatorLogin::TotpRequired { challenge } => {
-                OperatorLoginResponse { token: None, totp_required: true, challenge: Some(challenge) }
+                OperatorLoginResponse { token: None, expires_in: None, totp_required: true, challenge: Some(challenge) }
             }
         }))
     }
@@ -579,7 +593,7 @@ impl AuthApi {
             .login(&tenant.0, &body.0.login, &body.0.password, ctx.client.clone(), keiyaku_auth::SessionKind::Api)
             .await
             .map_err(|e| ctx.fail(&e))?;
-        Ok(Json(login_response(outcome)))
+        Ok(Json(login_response(outcome, self.expires_in())))
     }
 
     /// The second login step of a user with an authenticator: the challenge from `login` and
@@ -596,7 +610,7 @@ impl AuthApi {
             .login_totp(&tenant.0, &body.0.challenge, &body.0.code, ctx.client.clone())
             .await
             .map_err(|e| ctx.fail(&e))?;
-        Ok(Json(login_response(keiyaku_auth::Login::Session(ok))))
+        Ok(Json(login_response(keiyaku_auth::Login::Session(ok), self.expires_in())))
     }
 
     /// Enrolls an authenticator app (TOTP, RFC 6238): the secret, the otpauth URI and its QR
