@@ -14,6 +14,11 @@
 //! it instead of reading the session again. That read is remembered until the next write to
 //! the store, so a client repeating requests between writes is not read again at all.
 //!
+//! Every limited answer says where the caller stands (IETF `draft-ietf-httpapi-ratelimit-headers`):
+//! `RateLimit-Policy: "client";q=120;w=60, "account";q=600;w=60` names the limits that
+//! apply to the request, `RateLimit: "client";r=117;t=2, …` the requests left in each and
+//! the seconds until it is full again.
+//!
 //! Buckets live in memory. A bucket that has refilled completely is the same as no bucket, so
 //! idle buckets are dropped every minute and whenever the table reaches [`MAX_BUCKETS`];
 //! should that many clients all be active at once, the table starts afresh rather than grow.
@@ -103,6 +108,11 @@ impl RateLimiter {
     /// Counts one request of `client` (and `account`, when signed in). `Err` carries the
     /// seconds to wait when a limit is reached; the request then spends nothing.
     pub fn check(&self, client: Option<IpAddr>, account: Option<&str>) -> Result<(), u64> {
+        self.count(client, account).0
+    }
+
+    /// [`RateLimiter::check`] with the levels of the limits that applied, after the request.
+    pub fn count(&self, client: Option<IpAddr>, account: Option<&str>) -> (Result<(), u64>, Vec<Level>) {
         let mut keys = Vec::with_capacity(2);
         if let Some(ip) = client.filter(|_| self.per_client > 0) {
             keys.push(Key::Client(client_key(ip)));
@@ -111,7 +121,7 @@ impl RateLimiter {
             keys.push(Key::Account(a.to_string()));
         }
         if keys.is_empty() {
-            return Ok(());
+            return (Ok(()), Vec::new());
         }
         let (now, wall) = (Instant::now(), self.clock.now());
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -130,13 +140,26 @@ impl RateLimiter {
             levels.push(level);
         }
         let spend = if wait.is_some() { 0.0 } else { 1.0 };
+        let mut shown = Vec::with_capacity(keys.len());
         for (key, level) in keys.into_iter().zip(levels) {
+            let capacity = self.capacity(&key);
+            let left = (level - spend).max(0.0);
+            shown.push(Level {
+                name: match key {
+                    Key::Client(_) => "client",
+                    Key::Account(_) => "account",
+                },
+                quota: capacity as u64,
+                remaining: left.floor() as u64,
+                reset: ((capacity - left) * 60.0 / capacity).ceil() as u64,
+            });
             state.buckets.insert(key, Bucket { tokens: level - spend, at: now, wall });
         }
-        match wait {
+        let verdict = match wait {
             Some(secs) => Err((secs.ceil() as u64).max(1)),
             None => Ok(()),
-        }
+        };
+        (verdict, shown)
     }
 
     /// Drops the buckets that have refilled completely; starts afresh when that is not enough.
@@ -153,6 +176,35 @@ impl RateLimiter {
     fn len(&self) -> usize {
         self.state.lock().unwrap_or_else(|p| p.into_inner()).buckets.len()
     }
+}
+
+/// Where one limit stands after a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Level {
+    /// `client` or `account`.
+    pub name: &'static str,
+    /// Requests per window (the bucket's size).
+    pub quota: u64,
+    /// Requests left now.
+    pub remaining: u64,
+    /// Seconds until the bucket is full again.
+    pub reset: u64,
+}
+
+/// The `RateLimit-Policy` and `RateLimit` fields of `levels` (none when no limit applied).
+fn with_levels(mut resp: Response, levels: &[Level]) -> Response {
+    if levels.is_empty() {
+        return resp;
+    }
+    let join = |f: &dyn Fn(&Level) -> String| levels.iter().map(f).collect::<Vec<_>>().join(", ");
+    let policy = join(&|l| format!("\"{}\";q={};w=60", l.name, l.quota));
+    let state = join(&|l| format!("\"{}\";r={};t={}", l.name, l.remaining, l.reset));
+    for (name, value) in [("ratelimit-policy", policy), ("ratelimit", state)] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            resp.headers_mut().insert(name, v);
+        }
+    }
+    resp
 }
 
 /// The middleware: limits every request but `/healthz` and `/metrics`.
@@ -219,14 +271,15 @@ impl<E: Endpoint> Endpoint for RateLimitEndpoint<E> {
         let client = keiyaku_web::api::http::client_ip(&req);
         let resolved = self.resolve(&req);
         let account = resolved.as_ref().and_then(|r| r.account.as_deref());
-        if let Err(retry_after) = self.limiter.check(client, account) {
-            return Ok(too_many_requests(&req, retry_after));
+        let (verdict, levels) = self.limiter.count(client, account);
+        if let Err(retry_after) = verdict {
+            return Ok(with_levels(too_many_requests(&req, retry_after), &levels));
         }
         // The handler's `Auth::authenticate` uses this read instead of its own.
         if let Some(r) = resolved {
             req.extensions_mut().insert(Arc::new(r));
         }
-        self.ep.call(req).await.map(IntoResponse::into_response)
+        self.ep.call(req).await.map(|r| with_levels(r.into_response(), &levels))
     }
 
     #[cfg(not(feature = "auth"))]
@@ -236,9 +289,10 @@ impl<E: Endpoint> Endpoint for RateLimitEndpoint<E> {
         if path == "/healthz" || path == "/metrics" {
             return self.ep.call(req).await.map(IntoResponse::into_response);
         }
-        match self.limiter.check(keiyaku_web::api::http::client_ip(&req), None) {
-            Ok(()) => self.ep.call(req).await.map(IntoResponse::into_response),
-            Err(retry_after) => Ok(too_many_requests(&req, retry_after)),
+        let (verdict, levels) = self.limiter.count(keiyaku_web::api::http::client_ip(&req), None);
+        match verdict {
+            Ok(()) => self.ep.call(req).await.map(|r| with_levels(r.into_response(), &levels)),
+            Err(retry_after) => Ok(with_levels(too_many_requests(&req, retry_after), &levels)),
         }
     }
 }
@@ -290,6 +344,33 @@ mod tests {
 
     fn ip(s: &str) -> Option<IpAddr> {
         s.parse().ok()
+    }
+
+    #[test]
+    fn levels_count_down_and_say_when_full_again() {
+        let (l, clock) = limiter(6, 60);
+        let (ok, levels) = l.count(ip("10.0.0.1"), Some("HXOS2/HX000001"));
+        assert_eq!(ok, Ok(()));
+        assert_eq!(
+            levels,
+            [
+                Level { name: "client", quota: 6, remaining: 5, reset: 10 },
+                Level { name: "account", quota: 60, remaining: 59, reset: 1 },
+            ]
+        );
+        for _ in 0..5 {
+            assert_eq!(l.check(ip("10.0.0.1"), None), Ok(()));
+        }
+        let (refused, levels) = l.count(ip("10.0.0.1"), None);
+        assert_eq!(refused, Err(10));
+        assert_eq!(levels, [Level { name: "client", quota: 6, remaining: 0, reset: 60 }]);
+        clock.advance(SignedDuration::from_secs(30));
+        let (_, levels) = l.count(ip("10.0.0.1"), None);
+        assert_eq!(levels, [Level { name: "client", quota: 6, remaining: 2, reset: 40 }]);
+        let resp = with_levels(Response::default(), &levels);
+        assert_eq!(resp.headers()["ratelimit-policy"], "\"client\";q=6;w=60");
+        assert_eq!(resp.headers()["ratelimit"], "\"client\";r=2;t=40");
+        assert!(with_levels(Response::default(), &[]).headers().get("ratelimit").is_none());
     }
 
     #[test]

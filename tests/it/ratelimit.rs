@@ -42,6 +42,12 @@ async fn per_client_limit_answers_429_then_refills_and_spares_other_clients() {
     let resp = app.client.get(&url).header("accept-language", "en").send().await.expect("request");
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(resp.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("12"), "5/min: 12 s");
+    // Where the client stands (draft-ietf-httpapi-ratelimit-headers): nothing left, full in a minute.
+    let field = |resp: &reqwest::Response, name: &str| {
+        resp.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+    };
+    assert_eq!(field(&resp, "ratelimit-policy"), "\"client\";q=5;w=60");
+    assert_eq!(field(&resp, "ratelimit"), "\"client\";r=0;t=60");
     let ct = resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
     assert!(ct.starts_with("application/problem+json"), "{ct}");
     let v: Value = resp.json().await.expect("json");
@@ -105,6 +111,10 @@ async fn per_account_limit_covers_every_session_of_the_user_only() {
     let resp = app.client.get(&me).bearer_auth(&first).send().await.expect("request");
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(resp.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("15"), "4/min: 15 s");
+    let state = resp.headers().get("ratelimit").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    assert!(state.contains("\"account\";r=0;t=60"), "{state}");
+    let policy = resp.headers().get("ratelimit-policy").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    assert!(policy.starts_with("\"client\";q=") && policy.ends_with(", \"account\";q=4;w=60"), "{policy}");
     let v: Value = resp.json().await.expect("json");
     assert_eq!(v["code"], "rate_limited", "{v}");
     let elsewhere = client_from(&app, [127, 0, 0, 3]);
