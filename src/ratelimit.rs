@@ -27,7 +27,7 @@
 
 use jiff::Timestamp;
 use keiyaku_kernel::config::LimitsConfig;
-use keiyaku_kernel::error::{Lang, Problem};
+use keiyaku_kernel::error::{Code, Lang, Problem};
 use keiyaku_kernel::{Clock, Kernel};
 use keiyaku_web::api::http::{Ctx, problem_response};
 use poem::http::{HeaderValue, StatusCode, header};
@@ -309,7 +309,7 @@ fn too_many_requests(req: &Request, retry_after: u64) -> Response {
     let wants_page =
         !req.uri().path().starts_with("/api") && req.header(header::ACCEPT).is_some_and(|a| a.contains("text/html"));
     if !wants_page {
-        let mut p = Problem::new(429, "rate_limited", title(lang));
+        let mut p = Problem::new(429, Code::RateLimited, title(lang));
         p.retry_after = Some(retry_after);
         return problem_response(&p);
     }

@@ -108,7 +108,11 @@ impl TestApp {
         };
         let status = resp.status();
         let text = resp.text().await.unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if status.as_u16() >= 400 {
+            assert_documented_codes(path, &body);
+        }
+        (status, body)
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
@@ -403,4 +407,29 @@ pub fn short_digest(s: &str) -> String {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     s.hash(&mut h);
     format!("{:016x}", h.finish())
+}
+
+/// The names the committed OpenAPI document lists for `schema`'s `code`.
+fn documented_codes(schema: &str) -> Vec<String> {
+    static DOC: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json")).unwrap_or_default();
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    });
+    DOC["components"]["schemas"][schema]["properties"]["code"]["enum"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+        .unwrap_or_default()
+}
+
+/// Every problem the API answers carries a `code` (and field codes) the OpenAPI document
+/// lists, so a client generated from it can match on them.
+pub fn assert_documented_codes(path: &str, body: &Value) {
+    let Some(code) = body["code"].as_str() else { return };
+    let codes = documented_codes("Problem");
+    assert!(codes.iter().any(|c| c == code), "{path}: problem code {code:?} is not in the Problem schema");
+    let fields = documented_codes("FieldError");
+    for e in body["errors"].as_array().into_iter().flatten() {
+        let c = e["code"].as_str().unwrap_or("");
+        assert!(fields.iter().any(|f| f == c), "{path}: field code {c:?} is not in the FieldError schema");
+    }
 }

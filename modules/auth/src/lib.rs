@@ -12,9 +12,10 @@ pub mod totp;
 pub use config::AuthConfig;
 
 use jiff::{SignedDuration, Timestamp};
+use keiyaku_kernel::FieldCode;
 use keiyaku_kernel::context::{Actor, Caller};
 use keiyaku_kernel::directory::{self, DirectoryError, NewTenant, NewUser, Role, Tenant, User, UserStatus};
-use keiyaku_kernel::error::{ApiError, Lang, Problem};
+use keiyaku_kernel::error::{ApiError, Code, Lang, Problem};
 use keiyaku_kernel::ids::{digest, secret_token};
 use keiyaku_kernel::kek::Kek;
 use keiyaku_kernel::module::{MenuItem, Module};
@@ -134,7 +135,7 @@ impl ApiError for AuthError {
             AuthError::Directory(e) => e.problem(lang),
             AuthError::InvalidCredentials => Problem::new(
                 401,
-                "invalid_credentials",
+                Code::InvalidCredentials,
                 lang.pick(
                     "ユーザーID(メールアドレス)またはパスワードが正しくありません。",
                     "The user ID (e-mail) or password is incorrect.",
@@ -144,7 +145,7 @@ impl ApiError for AuthError {
                 let mins = retry_after.div_ceil(60);
                 let mut p = Problem::new(
                     429,
-                    "rate_limited",
+                    Code::RateLimited,
                     lang.pick(
                         "ログインの失敗が続いたため、一時的にログインできません。しばらくしてから再度お試しください。",
                         "Too many failed logins. Please try again later.",
@@ -159,7 +160,7 @@ impl ApiError for AuthError {
             }
             AuthError::PasswordChangeRequired => Problem::new(
                 403,
-                "password_change_required",
+                Code::PasswordChangeRequired,
                 lang.pick(
                     "初回ログインのため、パスワードの変更が必要です。",
                     "You must change your password before continuing.",
@@ -167,13 +168,13 @@ impl ApiError for AuthError {
             ),
             AuthError::Unauthenticated => Problem::new(
                 401,
-                "unauthorized",
+                Code::Unauthorized,
                 lang.pick("ログインが必要です。ログインし直してください。", "Please log in (again)."),
             ),
             AuthError::Forbidden => Problem::for_status(403, lang),
             AuthError::CodeInvalid => Problem::new(
                 401,
-                "code_invalid",
+                Code::CodeInvalid,
                 lang.pick(
                     "認証コードが正しくないか、既に使用されています。",
                     "The code is wrong or has been used already.",
@@ -181,7 +182,7 @@ impl ApiError for AuthError {
             ),
             AuthError::ChallengeInvalid => Problem::new(
                 401,
-                "challenge_invalid",
+                Code::ChallengeInvalid,
                 lang.pick(
                     "認証の有効期限が切れました。もう一度ログインしてください。",
                     "The login has expired. Please log in again.",
@@ -189,7 +190,7 @@ impl ApiError for AuthError {
             ),
             AuthError::TotpEnrollmentRequired => Problem::new(
                 403,
-                "totp_enrollment_required",
+                Code::TotpEnrollmentRequired,
                 lang.pick(
                     "二要素認証の設定が必要です。認証アプリを登録してください。",
                     "Two-factor authentication is required: enroll an authenticator app.",
@@ -197,7 +198,7 @@ impl ApiError for AuthError {
             ),
             AuthError::TotpAlreadyEnrolled => Problem::new(
                 409,
-                "conflict",
+                Code::Conflict,
                 lang.pick(
                     "二要素認証は既に設定されています。設定し直す場合は、先に解除してください。",
                     "Two-factor authentication is already set up; remove it first to set it up again.",
@@ -205,7 +206,7 @@ impl ApiError for AuthError {
             ),
             AuthError::TotpNotEnrolled => Problem::new(
                 409,
-                "totp_not_enrolled",
+                Code::TotpNotEnrolled,
                 lang.pick("二要素認証は設定されていません。", "Two-factor authentication is not set up."),
             ),
             AuthError::UnknownTenant => Problem::for_status(404, lang),
@@ -214,7 +215,7 @@ impl ApiError for AuthError {
                 let inv = Invalid::new(
                     "current_password",
                     keiyaku_kernel::validate::Rule::Custom {
-                        code: "wrong_password",
+                        code: FieldCode::WrongPassword,
                         ja: "現在のパスワードが正しくありません。".into(),
                         en: "The current password is incorrect.".into(),
                     },

@@ -3,6 +3,7 @@
 use crate::config::AuthConfig;
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
+use keiyaku_kernel::FieldCode;
 use keiyaku_kernel::error::Lang;
 use keiyaku_kernel::validate::{Invalid, Rule};
 use rand::Rng;
@@ -167,7 +168,7 @@ pub fn is_common(pw: &str) -> bool {
 pub fn check_policy(cfg: &AuthConfig, user_id: &str, current: Option<&str>, new: &str) -> Result<(), Invalid> {
     let field = "new_password";
     let len = new.chars().count();
-    let fail = |code: &'static str, ja: String, en: String| Err(Invalid::new(field, Rule::Custom { code, ja, en }));
+    let fail = |code: FieldCode, ja: String, en: String| Err(Invalid::new(field, Rule::Custom { code, ja, en }));
     if len < cfg.password_min_length {
         return Err(Invalid::new(field, Rule::TooShort { min: cfg.password_min_length }));
     }
@@ -176,7 +177,7 @@ pub fn check_policy(cfg: &AuthConfig, user_id: &str, current: Option<&str>, new:
     }
     if new.chars().any(|c| c.is_control()) {
         return fail(
-            "invalid_characters",
+            FieldCode::InvalidCharacters,
             "制御文字は使用できません。".into(),
             "Control characters are not allowed.".into(),
         );
@@ -185,28 +186,28 @@ pub fn check_policy(cfg: &AuthConfig, user_id: &str, current: Option<&str>, new:
         && !(new.chars().any(|c| c.is_alphabetic()) && new.chars().any(|c| c.is_ascii_digit()))
     {
         return fail(
-            "letters_and_digits",
+            FieldCode::LettersAndDigits,
             "英字と数字をそれぞれ1文字以上含めてください。".into(),
             "Use at least one letter and one digit.".into(),
         );
     }
     if !user_id.is_empty() && new.to_lowercase().contains(&user_id.to_lowercase()) {
         return fail(
-            "contains_user_id",
+            FieldCode::ContainsUserId,
             "ユーザーIDを含むパスワードは使用できません。".into(),
             "The password must not contain the user ID.".into(),
         );
     }
     if is_common(new) {
         return fail(
-            "common_password",
+            FieldCode::CommonPassword,
             "よく使われているパスワードのため使用できません。推測されにくいパスワードを入力してください。".into(),
             "This password is too common. Choose one that is harder to guess.".into(),
         );
     }
     if current == Some(new) {
         return fail(
-            "same_as_current",
+            FieldCode::SameAsCurrent,
             "現在のパスワードと同じパスワードは使用できません。".into(),
             "The new password must differ from the current one.".into(),
         );
@@ -345,7 +346,7 @@ mod tests {
     fn policy_rules() {
         let cfg = AuthConfig::default();
         assert!(check_policy(&cfg, "A1533601", Some("OldPass1"), "NewPass12").is_ok());
-        let code = |r: Result<(), Invalid>| r.err().map(|i| i.rule.code()).unwrap_or("ok");
+        let code = |r: Result<(), Invalid>| r.err().map(|i| i.rule.code().as_str()).unwrap_or("ok");
         assert_eq!(code(check_policy(&cfg, "u", None, "short1")), "too_short");
         assert_eq!(code(check_policy(&cfg, "u", None, "onlyletters")), "letters_and_digits");
         assert_eq!(code(check_policy(&cfg, "u", None, "12345678")), "letters_and_digits");

@@ -17,6 +17,7 @@ use crate::orders::{link_ttl, tenant};
 use crate::rules;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
+use keiyaku_kernel::FieldCode;
 use keiyaku_kernel::blob;
 use keiyaku_kernel::context::Actor;
 use keiyaku_kernel::directory::{self, Role, Tenant, User};
@@ -51,7 +52,7 @@ pub fn check_start(tenant: &str, input: &StartInput) -> Result<(ApplicantKind, S
         v.fail(
             "applicant",
             Rule::Custom {
-                code: "required",
+                code: FieldCode::Required,
                 ja: "「本人」または「代理人」を選択してください。".into(),
                 en: "Choose \"self\" or \"proxy\".".into(),
             },
@@ -64,7 +65,7 @@ pub fn check_start(tenant: &str, input: &StartInput) -> Result<(ApplicantKind, S
         v.fail(
             "enterprise_code",
             Rule::Custom {
-                code: "wrong_enterprise_code",
+                code: FieldCode::WrongEnterpriseCode,
                 ja: "企業コードが正しくありません。電子契約サービスから受領した企業コードを入力してください。".into(),
                 en: "This is not the enterprise code of this service.".into(),
             },
@@ -87,7 +88,7 @@ pub fn check_start(tenant: &str, input: &StartInput) -> Result<(ApplicantKind, S
         v.fail(
             "consent",
             Rule::Custom {
-                code: "consent_required",
+                code: FieldCode::ConsentRequired,
                 ja: "利用者の義務と個人情報の取扱いに同意してください。".into(),
                 en: "Please agree to the subscriber obligations and the handling of personal data.".into(),
             },
@@ -99,7 +100,7 @@ pub fn check_start(tenant: &str, input: &StartInput) -> Result<(ApplicantKind, S
 
 fn unknown_ticket() -> Rule {
     Rule::Custom {
-        code: "unknown_ticket",
+        code: FieldCode::UnknownTicket,
         ja: "チケット番号が正しくありません。".into(),
         en: "This ticket number is not valid.".into(),
     }
@@ -298,7 +299,7 @@ fn holder_matches(tx: &impl Read, app: &Application, user_id: &str, input: &Deta
 /// The one error of holder fields that do not match the directory.
 pub fn holder_mismatch() -> Rule {
     Rule::Custom {
-        code: "holder_mismatch",
+        code: FieldCode::HolderMismatch,
         ja: "名義人の情報(ユーザーID・メールアドレス・会社名・氏名)が登録内容と一致しません。名義人の登録内容をご確認ください。"
             .into(),
         en: "The holder's details (user ID, e-mail, company and name) do not match the registration.".into(),
@@ -440,7 +441,7 @@ fn holder_of(tx: &impl Read, app: &Application) -> Result<(Details, User), Certs
         CertsError::invalid(
             "details",
             Rule::Custom {
-                code: "details_missing",
+                code: FieldCode::DetailsMissing,
                 ja: "申請情報が入力されていません。".into(),
                 en: "The application details have not been entered.".into(),
             },

@@ -19,6 +19,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
+use keiyaku_kernel::FieldCode;
 use keiyaku_kernel::calendar::BusinessCalendar;
 use keiyaku_kernel::clock::{rfc3339, tokyo};
 use keiyaku_kernel::config::Config;
@@ -241,7 +242,7 @@ pub fn issue(tx: &mut Tx, env: &Env<'_>, actor: &Actor, req: &IssueRequest<'_>) 
 
 pub fn not_released() -> Rule {
     Rule::Custom {
-        code: "ticket_not_released",
+        code: FieldCode::TicketNotReleased,
         ja: "このチケット番号はまだ発行されていません(ご入金の確認後に発行されます)。".into(),
         en: "This ticket has not been released yet (it is released once payment is confirmed).".into(),
     }
@@ -249,7 +250,7 @@ pub fn not_released() -> Rule {
 
 pub fn not_signer() -> Rule {
     Rule::Custom {
-        code: "not_signer",
+        code: FieldCode::NotSigner,
         ja: "このユーザーIDには署名者の権限がありません。".into(),
         en: "This user is not a signer.".into(),
     }

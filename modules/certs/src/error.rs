@@ -1,7 +1,7 @@
 //! The one error type of the certs module: one stable problem `code` per variant.
 
 use keiyaku_kernel::directory::invalid_problem;
-use keiyaku_kernel::error::{ApiError, Lang, Problem};
+use keiyaku_kernel::error::{ApiError, Code, Lang, Problem};
 use keiyaku_kernel::intent::PinRefusal;
 use keiyaku_kernel::store::StoreError;
 use keiyaku_kernel::validate::{Invalid, Rule};
@@ -89,24 +89,24 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    pub fn code(self) -> &'static str {
+    pub fn code(self) -> Code {
         match self {
-            Refusal::Pkcs12Invalid => "pkcs12_invalid",
-            Refusal::Pkcs12Unsupported => "pkcs12_unsupported",
-            Refusal::PasswordInvalid => "password_invalid",
-            Refusal::KeyMissing => "key_missing",
-            Refusal::KeyUnsupported => "key_unsupported",
-            Refusal::KeyMismatch => "key_mismatch",
-            Refusal::CertificateExpired => "certificate_expired",
-            Refusal::CertificateNotYetValid => "certificate_not_yet_valid",
-            Refusal::KeyUsage => "key_usage_invalid",
-            Refusal::ChainIncomplete => "chain_incomplete",
-            Refusal::ChainInvalid => "chain_invalid",
-            Refusal::CrlInvalid => "crl_invalid",
-            Refusal::RevocationUnavailable => "revocation_unavailable",
-            Refusal::CertificateRevoked => "certificate_revoked",
-            Refusal::CertificateExists => "certificate_exists",
-            Refusal::FileTooLarge => "file_too_large",
+            Refusal::Pkcs12Invalid => Code::Pkcs12Invalid,
+            Refusal::Pkcs12Unsupported => Code::Pkcs12Unsupported,
+            Refusal::PasswordInvalid => Code::PasswordInvalid,
+            Refusal::KeyMissing => Code::KeyMissing,
+            Refusal::KeyUnsupported => Code::KeyUnsupported,
+            Refusal::KeyMismatch => Code::KeyMismatch,
+            Refusal::CertificateExpired => Code::CertificateExpired,
+            Refusal::CertificateNotYetValid => Code::CertificateNotYetValid,
+            Refusal::KeyUsage => Code::KeyUsageInvalid,
+            Refusal::ChainIncomplete => Code::ChainIncomplete,
+            Refusal::ChainInvalid => Code::ChainInvalid,
+            Refusal::CrlInvalid => Code::CrlInvalid,
+            Refusal::RevocationUnavailable => Code::RevocationUnavailable,
+            Refusal::CertificateRevoked => Code::CertificateRevoked,
+            Refusal::CertificateExists => Code::CertificateExists,
+            Refusal::FileTooLarge => Code::FileTooLarge,
         }
     }
 
@@ -244,7 +244,7 @@ impl ApiError for CertsError {
             CertsError::Invalid(list) => invalid_problem(list, lang),
             CertsError::LinkExpired => Problem::new(
                 410,
-                "link_expired",
+                Code::LinkExpired,
                 lang.pick(
                     "このURLは有効期限が切れているか、既に使用されています。",
                     "This link has expired or has already been used.",
@@ -267,7 +267,7 @@ impl ApiError for CertsError {
                         ("この証明書は既に失効しています。", "This certificate has already been revoked.")
                     }
                 };
-                Problem::new(409, "conflict", lang.pick(ja, en))
+                Problem::new(409, Code::Conflict, lang.pick(ja, en))
             }
             CertsError::NotUsable(u) => {
                 let (title, detail) = match (u, lang) {
@@ -292,7 +292,7 @@ impl ApiError for CertsError {
                             .to_string(),
                     ),
                 };
-                Problem::new(409, "certificate_not_usable", title).with_detail(detail)
+                Problem::new(409, Code::CertificateNotUsable, title).with_detail(detail)
             }
             CertsError::Pin(p) => p.problem(lang),
             CertsError::Budget(secs) => {
@@ -302,7 +302,7 @@ impl ApiError for CertsError {
             }
             CertsError::DailyOrdersReached(_) => Problem::new(
                 429,
-                "orders_closed",
+                Code::OrdersClosed,
                 lang.pick("本日のチケット注文の受付は終了しました。", "No more ticket orders are taken today."),
             )
             .with_detail(lang.pick("翌日以降に、改めてお申し込みください。", "Please order again tomorrow.")),
@@ -350,7 +350,7 @@ mod tests {
             for lang in [Lang::Ja, Lang::En] {
                 let p = e.problem(lang);
                 assert_eq!(p.status, e.status(), "{e}");
-                assert!(!p.code.is_empty() && !p.title.is_empty());
+                assert!(!p.code.as_str().is_empty() && !p.title.is_empty());
                 assert!(!p.title.contains("crypto") && p.detail.as_deref().is_none_or(|d| !d.contains("crypto")));
             }
         }

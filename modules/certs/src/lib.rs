@@ -34,6 +34,7 @@ pub use error::CertsError;
 use applications::{Decided, DetailsInput, Pin, StartInput, Submitted};
 use captcha::CaptchaAnswer;
 use certificates::TestOutcome;
+use keiyaku_kernel::FieldCode;
 use keiyaku_kernel::Kernel;
 use keiyaku_kernel::budget::Allowance;
 use keiyaku_kernel::config::Config;
@@ -110,7 +111,7 @@ pub fn captcha_failed() -> Invalid {
     Invalid::new(
         "captcha_answer",
         Rule::Custom {
-            code: "captcha_mismatch",
+            code: FieldCode::CaptchaMismatch,
             ja: "画像の文字が正しく入力されていません。新しい画像でもう一度入力してください。".into(),
             en: "The characters of the image do not match. Please try again with a new image.".into(),
         },

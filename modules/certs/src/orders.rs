@@ -11,6 +11,7 @@ use crate::mails;
 use crate::model::{Billing, Delivery, LinkKind, ORDERS, Order, TICKETS, Ticket, TicketStatus, key};
 use crate::rules;
 use jiff::{SignedDuration, Timestamp};
+use keiyaku_kernel::FieldCode;
 use keiyaku_kernel::context::{Actor, Caller};
 use keiyaku_kernel::directory::{self, Tenant};
 use keiyaku_kernel::ids::new_id;
@@ -104,7 +105,7 @@ pub fn check_order(input: &OrderInput, max_per_term: u32) -> Result<(Delivery, B
                 v.fail(
                     &format!("quantities.{}", i + 1),
                     Rule::Custom {
-                        code: "invalid_quantity",
+                        code: FieldCode::InvalidQuantity,
                         ja: format!("0〜{max_per_term}枚で入力してください。"),
                         en: format!("Enter 0 to {max_per_term}."),
                     },
@@ -116,7 +117,7 @@ pub fn check_order(input: &OrderInput, max_per_term: u32) -> Result<(Delivery, B
         v.fail(
             "quantities",
             Rule::Custom {
-                code: "no_tickets",
+                code: FieldCode::NoTickets,
                 ja: "購入枚数を1枚以上入力してください。".into(),
                 en: "Order at least one ticket.".into(),
             },

@@ -2,6 +2,7 @@
 //! plain functions over strings, each adding at most one error per field to a
 //! [`Validator`]. None of them panics, whatever the input.
 
+use keiyaku_kernel::FieldCode;
 use keiyaku_kernel::validate::{Rule, Validator};
 
 /// Names of branches and offices that a certificate's company name must not contain
@@ -54,7 +55,7 @@ pub fn ascii_digits(s: &str) -> String {
         .collect()
 }
 
-fn custom(code: &'static str, ja: impl Into<String>, en: impl Into<String>) -> Rule {
+fn custom(code: FieldCode, ja: impl Into<String>, en: impl Into<String>) -> Rule {
     Rule::Custom { code, ja: ja.into(), en: en.into() }
 }
 
@@ -68,7 +69,7 @@ fn required_within(v: &mut Validator, field: &str, value: &str, max: usize) -> b
     } else if value.chars().any(char::is_control) {
         v.fail(
             field,
-            custom("invalid_characters", "制御文字は使用できません。", "Control characters are not allowed."),
+            custom(FieldCode::InvalidCharacters, "制御文字は使用できません。", "Control characters are not allowed."),
         );
         false
     } else {
@@ -79,7 +80,7 @@ fn required_within(v: &mut Validator, field: &str, value: &str, max: usize) -> b
 /// The rule for a character that is not JIS X 0208, naming it.
 fn not_standard(c: char) -> Rule {
     custom(
-        "not_jis_x0208",
+        FieldCode::NotJisX0208,
         format!("「{c}」は使用できません。旧字体・異体字・機種依存文字は標準字体で入力してください。"),
         format!(
             "\"{c}\" cannot be used: enter old-style, variant or vendor-specific characters in their standard form."
@@ -98,7 +99,7 @@ pub fn company_name(v: &mut Validator, field: &str, value: &str) {
         v.fail(
             field,
             custom(
-                "branch_name",
+                FieldCode::BranchName,
                 format!("会社名のみを入力してください。支店名・営業所名(「{word}」など)は入力できません。"),
                 format!("Enter the company name only, without branch or office names (\"{word}\")."),
             ),
@@ -133,11 +134,11 @@ pub fn name_kanji(v: &mut Validator, field: &str, value: &str) {
     }
     for c in value.chars() {
         if c.is_whitespace() {
-            v.fail(field, custom("no_spaces", "スペースは入力できません。", "Spaces are not allowed."));
+            v.fail(field, custom(FieldCode::NoSpaces, "スペースは入力できません。", "Spaces are not allowed."));
             return;
         }
         if half_width(c) {
-            v.fail(field, custom("full_width_only", "全角で入力してください。", "Use full-width characters."));
+            v.fail(field, custom(FieldCode::FullWidthOnly, "全角で入力してください。", "Use full-width characters."));
             return;
         }
         if !is_jis_x0208(c) {
@@ -171,7 +172,7 @@ pub fn display_name(v: &mut Validator, field: &str, value: &str) -> Option<Strin
         v.fail(
             field,
             custom(
-                "display_name_format",
+                FieldCode::DisplayNameFormat,
                 "姓・名の順に「Yamada.Taro」の形式で、姓と名の最初の文字だけ大文字で入力してください。",
                 "Enter surname and given name as \"Yamada.Taro\", only their first letters in capitals.",
             ),
@@ -194,7 +195,7 @@ pub fn phone(v: &mut Validator, field: &str, value: &str) -> Option<String> {
         v.fail(
             field,
             custom(
-                "invalid_phone",
+                FieldCode::InvalidPhone,
                 "電話番号の形式が正しくありません(例: 03-6220-0635)。",
                 "Enter a phone number such as 03-6220-0635.",
             ),
@@ -220,7 +221,7 @@ pub fn postal_code(v: &mut Validator, field: &str, value: &str) -> Option<String
         v.fail(
             field,
             custom(
-                "invalid_postal_code",
+                FieldCode::InvalidPostalCode,
                 "郵便番号は「135-0061」の形式で入力してください。",
                 "Enter a postal code such as 135-0061.",
             ),
@@ -237,7 +238,11 @@ pub fn pin(v: &mut Validator, field: &str, value: &str) {
     } else if value.len() != 12 || !value.bytes().all(|b| b.is_ascii_digit()) {
         v.fail(
             field,
-            custom("invalid_pin", "PINコードは12桁の数字で入力してください。", "The PIN must be exactly 12 digits."),
+            custom(
+                FieldCode::InvalidPin,
+                "PINコードは12桁の数字で入力してください。",
+                "The PIN must be exactly 12 digits.",
+            ),
         );
     }
 }
@@ -262,11 +267,17 @@ pub fn document(v: &mut Validator, field: &str, name: &str, bytes: &[u8]) -> Opt
         return None;
     }
     if bytes.len() > DOCUMENT_MAX {
-        v.fail(field, custom("file_too_large", "ファイルは5MB以内にしてください。", "The file must be at most 5 MB."));
+        v.fail(
+            field,
+            custom(FieldCode::FileTooLarge, "ファイルは5MB以内にしてください。", "The file must be at most 5 MB."),
+        );
         return None;
     }
     if name.chars().count() > 200 || name.chars().any(char::is_control) {
-        v.fail(field, custom("invalid_file_name", "ファイル名が正しくありません。", "The file name is not valid."));
+        v.fail(
+            field,
+            custom(FieldCode::InvalidFileName, "ファイル名が正しくありません。", "The file name is not valid."),
+        );
         return None;
     }
     let kind = sniff_document(bytes);
@@ -274,7 +285,7 @@ pub fn document(v: &mut Validator, field: &str, name: &str, bytes: &[u8]) -> Opt
         v.fail(
             field,
             custom(
-                "unsupported_file",
+                FieldCode::UnsupportedFile,
                 "画像ファイル(JPEG・PNG)またはPDFファイルをアップロードしてください。",
                 "Upload an image (JPEG, PNG) or a PDF file.",
             ),

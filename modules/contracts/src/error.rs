@@ -1,7 +1,7 @@
 //! The one error type of the contracts module: one stable problem `code` per variant.
 
 use keiyaku_kernel::directory::invalid_problem;
-use keiyaku_kernel::error::{ApiError, Lang, Problem};
+use keiyaku_kernel::error::{ApiError, Code, Lang, Problem};
 use keiyaku_kernel::intent::PinRefusal;
 use keiyaku_kernel::store::StoreError;
 use keiyaku_kernel::validate::{Invalid, Rule};
@@ -114,16 +114,16 @@ pub enum Forbidden {
 
 impl Forbidden {
     /// The problem `code`: `forbidden`, or a precise one where the caller can act on it.
-    pub fn code(self) -> &'static str {
+    pub fn code(self) -> Code {
         match self {
-            Forbidden::NotSigner => "not_signer",
-            Forbidden::PrincipalSuspended => "principal_suspended",
-            Forbidden::MandatePending => "mandate_pending",
-            Forbidden::MandateExceeded(_) => "mandate_exceeded",
-            Forbidden::StepUpRequired => "step_up_required",
-            Forbidden::CodeInvalid => "code_invalid",
+            Forbidden::NotSigner => Code::NotSigner,
+            Forbidden::PrincipalSuspended => Code::PrincipalSuspended,
+            Forbidden::MandatePending => Code::MandatePending,
+            Forbidden::MandateExceeded(_) => Code::MandateExceeded,
+            Forbidden::StepUpRequired => Code::StepUpRequired,
+            Forbidden::CodeInvalid => Code::CodeInvalid,
             Forbidden::Pin(p) => p.code(),
-            _ => "forbidden",
+            _ => Code::Forbidden,
         }
     }
 }
@@ -215,7 +215,7 @@ impl ApiError for ContractsError {
             ContractsError::Forbidden(Forbidden::Pin(p)) => p.problem(lang),
             ContractsError::Forbidden(Forbidden::MandateExceeded(e)) => Problem::new(
                 403,
-                "mandate_exceeded",
+                Code::MandateExceeded,
                 lang.pick(
                     "委任の範囲外のため、代行ユーザーは署名できません。",
                     "The mandate does not cover this contract.",
@@ -266,7 +266,7 @@ impl ApiError for ContractsError {
                 },
             ),
             ContractsError::Invalid(list) => invalid_problem(list, lang),
-            ContractsError::Conflict(what) => Problem::new(409, "conflict", conflict_text(*what, lang)),
+            ContractsError::Conflict(what) => Problem::new(409, Code::Conflict, conflict_text(*what, lang)),
             ContractsError::Certificate(e) => {
                 let p = e.problem(lang);
                 let detail = p.detail.clone();
@@ -276,7 +276,7 @@ impl ApiError for ContractsError {
                         .to_string(),
                     _ => p.title.clone(),
                 };
-                let out = Problem::new(409, "certificate_not_usable", &title);
+                let out = Problem::new(409, Code::CertificateNotUsable, &title);
                 match detail {
                     Some(d) => out.with_detail(d),
                     None => out,
@@ -284,7 +284,7 @@ impl ApiError for ContractsError {
             }
             ContractsError::TooLarge { max } => {
                 let mib = (*max as u64) / (1024 * 1024);
-                Problem::new(413, "payload_too_large", lang.pick("ファイルが大きすぎます。", "The file is too large."))
+                Problem::new(413, Code::PayloadTooLarge, lang.pick("ファイルが大きすぎます。", "The file is too large."))
                     .with_detail(match lang {
                         Lang::Ja => format!("アップロードできる文書は{mib}MBまでです。"),
                         Lang::En => format!("Documents of up to {mib} MB can be uploaded."),
@@ -292,7 +292,7 @@ impl ApiError for ContractsError {
             }
             ContractsError::NotPdf(_) => Problem::new(
                 415,
-                "unsupported_media_type",
+                Code::UnsupportedMediaType,
                 lang.pick("PDFファイルを指定してください。", "Please choose a PDF file."),
             )
             .with_detail(
@@ -302,7 +302,7 @@ impl ApiError for ContractsError {
                 tracing::warn!(error = %why, "outside time-stamping authority");
                 Problem::new(
                     503,
-                    "tsa_unavailable",
+                    Code::TsaUnavailable,
                     lang.pick(
                         "タイムスタンプ局に接続できないため、署名できませんでした。",
                         "The time-stamping authority could not be reached; nothing was signed.",

@@ -17,6 +17,7 @@ use crate::sign;
 use crate::storage::{self, put_blob};
 use crate::{Env, codes, policy};
 use jiff::civil::Date;
+use keiyaku_kernel::FieldCode;
 use keiyaku_kernel::clock::tokyo;
 use keiyaku_kernel::context::{Actor, Caller};
 use keiyaku_kernel::directory::{self, Role};
@@ -78,7 +79,7 @@ pub fn parse_date(s: &str) -> Option<Date> {
     s.parse::<Date>().ok().filter(|d| d.year() >= 1900 && d.year() <= 2199)
 }
 
-fn custom(code: &'static str, ja: &str, en: &str) -> Rule {
+fn custom(code: FieldCode, ja: &str, en: &str) -> Rule {
     Rule::Custom { code, ja: ja.into(), en: en.into() }
 }
 
@@ -101,7 +102,7 @@ pub fn check_document(v: &mut Validator, field: &str, d: &NewDocument, max: usiz
         v.fail(
             &format!("{field}.content"),
             custom(
-                "signed_pdf_modified",
+                FieldCode::SignedPdfModified,
                 "このPDFの既存の署名が壊れているか、署名後に内容が変更されています。登録できません。",
                 &format!("The PDF's existing signatures are broken or it was changed after signing: {why}"),
             ),
@@ -123,7 +124,7 @@ fn parse(new: &NewContract, env: &Env<'_>) -> Result<Parsed, ContractsError> {
     let mut v = Validator::new();
     v.text("number", &new.number, NUMBER_MAX);
     if new.number.chars().any(|c| c == '/') {
-        v.fail("number", custom("invalid_characters", "「/」は使用できません。", "\"/\" cannot be used."));
+        v.fail("number", custom(FieldCode::InvalidCharacters, "「/」は使用できません。", "\"/\" cannot be used."));
     }
     v.text("title", &new.title, TITLE_MAX);
     let doc_type = DocType::parse(new.doc_type.trim());
@@ -148,7 +149,7 @@ fn parse(new: &NewContract, env: &Env<'_>) -> Result<Parsed, ContractsError> {
                 Rule::Required
             } else {
                 custom(
-                    "invalid_date",
+                    FieldCode::InvalidDate,
                     "YYYY-MM-DDの形式で正しい日付を入力してください。",
                     "Enter a valid date as YYYY-MM-DD.",
                 )
@@ -161,7 +162,11 @@ fn parse(new: &NewContract, env: &Env<'_>) -> Result<Parsed, ContractsError> {
     } else if !(0..=AMOUNT_MAX).contains(&amount) {
         v.fail(
             "amount",
-            custom("out_of_range", "0〜1兆円の範囲で入力してください。", "Use an amount from 0 to 1 trillion yen."),
+            custom(
+                FieldCode::OutOfRange,
+                "0〜1兆円の範囲で入力してください。",
+                "Use an amount from 0 to 1 trillion yen.",
+            ),
         );
     }
     let tax = if new.tax.trim().is_empty() { Some(Tax::Included) } else { Tax::parse(new.tax.trim()) };
@@ -179,7 +184,7 @@ fn parse(new: &NewContract, env: &Env<'_>) -> Result<Parsed, ContractsError> {
     if new.documents.is_empty() {
         v.fail(
             "documents",
-            custom("required", "PDF文書を1つ以上添付してください。", "Attach at least one PDF document."),
+            custom(FieldCode::Required, "PDF文書を1つ以上添付してください。", "Attach at least one PDF document."),
         );
     }
     if new.documents.len() > cfg.max_documents {
@@ -848,7 +853,7 @@ pub fn correct(
                 v.fail(
                     "transaction_date",
                     custom(
-                        "invalid_date",
+                        FieldCode::InvalidDate,
                         "YYYY-MM-DDの形式で正しい日付を入力してください。",
                         "Enter a valid date as YYYY-MM-DD.",
                     ),
@@ -861,7 +866,11 @@ pub fn correct(
     if input.amount.is_some_and(|a| !(0..=AMOUNT_MAX).contains(&a)) {
         v.fail(
             "amount",
-            custom("out_of_range", "0〜1兆円の範囲で入力してください。", "Use an amount from 0 to 1 trillion yen."),
+            custom(
+                FieldCode::OutOfRange,
+                "0〜1兆円の範囲で入力してください。",
+                "Use an amount from 0 to 1 trillion yen.",
+            ),
         );
     }
     let tax = match input.tax.as_deref().map(str::trim) {

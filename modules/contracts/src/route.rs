@@ -2,6 +2,7 @@
 //! route chosen at registration.
 
 use crate::model::{Party, Step};
+use keiyaku_kernel::FieldCode;
 use keiyaku_kernel::directory::{self, Company, Role, User, UserStatus};
 use keiyaku_kernel::store::{Read, StoreError};
 use keiyaku_kernel::validate::{Invalid, Rule};
@@ -42,7 +43,7 @@ pub fn candidates(tx: &impl Read, tenant: &str, company_id: &str, role: Role) ->
 }
 
 fn custom(ja: String, en: String) -> Rule {
-    Rule::Custom { code: "invalid_route", ja, en }
+    Rule::Custom { code: FieldCode::InvalidRoute, ja, en }
 }
 
 /// Builds the route: `input` (or the default) with each step's users checked — existing,

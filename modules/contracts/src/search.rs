@@ -13,6 +13,7 @@ use crate::index;
 use crate::model::{DocType, INDEX, Status, Summary};
 use crate::policy::{self, Sight, Visible};
 use jiff::civil::Date;
+use keiyaku_kernel::FieldCode;
 use keiyaku_kernel::context::Caller;
 use keiyaku_kernel::directory;
 use keiyaku_kernel::error::Lang;
@@ -141,7 +142,7 @@ pub fn parse(tx: &impl Read, tenant: &str, input: &SearchInput) -> Result<Query,
     let mut v = Validator::new();
     let mut q = Query::default();
     let bad_date = || Rule::Custom {
-        code: "invalid_date",
+        code: FieldCode::InvalidDate,
         ja: "YYYY-MM-DDの形式で正しい日付を入力してください。".into(),
         en: "Enter a valid date as YYYY-MM-DD.".into(),
     };
@@ -163,7 +164,7 @@ pub fn parse(tx: &impl Read, tenant: &str, input: &SearchInput) -> Result<Query,
         v.fail(
             "date_to",
             Rule::Custom {
-                code: "invalid_range",
+                code: FieldCode::InvalidRange,
                 ja: "終了日は開始日以降の日付を入力してください。".into(),
                 en: "The end date must not be before the start date.".into(),
             },
@@ -174,7 +175,7 @@ pub fn parse(tx: &impl Read, tenant: &str, input: &SearchInput) -> Result<Query,
             v.fail(
                 field,
                 Rule::Custom {
-                    code: "out_of_range",
+                    code: FieldCode::OutOfRange,
                     ja: "0〜1兆円の範囲で入力してください。".into(),
                     en: "Use an amount from 0 to 1 trillion yen.".into(),
                 },
@@ -189,7 +190,7 @@ pub fn parse(tx: &impl Read, tenant: &str, input: &SearchInput) -> Result<Query,
         v.fail(
             "amount_max",
             Rule::Custom {
-                code: "invalid_range",
+                code: FieldCode::InvalidRange,
                 ja: "上限は下限以上の金額を入力してください。".into(),
                 en: "The maximum must not be below the minimum.".into(),
             },

@@ -5,6 +5,7 @@ use crate::error::ContractsError;
 use crate::outside_tsa::OutsideTsa;
 use jiff::Timestamp;
 use keiyaku_certs::signing::Material;
+use keiyaku_kernel::FieldCode;
 use keiyaku_kernel::clock::tokyo;
 use keiyaku_pades as pades;
 
@@ -64,7 +65,7 @@ pub fn sign(req: &Request<'_>, signer: &Material, tsa: &dyn pades::TimeStamper) 
         return Err(ContractsError::invalid(
             "x",
             keiyaku_kernel::validate::Rule::Custom {
-                code: "position_fixed",
+                code: FieldCode::PositionFixed,
                 ja: "この文書は最初の署名で認証されているため、押印位置は変更できません。".into(),
                 en: "The document was certified by its first signature; the stamp goes in the field reserved then."
                     .into(),

@@ -1,7 +1,7 @@
 //! The one error type of the integrations module: one stable problem `code` per variant.
 
 use keiyaku_kernel::directory::invalid_problem;
-use keiyaku_kernel::error::{ApiError, Lang, Problem};
+use keiyaku_kernel::error::{ApiError, Code, Lang, Problem};
 use keiyaku_kernel::store::StoreError;
 use keiyaku_kernel::validate::{Invalid, Rule};
 
@@ -71,13 +71,13 @@ impl ApiError for IntegrationsError {
             IntegrationsError::NotFound(_) => Problem::for_status(404, lang),
             IntegrationsError::Forbidden => Problem::new(
                 403,
-                "forbidden",
+                Code::Forbidden,
                 lang.pick("この操作はグループ管理者のみ行えます。", "Only group administrators can do this."),
             ),
             IntegrationsError::Invalid(list) => invalid_problem(list, lang),
             IntegrationsError::TooMany { max } => Problem::new(
                 409,
-                "too_many_webhooks",
+                Code::TooManyWebhooks,
                 lang.pick("Webhookの登録数が上限に達しています。", "The tenant has the most webhooks it may have."),
             )
             .with_detail(match lang {

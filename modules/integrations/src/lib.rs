@@ -29,6 +29,7 @@ pub use error::IntegrationsError;
 pub use events::{Event, EventPage, EventType};
 pub use webhooks::Webhook;
 
+use keiyaku_kernel::FieldCode;
 use keiyaku_kernel::Kernel;
 use keiyaku_kernel::context::Caller;
 use keiyaku_kernel::events::AuditObserver;
@@ -274,7 +275,7 @@ impl Integrations {
                 IntegrationsError::invalid(
                     "after",
                     Rule::Custom {
-                        code: "invalid_cursor",
+                        code: FieldCode::InvalidCursor,
                         ja: "カーソルの形式が正しくありません。".into(),
                         en: "This is not a cursor of the event feed.".into(),
                     },
@@ -288,7 +289,7 @@ impl Integrations {
                 return Err(IntegrationsError::invalid(
                     "limit",
                     Rule::Custom {
-                        code: "out_of_range",
+                        code: FieldCode::OutOfRange,
                         ja: format!("1から{EVENTS_PER_PAGE_MAX}までの数を指定してください。"),
                         en: format!("Use a number from 1 to {EVENTS_PER_PAGE_MAX}."),
                     },

@@ -3,6 +3,7 @@
 //! Checked when an endpoint is created and again before every delivery, which then connects
 //! only to the addresses checked (no second lookup an attacker's DNS could answer otherwise).
 
+use keiyaku_kernel::FieldCode;
 use keiyaku_kernel::validate::{Invalid, Rule};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -53,7 +54,7 @@ pub struct Target {
     pub port: u16,
 }
 
-fn refused(field: &str, ja: &str, en: &str, code: &'static str) -> Invalid {
+fn refused(field: &str, ja: &str, en: &str, code: FieldCode) -> Invalid {
     Invalid::new(field, Rule::Custom { code, ja: ja.into(), en: en.into() })
 }
 
@@ -62,7 +63,7 @@ fn private(field: &str) -> Invalid {
         field,
         "内部ネットワーク(ループバック・プライベート・リンクローカル)のアドレスには送信できません。",
         "Loopback, private and link-local addresses cannot be webhook targets.",
-        "private_target",
+        FieldCode::PrivateTarget,
     )
 }
 
@@ -82,7 +83,7 @@ pub fn parse(field: &str, raw: &str, allow_private: bool) -> Result<Target, Inva
             field,
             "http:// または https:// で始まるURLを入力してください。",
             "Enter a URL starting with http:// or https://.",
-            "invalid_url",
+            FieldCode::InvalidUrl,
         )
     };
     let url = url::Url::parse(raw).map_err(|_| bad_url())?;
@@ -94,7 +95,7 @@ pub fn parse(field: &str, raw: &str, allow_private: bool) -> Result<Target, Inva
             field,
             "URLにユーザー名やパスワードは含められません。",
             "A URL with a user name or password is not accepted.",
-            "invalid_url",
+            FieldCode::InvalidUrl,
         ));
     }
     let Some(host) = url.host() else { return Err(bad_url()) };
@@ -132,7 +133,7 @@ pub async fn resolve(field: &str, target: &Target, allow_private: bool) -> Resul
             field,
             "URLのホスト名を解決できません。",
             "The URL's host name cannot be resolved.",
-            "unresolvable_host",
+            FieldCode::UnresolvableHost,
         ));
     }
     if !allow_private && addrs.iter().any(|a| is_internal(a.ip())) {
@@ -173,7 +174,7 @@ mod tests {
         ];
         for url in refused {
             let e = parse("url", url, false).err();
-            assert_eq!(e.map(|e| e.rule.code()), Some("private_target"), "{url}");
+            assert_eq!(e.map(|e| e.rule.code()), Some(FieldCode::PrivateTarget), "{url}");
             assert!(parse("url", url, true).is_ok(), "{url} with allow_private_targets");
         }
         let allowed = [
@@ -201,10 +202,10 @@ mod tests {
             ("example.com/hook", "invalid_url"),
             ("https://user:pw@example.com/", "invalid_url"),
         ] {
-            assert_eq!(parse("url", url, false).err().map(|e| e.rule.code()), Some(code), "{url}");
+            assert_eq!(parse("url", url, false).err().map(|e| e.rule.code().as_str()), Some(code), "{url}");
         }
         let long = format!("https://example.com/{}", "a".repeat(URL_MAX));
-        assert_eq!(parse("url", &long, false).err().map(|e| e.rule.code()), Some("too_long"));
+        assert_eq!(parse("url", &long, false).err().map(|e| e.rule.code()), Some(FieldCode::TooLong));
     }
 
     #[tokio::test]
@@ -212,7 +213,7 @@ mod tests {
         // A name that resolves to loopback is refused like the literal.
         let t = parse("url", "http://localhost./", true).unwrap_or_else(|e| panic!("{e:?}"));
         let e = resolve("url", &t, false).await.err();
-        assert_eq!(e.map(|e| e.rule.code()), Some("private_target"));
+        assert_eq!(e.map(|e| e.rule.code()), Some(FieldCode::PrivateTarget));
         assert!(resolve("url", &t, true).await.is_ok());
     }
 }

@@ -5,7 +5,8 @@
 
 use crate::clock::rfc3339;
 use crate::context::Actor;
-use crate::error::{ApiError, Lang, Problem};
+use crate::error::FieldCode;
+use crate::error::{ApiError, Code, Lang, Problem};
 use crate::ids::new_id;
 use crate::store::{Read, StoreError, Table, Tx};
 use crate::validate::{Invalid, Rule, Validator, normalize_email};
@@ -224,7 +225,7 @@ impl ApiError for DirectoryError {
                     }
                     _ => ("既に登録されています。", "It already exists."),
                 };
-                let mut p = Problem::new(409, "conflict", lang.pick(ja, en));
+                let mut p = Problem::new(409, Code::Conflict, lang.pick(ja, en));
                 p.errors = vec![Invalid::new(*field, Rule::Duplicate).to_field_error(lang)];
                 p
             }
@@ -235,7 +236,7 @@ impl ApiError for DirectoryError {
                     Invalid::new(
                         "parent_group_id",
                         Rule::Custom {
-                            code: "cycle",
+                            code: FieldCode::Cycle,
                             ja: "グループを自分自身の配下には移動できません。".into(),
                             en: "A group cannot be moved below itself.".into(),
                         },
@@ -637,7 +638,7 @@ fn check_user_fields(v: &mut Validator, name: &str, email: &str, sub_emails: &[S
         v.fail(
             "sub_emails",
             Rule::Custom {
-                code: "too_many",
+                code: FieldCode::TooMany,
                 ja: "サブメールアドレスは5件までです。".into(),
                 en: "At most 5 sub e-mail addresses.".into(),
             },

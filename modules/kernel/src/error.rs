@@ -64,8 +64,188 @@ impl Lang {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldError {
     pub field: String,
-    pub code: String,
+    pub code: FieldCode,
     pub message: String,
+}
+
+/// Declares a closed set of codes: each member with its wire name, `ALL` in declaration
+/// order, parsing, display, comparison with text and serialisation as the name.
+macro_rules! codes {
+    ($(#[$outer:meta])* $ty:ident { $($member:ident = $name:literal,)* }) => {
+        $(#[$outer])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $ty {
+            $($member,)*
+        }
+
+        impl $ty {
+            /// Every code, in declaration order.
+            pub const ALL: &'static [$ty] = &[$($ty::$member,)*];
+
+            /// The wire name.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($ty::$member => $name,)*
+                }
+            }
+
+            /// The code whose wire name is `s`.
+            pub fn parse(s: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|c| c.as_str() == s)
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl PartialEq<&str> for $ty {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+
+        impl PartialEq<str> for $ty {
+            fn eq(&self, other: &str) -> bool {
+                self.as_str() == other
+            }
+        }
+
+        impl Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+    };
+}
+
+codes! {
+    /// The stable machine code of a problem: the one closed set every module's error table
+    /// answers with, and the enum of the Problem schema's `code` in the OpenAPI document.
+    /// A new code is added here first, so the API description lists it.
+    Code {
+        // The generic answers of each HTTP status (`Problem::for_status`).
+        BadRequest = "bad_request",
+        Unauthorized = "unauthorized",
+        Forbidden = "forbidden",
+        NotFound = "not_found",
+        MethodNotAllowed = "method_not_allowed",
+        NotAcceptable = "not_acceptable",
+        Conflict = "conflict",
+        PayloadTooLarge = "payload_too_large",
+        UnsupportedMediaType = "unsupported_media_type",
+        ValidationFailed = "validation_failed",
+        RateLimited = "rate_limited",
+        InternalError = "internal_error",
+        // Logging in and two-factor authentication.
+        InvalidCredentials = "invalid_credentials",
+        PasswordChangeRequired = "password_change_required",
+        CodeInvalid = "code_invalid",
+        ChallengeInvalid = "challenge_invalid",
+        TotpEnrollmentRequired = "totp_enrollment_required",
+        TotpNotEnrolled = "totp_not_enrolled",
+        // The certificate PIN.
+        PinInvalid = "pin_invalid",
+        PinLocked = "pin_locked",
+        PinNotSet = "pin_not_set",
+        // Signing for oneself and for a principal.
+        NotSigner = "not_signer",
+        PrincipalSuspended = "principal_suspended",
+        MandatePending = "mandate_pending",
+        MandateExceeded = "mandate_exceeded",
+        StepUpRequired = "step_up_required",
+        CertificateNotUsable = "certificate_not_usable",
+        TsaUnavailable = "tsa_unavailable",
+        // Certificate applications, orders and imports.
+        LinkExpired = "link_expired",
+        OrdersClosed = "orders_closed",
+        Pkcs12Invalid = "pkcs12_invalid",
+        Pkcs12Unsupported = "pkcs12_unsupported",
+        PasswordInvalid = "password_invalid",
+        KeyMissing = "key_missing",
+        KeyUnsupported = "key_unsupported",
+        KeyMismatch = "key_mismatch",
+        CertificateExpired = "certificate_expired",
+        CertificateNotYetValid = "certificate_not_yet_valid",
+        KeyUsageInvalid = "key_usage_invalid",
+        ChainIncomplete = "chain_incomplete",
+        ChainInvalid = "chain_invalid",
+        CrlInvalid = "crl_invalid",
+        RevocationUnavailable = "revocation_unavailable",
+        CertificateRevoked = "certificate_revoked",
+        CertificateExists = "certificate_exists",
+        FileTooLarge = "file_too_large",
+        // Integrations.
+        TooManyWebhooks = "too_many_webhooks",
+    }
+}
+
+codes! {
+    /// The stable machine code of one invalid field (`errors[].code` of a 422 or 409).
+    FieldCode {
+        Required = "required",
+        TooLong = "too_long",
+        TooShort = "too_short",
+        InvalidEmail = "invalid_email",
+        InvalidCharacters = "invalid_characters",
+        UnknownValue = "unknown_value",
+        Duplicate = "duplicate",
+        Mismatch = "mismatch",
+        InvalidDate = "invalid_date",
+        InvalidDatetime = "invalid_datetime",
+        InvalidMonth = "invalid_month",
+        InvalidRange = "invalid_range",
+        OutOfRange = "out_of_range",
+        InvalidCursor = "invalid_cursor",
+        InvalidBase64 = "invalid_base64",
+        NotANumber = "not_a_number",
+        InvalidQuantity = "invalid_quantity",
+        TooMany = "too_many",
+        Cycle = "cycle",
+        SelfReference = "self",
+        Inactive = "inactive",
+        RootGroup = "root_group",
+        OtherCompany = "other_company",
+        OwnerOnly = "owner_only",
+        NotTheSigner = "not_the_signer",
+        NotSigner = "not_signer",
+        WrongPassword = "wrong_password",
+        LettersAndDigits = "letters_and_digits",
+        ContainsUserId = "contains_user_id",
+        CommonPassword = "common_password",
+        SameAsCurrent = "same_as_current",
+        ConsentRequired = "consent_required",
+        CaptchaMismatch = "captcha_mismatch",
+        WrongEnterpriseCode = "wrong_enterprise_code",
+        UnknownTicket = "unknown_ticket",
+        TicketNotReleased = "ticket_not_released",
+        HolderMismatch = "holder_mismatch",
+        DetailsMissing = "details_missing",
+        NoTickets = "no_tickets",
+        BeforePublish = "before_publish",
+        PositionFixed = "position_fixed",
+        InvalidRoute = "invalid_route",
+        SignedPdfModified = "signed_pdf_modified",
+        PayloadTooLarge = "payload_too_large",
+        FileTooLarge = "file_too_large",
+        UnsupportedFile = "unsupported_file",
+        InvalidFileName = "invalid_file_name",
+        BranchName = "branch_name",
+        DisplayNameFormat = "display_name_format",
+        FullWidthOnly = "full_width_only",
+        NoSpaces = "no_spaces",
+        InvalidPhone = "invalid_phone",
+        InvalidPin = "invalid_pin",
+        InvalidPostalCode = "invalid_postal_code",
+        NotJisX0208 = "not_jis_x0208",
+        // A page shows a refusal of the whole form beside the field it concerns.
+        Refused = "refused",
+        PrivateTarget = "private_target",
+        InvalidUrl = "invalid_url",
+        UnresolvableHost = "unresolvable_host",
+    }
 }
 
 /// A problem+json body.
@@ -77,7 +257,7 @@ pub struct Problem {
     pub status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
-    pub code: String,
+    pub code: Code,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
     /// Seconds after which a retry may succeed (rate limiting); sent as `Retry-After` too.
@@ -86,13 +266,13 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub fn new(status: u16, code: &str, title: impl Into<String>) -> Self {
+    pub fn new(status: u16, code: Code, title: impl Into<String>) -> Self {
         Self {
             type_: format!("https://keiyaku.invalid/problems/{code}"),
             title: title.into(),
             status,
             detail: None,
-            code: code.to_string(),
+            code,
             errors: Vec::new(),
             retry_after: None,
         }
@@ -107,25 +287,25 @@ impl Problem {
     /// unparsable JSON, missing fields, unknown routes, oversized bodies).
     pub fn for_status(status: u16, lang: Lang) -> Self {
         let (code, ja, en) = match status {
-            400 => ("bad_request", "リクエストの形式が正しくありません。", "The request is malformed."),
-            401 => ("unauthorized", "ログインが必要です。", "Authentication is required."),
-            403 => ("forbidden", "この操作を行う権限がありません。", "You are not allowed to do this."),
-            404 => ("not_found", "お探しのものは見つかりませんでした。", "Not found."),
-            405 => ("method_not_allowed", "この操作はできません。", "This method is not allowed here."),
-            406 => ("not_acceptable", "応答の形式が受け付けられません。", "Not acceptable."),
-            409 => ("conflict", "既に登録されています。", "It already exists."),
-            413 => ("payload_too_large", "送信されたデータが大きすぎます。", "The request body is too large."),
+            400 => (Code::BadRequest, "リクエストの形式が正しくありません。", "The request is malformed."),
+            401 => (Code::Unauthorized, "ログインが必要です。", "Authentication is required."),
+            403 => (Code::Forbidden, "この操作を行う権限がありません。", "You are not allowed to do this."),
+            404 => (Code::NotFound, "お探しのものは見つかりませんでした。", "Not found."),
+            405 => (Code::MethodNotAllowed, "この操作はできません。", "This method is not allowed here."),
+            406 => (Code::NotAcceptable, "応答の形式が受け付けられません。", "Not acceptable."),
+            409 => (Code::Conflict, "既に登録されています。", "It already exists."),
+            413 => (Code::PayloadTooLarge, "送信されたデータが大きすぎます。", "The request body is too large."),
             415 => {
-                ("unsupported_media_type", "送信されたデータの形式に対応していません。", "Unsupported content type.")
+                (Code::UnsupportedMediaType, "送信されたデータの形式に対応していません。", "Unsupported content type.")
             }
-            422 => ("validation_failed", "入力内容に誤りがあります。", "Some fields are invalid."),
+            422 => (Code::ValidationFailed, "入力内容に誤りがあります。", "Some fields are invalid."),
             429 => (
-                "rate_limited",
+                Code::RateLimited,
                 "試行回数が多すぎます。しばらくしてから再度お試しください。",
                 "Too many attempts. Please try again later.",
             ),
-            s if s >= 500 => ("internal_error", "システムエラーが発生しました。", "An internal error occurred."),
-            _ => ("bad_request", "リクエストを処理できません。", "The request cannot be processed."),
+            s if s >= 500 => (Code::InternalError, "システムエラーが発生しました。", "An internal error occurred."),
+            _ => (Code::BadRequest, "リクエストを処理できません。", "The request cannot be processed."),
         };
         Problem::new(status, code, lang.pick(ja, en))
     }
@@ -161,12 +341,43 @@ mod tests {
         }
     }
 
+    /// Each code set names its members once, in lower snake case, and parses its own names.
+    fn names_are_unique_snake_case<C: Copy + PartialEq + std::fmt::Debug>(
+        all: &[C],
+        name: fn(C) -> &'static str,
+        parse: fn(&str) -> Option<C>,
+    ) {
+        let mut seen = std::collections::HashSet::new();
+        for &c in all {
+            let n = name(c);
+            assert!(seen.insert(n), "{n} twice");
+            assert!(
+                !n.is_empty() && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "{n}"
+            );
+            assert_eq!(parse(n), Some(c));
+        }
+        assert_eq!(parse("no_such_code"), None);
+    }
+
+    #[test]
+    fn code_sets_are_closed_and_named_once() {
+        names_are_unique_snake_case(Code::ALL, Code::as_str, Code::parse);
+        names_are_unique_snake_case(FieldCode::ALL, FieldCode::as_str, FieldCode::parse);
+        let p = Problem::new(403, Code::PinLocked, "t");
+        assert_eq!(p.type_, "https://keiyaku.invalid/problems/pin_locked");
+        assert_eq!(
+            serde_json::to_value(&p).ok().and_then(|v| v["code"].as_str().map(String::from)).as_deref(),
+            Some("pin_locked")
+        );
+    }
+
     #[test]
     fn generic_problems_never_leak_and_have_codes() {
         for s in [400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500] {
             let p = Problem::for_status(s, Lang::En);
             assert_eq!(p.status, s);
-            assert!(!p.code.is_empty());
+            assert!(!p.code.as_str().is_empty());
         }
     }
 }

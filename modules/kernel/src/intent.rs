@@ -9,7 +9,7 @@
 //! committed, the act is not performed).
 
 use crate::context::Actor;
-use crate::error::{Lang, Problem};
+use crate::error::{Code, Lang, Problem};
 use crate::store::{ReadTx, StoreError, Tx};
 
 /// How many wrong PINs in a row lock a certificate's signing.
@@ -27,27 +27,29 @@ pub enum PinRefusal {
 }
 
 impl PinRefusal {
-    pub fn code(self) -> &'static str {
+    pub fn code(self) -> Code {
         match self {
-            PinRefusal::Invalid { .. } => "pin_invalid",
-            PinRefusal::Locked => "pin_locked",
-            PinRefusal::NotSet => "pin_not_set",
+            PinRefusal::Invalid { .. } => Code::PinInvalid,
+            PinRefusal::Locked => Code::PinLocked,
+            PinRefusal::NotSet => Code::PinNotSet,
         }
     }
 
     pub fn problem(self, lang: Lang) -> Problem {
         match self {
-            PinRefusal::Invalid { remaining } => {
-                Problem::new(403, "pin_invalid", lang.pick("PINコードが正しくありません。", "The PIN is not correct."))
-                    .with_detail(match lang {
-                        Lang::Ja => format!("あと{remaining}回間違えると、この証明書での署名はロックされます。"),
-                        Lang::En => format!("{remaining} more wrong PINs lock signing with this certificate."),
-                    })
-            }
+            PinRefusal::Invalid { remaining } => Problem::new(
+                403,
+                Code::PinInvalid,
+                lang.pick("PINコードが正しくありません。", "The PIN is not correct."),
+            )
+            .with_detail(match lang {
+                Lang::Ja => format!("あと{remaining}回間違えると、この証明書での署名はロックされます。"),
+                Lang::En => format!("{remaining} more wrong PINs lock signing with this certificate."),
+            }),
             PinRefusal::Locked => {
                 Problem::new(
                     403,
-                    "pin_locked",
+                    Code::PinLocked,
                     lang.pick(
                         "PINコードを続けて間違えたため、この証明書での署名はロックされています。",
                         "Signing with this certificate is locked after too many wrong PINs.",
@@ -60,7 +62,7 @@ impl PinRefusal {
             }
             PinRefusal::NotSet => Problem::new(
                 403,
-                "pin_not_set",
+                Code::PinNotSet,
                 lang.pick(
                     "この証明書にはPINコードが登録されていません。",
                     "No PIN is registered for this certificate.",

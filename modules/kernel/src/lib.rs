@@ -31,7 +31,7 @@ pub mod waiting;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
 pub use context::{Actor, Caller};
-pub use error::{FieldError, Lang, Problem};
+pub use error::{Code, FieldCode, FieldError, Lang, Problem};
 pub use module::Module;
 pub use store::{ReadTx, Store, StoreError, Table, Tx};
 

@@ -1,5 +1,6 @@
 //! `?page=&per_page=` of the lists, checked, and one page of results.
 
+use crate::error::FieldCode;
 use crate::validate::{Invalid, Rule};
 
 pub const PER_PAGE_DEFAULT: usize = 50;
@@ -20,7 +21,7 @@ impl Default for Paging {
 
 fn range(min: i64, max: i64) -> Rule {
     Rule::Custom {
-        code: "out_of_range",
+        code: FieldCode::OutOfRange,
         ja: format!("{min}〜{max}の範囲で指定してください。"),
         en: format!("Use a value from {min} to {max}."),
     }

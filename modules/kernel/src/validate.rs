@@ -1,7 +1,7 @@
 //! Field validation shared by every module: rules collect into one [`Invalid`] list that is
 //! rendered as `errors[]` of a 422 problem in the caller's language.
 
-use crate::error::{FieldError, Lang};
+use crate::error::{FieldCode, FieldError, Lang};
 
 /// Why a field is invalid.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,24 +25,24 @@ pub enum Rule {
     Duplicate,
     Mismatch,
     Custom {
-        code: &'static str,
+        code: FieldCode,
         ja: String,
         en: String,
     },
 }
 
 impl Rule {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> FieldCode {
         match self {
-            Rule::Required => "required",
-            Rule::TooLong { .. } => "too_long",
-            Rule::TooShort { .. } => "too_short",
-            Rule::Email => "invalid_email",
-            Rule::Charset { .. } => "invalid_characters",
-            Rule::Unknown { .. } => "unknown_value",
-            Rule::Duplicate => "duplicate",
-            Rule::Mismatch => "mismatch",
-            Rule::Custom { code, .. } => code,
+            Rule::Required => FieldCode::Required,
+            Rule::TooLong { .. } => FieldCode::TooLong,
+            Rule::TooShort { .. } => FieldCode::TooShort,
+            Rule::Email => FieldCode::InvalidEmail,
+            Rule::Charset { .. } => FieldCode::InvalidCharacters,
+            Rule::Unknown { .. } => FieldCode::UnknownValue,
+            Rule::Duplicate => FieldCode::Duplicate,
+            Rule::Mismatch => FieldCode::Mismatch,
+            Rule::Custom { code, .. } => *code,
         }
     }
 
@@ -83,7 +83,7 @@ impl Invalid {
     }
 
     pub fn to_field_error(&self, lang: Lang) -> FieldError {
-        FieldError { field: self.field.clone(), code: self.rule.code().to_string(), message: self.rule.message(lang) }
+        FieldError { field: self.field.clone(), code: self.rule.code(), message: self.rule.message(lang) }
     }
 }
 
@@ -118,7 +118,7 @@ impl Validator {
             self.fail(
                 field,
                 Rule::Custom {
-                    code: "invalid_characters",
+                    code: FieldCode::InvalidCharacters,
                     ja: "制御文字は使用できません。".into(),
                     en: "Control characters are not allowed.".into(),
                 },

@@ -1,7 +1,7 @@
 //! The one error type of the support module: one stable problem `code` per variant.
 
 use keiyaku_kernel::directory::invalid_problem;
-use keiyaku_kernel::error::{ApiError, Lang, Problem};
+use keiyaku_kernel::error::{ApiError, Code, Lang, Problem};
 use keiyaku_kernel::store::StoreError;
 use keiyaku_kernel::validate::{Invalid, Rule};
 
@@ -82,7 +82,7 @@ impl ApiError for SupportError {
             SupportError::NotFound(_) => Problem::for_status(404, lang),
             SupportError::Forbidden => Problem::new(
                 403,
-                "forbidden",
+                Code::Forbidden,
                 lang.pick(
                     "この操作はサービスオーナーのグループ管理者のみ行えます。",
                     "Only group administrators of the service owner can do this.",
@@ -91,16 +91,20 @@ impl ApiError for SupportError {
             SupportError::Invalid(list) => invalid_problem(list, lang),
             SupportError::TooLarge { max } => {
                 let size = mib(*max);
-                Problem::new(413, "payload_too_large", lang.pick("ファイルが大きすぎます。", "The file is too large."))
-                    .with_detail(match lang {
-                        Lang::Ja => format!("アップロードできるファイルは{size}MBまでです。"),
-                        Lang::En => format!("Files of up to {size} MB can be uploaded."),
-                    })
+                Problem::new(
+                    413,
+                    Code::PayloadTooLarge,
+                    lang.pick("ファイルが大きすぎます。", "The file is too large."),
+                )
+                .with_detail(match lang {
+                    Lang::Ja => format!("アップロードできるファイルは{size}MBまでです。"),
+                    Lang::En => format!("Files of up to {size} MB can be uploaded."),
+                })
             }
             SupportError::Unsupported { expected } => {
                 let p = Problem::new(
                     415,
-                    "unsupported_media_type",
+                    Code::UnsupportedMediaType,
                     lang.pick("このファイルの形式には対応していません。", "This kind of file is not supported."),
                 );
                 match expected {

@@ -3,6 +3,7 @@
 
 use crate::SupportError;
 use jiff::Timestamp;
+use keiyaku_kernel::FieldCode;
 use keiyaku_kernel::clock::tokyo;
 use keiyaku_kernel::context::Actor;
 use keiyaku_kernel::error::Lang;
@@ -110,7 +111,7 @@ pub fn parse_time(s: &str) -> Option<Timestamp> {
 
 fn bad_time() -> Rule {
     Rule::Custom {
-        code: "invalid_datetime",
+        code: FieldCode::InvalidDatetime,
         ja: "日時の形式が正しくありません(例: 2026-12-01T09:00+09:00)。".into(),
         en: "This is not a valid date and time (e.g. 2026-12-01T09:00+09:00).".into(),
     }
@@ -127,7 +128,7 @@ fn check_body(v: &mut Validator, field: &str, body: &str, max: usize) {
         v.fail(
             field,
             Rule::Custom {
-                code: "invalid_characters",
+                code: FieldCode::InvalidCharacters,
                 ja: "制御文字は使用できません。".into(),
                 en: "Control characters are not allowed.".into(),
             },
@@ -166,7 +167,7 @@ pub fn validate(input: &NoticeInput, tenant: &str, created_by: &str, now: Timest
         v.fail(
             "expire_at",
             Rule::Custom {
-                code: "before_publish",
+                code: FieldCode::BeforePublish,
                 ja: "掲載終了日時は掲載開始日時より後にしてください。".into(),
                 en: "The end must be after the start of publication.".into(),
             },

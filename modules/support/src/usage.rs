@@ -6,6 +6,7 @@
 use crate::SupportError;
 use crate::policy::UsageScope;
 use jiff::Timestamp;
+use keiyaku_kernel::FieldCode;
 use keiyaku_kernel::audit::{self, AuditRecord};
 use keiyaku_kernel::clock::tokyo;
 use keiyaku_kernel::context::ActorKind;
@@ -30,7 +31,7 @@ impl Month {
             SupportError::invalid(
                 "month",
                 Rule::Custom {
-                    code: "invalid_month",
+                    code: FieldCode::InvalidMonth,
                     ja: "年月は YYYY-MM の形式で指定してください(例: 2026-11)。".into(),
                     en: "Give the month as YYYY-MM (e.g. 2026-11).".into(),
                 },

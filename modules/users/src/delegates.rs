@@ -21,6 +21,7 @@ use crate::error::UsersError;
 use crate::mails;
 use crate::scope::{self, Decision, Op, Target, require};
 use jiff::civil::Date;
+use keiyaku_kernel::FieldCode;
 use keiyaku_kernel::clock::rfc3339;
 use keiyaku_kernel::context::{Actor, Caller};
 use keiyaku_kernel::directory::{self, Company, Role, User, UserStatus};
@@ -245,7 +246,7 @@ fn limits_of(v: &mut Vec<Invalid>, input: &AddInput) -> Limits {
                 v.push(Invalid::new(
                     "valid_until",
                     Rule::Custom {
-                        code: "invalid_date",
+                        code: FieldCode::InvalidDate,
                         ja: "YYYY-MM-DDの形式で正しい日付を入力してください。".into(),
                         en: "Enter a valid date as YYYY-MM-DD.".into(),
                     },
@@ -258,7 +259,7 @@ fn limits_of(v: &mut Vec<Invalid>, input: &AddInput) -> Limits {
         v.push(Invalid::new(
             "max_amount",
             Rule::Custom {
-                code: "out_of_range",
+                code: FieldCode::OutOfRange,
                 ja: "0〜1兆円の範囲で入力してください。".into(),
                 en: "Use an amount from 0 to 1 trillion yen.".into(),
             },
@@ -325,7 +326,7 @@ pub fn plan_add(
             invalid.push(Invalid::new(
                 field,
                 Rule::Custom {
-                    code: "self",
+                    code: FieldCode::SelfReference,
                     ja: "署名者本人は代行ユーザーにできません。".into(),
                     en: "A signer cannot be their own delegate.".into(),
                 },
@@ -334,7 +335,7 @@ pub fn plan_add(
             invalid.push(Invalid::new(
                 field,
                 Rule::Custom {
-                    code: "inactive",
+                    code: FieldCode::Inactive,
                     ja: format!("{}は利用停止中のため代行ユーザーにできません。", user.user_id),
                     en: format!("{} is suspended and cannot be a delegate.", user.user_id),
                 },
@@ -428,7 +429,7 @@ fn signer_url(base_url: &str, tenant: &str, signer: &str) -> String {
 
 pub(crate) fn only_the_signer() -> Rule {
     Rule::Custom {
-        code: "not_the_signer",
+        code: FieldCode::NotTheSigner,
         ja: "委任をPINコードで確認できるのは署名者本人だけです。".into(),
         en: "Only the signer confirms a mandate with their PIN.".into(),
     }
@@ -573,7 +574,7 @@ pub fn get_mandate(
 
 fn too_many(max: usize) -> Rule {
     Rule::Custom {
-        code: "too_many",
+        code: FieldCode::TooMany,
         ja: format!("代行ユーザーは{max}人までです。"),
         en: format!("At most {max} delegates."),
     }

@@ -1,7 +1,8 @@
 //! The one error type of the users module: one stable problem `code` per variant.
 
+use keiyaku_kernel::FieldCode;
 use keiyaku_kernel::directory::{DirectoryError, invalid_problem};
-use keiyaku_kernel::error::{ApiError, Lang, Problem};
+use keiyaku_kernel::error::{ApiError, Code, Lang, Problem};
 use keiyaku_kernel::intent::{IntentError, PinRefusal};
 use keiyaku_kernel::store::StoreError;
 use keiyaku_kernel::validate::{Invalid, Rule};
@@ -94,7 +95,7 @@ impl From<DirectoryError> for UsersError {
 
 pub(crate) fn cycle_rule() -> Rule {
     Rule::Custom {
-        code: "cycle",
+        code: FieldCode::Cycle,
         ja: "グループを自分自身またはその配下のグループの下には移動できません。".into(),
         en: "A group cannot be moved below itself or one of its own subgroups.".into(),
     }
@@ -131,14 +132,14 @@ impl ApiError for UsersError {
             UsersError::Forbidden => Problem::for_status(403, lang),
             UsersError::Conflict(list) => {
                 let first = list.first().map(|i| i.field.as_str()).unwrap_or("");
-                let mut p = Problem::new(409, "conflict", conflict_title(first, lang));
+                let mut p = Problem::new(409, Code::Conflict, conflict_title(first, lang));
                 p.errors = list.iter().map(|i| i.to_field_error(lang)).collect();
                 p
             }
             UsersError::Invalid(list) => invalid_problem(list, lang),
             UsersError::NotSigner => Problem::new(
                 422,
-                "not_signer",
+                Code::NotSigner,
                 lang.pick("署名者ではないユーザーには代行ユーザーを設定できません。", "Only signers have delegates."),
             ),
             UsersError::Pin(p) => p.problem(lang),
@@ -148,12 +149,12 @@ impl ApiError for UsersError {
             },
             UsersError::AlreadyConfirmed => Problem::new(
                 409,
-                "conflict",
+                Code::Conflict,
                 lang.pick("この委任は既に確認済みです。", "This mandate has already been confirmed."),
             ),
             UsersError::SealFixed => Problem::new(
                 405,
-                "method_not_allowed",
+                Code::MethodNotAllowed,
                 lang.pick(
                     "印影は固定のため、変更・削除はできません。",
                     "The seal is fixed: it cannot be replaced or deleted.",
@@ -181,8 +182,8 @@ mod tests {
             UsersError::Pin(PinRefusal::Invalid { remaining: 3 }),
             UsersError::Pin(PinRefusal::Locked),
             UsersError::NotUsable(Box::new((
-                Problem::new(409, "certificate_not_usable", "x"),
-                Problem::new(409, "certificate_not_usable", "x"),
+                Problem::new(409, Code::CertificateNotUsable, "x"),
+                Problem::new(409, Code::CertificateNotUsable, "x"),
             ))),
             UsersError::AlreadyConfirmed,
         ];
@@ -190,7 +191,7 @@ mod tests {
             for lang in [Lang::Ja, Lang::En] {
                 let p = e.problem(lang);
                 assert_eq!(p.status, e.status(), "{e}");
-                assert!(!p.code.is_empty());
+                assert!(!p.code.as_str().is_empty());
                 assert!(!p.title.is_empty());
             }
         }

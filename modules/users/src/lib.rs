@@ -91,7 +91,7 @@ impl Users {
             let p = |lang| {
                 keiyaku_kernel::Problem::new(
                     409,
-                    "certificate_not_usable",
+                    keiyaku_kernel::Code::CertificateNotUsable,
                     keiyaku_kernel::Lang::pick(
                         lang,
                         "証明書の機能が有効ではありません。",

@@ -8,6 +8,7 @@ use crate::scope::{self, Op, Target, require};
 use crate::search::{self, TenantIndex};
 use crate::{delegates, ids, seal};
 use jiff::Timestamp;
+use keiyaku_kernel::FieldCode;
 use keiyaku_kernel::Kernel;
 use keiyaku_kernel::context::Caller;
 use keiyaku_kernel::directory::{
@@ -225,7 +226,7 @@ pub fn update_group(
                 v.fail(
                     "parent_group_id",
                     Rule::Custom {
-                        code: "root_group",
+                        code: FieldCode::RootGroup,
                         ja: "会社のルートグループは移動できません。".into(),
                         en: "A company's root group cannot be moved.".into(),
                     },
@@ -235,7 +236,7 @@ pub fn update_group(
                 v.fail(
                     "parent_group_id",
                     Rule::Custom {
-                        code: "other_company",
+                        code: FieldCode::OtherCompany,
                         ja: "他の会社のグループの下には移動できません。".into(),
                         en: "A group cannot be moved into another company.".into(),
                     },
@@ -352,7 +353,7 @@ fn check_fields(v: &mut Validator, name: &str, email: &str, sub_emails: &[String
         v.fail(
             "sub_emails",
             Rule::Custom {
-                code: "too_many",
+                code: FieldCode::TooMany,
                 ja: format!("サブメールアドレスは{MAX_SUB_EMAILS}件までです。"),
                 en: format!("At most {MAX_SUB_EMAILS} sub e-mail addresses."),
             },
@@ -373,7 +374,9 @@ fn parse_role_names(v: &mut Validator, names: &[String]) -> Vec<Role> {
         v.fail(
             "roles",
             Rule::Custom {
-                code: "too_many", ja: "権限の指定が多すぎます。".into(), en: "Too many roles.".into()
+                code: FieldCode::TooMany,
+                ja: "権限の指定が多すぎます。".into(),
+                en: "Too many roles.".into(),
             },
         );
         return Vec::new();
@@ -393,7 +396,7 @@ fn check_owner_only(v: &mut Validator, company: &Company, roles: &[Role]) {
         v.fail(
             "roles",
             Rule::Custom {
-                code: "owner_only",
+                code: FieldCode::OwnerOnly,
                 ja: "管理部はサービスオーナーのユーザーにのみ設定できます。".into(),
                 en: "Administration is for users of the service owner only.".into(),
             },

@@ -307,7 +307,7 @@ fn delegates_rules() {
     // Self, unknown, another company's user (reported as unknown), a repeated ID.
     let r = as_signer(&["A1533602", "NOBODY", "HX000002", "A1533601", "A1533601"]);
     let Err(UsersError::Invalid(list)) = r else { panic!("{r:?}") };
-    let codes: Vec<(&str, &str)> = list.iter().map(|i| (i.field.as_str(), i.rule.code())).collect();
+    let codes: Vec<(&str, &str)> = list.iter().map(|i| (i.field.as_str(), i.rule.code().as_str())).collect();
     assert_eq!(
         codes,
         [

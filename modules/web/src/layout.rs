@@ -524,6 +524,7 @@ mod shell {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use keiyaku_kernel::FieldCode;
 
     fn pc(lang: Lang, path: &str, query: &str) -> PageCtx {
         PageCtx::new(lang, None, path, query, None)
@@ -557,7 +558,7 @@ mod tests {
         assert!(html.contains("role=\"alert\""));
         let errs = vec![FieldError {
             field: "new_password".into(),
-            code: "too_short".into(),
+            code: FieldCode::TooShort,
             message: "8文字以上で入力してください。<".into(),
         }];
         let fe = field_errors(&errs, "new_password").into_string();

@@ -12,6 +12,7 @@ use keiyaku_certs::certificates;
 use keiyaku_certs::error::CertsError;
 use keiyaku_certs::model::{AppStatus, ApplicantKind, Application, Billing, CertRecord, Delivery, Order};
 use keiyaku_certs::orders::OrderInput;
+use keiyaku_kernel::FieldCode;
 use keiyaku_kernel::clock::rfc3339;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Binary, Json};
@@ -570,7 +571,7 @@ fn decode_upload(u: Option<UploadBody>) -> Result<Option<Upload>, CertsError> {
                 CertsError::invalid(
                     "id_document",
                     keiyaku_kernel::validate::Rule::Custom {
-                        code: "invalid_base64",
+                        code: FieldCode::InvalidBase64,
                         ja: "ファイルの内容(base64)を読み取れません。".into(),
                         en: "The file content is not valid base64.".into(),
                     },

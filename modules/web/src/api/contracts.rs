@@ -13,6 +13,7 @@ use keiyaku_contracts::search::{Order, SortKey};
 use keiyaku_contracts::{
     ContractView, Contracts, ContractsError, NewContract, NewDocument, RouteStepInput, SearchInput, SignInput,
 };
+use keiyaku_kernel::FieldCode;
 use keiyaku_kernel::Lang;
 use keiyaku_kernel::clock::rfc3339;
 use keiyaku_kernel::directory::Role;
@@ -764,7 +765,9 @@ fn decode_pdf(field: &str, name: String, content: &str) -> Result<NewDocument, C
         ContractsError::invalid(
             format!("{field}.content_base64"),
             Rule::Custom {
-                code: "invalid_base64", ja: "base64で指定してください。".into(), en: "Use base64.".into()
+                code: FieldCode::InvalidBase64,
+                ja: "base64で指定してください。".into(),
+                en: "Use base64.".into(),
             },
         )
     })?;

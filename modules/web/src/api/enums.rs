@@ -43,6 +43,25 @@ closed!(
     keiyaku_kernel::directory::UserStatus,
     keiyaku_kernel::waiting::WaitingLine,
 );
+/// Makes the kernel's code sets (whose `ALL` is a slice) [`Closed`].
+macro_rules! closed_codes {
+    ($($ty:ty),*) => {
+        $(
+            impl Closed for $ty {
+                fn all() -> &'static [Self] {
+                    <$ty>::ALL
+                }
+
+                fn name(self) -> &'static str {
+                    self.as_str()
+                }
+            }
+        )*
+    };
+}
+
+closed_codes!(keiyaku_kernel::Code, keiyaku_kernel::FieldCode);
+
 #[cfg(feature = "users")]
 closed!(keiyaku_users::delegates::MandateState);
 #[cfg(feature = "certs")]
@@ -206,6 +225,8 @@ mod tests {
 
     #[test]
     fn kernel_sets_round_trip() {
+        round_trips::<keiyaku_kernel::Code>();
+        round_trips::<keiyaku_kernel::FieldCode>();
         round_trips::<keiyaku_kernel::doc_type::DocType>();
         round_trips::<keiyaku_kernel::directory::Role>();
         round_trips::<keiyaku_kernel::directory::UserStatus>();

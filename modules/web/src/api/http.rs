@@ -2,7 +2,8 @@
 //! (language, client address) and the middleware that turns every error of the API into a
 //! problem. Business code never imports this; handlers and the binary do.
 
-use keiyaku_kernel::error::{ApiError, FieldError, Lang, Problem};
+use super::enums::OneOf;
+use keiyaku_kernel::error::{ApiError, Code, FieldCode, FieldError, Lang, Problem};
 use poem::http::{HeaderValue, StatusCode, header};
 use poem::{Endpoint, FromRequest, IntoResponse, Middleware, Request, RequestBody, Response};
 use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
@@ -21,8 +22,8 @@ pub struct ProblemSchema {
     pub status: u16,
     #[oai(skip_serializing_if_is_none)]
     pub detail: Option<String>,
-    /// Stable machine code, e.g. `invalid_credentials`, `validation_failed`.
-    pub code: String,
+    /// Stable machine code: what happened, for a program to act on (the title is for people).
+    pub code: OneOf<Code>,
     #[oai(skip_serializing_if_is_none)]
     pub errors: Option<Vec<FieldErrorSchema>>,
     #[oai(skip_serializing_if_is_none)]
@@ -33,7 +34,8 @@ pub struct ProblemSchema {
 #[oai(skip_serializing_if_is_none, rename = "FieldError")]
 pub struct FieldErrorSchema {
     pub field: String,
-    pub code: String,
+    /// Stable machine code of what is wrong with the field.
+    pub code: OneOf<FieldCode>,
     pub message: String,
 }
 

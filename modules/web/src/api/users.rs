@@ -520,11 +520,11 @@ fn seal_fixed(ctx: &Ctx) -> SealFixed {
             title: p.title,
             status: p.status,
             detail: p.detail,
-            code: p.code,
+            code: p.code.into(),
             errors: (!p.errors.is_empty()).then(|| {
                 p.errors
                     .into_iter()
-                    .map(|e| FieldErrorSchema { field: e.field, code: e.code, message: e.message })
+                    .map(|e| FieldErrorSchema { field: e.field, code: e.code.into(), message: e.message })
                     .collect()
             }),
             retry_after: p.retry_after,

@@ -1,4 +1,5 @@
 use crate::layout::PageCtx;
+use keiyaku_kernel::FieldCode;
 use keiyaku_kernel::error::FieldError;
 use keiyaku_kernel::validate::{Invalid, Rule};
 use serde::Deserialize;
@@ -60,7 +61,7 @@ pub(super) fn check_password_form(form: &PasswordForm, pc: &PageCtx) -> Vec<Fiel
         invalid.push(Invalid::new(
             "new_password_confirm",
             Rule::Custom {
-                code: "mismatch",
+                code: FieldCode::Mismatch,
                 ja: "新しいパスワードと確認用のパスワードが一致しません。".into(),
                 en: "The two new passwords do not match.".into(),
             },

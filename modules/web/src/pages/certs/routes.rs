@@ -18,6 +18,7 @@ use keiyaku_certs::captcha::CaptchaAnswer;
 use keiyaku_certs::model::{ApplicantKind, Application, Delivery};
 use keiyaku_certs::orders::{self};
 use keiyaku_certs::{Certs, CertsError};
+use keiyaku_kernel::FieldCode;
 use keiyaku_kernel::clock;
 use keiyaku_kernel::directory::Tenant;
 use keiyaku_kernel::error::{ApiError, FieldError};
@@ -369,7 +370,7 @@ pub(super) async fn applicant_post(
                 if p.status >= 500 {
                     return Ok(layout::server_error(&pc, &e));
                 }
-                vec![FieldError { field: "ticket".into(), code: p.code.clone(), message: p.title.clone() }]
+                vec![FieldError { field: "ticket".into(), code: FieldCode::Refused, message: p.title.clone() }]
             }
         },
     };
@@ -403,7 +404,7 @@ pub(super) async fn apply_register(
             Invalid::new(
                 "consent",
                 Rule::Custom {
-                    code: "consent_required",
+                    code: FieldCode::ConsentRequired,
                     ja: "利用者の義務と個人情報の取扱いに同意してください。".into(),
                     en: "Please agree to the obligations and the handling of personal data.".into(),
                 },

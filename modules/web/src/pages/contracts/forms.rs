@@ -3,6 +3,7 @@ use crate::Web;
 use crate::query::{Pairs, enc};
 use keiyaku_contracts::route::DEFAULT as DEFAULT_ROUTE;
 use keiyaku_contracts::{NewContract, NewDocument, RouteStepInput, SearchInput};
+use keiyaku_kernel::FieldCode;
 use keiyaku_kernel::Lang;
 use keiyaku_kernel::error::FieldError;
 use poem::web::Multipart;
@@ -72,7 +73,7 @@ impl Criteria {
 pub(super) fn not_a_number(field: &str, lang: Lang) -> FieldError {
     FieldError {
         field: field.to_string(),
-        code: "not_a_number".into(),
+        code: FieldCode::NotANumber,
         message: lang.pick("半角数字で入力してください。", "Enter a number.").to_string(),
     }
 }

@@ -14,6 +14,7 @@ use crate::query::Pairs;
 use crate::session::{Need, Signed, signed_in, tenant_path};
 use keiyaku_contracts::model::{DocType, Summary, Tax};
 use keiyaku_contracts::{Contracts, ContractsError, Download, NewDocument, SignInput, line_of};
+use keiyaku_kernel::FieldCode;
 use keiyaku_kernel::clock;
 use keiyaku_kernel::error::{ApiError, FieldError};
 use keiyaku_kernel::paging::Paging;
@@ -261,7 +262,7 @@ pub(super) async fn new_submit(
         let p = ContractsError::TooLarge { max }.problem(pc.lang);
         let errors = vec![FieldError {
             field: "documents".into(),
-            code: "payload_too_large".into(),
+            code: FieldCode::PayloadTooLarge,
             message: p.detail.clone().unwrap_or_else(|| p.title.clone()),
         }];
         return Ok(again(StatusCode::PAYLOAD_TOO_LARGE, Msg::from_problem(&p), errors));

@@ -1,6 +1,7 @@
 use super::forms::*;
 use super::views::*;
 use crate::query::Pairs;
+use keiyaku_kernel::FieldCode;
 use keiyaku_kernel::Lang;
 use keiyaku_kernel::error::FieldError;
 
@@ -53,7 +54,8 @@ fn free_fields_and_route_map_to_the_service() {
     f.fields[1] = ("工事番号".into(), "K1".into());
     let (new, sent) = new_contract(&f, Vec::new());
     assert_eq!((new.amount, new.fields.len(), sent.as_slice(), new.route.is_none()), (Some(1000), 1, &[1][..], true));
-    let mut errors = vec![FieldError { field: "fields[0].value".into(), code: String::new(), message: String::new() }];
+    let mut errors =
+        vec![FieldError { field: "fields[0].value".into(), code: FieldCode::Required, message: String::new() }];
     remap_fields(&mut errors, &sent);
     assert_eq!(errors[0].field, "fields[1].value");
     f.route[5] = "HX000003".into();

@@ -6,80 +6,12 @@ use keiyaku_kernel::module::MenuItem;
 use keiyaku_kernel::waiting::WaitingLine;
 use maud::{Markup, html};
 
-/// The operation-menu entries of the seed. Shown even before the module that implements
-/// one exists (its link then leads to the 準備中 page); a module's own entry with the same
-/// path or label replaces it.
-pub const SEED_MENU: [MenuItem; 5] = [
-    MenuItem {
-        path: "contracts",
-        label_ja: "契約検索",
-        label_en: "Contract search",
-        description_ja: "登録されている契約(フォルダ)を検索します。",
-        description_en: "Search the registered contracts (folders).",
-        admin: false,
-        order: 10,
-    },
-    MenuItem {
-        path: "documents",
-        label_ja: "文書検索",
-        label_en: "Document search",
-        description_ja: "登録されている文書(契約書)を検索します。",
-        description_en: "Search the registered documents (contracts).",
-        admin: false,
-        order: 20,
-    },
-    MenuItem {
-        path: "contracts/new",
-        label_ja: "契約登録",
-        label_en: "New contract",
-        description_ja: "新しい契約(フォルダ)を登録します。",
-        description_en: "Register a new contract (folder).",
-        admin: false,
-        order: 30,
-    },
-    MenuItem {
-        path: "admin/users",
-        label_ja: "ユーザー管理",
-        label_en: "User management",
-        description_ja: "電子契約を利用するユーザーを管理します。",
-        description_en: "Manage the users of the e-contract service.",
-        admin: true,
-        order: 40,
-    },
-    MenuItem {
-        path: "usage",
-        label_ja: "利用状況照会",
-        label_en: "Usage",
-        description_ja: "毎月の電子契約サービスの利用状況を確認します。",
-        description_en: "See the monthly use of the e-contract service.",
-        admin: false,
-        order: 50,
-    },
-];
-
-/// One entry of the operation menu as shown.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MenuEntry {
-    pub item: MenuItem,
-    /// Not provided by any module yet (links to the 準備中 page).
-    pub coming_soon: bool,
-}
-
-/// The entries of one tab: the modules' entries the user may open plus the seed's missing
-/// ones, in menu order.
-pub fn menu_entries(modules: &[MenuItem], admin_tab: bool, is_admin: bool) -> Vec<MenuEntry> {
-    let mut out: Vec<MenuEntry> = modules
-        .iter()
-        .filter(|m| m.admin == admin_tab && (!m.admin || is_admin))
-        .map(|m| MenuEntry { item: m.clone(), coming_soon: false })
-        .collect();
-    for seed in SEED_MENU.iter().filter(|m| m.admin == admin_tab && (!m.admin || is_admin)) {
-        let provided = modules.iter().any(|m| m.path == seed.path || m.label_ja == seed.label_ja);
-        if !provided {
-            out.push(MenuEntry { item: seed.clone(), coming_soon: true });
-        }
-    }
-    out.sort_by_key(|e| e.item.order);
+/// The entries of one tab: the compiled-in modules' entries (their `Module::menu()`) the
+/// user may open, in menu order.
+pub fn menu_entries(modules: &[MenuItem], admin_tab: bool, is_admin: bool) -> Vec<MenuItem> {
+    let mut out: Vec<MenuItem> =
+        modules.iter().filter(|m| m.admin == admin_tab && (!m.admin || is_admin)).cloned().collect();
+    out.sort_by_key(|m| m.order);
     out
 }
 
@@ -138,7 +70,7 @@ pub(super) fn count_text(lang: Lang, n: u64) -> String {
     }
 }
 
-fn menu_list(pc: &PageCtx, tenant: &str, entries: &[MenuEntry]) -> Markup {
+fn menu_list(pc: &PageCtx, tenant: &str, entries: &[MenuItem]) -> Markup {
     html! {
         @if entries.is_empty() {
             p.empty { (pc.t("利用できるメニューはありません。", "No menu entries are available.")) }
@@ -146,9 +78,8 @@ fn menu_list(pc: &PageCtx, tenant: &str, entries: &[MenuEntry]) -> Markup {
             ul.menu-list {
                 @for e in entries {
                     li {
-                        a.menu-label href=(tenant_path(tenant, e.item.path)) { (pc.t(e.item.label_ja, e.item.label_en)) }
-                        @if e.coming_soon { span.soon { (pc.t("準備中", "coming soon")) } }
-                        p.menu-desc { (pc.t(e.item.description_ja, e.item.description_en)) }
+                        a.menu-label href=(tenant_path(tenant, e.path)) { (pc.t(e.label_ja, e.label_en)) }
+                        p.menu-desc { (pc.t(e.description_ja, e.description_en)) }
                     }
                 }
             }
@@ -278,10 +209,10 @@ pub fn dashboard_view(pc: &PageCtx, s: &Signed, tab: Tab, notice: Option<Msg>, d
     app_page(pc, s, tab, pc.t("ダッシュボード", "Dashboard"), body)
 }
 
-/// The 準備中 page for a tenant path no module serves yet.
+/// The 準備中 page for a tenant path no compiled-in module serves.
 pub fn coming_soon_view(pc: &PageCtx, s: &Signed, rest: &str) -> Markup {
     let rest = rest.trim_end_matches('/');
-    let known = SEED_MENU.iter().chain(s.me.menus.iter()).find(|m| m.path == rest);
+    let known = s.me.menus.iter().find(|m| m.path == rest);
     let title = match known {
         Some(m) => pc.t(m.label_ja, m.label_en),
         None => pc.t("準備中", "Coming soon"),

@@ -2,6 +2,7 @@ use super::forms::*;
 use super::views::*;
 use crate::layout::{PageCtx, pager};
 use crate::query::Pairs;
+use keiyaku_kernel::FieldCode;
 use keiyaku_kernel::Lang;
 use keiyaku_kernel::directory::Group;
 use keiyaku_kernel::directory::{Company, Role};
@@ -100,7 +101,8 @@ fn forms_compact_sub_emails_and_offer_administration_to_the_owner_only() {
     assert!(f.has_role(Role::Signer) && !f.has_role(Role::Approver));
     assert!(!offered_roles(false).contains(&Role::Administration));
     assert_eq!(offered_roles(true).len(), Role::ALL.len());
-    let errors = vec![FieldError { field: "sub_emails[0]".into(), code: "invalid_email".into(), message: "x<".into() }];
+    let errors =
+        vec![FieldError { field: "sub_emails[0]".into(), code: FieldCode::InvalidEmail, message: "x<".into() }];
     let html = sub_email_fields(&pc(Lang::Ja), &errors, &f.sub_emails).into_string();
     assert!(html.contains("value=\"b@x.jp\""));
     assert!(html.contains("id=\"sub_emails[0]-error\""));
