@@ -166,6 +166,35 @@ impl Browser {
         }
     }
 
+    /// Logs `user` of HXOS2 in on the login page from a clean cookie jar and waits for the
+    /// dashboard.
+    pub async fn login(&self, app: &TestApp, user: &str, password: &str) {
+        // Cookies are deleted for the current page's URL: the session cookie's path is /t/HXOS2.
+        self.client.goto(&app.url("/t/HXOS2/support")).await.expect("goto");
+        self.client.delete_all_cookies().await.expect("cookies");
+        self.client.goto(&app.url("/t/HXOS2/login")).await.expect("goto");
+        self.fill("login", user).await;
+        self.fill("password", password).await;
+        self.submit().await;
+        self.wait_path("/t/HXOS2/").await;
+    }
+
+    /// Logs a demo user in with the demo password and waits until the dashboard has loaded.
+    pub async fn login_demo(&self, app: &TestApp, user: &str) {
+        self.login(app, user, DEMO_PASSWORD).await;
+        self.wait_text("確認待ち文書").await;
+    }
+
+    /// The page's scroll width and client width (equal when nothing scrolls sideways).
+    pub async fn scroll_width(&self) -> (u64, u64) {
+        let v = self
+            .client
+            .execute("return [document.documentElement.scrollWidth, document.documentElement.clientWidth]", vec![])
+            .await
+            .expect("js");
+        (v[0].as_u64().unwrap_or(u64::MAX), v[1].as_u64().unwrap_or(0))
+    }
+
     pub async fn close(self) {
         let _ = self.client.clone().close().await;
     }

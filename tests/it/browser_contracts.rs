@@ -12,18 +12,6 @@ use crate::common::*;
 use fantoccini::Locator;
 use serde_json::{Value, json};
 
-async fn login(b: &Browser, app: &TestApp, user: &str) {
-    // Cookies are deleted for the current page's URL: the session cookie's path is /t/HXOS2.
-    b.client.goto(&app.url("/t/HXOS2/support")).await.expect("goto");
-    b.client.delete_all_cookies().await.expect("cookies");
-    b.client.goto(&app.url("/t/HXOS2/login")).await.expect("goto");
-    b.fill("login", user).await;
-    b.fill("password", DEMO_PASSWORD).await;
-    b.submit().await;
-    b.wait_path("/t/HXOS2/").await;
-    b.wait_text("確認待ち文書").await;
-}
-
 /// Sets an input's value by script (date inputs take typed digits in the locale's order).
 async fn set_value(b: &Browser, name: &str, value: &str) {
     b.client
@@ -38,15 +26,6 @@ async fn set_value(b: &Browser, name: &str, value: &str) {
 async fn select(b: &Browser, name: &str, value: &str) {
     let el = b.client.find(Locator::Css(&format!("select[name='{name}']"))).await.expect("select");
     el.select_by_value(value).await.expect("choose");
-}
-
-async fn scroll_width(b: &Browser) -> (u64, u64) {
-    let v = b
-        .client
-        .execute("return [document.documentElement.scrollWidth, document.documentElement.clientWidth]", vec![])
-        .await
-        .expect("js");
-    (v[0].as_u64().unwrap_or(u64::MAX), v[1].as_u64().unwrap_or(0))
 }
 
 /// Fetches `href` with the browser's session; status, content type, the first bytes and
@@ -104,7 +83,7 @@ async fn register_circulate_sign_and_search() {
     std::fs::write(&file, &pdf).expect("write pdf");
 
     // 契約登録 from the menu: step 1 chooses the partner.
-    login(&b, &app, "HX000002").await;
+    b.login_demo(&app, "HX000002").await;
     b.click_nav(Locator::LinkText("契約登録")).await;
     b.wait_path("/t/HXOS2/contracts/new").await;
     let text = b.wait_text("取引先の選択").await;
@@ -171,7 +150,7 @@ async fn register_circulate_sign_and_search() {
     assert!(text.contains("完了: 佐藤 健一"), "{text}");
 
     // The partner: a send-back needs a comment; then 担当 and 承認者; then the delegate signs.
-    login(&b, &app, "A1533601").await;
+    b.login_demo(&app, "A1533601").await;
     let text = act(&b, &app, &contract, "send_back", "入力内容に誤りがあります。").await;
     assert!(text.contains("必須項目です。") || text.contains("入力してください"), "{text}");
     act(&b, &app, &contract, "approve", "承認しました。").await;
@@ -190,9 +169,9 @@ async fn register_circulate_sign_and_search() {
     assert!(text.contains("代理: 鈴木 一郎") && text.contains("鈴木 一郎 (伊藤 誠の代理)"), "{text}");
 
     // 管理部, then the owner signer.
-    login(&b, &app, "HX000001").await;
+    b.login_demo(&app, "HX000001").await;
     act(&b, &app, &contract, "approve", "承認しました。").await;
-    login(&b, &app, "HX000003").await;
+    b.login_demo(&app, "HX000003").await;
     b.client.goto(&app.url(&contract)).await.expect("goto");
     b.wait_text("証明書のPINコード").await;
     b.fill("pin", DEMO_PIN).await;
@@ -290,18 +269,18 @@ async fn register_circulate_sign_and_search() {
     ];
     for path in &pages {
         b.client.goto(&app.url(path)).await.expect("goto");
-        let (scroll, client) = scroll_width(&b).await;
+        let (scroll, client) = b.scroll_width().await;
         b.screenshot(&format!("contracts-mobile{}", path.replace('/', "_"))).await;
         assert!(scroll <= 375 && scroll <= client, "{path}: scrollWidth {scroll} clientWidth {client}");
     }
-    login(&b, &app, "HX000002").await;
+    b.login_demo(&app, "HX000002").await;
     b.client.goto(&app.url(&format!("/t/HXOS2/contracts/new?counterparty={partner}"))).await.expect("goto");
     b.wait_text("回覧ルート").await;
-    let (scroll, client) = scroll_width(&b).await;
+    let (scroll, client) = b.scroll_width().await;
     b.screenshot("contracts-mobile-new").await;
     assert!(scroll <= 375 && scroll <= client, "new: scrollWidth {scroll} clientWidth {client}");
     b.client.goto(&app.url("/t/HXOS2/contracts/new")).await.expect("goto");
-    let (scroll, client) = scroll_width(&b).await;
+    let (scroll, client) = b.scroll_width().await;
     assert!(scroll <= 375 && scroll <= client, "new step 1: scrollWidth {scroll} clientWidth {client}");
 
     b.close().await;

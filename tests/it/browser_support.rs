@@ -11,29 +11,8 @@ use crate::common::*;
 use fantoccini::Locator;
 use serde_json::json;
 
-async fn login(b: &Browser, app: &TestApp, user: &str) {
-    // Cookies are deleted for the current page's URL: the session cookie's path is /t/HXOS2.
-    b.client.goto(&app.url("/t/HXOS2/support")).await.expect("goto");
-    b.client.delete_all_cookies().await.expect("cookies");
-    b.client.goto(&app.url("/t/HXOS2/login")).await.expect("goto");
-    b.fill("login", user).await;
-    b.fill("password", DEMO_PASSWORD).await;
-    b.submit().await;
-    b.wait_path("/t/HXOS2/").await;
-    b.wait_text("確認待ち文書").await;
-}
-
 async fn click_link(b: &Browser, text: &str) {
     b.click_nav(Locator::LinkText(text)).await;
-}
-
-async fn scroll_width(b: &Browser) -> (u64, u64) {
-    let v = b
-        .client
-        .execute("return [document.documentElement.scrollWidth, document.documentElement.clientWidth]", vec![])
-        .await
-        .expect("js");
-    (v[0].as_u64().unwrap_or(u64::MAX), v[1].as_u64().unwrap_or(0))
 }
 
 /// The `href`s of the links matched by a CSS selector.
@@ -55,7 +34,7 @@ async fn dashboard_support_page_and_mobile_width() {
     app.demo_token("HX000001").await;
     app.clock.advance(jiff::SignedDuration::from_mins(30));
 
-    login(&b, &app, "HX000001").await;
+    b.login_demo(&app, "HX000001").await;
     let text = b.text().await;
     for s in [
         "オリエンタル白石株式会社",
@@ -190,22 +169,22 @@ async fn dashboard_support_page_and_mobile_width() {
     b.client.set_window_size(375, 800).await.expect("resize");
     for path in ["/t/HXOS2/support", "/mailbox"] {
         b.client.goto(&app.url(path)).await.expect("goto");
-        let (scroll, client) = scroll_width(&b).await;
+        let (scroll, client) = b.scroll_width().await;
         assert!(scroll <= 375 && scroll <= client, "{path}: scrollWidth {scroll} clientWidth {client}");
     }
-    login(&b, &app, "A1533601").await;
+    b.login_demo(&app, "A1533601").await;
     for path in
         ["/t/HXOS2/", "/t/HXOS2/?tab=admin", "/t/HXOS2/support", "/t/HXOS2/notices", "/t/HXOS2/usage", "/mailbox"]
     {
         b.client.goto(&app.url(path)).await.expect("goto");
-        let (scroll, client) = scroll_width(&b).await;
+        let (scroll, client) = b.scroll_width().await;
         b.screenshot(&format!("mobile{}", path.replace(['/', '?', '='], "_"))).await;
         assert!(scroll <= 375 && scroll <= client, "{path}: scrollWidth {scroll} clientWidth {client}");
     }
-    login(&b, &app, "HX000001").await;
+    b.login_demo(&app, "HX000001").await;
     for path in ["/t/HXOS2/", "/t/HXOS2/support", "/t/HXOS2/notices", "/t/HXOS2/usage"] {
         b.client.goto(&app.url(path)).await.expect("goto");
-        let (scroll, client) = scroll_width(&b).await;
+        let (scroll, client) = b.scroll_width().await;
         b.screenshot(&format!("mobile-admin{}", path.replace(['/', '?', '='], "_"))).await;
         assert!(scroll <= 375 && scroll <= client, "admin {path}: scrollWidth {scroll} clientWidth {client}");
     }

@@ -10,17 +10,6 @@ use fantoccini::Locator;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-async fn login(b: &Browser, app: &TestApp, user: &str, password: &str) {
-    // Cookies are deleted for the current page's URL: the session cookie's path is /t/HXOS2.
-    b.client.goto(&app.url("/t/HXOS2/support")).await.expect("goto");
-    b.client.delete_all_cookies().await.expect("cookies");
-    b.client.goto(&app.url("/t/HXOS2/login")).await.expect("goto");
-    b.fill("login", user).await;
-    b.fill("password", password).await;
-    b.submit().await;
-    b.wait_path("/t/HXOS2/").await;
-}
-
 async fn click(b: &Browser, css: &str) {
     b.client
         .find(Locator::Css(css))
@@ -65,7 +54,7 @@ async fn group_admin_manages_users_seal_and_delegates() {
     let app = TestApp::demo().await;
 
     // 管理メニュー → ユーザー管理: the own company's tree and the members of the own group.
-    login(&b, &app, "A1533601", DEMO_PASSWORD).await;
+    b.login(&app, "A1533601", DEMO_PASSWORD).await;
     b.client.goto(&app.url("/t/HXOS2/?tab=admin")).await.expect("goto");
     b.client.find(Locator::LinkText("ユーザー管理")).await.expect("menu").click().await.expect("click");
     b.wait_path("/t/HXOS2/admin/users").await;
@@ -263,7 +252,7 @@ async fn group_admin_of_another_group_sees_no_edit_controls() {
     let initial = initial_password(mail["body"].as_str().unwrap_or_default());
     app.login_ready("HXOS2", "A1533604", &initial, "Osaka-Pass-1234").await;
 
-    login(&b, &app, "A1533604", "Osaka-Pass-1234").await;
+    b.login(&app, "A1533604", "Osaka-Pass-1234").await;
     b.client.goto(&app.url("/t/HXOS2/admin/users")).await.expect("goto");
     let text = b.wait_text("大阪支店").await;
     assert!(text.contains("全1件") && text.contains("A1533604"), "own group by default: {text}");
@@ -303,7 +292,7 @@ async fn group_admin_of_another_group_sees_no_edit_controls() {
     assert_eq!(count(&b, "#reset-password").await, 0);
 
     // The tenant administrator sees every company with its nested groups, in English too.
-    login(&b, &app, "HX000001", DEMO_PASSWORD).await;
+    b.login(&app, "HX000001", DEMO_PASSWORD).await;
     b.client.goto(&app.url("/t/HXOS2/admin/users?lang=en")).await.expect("goto");
     let text = b.wait_text("Companies and groups").await;
     assert_eq!(count(&b, ".um-tree .org-company").await, 2, "{text}");
@@ -342,7 +331,7 @@ async fn a_delegate_is_set_confirmed_with_the_pin_and_signs_with_a_mailed_code()
     let delegate_token = app.login_ready("HXOS2", &delegate, &pw, "NewPass-9876x").await;
 
     // The partner administrator adds the delegate with an amount ceiling: pending.
-    login(&b, &app, "A1533601", DEMO_PASSWORD).await;
+    b.login(&app, "A1533601", DEMO_PASSWORD).await;
     b.client.goto(&app.url("/t/HXOS2/admin/users/A1533602?add=1&search=1&q_user_id=A")).await.expect("goto");
     b.wait_text("[署名操作代行ユーザー追加]").await;
     click(&b, &format!("#pick_{delegate}")).await;
@@ -357,7 +346,7 @@ async fn a_delegate_is_set_confirmed_with_the_pin_and_signs_with_a_mailed_code()
     b.screenshot("users-mandate-pending").await;
 
     // The signer confirms with the certificate PIN.
-    login(&b, &app, "A1533602", DEMO_PASSWORD).await;
+    b.login(&app, "A1533602", DEMO_PASSWORD).await;
     b.client.goto(&app.url("/t/HXOS2/admin/users/A1533602")).await.expect("goto");
     b.wait_text("署名者の確認待ち").await;
     b.fill("pin", DEMO_PIN).await;
@@ -396,7 +385,7 @@ async fn a_delegate_is_set_confirmed_with_the_pin_and_signs_with_a_mailed_code()
         (Some(true), Some("code")),
         "{detail}"
     );
-    login(&b, &app, &delegate, "NewPass-9876x").await;
+    b.login(&app, &delegate, "NewPass-9876x").await;
     b.client.goto(&app.url(&path)).await.expect("goto");
     let text = b.wait_text("伊藤 誠 の代理として署名します。").await;
     assert!(text.contains("メールで受け取った認証コード"), "{text}");
@@ -410,7 +399,7 @@ async fn a_delegate_is_set_confirmed_with_the_pin_and_signs_with_a_mailed_code()
     assert!(text.contains("代理: 佐々木 三郎") && text.contains("締結済"), "{text}");
 
     // The owner's tenant administrator sees the partner signer but cannot touch delegates.
-    login(&b, &app, "HX000001", DEMO_PASSWORD).await;
+    b.login(&app, "HX000001", DEMO_PASSWORD).await;
     b.client.goto(&app.url("/t/HXOS2/admin/users/A1533602")).await.expect("goto");
     let text = b.wait_text("署名/電子捺印操作代行ユーザー").await;
     assert!(text.contains(&delegate), "{text}");

@@ -153,22 +153,7 @@ pub fn parse_ocsp_request(der: &[u8]) -> Result<OcspRequest, PadesError> {
                     certs.push(id);
                     Ok(())
                 })?;
-                let mut nonce = None;
-                r.read_optional(|r| {
-                    r.read_tagged(Tag::context(2), |r| {
-                        r.read_sequence_of(|r| {
-                            r.read_sequence(|r| {
-                                let id = r.next().read_oid()?;
-                                r.read_optional(|r| r.read_bool())?;
-                                let value = r.next().read_bytes()?;
-                                if is_oid(&id, OID_OCSP_NONCE) {
-                                    nonce = Some(value);
-                                }
-                                Ok(())
-                            })
-                        })
-                    })
-                })?;
+                let nonce = r.read_optional(|r| read_nonce(r, 2))?.flatten();
                 Ok(OcspRequest { certs, nonce })
             })?;
             r.read_optional(|r| r.read_tagged(Tag::context(0), |r| r.read_der()))?;
@@ -437,22 +422,7 @@ pub fn parse_ocsp_response(der: &[u8]) -> Result<ParsedOcsp, PadesError> {
                 })?);
                 Ok(())
             })?;
-            let mut nonce = None;
-            r.read_optional(|r| {
-                r.read_tagged(Tag::context(1), |r| {
-                    r.read_sequence_of(|r| {
-                        r.read_sequence(|r| {
-                            let id = r.next().read_oid()?;
-                            r.read_optional(|r| r.read_bool())?;
-                            let value = r.next().read_bytes()?;
-                            if is_oid(&id, OID_OCSP_NONCE) {
-                                nonce = Some(value);
-                            }
-                            Ok(())
-                        })
-                    })
-                })
-            })?;
+            let nonce = r.read_optional(|r| read_nonce(r, 1))?.flatten();
             Ok((produced_at, answers, nonce))
         })
     })
@@ -462,6 +432,26 @@ pub fn parse_ocsp_response(der: &[u8]) -> Result<ParsedOcsp, PadesError> {
         .and_then(|c| parse_cert(c).ok())
         .is_some_and(|cert| crate::cms::verify_signature(&cert, &alg, &tbs, &signature));
     Ok(ParsedOcsp { produced_at, answers, certs, nonce, signature_ok })
+}
+
+/// The nonce among an OCSP extension list (`[tag] EXPLICIT Extensions`, RFC 6960), as a
+/// request and a response both carry it.
+fn read_nonce(r: yasna::BERReader, tag: u64) -> yasna::ASN1Result<Option<Vec<u8>>> {
+    let mut nonce = None;
+    r.read_tagged(Tag::context(tag), |r| {
+        r.read_sequence_of(|r| {
+            r.read_sequence(|r| {
+                let id = r.next().read_oid()?;
+                r.read_optional(|r| r.read_bool())?;
+                let value = r.next().read_bytes()?;
+                if is_oid(&id, OID_OCSP_NONCE) {
+                    nonce = Some(value);
+                }
+                Ok(())
+            })
+        })
+    })?;
+    Ok(nonce)
 }
 
 #[cfg(test)]
