@@ -166,6 +166,17 @@ impl Browser {
         }
     }
 
+    /// Clicks the element a CSS selector finds (without waiting for a navigation).
+    pub async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
     /// Logs `user` of HXOS2 in on the login page from a clean cookie jar and waits for the
     /// dashboard.
     pub async fn login(&self, app: &TestApp, user: &str, password: &str) {

@@ -7,16 +7,6 @@ use crate::browser::{Browser, browser};
 use crate::common::*;
 use fantoccini::Locator;
 
-async fn click(b: &Browser, css: &str) {
-    b.client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("click {css}: {e}"));
-}
-
 /// Opens /mailbox for `to` and follows the newest link whose URL contains `part` (mail links
 /// carry the configured public URL; the path is followed on the test server).
 async fn follow_mail_link(b: &Browser, app: &TestApp, to: &str, part: &str) {
@@ -99,19 +89,19 @@ async fn ticket_purchase_and_self_application_through_the_pages() {
     b.fill("phone", "03-6220-0635").await;
     b.fill("contact_name", "堀井 裕蔵").await;
     b.fill("q3", "1").await;
-    click(&b, "#recalc").await;
+    b.click("#recalc").await;
     assert_eq!(text_of(&b, "#subtotal-3", "¥6,000").await, "¥6,000");
     assert_eq!(text_of(&b, "#total", "¥6,000").await, "¥6,000");
     b.fill("q1", "2").await;
-    click(&b, "#recalc").await;
+    b.click("#recalc").await;
     assert_eq!(text_of(&b, "#total", "¥12,000").await, "¥12,000");
     b.fill("q1", "0").await;
     b.screenshot("certs-order-form").await;
-    click(&b, "#next").await;
+    b.click("#next").await;
     let text = page_with(&b, "注文情報の確認").await;
     assert!(text.contains("注文情報の確認") && text.contains("¥6,000") && text.contains("堀井 裕蔵"), "{text}");
     b.screenshot("certs-order-confirm").await;
-    click(&b, "#purchase").await;
+    b.click("#purchase").await;
     let text = page_with(&b, "JCAN証明書発行チケットのご注文を受付ました。").await;
     assert!(text.contains("JCAN証明書発行チケットのご注文を受付ました。"), "{text}");
     assert_eq!(b.path().await, "/t/HXOS2/tickets/order/done");
@@ -132,7 +122,7 @@ async fn ticket_purchase_and_self_application_through_the_pages() {
     let ito = "ito@a15336.example.jp";
     b.client.goto(&app.url("/t/HXOS2/certificates/apply")).await.expect("goto");
     assert!(page_with(&b, "利用者の義務").await.contains("利用者の義務"));
-    click(&b, "#agree").await;
+    b.click("#agree").await;
     assert!(page_with(&b, "申請者確認情報の入力").await.contains("申請者確認情報の入力"));
     b.fill("enterprise_code", "HXOS2").await;
     b.fill("ticket", &ticket).await;
@@ -141,11 +131,11 @@ async fn ticket_purchase_and_self_application_through_the_pages() {
     b.submit().await;
     let text = page_with(&b, "以下の内容で、申請を登録してもよろしいですか?").await;
     assert!(text.contains("以下の内容で、申請を登録してもよろしいですか?"), "{text}");
-    click(&b, "#register").await;
+    b.click("#register").await;
     let text = page_with(&b, "同意してください").await;
     assert!(text.contains("同意してください"), "consent is required: {text}");
-    click(&b, "#consent").await;
-    click(&b, "#register").await;
+    b.click("#consent").await;
+    b.click("#register").await;
     let text = page_with(&b, "この段階では、まだ申請は完了していません。").await;
     assert!(text.contains("この段階では、まだ申請は完了していません。"), "{text}");
     assert_eq!(b.path().await, "/t/HXOS2/certificates/apply/registered");
@@ -180,7 +170,7 @@ async fn ticket_purchase_and_self_application_through_the_pages() {
     b.screenshot("certs-apply-confirm").await;
     b.fill("pin", "123456789012").await;
     b.fill("pin_confirm", "123456789012").await;
-    click(&b, "#submit").await;
+    b.click("#submit").await;
     let text = page_with(&b, "証明書を発行しました").await;
     assert!(text.contains("証明書を発行しました") && text.contains("BN-Ito.Makoto"), "{text}");
     b.screenshot("certs-apply-done").await;
@@ -201,7 +191,7 @@ async fn ticket_purchase_and_self_application_through_the_pages() {
     b.client.goto(&app.url("/t/HXOS2/certificates/users/A1533602")).await.expect("certificate page");
     let text = page_with(&b, "BN-Ito.Makoto").await;
     assert!(text.contains("BN-Ito.Makoto") && text.contains("2026/11/27") && text.contains("利用開始前"), "{text}");
-    click(&b, "#cert-test").await;
+    b.click("#cert-test").await;
     let text = page_with(&b, "まだ利用できません").await;
     assert!(text.contains("まだ利用できません"), "{text}");
     b.screenshot("certs-certificate").await;

@@ -10,16 +10,6 @@ use fantoccini::Locator;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-async fn click(b: &Browser, css: &str) {
-    b.client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("click {css}: {e}"));
-}
-
 async fn count(b: &Browser, css: &str) -> usize {
     b.client.find_all(Locator::Css(css)).await.map(|v| v.len()).unwrap_or(0)
 }
@@ -70,14 +60,14 @@ async fn group_admin_manages_users_seal_and_delegates() {
     b.screenshot("users-list").await;
 
     // 新規ユーザー: the suggested ID, required marks, errors beside the fields.
-    click(&b, "#new-user").await;
+    b.click("#new-user").await;
     b.wait_path("/t/HXOS2/admin/users/new").await;
     b.wait_text("[ユーザーの作成]").await;
     assert_eq!(value_of(&b, "#user_id").await, "A1533603");
     assert!(count(&b, "label .req").await >= 3, "required marks");
     assert_eq!(count(&b, "#role_administration").await, 0, "管理部 is for the service owner only");
     b.fill("email", "not-an-address").await;
-    click(&b, "#create-user").await;
+    b.click("#create-user").await;
     let text = b.wait_text("入力内容に誤りがあります。").await;
     assert_eq!(text_of(&b, "#name-error").await, "必須項目です。", "{text}");
     assert_eq!(text_of(&b, "#email-error").await, "メールアドレスの形式が正しくありません。", "{text}");
@@ -85,14 +75,14 @@ async fn group_admin_manages_users_seal_and_delegates() {
     // A taken e-mail address: 409 beside the field.
     b.fill("name", "田中 花子").await;
     b.fill("email", "ito@a15336.example.jp").await;
-    click(&b, "#create-user").await;
+    b.click("#create-user").await;
     b.wait_text("このメールアドレスは既に登録されています。").await;
     assert_eq!(text_of(&b, "#email-error").await, "既に使用されています。");
     assert_eq!(value_of(&b, "#name").await, "田中 花子", "typed values are kept");
     b.fill("email", "tanaka@a15336.example.jp").await;
-    click(&b, "#role_approver").await;
+    b.click("#role_approver").await;
     b.screenshot("users-new").await;
-    click(&b, "#create-user").await;
+    b.click("#create-user").await;
     b.wait_path("/t/HXOS2/admin/users/A1533603").await;
     let text = b.wait_text("ユーザーを登録しました。登録通知メールを送信しました。").await;
     assert!(text.contains("[田中 花子]"), "{text}");
@@ -107,15 +97,15 @@ async fn group_admin_manages_users_seal_and_delegates() {
     b.screenshot("users-created").await;
 
     // パスワード再発行 asks first, then mails a new initial password.
-    click(&b, "details.um-reset > summary").await;
+    b.click("details.um-reset > summary").await;
     b.wait_text("よろしいですか").await;
     b.screenshot("users-password-reset").await;
-    click(&b, "#reset-password").await;
+    b.click("#reset-password").await;
     b.wait_text("パスワードを再発行しました。登録通知メールを送信しました。").await;
     assert_eq!(app.mails_to("tanaka@a15336.example.jp").await.len(), 2, "a second registration notice");
 
     // Back to the members: three now.
-    click(&b, ".um-main .card-links a[href*='group=']").await;
+    b.click(".um-main .card-links a[href*='group=']").await;
     b.wait_text("全3件").await;
 
     // The signer: attributes, certificate section, seal image, delegates.
@@ -132,20 +122,20 @@ async fn group_admin_manages_users_seal_and_delegates() {
     b.screenshot("users-signer-delegates").await;
 
     // 編集: the signer's attributes change through the form.
-    click(&b, "#edit-user").await;
+    b.click("#edit-user").await;
     b.wait_text("キャンセル").await;
     b.fill("title", "代表取締役社長").await;
-    click(&b, "#update-user").await;
+    b.click("#update-user").await;
     b.wait_text("ユーザー情報を更新しました。").await;
     assert_eq!(text_of(&b, "#attr-title").await, "代表取締役社長");
     assert_eq!(count(&b, "#update-user").await, 0, "back to the detail");
 
     // 追加: the dialog searches by name, then by ID; the checked user is added.
-    click(&b, "#add-delegates").await;
+    b.click("#add-delegates").await;
     b.wait_text("[署名操作代行ユーザー追加]").await;
     assert_eq!(count(&b, "#delegate-results").await, 0, "no results before 検索");
     b.fill("q_name", "田中").await;
-    click(&b, "#delegate-search").await;
+    b.click("#delegate-search").await;
     let results = {
         b.wait_text("全1件").await;
         text_of(&b, "#delegate-results").await
@@ -153,7 +143,7 @@ async fn group_admin_manages_users_seal_and_delegates() {
     assert!(results.contains("A1533603") && !results.contains("A1533601"), "{results}");
     b.fill("q_name", "").await;
     b.fill("q_user_id", "A15336").await;
-    click(&b, "#delegate-search").await;
+    b.click("#delegate-search").await;
     b.wait_text("全3件").await;
     let results = text_of(&b, "#delegate-results").await;
     assert!(results.contains("登録済み") && results.contains("本人"), "{results}");
@@ -164,11 +154,11 @@ async fn group_admin_manages_users_seal_and_delegates() {
         .expect("js");
     assert_eq!(disabled, json!([true, true]), "the current delegate and the signer cannot be picked");
     // 追加 with nothing checked: said in the dialog.
-    click(&b, "#delegate-add").await;
+    b.click("#delegate-add").await;
     b.wait_text("追加するユーザーを選択してください。").await;
-    click(&b, "#pick_A1533603").await;
+    b.click("#pick_A1533603").await;
     b.screenshot("users-delegate-dialog").await;
-    click(&b, "#delegate-add").await;
+    b.click("#delegate-add").await;
     let text = b.wait_text("署名操作代行ユーザーを追加しました。").await;
     assert_eq!(b.path().await, "/t/HXOS2/admin/users/A1533602");
     assert!(!text.contains("[署名操作代行ユーザー追加]"), "the dialog is closed: {text}");
@@ -177,7 +167,7 @@ async fn group_admin_manages_users_seal_and_delegates() {
     b.screenshot("users-delegate-added").await;
 
     // 削除 per row.
-    click(&b, "form[action$='/delegates/A1533603/delete'] button").await;
+    b.click("form[action$='/delegates/A1533603/delete'] button").await;
     b.wait_text("署名操作代行ユーザーを削除しました。").await;
     assert_eq!(count(&b, "#delegate-table tbody tr").await, 1);
     assert!(!text_of(&b, "#delegate-table").await.contains("A1533603"));
@@ -334,10 +324,10 @@ async fn a_delegate_is_set_confirmed_with_the_pin_and_signs_with_a_mailed_code()
     b.login(&app, "A1533601", DEMO_PASSWORD).await;
     b.client.goto(&app.url("/t/HXOS2/admin/users/A1533602?add=1&search=1&q_user_id=A")).await.expect("goto");
     b.wait_text("[署名操作代行ユーザー追加]").await;
-    click(&b, &format!("#pick_{delegate}")).await;
+    b.click(&format!("#pick_{delegate}")).await;
     b.fill("max_amount", "5,000,000").await;
     assert_eq!(count(&b, "#mandate_pin").await, 0, "only the signer confirms with a PIN");
-    click(&b, "#delegate-add").await;
+    b.click("#delegate-add").await;
     b.wait_text("署名操作代行ユーザーを追加しました。").await;
     let row = format!("#delegate-table tr[data-delegate='{delegate}']");
     let text = text_of(&b, &row).await;
@@ -350,7 +340,7 @@ async fn a_delegate_is_set_confirmed_with_the_pin_and_signs_with_a_mailed_code()
     b.client.goto(&app.url("/t/HXOS2/admin/users/A1533602")).await.expect("goto");
     b.wait_text("署名者の確認待ち").await;
     b.fill("pin", DEMO_PIN).await;
-    click(&b, &format!("{row} form.confirm-form button")).await;
+    b.click(&format!("{row} form.confirm-form button")).await;
     b.wait_text("署名操作代行の委任を確認しました。").await;
     let text = text_of(&b, &row).await;
     assert!(text.contains("確認済み"), "{text}");
