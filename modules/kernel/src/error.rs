@@ -69,7 +69,7 @@ pub struct FieldError {
 }
 
 /// Declares a closed set of codes: each member with its wire name, `ALL` in declaration
-/// order, parsing, display, comparison with text and serialisation as the name.
+/// order, display, comparison with text and serialisation as the name.
 macro_rules! codes {
     ($(#[$outer:meta])* $ty:ident { $($member:ident = $name:literal,)* }) => {
         $(#[$outer])*
@@ -89,10 +89,6 @@ macro_rules! codes {
                 }
             }
 
-            /// The code whose wire name is `s`.
-            pub fn parse(s: &str) -> Option<Self> {
-                Self::ALL.iter().copied().find(|c| c.as_str() == s)
-            }
         }
 
         impl std::fmt::Display for $ty {
@@ -104,12 +100,6 @@ macro_rules! codes {
         impl PartialEq<&str> for $ty {
             fn eq(&self, other: &&str) -> bool {
                 self.as_str() == *other
-            }
-        }
-
-        impl PartialEq<str> for $ty {
-            fn eq(&self, other: &str) -> bool {
-                self.as_str() == other
             }
         }
 
@@ -341,12 +331,8 @@ mod tests {
         }
     }
 
-    /// Each code set names its members once, in lower snake case, and parses its own names.
-    fn names_are_unique_snake_case<C: Copy + PartialEq + std::fmt::Debug>(
-        all: &[C],
-        name: fn(C) -> &'static str,
-        parse: fn(&str) -> Option<C>,
-    ) {
+    /// Each code set names its members once, in lower snake case.
+    fn names_are_unique_snake_case<C: Copy>(all: &[C], name: fn(C) -> &'static str) {
         let mut seen = std::collections::HashSet::new();
         for &c in all {
             let n = name(c);
@@ -355,15 +341,13 @@ mod tests {
                 !n.is_empty() && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
                 "{n}"
             );
-            assert_eq!(parse(n), Some(c));
         }
-        assert_eq!(parse("no_such_code"), None);
     }
 
     #[test]
     fn code_sets_are_closed_and_named_once() {
-        names_are_unique_snake_case(Code::ALL, Code::as_str, Code::parse);
-        names_are_unique_snake_case(FieldCode::ALL, FieldCode::as_str, FieldCode::parse);
+        names_are_unique_snake_case(Code::ALL, Code::as_str);
+        names_are_unique_snake_case(FieldCode::ALL, FieldCode::as_str);
         let p = Problem::new(403, Code::PinLocked, "t");
         assert_eq!(p.type_, "https://keiyaku.invalid/problems/pin_locked");
         assert_eq!(
